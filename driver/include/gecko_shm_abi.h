@@ -1,0 +1,232 @@
+/*
+ * gecko_shm_abi.h — the Gecko shared-memory ring, protocol v1.
+ *
+ * This header IS the ABI between the C driver (the writer, inside coreaudiod)
+ * and the Rust engine (the reader). docs/shm-protocol.md explains it in prose;
+ * crates/gecko-ring mirrors every struct with #[repr(C)] types and a test
+ * compiles this header and checks every size and offset.
+ *
+ * Two POSIX shared-memory segments, each written by exactly one side:
+ *
+ *   writer segment  GECKO_SHM_DEFAULT_NAME  ("/GeckoAudioShm")
+ *     created, sized and written only by the driver (user _coreaudiod),
+ *     mode 0644: the engine maps it read-only.
+ *       [0,   128)  GeckoShmWriterHeader   format, immutable within a generation
+ *       [128, 256)  GeckoShmWriterCounters write_count (hot) and event counters
+ *       [256, 384)  GeckoShmWriterState    seqlock: generation, rate, zero timestamp, volume
+ *       [384, 512)  reserved (zero)
+ *       [header_size, segment_size)  capacity_frames x channels float32, interleaved
+ *
+ *   reader segment  <writer name> GECKO_SHM_READER_SUFFIX  ("/GeckoAudioShm.rd")
+ *     created, sized and written only by the engine (the logged-in user),
+ *     mode 0644: the driver maps it read-only.
+ *       [0,   128)  GeckoShmReaderHeader
+ *       [128, 256)  GeckoShmReaderCounters read_count (hot), attached generation
+ *       [256, 384)  GeckoShmReaderControl  engine -> driver controls (reserved in v1)
+ *
+ * Every field is stored in the machine's native byte order (little-endian on
+ * both arm64 and x86_64 Macs). Fields documented as "atomic" are accessed only
+ * with atomic loads/stores of their natural size (C11 __atomic builtins,
+ * Rust AtomicU64/AtomicU32); the orderings are given per field. Frame
+ * counters are monotonically increasing 64-bit frame counts; the ring index
+ * of frame count c is (c & (capacity_frames - 1)).
+ *
+ * Everything read from the other side's segment is untrusted: validate it
+ * before use (see docs/shm-protocol.md, "Validation").
+ */
+#ifndef GECKO_SHM_ABI_H
+#define GECKO_SHM_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- names, identity, limits ------------------------------------------ */
+
+/** Default POSIX shm name of the writer segment (macOS limits names to 31 bytes). */
+#define GECKO_SHM_DEFAULT_NAME "/GeckoAudioShm"
+/** The reader segment's name is the writer segment's name followed by this suffix. */
+#define GECKO_SHM_READER_SUFFIX ".rd"
+/** Longest shm name macOS accepts (PSHMNAMLEN), in bytes, excluding the NUL. */
+#define GECKO_SHM_NAME_MAX 31u
+/** Longest writer-segment name, leaving room for the reader suffix. */
+#define GECKO_SHM_WRITER_NAME_MAX (GECKO_SHM_NAME_MAX - 3u)
+
+/** "GECKORNG" read as a little-endian u64: bytes 47 45 43 4B 4F 52 4E 47. */
+#define GECKO_SHM_WRITER_MAGIC 0x474E524F4B434547ull
+/** "GECKORDR" read as a little-endian u64: bytes 47 45 43 4B 4F 52 44 52. */
+#define GECKO_SHM_READER_MAGIC 0x5244524F4B434547ull
+/** Protocol version; a reader refuses any other value. */
+#define GECKO_SHM_VERSION 1u
+
+/** Cache-line size the layout is padded to (Apple Silicon uses 128-byte lines). */
+#define GECKO_SHM_CACHE_LINE 128u
+/** Bytes before the first frame in a v1 writer segment. */
+#define GECKO_SHM_WRITER_HEADER_SIZE 512u
+/** Size in bytes of a v1 reader segment. */
+#define GECKO_SHM_READER_SEGMENT_SIZE 384u
+
+/** sample_format: IEEE-754 float32, native endian, channels interleaved. */
+#define GECKO_SHM_FORMAT_F32_INTERLEAVED 1u
+
+/** Ring capacity bounds in frames (both powers of two). */
+#define GECKO_SHM_MIN_CAPACITY_FRAMES 1024u
+#define GECKO_SHM_MAX_CAPACITY_FRAMES 1048576u
+/** Capacity the driver creates: 32768 frames = 683 ms at 48 kHz, 171 ms at 192 kHz. */
+#define GECKO_SHM_DEFAULT_CAPACITY_FRAMES 32768u
+/** Channel-count bounds. */
+#define GECKO_SHM_MIN_CHANNELS 1u
+#define GECKO_SHM_MAX_CHANNELS 64u
+
+/** Mode of both segments: owner read/write, everyone else read-only. */
+#define GECKO_SHM_MODE 0644
+
+/* ---- writer segment (driver-owned) ------------------------------------- */
+
+/**
+ * Offset 0, 128 bytes. Written by the driver only while GeckoShmWriterState.seq
+ * is odd (i.e. under the seqlock); a reader copies it inside a seqlock read
+ * and re-validates it whenever the generation changes. Plain (non-atomic)
+ * fields: read them only inside the seqlock read section.
+ */
+typedef struct GeckoShmWriterHeader {
+    uint64_t magic;           /*   0: GECKO_SHM_WRITER_MAGIC */
+    uint32_t version;         /*   8: GECKO_SHM_VERSION */
+    uint32_t header_size;     /*  12: bytes before frame data; multiple of 128, >= 512 */
+    uint64_t segment_size;    /*  16: header_size + capacity_frames * bytes_per_frame */
+    uint32_t capacity_frames; /*  24: ring length in frames, a power of two */
+    uint32_t channels;        /*  28: samples per frame */
+    uint32_t sample_format;   /*  32: GECKO_SHM_FORMAT_F32_INTERLEAVED */
+    uint32_t bytes_per_frame; /*  36: channels * 4 */
+    uint32_t writer_pid;      /*  40: pid of the process hosting the driver */
+    uint32_t flags;           /*  44: 0 in v1 */
+    uint8_t  reserved[80];    /*  48: zero */
+} GeckoShmWriterHeader;
+
+/**
+ * Offset 128, 128 bytes: the writer's hot cache line. Every field is atomic
+ * and written only by the driver's IO thread.
+ *   write_count: frames ever written to the ring (monotonic within a
+ *     generation). Store-release AFTER the frames are in the ring; the reader
+ *     load-acquires it before reading frames.
+ *   the event counters: relaxed stores, relaxed loads (statistics).
+ *   heartbeat_host_time: host time (host ticks) of the last IO cycle, relaxed.
+ *   reader_attached: 1 while the driver sees a valid reader segment attached
+ *     to the current generation (flow control active), else 0. Relaxed.
+ */
+typedef struct GeckoShmWriterCounters {
+    uint64_t write_count;         /* 128: frames */
+    uint64_t io_cycles;           /* 136: write-mix operations performed */
+    uint64_t gap_events;          /* 144: cycles whose sample time jumped forward */
+    uint64_t gap_frames;          /* 152: frames of silence written for gaps */
+    uint64_t overlap_events;      /* 160: cycles whose sample time went backwards */
+    uint64_t overlap_frames;      /* 168: frames dropped because already written */
+    uint64_t overrun_events;      /* 176: cycles that found the ring full */
+    uint64_t overrun_frames;      /* 184: frames dropped because the ring was full */
+    uint64_t reader_faults;       /* 192: invalid reader-segment contents seen */
+    uint64_t heartbeat_host_time; /* 200: host ticks */
+    uint32_t reader_attached;     /* 208: 0 or 1 */
+    uint32_t reserved0;           /* 212 */
+    uint8_t  reserved[40];        /* 216 */
+} GeckoShmWriterCounters;
+
+/**
+ * Offset 256, 128 bytes: the writer's published state, under a seqlock.
+ * Writer: seq += 1 (now odd, store-release... see docs), write the fields
+ * (and, on (re)initialisation, the header), then seq += 1 (even) with
+ * release ordering. Reader: s1 = load-acquire(seq); if odd retry; copy the
+ * fields (and header) with relaxed atomic loads; acquire fence;
+ * s2 = load(seq); retry if s1 != s2. A reader bounds its retries and reports
+ * an error instead of spinning forever on a hostile writer.
+ * `generation` may also be load-acquired alone, outside the seqlock, as a
+ * cheap "did anything change" check.
+ */
+typedef struct GeckoShmWriterState {
+    uint64_t seq;                   /* 256: seqlock sequence, odd while writing */
+    uint64_t generation;            /* 264: changes on every (re)start or format change; never 0 */
+    double   sample_rate;           /* 272: Hz, the device's nominal sample rate */
+    double   zts_sample_time;       /* 280: last zero timestamp, sample time (frames) */
+    uint64_t zts_host_time;         /* 288: last zero timestamp, host time (host ticks) */
+    uint64_t zts_seed;              /* 296: zero-timestamp seed; changes on a discontinuity */
+    double   host_ticks_per_frame;  /* 304: host ticks per frame at the nominal rate */
+    double   host_ticks_per_second; /* 312: host clock frequency (1e9 on Linux; mach timebase on macOS) */
+    float    volume_scalar;         /* 320: device master volume, 0..1 (linear gain to apply) */
+    uint32_t mute;                  /* 324: 0 or 1 */
+    uint32_t io_running;            /* 328: 1 between StartIO and StopIO */
+    uint32_t zts_period_frames;     /* 332: zero-timestamp period in frames */
+    uint8_t  reserved[48];          /* 336 */
+} GeckoShmWriterState;
+
+/** The first GECKO_SHM_WRITER_HEADER_SIZE bytes of the writer segment. */
+typedef struct GeckoShmWriterSegment {
+    GeckoShmWriterHeader   header;   /*   0 */
+    GeckoShmWriterCounters counters; /* 128 */
+    GeckoShmWriterState    state;    /* 256 */
+    uint8_t                reserved[128]; /* 384 */
+} GeckoShmWriterSegment;
+
+/* ---- reader segment (engine-owned) ------------------------------------- */
+
+/** Offset 0, 128 bytes, written once by the engine when it creates the segment. */
+typedef struct GeckoShmReaderHeader {
+    uint64_t magic;        /*   0: GECKO_SHM_READER_MAGIC */
+    uint32_t version;      /*   8: GECKO_SHM_VERSION */
+    uint32_t segment_size; /*  12: GECKO_SHM_READER_SEGMENT_SIZE */
+    uint32_t reader_pid;   /*  16: pid of the engine (informational) */
+    uint32_t flags;        /*  20: 0 in v1 */
+    uint8_t  reserved[104];/*  24 */
+} GeckoShmReaderHeader;
+
+/**
+ * Offset 128, 128 bytes: the reader's hot cache line; atomic fields written
+ * only by the engine.
+ *   read_count: frames consumed (same counting as write_count). Store-release
+ *     AFTER the frames were copied out; the driver load-acquires it before
+ *     overwriting ring frames.
+ *   attached_generation: the writer generation this reader follows; 0 =
+ *     detached. To attach, the reader stores read_count first, then
+ *     store-releases attached_generation; the driver load-acquires
+ *     attached_generation and honours read_count only when it equals the
+ *     current generation.
+ *   the rest: reader-side statistics, relaxed.
+ */
+typedef struct GeckoShmReaderCounters {
+    uint64_t read_count;          /* 128: frames */
+    uint64_t attached_generation; /* 136 */
+    uint64_t underrun_events;     /* 144: times the reader wanted frames that were not there */
+    uint64_t underrun_frames;     /* 152: frames of silence the reader had to substitute */
+    uint64_t skipped_frames;      /* 160: frames jumped over on attach / resync */
+    uint64_t resync_events;       /* 168: attaches and resynchronisations */
+    uint64_t heartbeat_ns;        /* 176: reader's monotonic clock, ns (informational) */
+    uint8_t  reserved[72];        /* 184 */
+} GeckoShmReaderCounters;
+
+/** Offset 256, 128 bytes: engine -> driver controls. All zero in v1; the driver ignores it. */
+typedef struct GeckoShmReaderControl {
+    uint64_t seq;             /* 256: seqlock sequence for the fields below */
+    uint8_t  reserved[120];   /* 264 */
+} GeckoShmReaderControl;
+
+/** The whole reader segment. */
+typedef struct GeckoShmReaderSegment {
+    GeckoShmReaderHeader   header;   /*   0 */
+    GeckoShmReaderCounters counters; /* 128 */
+    GeckoShmReaderControl  control;  /* 256 */
+} GeckoShmReaderSegment;
+
+/* Compile-time layout checks (C11). */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(GeckoShmWriterHeader) == 128, "writer header is one cache line");
+_Static_assert(sizeof(GeckoShmWriterCounters) == 128, "writer counters are one cache line");
+_Static_assert(sizeof(GeckoShmWriterState) == 128, "writer state is one cache line");
+_Static_assert(sizeof(GeckoShmWriterSegment) == GECKO_SHM_WRITER_HEADER_SIZE, "writer header size");
+_Static_assert(sizeof(GeckoShmReaderSegment) == GECKO_SHM_READER_SEGMENT_SIZE, "reader segment size");
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GECKO_SHM_ABI_H */
