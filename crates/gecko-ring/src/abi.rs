@@ -1,0 +1,176 @@
+//! `#[repr(C)]` mirror of `driver/include/gecko_shm_abi.h` (protocol v1).
+//!
+//! The C header is the ABI; these types copy it field for field, and
+//! `tests/abi_layout.rs` compiles the header and checks every size, offset
+//! and constant. Plain integer fields here are accessed through
+//! [`crate::atomics`] helpers with the orderings the header documents; these
+//! structs are never read or written by value from shared memory.
+
+#![allow(missing_docs)] // field docs live in the C header; each struct says where.
+
+/// Default POSIX shm name of the writer segment (`GECKO_SHM_DEFAULT_NAME`).
+pub const DEFAULT_NAME: &str = "/GeckoAudioShm";
+/// Suffix appended to the writer segment's name to name the reader segment.
+pub const READER_SUFFIX: &str = ".rd";
+/// Longest shm name macOS accepts (`PSHMNAMLEN`), bytes, without the NUL.
+pub const NAME_MAX: u64 = 31;
+/// Longest writer-segment name, leaving room for [`READER_SUFFIX`].
+pub const WRITER_NAME_MAX: u64 = NAME_MAX - 3;
+/// "GECKORNG" as a little-endian u64.
+pub const WRITER_MAGIC: u64 = 0x474E_524F_4B43_4547;
+/// "GECKORDR" as a little-endian u64.
+pub const READER_MAGIC: u64 = 0x5244_524F_4B43_4547;
+/// Protocol version; a reader refuses any other.
+pub const VERSION: u32 = 1;
+/// Cache-line size the layout is padded to, bytes (Apple Silicon: 128).
+pub const CACHE_LINE: u64 = 128;
+/// Bytes before the first frame in a v1 writer segment.
+pub const WRITER_HEADER_SIZE: u32 = 512;
+/// Size of a v1 reader segment, bytes.
+pub const READER_SEGMENT_SIZE: u32 = 384;
+/// `sample_format`: float32, native endian, interleaved.
+pub const FORMAT_F32_INTERLEAVED: u32 = 1;
+/// Smallest ring capacity a reader accepts, frames.
+pub const MIN_CAPACITY_FRAMES: u32 = 1024;
+/// Largest ring capacity a reader accepts, frames.
+pub const MAX_CAPACITY_FRAMES: u32 = 1 << 20;
+/// Capacity the driver creates, frames.
+pub const DEFAULT_CAPACITY_FRAMES: u32 = 32768;
+/// Smallest channel count a reader accepts.
+pub const MIN_CHANNELS: u32 = 1;
+/// Largest channel count a reader accepts.
+pub const MAX_CHANNELS: u32 = 64;
+/// Mode of both segments (owner rw, others r).
+pub const MODE: u32 = 0o644;
+
+/// `GeckoShmWriterHeader`: offset 0 of the writer segment, 128 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct WriterHeader {
+    pub magic: u64,
+    pub version: u32,
+    pub header_size: u32,
+    pub segment_size: u64,
+    pub capacity_frames: u32,
+    pub channels: u32,
+    pub sample_format: u32,
+    pub bytes_per_frame: u32,
+    pub writer_pid: u32,
+    pub flags: u32,
+    pub reserved: [u8; 80],
+}
+
+/// `GeckoShmWriterCounters`: offset 128 of the writer segment, 128 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct WriterCountersRaw {
+    pub write_count: u64,
+    pub io_cycles: u64,
+    pub gap_events: u64,
+    pub gap_frames: u64,
+    pub overlap_events: u64,
+    pub overlap_frames: u64,
+    pub overrun_events: u64,
+    pub overrun_frames: u64,
+    pub reader_faults: u64,
+    pub heartbeat_host_time: u64,
+    pub reader_attached: u32,
+    pub reserved0: u32,
+    pub reserved: [u8; 40],
+}
+
+/// `GeckoShmWriterState`: offset 256 of the writer segment, 128 bytes, seqlock.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct WriterStateRaw {
+    pub seq: u64,
+    pub generation: u64,
+    pub sample_rate: f64,
+    pub zts_sample_time: f64,
+    pub zts_host_time: u64,
+    pub zts_seed: u64,
+    pub host_ticks_per_frame: f64,
+    pub host_ticks_per_second: f64,
+    pub volume_scalar: f32,
+    pub mute: u32,
+    pub io_running: u32,
+    pub zts_period_frames: u32,
+    pub reserved: [u8; 48],
+}
+
+/// `GeckoShmWriterSegment`: the first 512 bytes of the writer segment.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct WriterSegment {
+    pub header: WriterHeader,
+    pub counters: WriterCountersRaw,
+    pub state: WriterStateRaw,
+    pub reserved: [u8; 128],
+}
+
+/// `GeckoShmReaderHeader`: offset 0 of the reader segment, 128 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderHeader {
+    pub magic: u64,
+    pub version: u32,
+    pub segment_size: u32,
+    pub reader_pid: u32,
+    pub flags: u32,
+    pub reserved: [u8; 104],
+}
+
+/// `GeckoShmReaderCounters`: offset 128 of the reader segment, 128 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderCountersRaw {
+    pub read_count: u64,
+    pub attached_generation: u64,
+    pub underrun_events: u64,
+    pub underrun_frames: u64,
+    pub skipped_frames: u64,
+    pub resync_events: u64,
+    pub heartbeat_ns: u64,
+    pub reserved: [u8; 72],
+}
+
+/// `GeckoShmReaderControl`: offset 256 of the reader segment, 128 bytes (reserved in v1).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderControl {
+    pub seq: u64,
+    pub reserved: [u8; 120],
+}
+
+/// `GeckoShmReaderSegment`: the whole reader segment, 384 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ReaderSegment {
+    pub header: ReaderHeader,
+    pub counters: ReaderCountersRaw,
+    pub control: ReaderControl,
+}
+
+const _: () = {
+    assert!(size_of::<WriterSegment>() == WRITER_HEADER_SIZE as usize);
+    assert!(size_of::<ReaderSegment>() == READER_SEGMENT_SIZE as usize);
+};
+
+/// Byte offsets of the fields the reader and writer touch, within their segments.
+pub mod off {
+    use super::*;
+    use std::mem::offset_of;
+
+    pub const W_COUNTERS: usize = offset_of!(WriterSegment, counters);
+    pub const W_STATE: usize = offset_of!(WriterSegment, state);
+    pub const WRITE_COUNT: usize = W_COUNTERS + offset_of!(WriterCountersRaw, write_count);
+    pub const READER_ATTACHED: usize = W_COUNTERS + offset_of!(WriterCountersRaw, reader_attached);
+    pub const SEQ: usize = W_STATE + offset_of!(WriterStateRaw, seq);
+    pub const GENERATION: usize = W_STATE + offset_of!(WriterStateRaw, generation);
+    pub const IO_RUNNING: usize = W_STATE + offset_of!(WriterStateRaw, io_running);
+
+    pub const R_COUNTERS: usize = offset_of!(ReaderSegment, counters);
+    pub const READ_COUNT: usize = R_COUNTERS + offset_of!(ReaderCountersRaw, read_count);
+    pub const ATTACHED_GENERATION: usize =
+        R_COUNTERS + offset_of!(ReaderCountersRaw, attached_generation);
+}
