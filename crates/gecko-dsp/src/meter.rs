@@ -1,0 +1,140 @@
+//! Sample-peak and RMS meters.
+
+/// Levels of one channel over a measurement window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChannelLevels {
+    /// Largest |sample|, linear full scale (1.0 = 0 dBFS).
+    pub peak: f32,
+    /// Root mean square, linear full scale.
+    pub rms: f32,
+}
+
+impl ChannelLevels {
+    /// Peak in dBFS (−∞ for silence).
+    pub fn peak_dbfs(&self) -> f64 {
+        crate::linear_to_db(self.peak as f64)
+    }
+    /// RMS in dBFS (−∞ for silence). A full-scale sine reads −3.01 dBFS.
+    pub fn rms_dbfs(&self) -> f64 {
+        crate::linear_to_db(self.rms as f64)
+    }
+}
+
+/// A reading: levels per channel over the frames measured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MeterReading {
+    /// One entry per channel.
+    pub channels: Vec<ChannelLevels>,
+    /// Frames measured.
+    pub frames: u64,
+}
+
+impl MeterReading {
+    /// The highest channel peak, linear.
+    pub fn max_peak(&self) -> f32 {
+        self.channels.iter().map(|c| c.peak).fold(0.0, f32::max)
+    }
+    /// The highest channel RMS, linear.
+    pub fn max_rms(&self) -> f32 {
+        self.channels.iter().map(|c| c.rms).fold(0.0, f32::max)
+    }
+}
+
+/// Accumulates peak and sum of squares (f64) per channel. Up to
+/// [`Meter::MAX_CHANNELS`] channels, stored inline so [`Meter::process`]
+/// never allocates.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    channels: usize,
+    peak: [f32; Self::MAX_CHANNELS],
+    sum_sq: [f64; Self::MAX_CHANNELS],
+    frames: u64,
+}
+
+impl Meter {
+    /// Most channels a meter tracks (the ring protocol's maximum).
+    pub const MAX_CHANNELS: usize = 64;
+
+    /// A meter for `channels` channels (clamped to 1..=MAX_CHANNELS).
+    pub fn new(channels: usize) -> Meter {
+        Meter { channels: channels.clamp(1, Self::MAX_CHANNELS), peak: [0.0; 64], sum_sq: [0.0; 64], frames: 0 }
+    }
+
+    /// Adds an interleaved block (frames × channels) to the measurement.
+    pub fn process(&mut self, block: &[f32]) {
+        let ch = self.channels;
+        for frame in block.chunks_exact(ch) {
+            for (c, &s) in frame.iter().enumerate() {
+                let a = s.abs();
+                if a > self.peak[c] {
+                    self.peak[c] = a;
+                }
+                self.sum_sq[c] += (s as f64) * (s as f64);
+            }
+        }
+        self.frames += (block.len() / ch) as u64;
+    }
+
+    /// Levels measured since creation or the last [`Meter::reset`].
+    pub fn reading(&self) -> MeterReading {
+        let n = self.frames.max(1) as f64;
+        MeterReading {
+            channels: (0..self.channels)
+                .map(|c| ChannelLevels { peak: self.peak[c], rms: (self.sum_sq[c] / n).sqrt() as f32 })
+                .collect(),
+            frames: self.frames,
+        }
+    }
+
+    /// Starts a new measurement window.
+    pub fn reset(&mut self) {
+        self.peak = [0.0; 64];
+        self.sum_sq = [0.0; 64];
+        self.frames = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sine_peak_and_rms_match_theory() {
+        // 1 kHz at -6.02 dBFS (amplitude 0.5), 48 kHz, whole cycles.
+        let fs = 48000.0;
+        let block: Vec<f32> = (0..48000)
+            .flat_map(|i| {
+                let s = 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / fs).sin();
+                [s as f32, 0.0]
+            })
+            .collect();
+        let mut m = Meter::new(2);
+        for b in block.chunks(1024) {
+            m.process(b);
+        }
+        let r = m.reading();
+        assert_eq!(r.frames, 48000);
+        assert!((r.channels[0].peak_dbfs() - (-6.0206)).abs() < 0.01, "{}", r.channels[0].peak_dbfs());
+        assert!((r.channels[0].rms_dbfs() - (-9.0309)).abs() < 0.01, "{}", r.channels[0].rms_dbfs());
+        assert_eq!(r.channels[1].peak, 0.0);
+        assert_eq!(r.channels[1].rms_dbfs(), f64::NEG_INFINITY);
+        m.reset();
+        assert_eq!(m.reading().frames, 0);
+    }
+
+    #[test]
+    fn processing_does_not_allocate() {
+        let mut m = Meter::new(2);
+        let mut g = crate::Gain::new(-3.0).unwrap();
+        let mut block = vec![0.25f32; 1024];
+        assert_no_alloc::assert_no_alloc(|| {
+            g.process(&mut block, 2);
+            m.process(&block);
+            crate::sanitize(&mut block);
+        });
+    }
+}
+
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
