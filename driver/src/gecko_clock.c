@@ -1,0 +1,99 @@
+/*
+ * gecko_clock.c — the host clock, and (non-Apple builds only) GeckoSim_Configure.
+ *
+ * macOS: host ticks are mach_absolute_time(); ticks per second from
+ * mach_timebase_info (1e9 * denom / numer).
+ * Linux: the clock given to GeckoSim_Configure, or CLOCK_MONOTONIC in
+ * nanoseconds (1e9 ticks per second) read through the vDSO (no real syscall).
+ */
+#define _GNU_SOURCE
+#include "gecko_driver.h"
+
+#include <string.h>
+#include <time.h>
+
+#ifdef __APPLE__
+
+uint64_t gecko_host_time_now(void) { return mach_absolute_time(); }
+
+double gecko_host_ticks_per_second(void) {
+    mach_timebase_info_data_t tb;
+    if (mach_timebase_info(&tb) != KERN_SUCCESS || tb.numer == 0) return 1e9;
+    return 1e9 * (double)tb.denom / (double)tb.numer;
+}
+
+const char* gecko_configured_shm_name(void) { return GECKO_SHM_DEFAULT_NAME; }
+
+void gecko_config_freeze(void) {}
+
+#else /* simulated host on Linux */
+
+#include "gecko_sim.h"
+
+/** The configuration (GeckoSim_Configure); read on the IO thread after Initialize,
+ *  never written after it, so no synchronisation beyond the freeze is needed. */
+static struct {
+    char shm_name[GECKO_SHM_NAME_MAX + 1];
+    GeckoSimHostClockFn host_clock;
+    void* host_clock_ctx;
+    double host_ticks_per_second;
+    bool frozen;
+} gConfig = {GECKO_SHM_DEFAULT_NAME, NULL, NULL, 1e9, false};
+
+static pthread_mutex_t gConfigMutex = PTHREAD_MUTEX_INITIALIZER;
+
+/** Validates a writer-segment name: '/' then 1..27 bytes, no other '/', no control chars. */
+static bool valid_shm_name(const char* name, size_t len) {
+    if (len < 2 || len > GECKO_SHM_WRITER_NAME_MAX || name[0] != '/') return false;
+    for (size_t i = 1; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch == '/' || ch < 0x20 || ch == 0x7f) return false;
+    }
+    return true;
+}
+
+GECKO_EXPORT int GeckoSim_Configure(const GeckoSimConfig* config) {
+    if (!config || config->struct_size != sizeof(GeckoSimConfig)) return -1;
+    const char* nul = memchr(config->shm_name, '\0', sizeof config->shm_name);
+    if (!nul) return -1;
+    size_t len = (size_t)(nul - config->shm_name);
+    if (len != 0 && !valid_shm_name(config->shm_name, len)) return -1;
+    double tps = 1e9;
+    if (config->host_clock) {
+        tps = config->host_ticks_per_second;
+        if (!(tps > 0.0) || tps > 1e15) return -1; /* also rejects NaN */
+    }
+    pthread_mutex_lock(&gConfigMutex);
+    if (gConfig.frozen) { /* must come before Initialize */
+        pthread_mutex_unlock(&gConfigMutex);
+        return -1;
+    }
+    if (len == 0)
+        memcpy(gConfig.shm_name, GECKO_SHM_DEFAULT_NAME, sizeof GECKO_SHM_DEFAULT_NAME);
+    else
+        memcpy(gConfig.shm_name, config->shm_name, len + 1);
+    gConfig.host_clock = config->host_clock;
+    gConfig.host_clock_ctx = config->host_clock_ctx;
+    gConfig.host_ticks_per_second = tps;
+    pthread_mutex_unlock(&gConfigMutex);
+    return 0;
+}
+
+void gecko_config_freeze(void) {
+    pthread_mutex_lock(&gConfigMutex);
+    gConfig.frozen = true;
+    pthread_mutex_unlock(&gConfigMutex);
+}
+
+const char* gecko_configured_shm_name(void) { return gConfig.shm_name; }
+
+uint64_t gecko_host_time_now(void) {
+    if (gConfig.host_clock) return gConfig.host_clock(gConfig.host_clock_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no kernel entry */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double gecko_host_ticks_per_second(void) { return gConfig.host_ticks_per_second; }
+
+#endif

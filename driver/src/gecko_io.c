@@ -1,0 +1,179 @@
+/*
+ * gecko_io.c — StartIO/StopIO, the zero-timestamp clock and the IO operations.
+ *
+ * IO thread functions (GetZeroTimeStamp, Will/Begin/Do/EndIOOperation) never
+ * allocate, lock, block, log or make syscalls; the Linux default host clock is
+ * clock_gettime(CLOCK_MONOTONIC) through the vDSO.
+ */
+#include "gecko_driver.h"
+
+#include <syslog.h>
+
+/** true when the call addresses our driver and our device. */
+static inline bool is_our_device(const void* inDriver, AudioObjectID inDeviceObjectID) {
+    return gecko_is_our_driver(inDriver) && inDeviceObjectID == GECKO_OBJECT_DEVICE;
+}
+
+/**
+ * StartIO: counts clients. The first one (re)anchors the clock at the current
+ * host time (sample time 0), maps the shm writer segment if Initialize could
+ * not, publishes a new generation with io_running = 1 and starts the reader
+ * attach thread. Control path (may block).
+ */
+OSStatus gecko_StartIO(AudioServerPlugInDriverRef inDriver, AudioObjectID inDeviceObjectID,
+                       UInt32 inClientID) {
+    (void)inClientID;
+    if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
+    GeckoDriver* d = &gGeckoDriver;
+    OSStatus status = kAudioHardwareNoError;
+    pthread_mutex_lock(&d->mutex);
+    uint32_t count = __atomic_load_n(&d->io_client_count, __ATOMIC_RELAXED);
+    if (!d->initialized) {
+        status = kAudioHardwareNotRunningError; /* Initialize first */
+    } else if (count == UINT32_MAX) {
+        status = kAudioHardwareIllegalOperationError;
+    } else {
+        if (count == 0) {
+            d->zts_anchor_host_time = gecko_host_time_now();
+            d->zts_count = 0;
+            d->zts_published_count = 0; /* published just below */
+            GeckoShmParams p;
+            gecko_fill_shm_params(&p, 1);
+            bool was_mapped = d->shm.seg != NULL;
+            if (!was_mapped && gecko_shm_writer_open(&d->shm, &p, gecko_host_time_now()) != 0)
+                gecko_log(LOG_WARNING, "StartIO without shared memory (will retry)");
+            /* A fresh open already made a new generation; a mapped segment needs one. */
+            gecko_shm_writer_publish(&d->shm, &p, was_mapped);
+            gecko_shm_writer_attach_start(&d->shm);
+        }
+        __atomic_store_n(&d->io_client_count, count + 1u, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&d->mutex);
+    return status;
+}
+
+/**
+ * StopIO: the last client stops the attach thread (unmapping the reader
+ * segment) and publishes io_running = 0. Control path (may block).
+ */
+OSStatus gecko_StopIO(AudioServerPlugInDriverRef inDriver, AudioObjectID inDeviceObjectID,
+                      UInt32 inClientID) {
+    (void)inClientID;
+    if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
+    GeckoDriver* d = &gGeckoDriver;
+    OSStatus status = kAudioHardwareNoError;
+    pthread_mutex_lock(&d->mutex);
+    uint32_t count = __atomic_load_n(&d->io_client_count, __ATOMIC_RELAXED);
+    if (count == 0) {
+        status = kAudioHardwareNotRunningError;
+    } else {
+        __atomic_store_n(&d->io_client_count, count - 1u, __ATOMIC_RELEASE);
+        if (count == 1) {
+            gecko_shm_writer_attach_stop(&d->shm);
+            GeckoShmParams p;
+            gecko_fill_shm_params(&p, 0);
+            gecko_shm_writer_publish(&d->shm, &p, false);
+        }
+    }
+    pthread_mutex_unlock(&d->mutex);
+    return status;
+}
+
+/**
+ * GetZeroTimeStamp (IO thread): the latest zero timestamp. Sample times are
+ * multiples of GECKO_ZTS_PERIOD_FRAMES (frames); host times are the anchor
+ * plus that many frames of host ticks. Advances at most one period per call,
+ * once the host clock has passed the next period's host time (as Apple's
+ * NullAudio sample does). The seed is constant (GECKO_ZTS_SEED). A changed
+ * timestamp is published to the shm state via the seqlock.
+ */
+OSStatus gecko_GetZeroTimeStamp(AudioServerPlugInDriverRef inDriver,
+                                AudioObjectID inDeviceObjectID, UInt32 inClientID,
+                                Float64* outSampleTime, UInt64* outHostTime, UInt64* outSeed) {
+    (void)inClientID;
+    if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
+    if (!outSampleTime || !outHostTime || !outSeed) return kAudioHardwareIllegalOperationError;
+    GeckoDriver* d = &gGeckoDriver;
+    const double ticks_per_period = d->host_ticks_per_frame * (double)GECKO_ZTS_PERIOD_FRAMES;
+    const uint64_t now = gecko_host_time_now();
+    const uint64_t next =
+        d->zts_anchor_host_time + (uint64_t)((double)(d->zts_count + 1u) * ticks_per_period);
+    if (next <= now) d->zts_count++;
+    const double sample_time = (double)d->zts_count * (double)GECKO_ZTS_PERIOD_FRAMES;
+    const uint64_t host_time =
+        d->zts_anchor_host_time + (uint64_t)((double)d->zts_count * ticks_per_period);
+    *outSampleTime = sample_time;
+    *outHostTime = host_time;
+    *outSeed = GECKO_ZTS_SEED;
+    if (d->zts_count != d->zts_published_count &&
+        gecko_shm_writer_try_publish_zts(&d->shm, sample_time, host_time, GECKO_ZTS_SEED))
+        d->zts_published_count = d->zts_count;
+    return kAudioHardwareNoError;
+}
+
+/** WillDoIOOperation: only WriteMix ('rite'), performed in place. */
+OSStatus gecko_WillDoIOOperation(AudioServerPlugInDriverRef inDriver,
+                                 AudioObjectID inDeviceObjectID, UInt32 inClientID,
+                                 UInt32 inOperationID, Boolean* outWillDo,
+                                 Boolean* outWillDoInPlace) {
+    (void)inClientID;
+    if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
+    if (!outWillDo || !outWillDoInPlace) return kAudioHardwareIllegalOperationError;
+    *outWillDo = (inOperationID == kAudioServerPlugInIOOperationWriteMix) ? 1 : 0;
+    *outWillDoInPlace = 1;
+    return kAudioHardwareNoError;
+}
+
+/** BeginIOOperation: nothing to prepare. */
+OSStatus gecko_BeginIOOperation(AudioServerPlugInDriverRef inDriver,
+                                AudioObjectID inDeviceObjectID, UInt32 inClientID,
+                                UInt32 inOperationID, UInt32 inIOBufferFrameSize,
+                                const AudioServerPlugInIOCycleInfo* inIOCycleInfo) {
+    (void)inClientID;
+    (void)inOperationID;
+    (void)inIOBufferFrameSize;
+    (void)inIOCycleInfo;
+    if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
+    return kAudioHardwareNoError;
+}
+
+/**
+ * DoIOOperation (IO thread). WriteMix: ioMainBuffer holds inIOBufferFrameSize
+ * frames of interleaved float32 (frames x GECKO_CHANNELS) for device sample
+ * time inIOCycleInfo->mOutputTime.mSampleTime; they go into the shm ring.
+ * Other operations are not performed (WillDoIOOperation declined them).
+ * Returns kAudioHardwareIllegalOperationError only for structurally invalid
+ * arguments (NULL buffer or cycle info, more frames than the ring holds).
+ */
+OSStatus gecko_DoIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID inDeviceObjectID,
+                             AudioObjectID inStreamObjectID, UInt32 inClientID,
+                             UInt32 inOperationID, UInt32 inIOBufferFrameSize,
+                             const AudioServerPlugInIOCycleInfo* inIOCycleInfo,
+                             void* ioMainBuffer, void* ioSecondaryBuffer) {
+    (void)inClientID;
+    (void)ioSecondaryBuffer;
+    if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
+    if (inStreamObjectID != GECKO_OBJECT_STREAM_OUTPUT) return kAudioHardwareBadObjectError;
+    if (inOperationID != kAudioServerPlugInIOOperationWriteMix) return kAudioHardwareNoError;
+    if (!ioMainBuffer || !inIOCycleInfo) return kAudioHardwareIllegalOperationError;
+    if (inIOBufferFrameSize == 0) return kAudioHardwareNoError;
+    GeckoDriver* d = &gGeckoDriver;
+    if (inIOBufferFrameSize > d->shm.capacity_frames) return kAudioHardwareIllegalOperationError;
+    gecko_shm_writer_write_mix(&d->shm, (const float*)ioMainBuffer, inIOBufferFrameSize,
+                               inIOCycleInfo->mOutputTime.mSampleTime,
+                               inIOCycleInfo->mCurrentTime.mHostTime);
+    return kAudioHardwareNoError;
+}
+
+/** EndIOOperation: nothing to finish. */
+OSStatus gecko_EndIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID inDeviceObjectID,
+                              UInt32 inClientID, UInt32 inOperationID,
+                              UInt32 inIOBufferFrameSize,
+                              const AudioServerPlugInIOCycleInfo* inIOCycleInfo) {
+    (void)inClientID;
+    (void)inOperationID;
+    (void)inIOBufferFrameSize;
+    (void)inIOCycleInfo;
+    if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
+    return kAudioHardwareNoError;
+}

@@ -1,0 +1,73 @@
+/*
+ * gecko_prop_plugin.c — the AudioPlugIn object (kAudioObjectPlugInObject = 1).
+ * Class kAudioPlugInClassID, base kAudioObjectClassID, owned by nobody
+ * (kAudioObjectUnknown), owns the one device.
+ */
+#include "gecko_properties.h"
+
+#include <string.h>
+
+static OSStatus get_base_class(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_u32(o, kAudioObjectClassID);
+}
+static OSStatus get_class(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_u32(o, kAudioPlugInClassID);
+}
+static OSStatus get_owner(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_u32(o, kAudioObjectUnknown);
+}
+static OSStatus get_manufacturer(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_cfstring(o, GECKO_MANUFACTURER);
+}
+/** OwnedObjects: the device, filtered by the class qualifier. */
+static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
+    const AudioObjectID ids[1] = {GECKO_OBJECT_DEVICE};
+    UInt32 n = gecko_owned_object_matches(c, &kGeckoDeviceObject) ? 1u : 0u;
+    return gecko_out_array(o, ids, sizeof ids[0], n);
+}
+static OSStatus get_device_list(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    const AudioObjectID ids[1] = {GECKO_OBJECT_DEVICE};
+    return gecko_out_array(o, ids, sizeof ids[0], 1);
+}
+/** TranslateUIDToDevice: the qualifier is a CFStringRef UID; answers the device's ID
+ *  or kAudioObjectUnknown (not an error) for any other UID. */
+static OSStatus get_translate_uid(const GeckoPropCtx* c, GeckoPropOut* o) {
+    if (!o->data) return gecko_out_u32(o, kAudioObjectUnknown); /* size query */
+    if (c->qualifier_size != sizeof(CFStringRef) || !c->qualifier)
+        return kAudioHardwareBadPropertySizeError;
+    CFStringRef uid;
+    memcpy(&uid, c->qualifier, sizeof uid);
+    AudioObjectID found = kAudioObjectUnknown;
+    char buf[128];
+    if (uid && CFGetTypeID(uid) == CFStringGetTypeID() &&
+        CFStringGetCString(uid, buf, (CFIndex)sizeof buf, kCFStringEncodingUTF8) &&
+        strcmp(buf, GECKO_DEVICE_UID) == 0)
+        found = GECKO_OBJECT_DEVICE;
+    return gecko_out_u32(o, found);
+}
+/** ResourceBundle: path relative to the plug-in bundle; "" = the bundle itself. */
+static OSStatus get_resource_bundle(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_cfstring(o, GECKO_RESOURCE_BUNDLE);
+}
+
+static const GeckoPropEntry kPlugInProps[] = {
+    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, false, get_base_class},
+    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, false, get_class},
+    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, false, get_owner},
+    {kAudioObjectPropertyManufacturer, GECKO_SCOPE_ANY, false, get_manufacturer},
+    {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, false, get_owned_objects},
+    {kAudioPlugInPropertyDeviceList, GECKO_SCOPE_ANY, false, get_device_list},
+    {kAudioPlugInPropertyTranslateUIDToDevice, GECKO_SCOPE_ANY, false, get_translate_uid},
+    {kAudioPlugInPropertyResourceBundle, GECKO_SCOPE_ANY, false, get_resource_bundle},
+};
+
+const GeckoObjectDesc kGeckoPlugInObject = {
+    GECKO_OBJECT_PLUGIN, kAudioPlugInClassID, kAudioObjectClassID,
+    kPlugInProps, sizeof kPlugInProps / sizeof kPlugInProps[0],
+};

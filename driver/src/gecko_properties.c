@@ -1,0 +1,209 @@
+/*
+ * gecko_properties.c — property dispatch for every object, and the value
+ * writers the per-object tables use.
+ *
+ * Error rules (AudioHardwareBase.h codes): a foreign driver ref or unknown
+ * object → kAudioHardwareBadObjectError; a selector the object does not
+ * have, or a scope/element it does not answer in → ...UnknownPropertyError;
+ * NULL pointers → ...IllegalOperationError; a buffer too small for a fixed-
+ * size value → ...BadPropertySizeError. Arrays return as many whole items as
+ * fit. Nothing is ever written past inDataSize.
+ */
+#include "gecko_properties.h"
+
+#include <string.h>
+
+static const GeckoObjectDesc* const kObjects[] = {
+    &kGeckoPlugInObject,
+    &kGeckoDeviceObject,
+    &kGeckoStreamObject,
+};
+
+static const GeckoObjectDesc* find_object(AudioObjectID id) {
+    for (size_t i = 0; i < sizeof kObjects / sizeof kObjects[0]; i++)
+        if (kObjects[i]->id == id) return kObjects[i];
+    return NULL;
+}
+
+static unsigned scope_bit(AudioObjectPropertyScope scope) {
+    switch (scope) {
+    case kAudioObjectPropertyScopeGlobal: return GECKO_SCOPE_GLOBAL;
+    case kAudioObjectPropertyScopeInput: return GECKO_SCOPE_INPUT;
+    case kAudioObjectPropertyScopeOutput: return GECKO_SCOPE_OUTPUT;
+    case kAudioObjectPropertyScopePlayThrough: return GECKO_SCOPE_PLAYTHROUGH;
+    case kAudioObjectPropertyScopeWildcard: return GECKO_SCOPE_WILDCARD;
+    default: return 0;
+    }
+}
+
+/** The entry for `address` on `desc`, or NULL if the object does not have it there. */
+static const GeckoPropEntry* find_property(const GeckoObjectDesc* desc,
+                                           const AudioObjectPropertyAddress* address) {
+    if (address->mElement != GECKO_ELEMENT_MAIN) return NULL;
+    const unsigned bit = scope_bit(address->mScope);
+    for (size_t i = 0; i < desc->prop_count; i++) {
+        const GeckoPropEntry* e = &desc->props[i];
+        if (e->selector == address->mSelector) return (e->scopes & bit) ? e : NULL;
+    }
+    return NULL;
+}
+
+/** Common front half of every property call: validates and finds the entry. */
+static OSStatus lookup(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
+                       const AudioObjectPropertyAddress* inAddress, const GeckoPropEntry** out) {
+    if (!gecko_is_our_driver(inDriver)) return kAudioHardwareBadObjectError;
+    if (!inAddress) return kAudioHardwareIllegalOperationError;
+    const GeckoObjectDesc* desc = find_object(inObjectID);
+    if (!desc) return kAudioHardwareBadObjectError;
+    *out = find_property(desc, inAddress);
+    return *out ? kAudioHardwareNoError : kAudioHardwareUnknownPropertyError;
+}
+
+Boolean gecko_HasProperty(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
+                          pid_t inClientProcessID, const AudioObjectPropertyAddress* inAddress) {
+    (void)inClientProcessID;
+    const GeckoPropEntry* e = NULL;
+    return lookup(inDriver, inObjectID, inAddress, &e) == kAudioHardwareNoError ? 1 : 0;
+}
+
+OSStatus gecko_IsPropertySettable(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
+                                  pid_t inClientProcessID,
+                                  const AudioObjectPropertyAddress* inAddress,
+                                  Boolean* outIsSettable) {
+    (void)inClientProcessID;
+    const GeckoPropEntry* e = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    if (st != kAudioHardwareNoError) return st;
+    if (!outIsSettable) return kAudioHardwareIllegalOperationError;
+    *outIsSettable = e->settable ? 1 : 0;
+    return kAudioHardwareNoError;
+}
+
+OSStatus gecko_GetPropertyDataSize(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
+                                   pid_t inClientProcessID,
+                                   const AudioObjectPropertyAddress* inAddress,
+                                   UInt32 inQualifierDataSize, const void* inQualifierData,
+                                   UInt32* outDataSize) {
+    (void)inClientProcessID;
+    const GeckoPropEntry* e = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    if (st != kAudioHardwareNoError) return st;
+    if (!outDataSize) return kAudioHardwareIllegalOperationError;
+    const GeckoPropCtx ctx = {inObjectID, inAddress, inQualifierDataSize, inQualifierData};
+    GeckoPropOut out = {NULL, 0, 0};
+    st = e->get(&ctx, &out);
+    if (st == kAudioHardwareNoError) *outDataSize = out.size;
+    return st;
+}
+
+OSStatus gecko_GetPropertyData(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
+                               pid_t inClientProcessID,
+                               const AudioObjectPropertyAddress* inAddress,
+                               UInt32 inQualifierDataSize, const void* inQualifierData,
+                               UInt32 inDataSize, UInt32* outDataSize, void* outData) {
+    (void)inClientProcessID;
+    const GeckoPropEntry* e = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    if (st != kAudioHardwareNoError) return st;
+    if (!outDataSize || !outData) return kAudioHardwareIllegalOperationError;
+    const GeckoPropCtx ctx = {inObjectID, inAddress, inQualifierDataSize, inQualifierData};
+    GeckoPropOut out = {outData, inDataSize, 0};
+    st = e->get(&ctx, &out);
+    if (st == kAudioHardwareNoError) *outDataSize = out.size;
+    return st;
+}
+
+/** No property is settable yet: sample-rate changes need the configuration-change
+ *  machinery (a later issue), so existing properties answer
+ *  kAudioHardwareUnsupportedOperationError. */
+OSStatus gecko_SetPropertyData(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
+                               pid_t inClientProcessID,
+                               const AudioObjectPropertyAddress* inAddress,
+                               UInt32 inQualifierDataSize, const void* inQualifierData,
+                               UInt32 inDataSize, const void* inData) {
+    (void)inClientProcessID;
+    (void)inQualifierDataSize;
+    (void)inQualifierData;
+    (void)inDataSize;
+    const GeckoPropEntry* e = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    if (st != kAudioHardwareNoError) return st;
+    if (!inData) return kAudioHardwareIllegalOperationError;
+    return kAudioHardwareUnsupportedOperationError;
+}
+
+/* ---- value writers ------------------------------------------------------------ */
+
+OSStatus gecko_out_value(GeckoPropOut* out, const void* value, UInt32 size) {
+    out->size = size;
+    if (!out->data) return kAudioHardwareNoError;
+    if (out->capacity < size) {
+        out->size = 0;
+        return kAudioHardwareBadPropertySizeError;
+    }
+    memcpy(out->data, value, size);
+    return kAudioHardwareNoError;
+}
+
+OSStatus gecko_out_array(GeckoPropOut* out, const void* items, UInt32 item_size, UInt32 count) {
+    if (!out->data) {
+        out->size = item_size * count;
+        return kAudioHardwareNoError;
+    }
+    UInt32 fit = item_size ? out->capacity / item_size : 0;
+    if (fit > count) fit = count;
+    out->size = fit * item_size;
+    if (out->size) memcpy(out->data, items, out->size);
+    return kAudioHardwareNoError;
+}
+
+OSStatus gecko_out_cfstring(GeckoPropOut* out, const char* utf8) {
+    out->size = (UInt32)sizeof(CFStringRef);
+    if (!out->data) return kAudioHardwareNoError;
+    if (out->capacity < sizeof(CFStringRef)) {
+        out->size = 0;
+        return kAudioHardwareBadPropertySizeError;
+    }
+    CFStringRef s = CFStringCreateWithCString(kCFAllocatorDefault, utf8, kCFStringEncodingUTF8);
+    if (!s) {
+        out->size = 0;
+        return kAudioHardwareUnspecifiedError;
+    }
+    memcpy(out->data, &s, sizeof s);
+    return kAudioHardwareNoError;
+}
+
+bool gecko_owned_object_matches(const GeckoPropCtx* ctx, const GeckoObjectDesc* desc) {
+    UInt32 n = ctx->qualifier_size / (UInt32)sizeof(AudioClassID);
+    if (n == 0 || !ctx->qualifier) return true;
+    for (UInt32 i = 0; i < n; i++) {
+        AudioClassID c;
+        memcpy(&c, (const char*)ctx->qualifier + i * sizeof c, sizeof c);
+        if (c == desc->class_id || c == desc->base_class_id || c == kAudioObjectClassID ||
+            c == kAudioObjectClassIDWildcard)
+            return true;
+    }
+    return false;
+}
+
+AudioStreamBasicDescription gecko_stream_format(Float64 sample_rate) {
+    AudioStreamBasicDescription f;
+    memset(&f, 0, sizeof f);
+    f.mSampleRate = sample_rate;
+    f.mFormatID = kAudioFormatLinearPCM;
+    f.mFormatFlags = kAudioFormatFlagIsFloat | kAudioFormatFlagsNativeEndian | kAudioFormatFlagIsPacked;
+    f.mBytesPerPacket = GECKO_CHANNELS * (UInt32)sizeof(Float32);
+    f.mFramesPerPacket = 1;
+    f.mBytesPerFrame = GECKO_CHANNELS * (UInt32)sizeof(Float32);
+    f.mChannelsPerFrame = GECKO_CHANNELS;
+    f.mBitsPerChannel = 32;
+    return f;
+}
+
+Float64 gecko_current_sample_rate(void) {
+    Float64 r;
+    pthread_mutex_lock(&gGeckoDriver.mutex);
+    r = gGeckoDriver.sample_rate;
+    pthread_mutex_unlock(&gGeckoDriver.mutex);
+    return r;
+}

@@ -1,0 +1,541 @@
+/*
+ * gecko_shm_writer.c — the driver side of the Gecko shm ring (protocol v1).
+ * See gecko_shm_writer.h for the threading rules and gecko_shm_abi.h for the
+ * layout and the memory orderings of each field.
+ */
+#define _GNU_SOURCE
+#include "gecko_shm_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Logging lives in gecko_log.c; declared here to keep this file free of CoreAudio types. */
+void gecko_log(int priority, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- atomic helpers on plain ABI fields ------------------------------------ */
+
+#define LOAD_RELAXED(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define LOAD_ACQUIRE(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define STORE_RELEASE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/** Stores a double/float field with a relaxed atomic store of its bit pattern. */
+static inline void store_f64(double* p, double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    __atomic_store_n((uint64_t*)(void*)p, bits, __ATOMIC_RELAXED);
+}
+static inline void store_f32(float* p, float v) {
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    __atomic_store_n((uint32_t*)(void*)p, bits, __ATOMIC_RELAXED);
+}
+
+/** Segment size in bytes for a format. */
+static size_t segment_bytes(uint32_t channels, uint32_t capacity_frames) {
+    return (size_t)GECKO_SHM_WRITER_HEADER_SIZE +
+           (size_t)capacity_frames * (size_t)channels * sizeof(float);
+}
+
+void gecko_shm_writer_init(GeckoShmWriter* w, const char* name, uint32_t channels,
+                           uint32_t capacity_frames) {
+    snprintf(w->name, sizeof w->name, "%s", name);
+    snprintf(w->reader_name, sizeof w->reader_name, "%s%s", name, GECKO_SHM_READER_SUFFIX);
+    w->channels = channels;
+    w->capacity_frames = capacity_frames;
+}
+
+/* ---- seqlock (writer side) ---------------------------------------------------
+ * begin: seq even -> odd (CAS, so the IO thread and the control path never
+ * write at the same time), then a release fence so no field store becomes
+ * visible before the odd seq; fields are written with relaxed atomic stores;
+ * end: store-release seq + 1 (even). This is the standard C11 seqlock writer;
+ * gecko_shm_abi.h's "store-release" on the odd increment is not by itself
+ * enough to order the later field stores, hence the fence.
+ */
+
+/** IO path: one attempt. Returns the odd seq taken, or 0 if busy. */
+static uint64_t seq_try_begin(GeckoShmWriterState* st) {
+    uint64_t s = LOAD_RELAXED(&st->seq);
+    if (s & 1u) return 0;
+    if (!__atomic_compare_exchange_n(&st->seq, &s, s + 1u, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return 0;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    return s + 1u;
+}
+
+/** Control path: waits (bounded) for the IO thread's short critical section.
+ *  A seq left odd by a crashed previous writer is taken over after the bound. */
+static uint64_t seq_begin(GeckoShmWriterState* st) {
+    for (int i = 0; i < 10000; i++) {
+        uint64_t s = seq_try_begin(st);
+        if (s) return s;
+        sched_yield();
+    }
+    uint64_t s = LOAD_RELAXED(&st->seq) | 1u;
+    STORE_RELAXED(&st->seq, s);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    return s;
+}
+
+static void seq_end(GeckoShmWriterState* st, uint64_t odd) {
+    STORE_RELEASE(&st->seq, odd + 1u);
+}
+
+/** Writes every published state field (inside the seqlock). */
+static void write_state_fields(GeckoShmWriter* w, const GeckoShmParams* p) {
+    GeckoShmWriterState* st = &w->seg->state;
+    STORE_RELAXED(&st->generation, w->generation);
+    store_f64(&st->sample_rate, p->sample_rate);
+    store_f64(&st->zts_sample_time, p->zts_sample_time);
+    STORE_RELAXED(&st->zts_host_time, p->zts_host_time);
+    STORE_RELAXED(&st->zts_seed, p->zts_seed);
+    store_f64(&st->host_ticks_per_frame, p->host_ticks_per_frame);
+    store_f64(&st->host_ticks_per_second, p->host_ticks_per_second);
+    store_f32(&st->volume_scalar, p->volume_scalar);
+    STORE_RELAXED(&st->mute, p->mute);
+    STORE_RELAXED(&st->io_running, p->io_running);
+    STORE_RELAXED(&st->zts_period_frames, p->zts_period_frames);
+}
+
+static uint64_t next_generation(uint64_t g) {
+    g += 1u;
+    return g ? g : 1u;
+}
+
+/** Resets the IO-private sample-time tracking (first cycle after a (re)start). */
+static void reset_io_tracking(GeckoShmWriter* w) {
+    w->expected_valid = false;
+    w->expected_time = 0;
+    w->cached_valid = false;
+    w->cached_for = NULL;
+}
+
+/* ---- open / create --------------------------------------------------------- */
+
+/** Opens (creating if needed) and sizes the writer segment. Returns an fd or -1. */
+static int open_sized(GeckoShmWriter* w, size_t want) {
+    int fd = shm_open(w->name, O_RDWR | O_CREAT, GECKO_SHM_MODE);
+    if (fd < 0) {
+        gecko_log(LOG_ERR, "shm_open(%s) failed: %s", w->name, strerror(errno));
+        return -1;
+    }
+    (void)fchmod(fd, GECKO_SHM_MODE); /* the umask may have narrowed the mode */
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        gecko_log(LOG_ERR, "fstat(%s) failed: %s", w->name, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)sb.st_size == (uint64_t)want) return fd; /* reuse (stale segment of a previous run) */
+    if (sb.st_size != 0) {
+        /* Another size: re-create. Never truncate twice (macOS refuses). */
+        gecko_log(LOG_NOTICE, "shm %s has %lld bytes, want %zu: re-creating", w->name,
+                  (long long)sb.st_size, want);
+        close(fd);
+        if (shm_unlink(w->name) != 0 && errno != ENOENT) {
+            gecko_log(LOG_ERR, "shm_unlink(%s) failed: %s", w->name, strerror(errno));
+            return -1;
+        }
+        fd = shm_open(w->name, O_RDWR | O_CREAT | O_EXCL, GECKO_SHM_MODE);
+        if (fd < 0) {
+            gecko_log(LOG_ERR, "shm_open(%s, O_EXCL) failed: %s", w->name, strerror(errno));
+            return -1;
+        }
+        (void)fchmod(fd, GECKO_SHM_MODE);
+    }
+    if (ftruncate(fd, (off_t)want) != 0) {
+        gecko_log(LOG_ERR, "ftruncate(%s, %zu) failed: %s", w->name, want, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t host_now) {
+    if (w->seg) return 0;
+    const size_t want = segment_bytes(w->channels, w->capacity_frames);
+    int fd = open_sized(w, want);
+    if (fd < 0) return -1;
+    void* base = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int map_errno = errno;
+    close(fd);
+    if (base == MAP_FAILED) {
+        gecko_log(LOG_ERR, "mmap(%s) failed: %s", w->name, strerror(map_errno));
+        return -1;
+    }
+    GeckoShmWriterSegment* seg = (GeckoShmWriterSegment*)base;
+    GeckoShmWriterHeader* h = &seg->header;
+    GeckoShmWriterCounters* c = &seg->counters;
+
+    /* What the old contents (if any) tell us. */
+    const bool old_valid =
+        LOAD_RELAXED(&h->magic) == GECKO_SHM_WRITER_MAGIC && LOAD_RELAXED(&h->version) == GECKO_SHM_VERSION;
+    const bool compatible =
+        old_valid && LOAD_RELAXED(&h->header_size) == GECKO_SHM_WRITER_HEADER_SIZE &&
+        LOAD_RELAXED(&h->segment_size) == (uint64_t)want &&
+        LOAD_RELAXED(&h->capacity_frames) == w->capacity_frames &&
+        LOAD_RELAXED(&h->channels) == w->channels &&
+        LOAD_RELAXED(&h->sample_format) == GECKO_SHM_FORMAT_F32_INTERLEAVED;
+    uint64_t gen = old_valid ? next_generation(LOAD_RELAXED(&seg->state.generation))
+                             : (host_now ? host_now : 1u);
+
+    w->seg = seg;
+    w->frames = (float*)((char*)base + GECKO_SHM_WRITER_HEADER_SIZE);
+    w->map_size = want;
+    w->generation = gen;
+    reset_io_tracking(w);
+    if (compatible) {
+        w->write_count = LOAD_RELAXED(&c->write_count);
+        w->io_cycles = LOAD_RELAXED(&c->io_cycles);
+        w->gap_events = LOAD_RELAXED(&c->gap_events);
+        w->gap_frames = LOAD_RELAXED(&c->gap_frames);
+        w->overlap_events = LOAD_RELAXED(&c->overlap_events);
+        w->overlap_frames = LOAD_RELAXED(&c->overlap_frames);
+        w->overrun_events = LOAD_RELAXED(&c->overrun_events);
+        w->overrun_frames = LOAD_RELAXED(&c->overrun_frames);
+        w->reader_faults = LOAD_RELAXED(&c->reader_faults);
+    } else {
+        w->write_count = w->io_cycles = w->gap_events = w->gap_frames = 0;
+        w->overlap_events = w->overlap_frames = w->overrun_events = w->overrun_frames = 0;
+        w->reader_faults = 0;
+    }
+
+    GeckoShmWriterState* st = &seg->state;
+    uint64_t odd = seq_begin(st);
+    if (!old_valid) {
+        /* Unknown contents: clear the header area (not seq, which we hold). */
+        memset(h, 0, sizeof *h);
+        memset(c, 0, sizeof *c);
+        memset(st->reserved, 0, sizeof st->reserved);
+        memset(seg->reserved, 0, sizeof seg->reserved);
+    }
+    STORE_RELAXED(&h->magic, GECKO_SHM_WRITER_MAGIC);
+    STORE_RELAXED(&h->version, GECKO_SHM_VERSION);
+    STORE_RELAXED(&h->header_size, GECKO_SHM_WRITER_HEADER_SIZE);
+    STORE_RELAXED(&h->segment_size, (uint64_t)want);
+    STORE_RELAXED(&h->capacity_frames, w->capacity_frames);
+    STORE_RELAXED(&h->channels, w->channels);
+    STORE_RELAXED(&h->sample_format, GECKO_SHM_FORMAT_F32_INTERLEAVED);
+    STORE_RELAXED(&h->bytes_per_frame, w->channels * (uint32_t)sizeof(float));
+    STORE_RELAXED(&h->writer_pid, (uint32_t)getpid());
+    STORE_RELAXED(&h->flags, 0u);
+    write_state_fields(w, p);
+    /* Counters: continued (compatible) or zero; write_count last, with release. */
+    STORE_RELAXED(&c->io_cycles, w->io_cycles);
+    STORE_RELAXED(&c->gap_events, w->gap_events);
+    STORE_RELAXED(&c->gap_frames, w->gap_frames);
+    STORE_RELAXED(&c->overlap_events, w->overlap_events);
+    STORE_RELAXED(&c->overlap_frames, w->overlap_frames);
+    STORE_RELAXED(&c->overrun_events, w->overrun_events);
+    STORE_RELAXED(&c->overrun_frames, w->overrun_frames);
+    STORE_RELAXED(&c->reader_faults, w->reader_faults);
+    STORE_RELAXED(&c->reader_attached, 0u);
+    STORE_RELEASE(&c->write_count, w->write_count);
+    seq_end(st, odd);
+
+    gecko_log(LOG_INFO, "shm %s mapped (%zu bytes, generation %llu, %s)", w->name, want,
+              (unsigned long long)gen, compatible ? "continued" : "fresh");
+    w->open_failed_logged = false;
+    return 0;
+}
+
+void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool new_generation) {
+    if (!w->seg) return;
+    GeckoShmWriterState* st = &w->seg->state;
+    uint64_t odd = seq_begin(st);
+    if (new_generation) {
+        w->generation = next_generation(w->generation);
+        reset_io_tracking(w);
+    }
+    write_state_fields(w, p);
+    seq_end(st, odd);
+}
+
+bool gecko_shm_writer_try_publish_zts(GeckoShmWriter* w, double sample_time, uint64_t host_time,
+                                      uint64_t seed) {
+    if (!w->seg) return true; /* nothing to publish to */
+    GeckoShmWriterState* st = &w->seg->state;
+    uint64_t odd = seq_try_begin(st);
+    if (!odd) return false;
+    store_f64(&st->zts_sample_time, sample_time);
+    STORE_RELAXED(&st->zts_host_time, host_time);
+    STORE_RELAXED(&st->zts_seed, seed);
+    seq_end(st, odd);
+    return true;
+}
+
+/* ---- IO: WriteMix -------------------------------------------------------------- */
+
+/** Copies `count` frames (or zeros when src is NULL) into the ring at frame count `at`:
+ *  at most two memcpy/memset calls (the ring wraps once at most). */
+static inline void ring_put(GeckoShmWriter* w, uint64_t at, const float* src, uint64_t count) {
+    if (count == 0) return;
+    const uint32_t ch = w->channels;
+    const uint64_t cap = w->capacity_frames;
+    const uint64_t idx = at & (cap - 1u);
+    const uint64_t first = (cap - idx) < count ? (cap - idx) : count;
+    const size_t frame_bytes = (size_t)ch * sizeof(float);
+    float* dst = w->frames + idx * ch;
+    if (src) {
+        memcpy(dst, src, (size_t)first * frame_bytes);
+        if (count > first) memcpy(w->frames, src + first * ch, (size_t)(count - first) * frame_bytes);
+    } else {
+        memset(dst, 0, (size_t)first * frame_bytes);
+        if (count > first) memset(w->frames, 0, (size_t)(count - first) * frame_bytes);
+    }
+}
+
+/** IO path: frames the ring can take now; sets *attached. Untrusted reader contents
+ *  are validated: a bad read_count is a reader fault and counts as detached. */
+static inline uint64_t ring_space(GeckoShmWriter* w, uint64_t want, uint32_t* attached) {
+    const uint64_t cap = w->capacity_frames;
+    *attached = 0;
+    const GeckoShmReaderSegment* rd = __atomic_load_n(&w->reader, __ATOMIC_SEQ_CST);
+    if (!rd) return cap;
+    if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
+        LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION)
+        return cap;
+    if (LOAD_ACQUIRE(&rd->counters.attached_generation) != w->generation) {
+        w->cached_valid = false;
+        return cap;
+    }
+    if (rd != w->cached_for) {
+        w->cached_for = rd;
+        w->cached_valid = false;
+    }
+    /* Invariant: a cached read count always satisfies W - R <= cap. */
+    if (!w->cached_valid || cap - (w->write_count - w->cached_read) < want) {
+        uint64_t r = LOAD_ACQUIRE(&rd->counters.read_count);
+        uint64_t used = w->write_count - r; /* u64 wrapping: r > W gives a huge value */
+        if (used > cap) {
+            w->reader_faults++;
+            w->cached_valid = false;
+            return cap;
+        }
+        w->cached_read = r;
+        w->cached_valid = true;
+    }
+    *attached = 1;
+    return cap - (w->write_count - w->cached_read);
+}
+
+void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
+                                double sample_time, uint64_t host_time) {
+    const uint64_t cap = w->capacity_frames;
+    /* Sample time: whole frames; non-finite, negative or huge → discontinuity. */
+    const bool time_ok = isfinite(sample_time) && sample_time >= 0.0 && sample_time < 9.0e15;
+    const uint64_t s = time_ok ? (uint64_t)sample_time : 0u;
+    uint64_t gap = 0, skip = 0;
+    if (time_ok && w->expected_valid) {
+        if (s > w->expected_time) {
+            uint64_t d = s - w->expected_time;
+            gap = d < cap ? d : cap;
+            w->gap_events++;
+            w->gap_frames += gap;
+        } else if (s < w->expected_time) {
+            uint64_t d = w->expected_time - s;
+            skip = d < n ? d : n;
+            w->overlap_events++;
+            w->overlap_frames += skip;
+        }
+    }
+    if (time_ok) {
+        uint64_t end = s + n;
+        /* After an overlap that swallowed the whole buffer, E stays where it was. */
+        w->expected_time = (skip && w->expected_time > end) ? w->expected_time : end;
+    }
+    w->expected_valid = time_ok;
+
+    GeckoShmWriterSegment* seg = w->seg;
+    if (!seg) return; /* no shm: frames go nowhere */
+
+    const uint64_t total = gap + (n - skip);
+    uint32_t attached;
+    const uint64_t space = ring_space(w, total, &attached);
+    uint64_t written = total;
+    if (total > space) {
+        written = space;
+        w->overrun_events++;
+        w->overrun_frames += total - space;
+    }
+    const uint64_t silence = gap < written ? gap : written;
+    ring_put(w, w->write_count, NULL, silence);
+    ring_put(w, w->write_count + silence, src + (size_t)skip * w->channels, written - silence);
+    w->write_count += written;
+    w->io_cycles++;
+
+    GeckoShmWriterCounters* c = &seg->counters;
+    STORE_RELEASE(&c->write_count, w->write_count);
+    STORE_RELAXED(&c->io_cycles, w->io_cycles);
+    STORE_RELAXED(&c->gap_events, w->gap_events);
+    STORE_RELAXED(&c->gap_frames, w->gap_frames);
+    STORE_RELAXED(&c->overlap_events, w->overlap_events);
+    STORE_RELAXED(&c->overlap_frames, w->overlap_frames);
+    STORE_RELAXED(&c->overrun_events, w->overrun_events);
+    STORE_RELAXED(&c->overrun_frames, w->overrun_frames);
+    STORE_RELAXED(&c->reader_faults, w->reader_faults);
+    STORE_RELAXED(&c->heartbeat_host_time, host_time);
+    STORE_RELAXED(&c->reader_attached, attached);
+    /* This cycle no longer uses any reader mapping it loaded. */
+    __atomic_store_n(&w->io_epoch, LOAD_RELAXED(&w->io_epoch) + 1u, __ATOMIC_SEQ_CST);
+}
+
+/* ---- reader segment discovery (attach thread) ------------------------------------- */
+
+/** Maps the reader segment read-only if it exists and is valid. Returns NULL otherwise;
+ *  *err receives an errno-like code for change-only logging (0 = ok, -1 = invalid). */
+static GeckoShmReaderSegment* map_reader(GeckoShmWriter* w, dev_t* dev, ino_t* ino, int* err) {
+    int fd = shm_open(w->reader_name, O_RDONLY, 0);
+    if (fd < 0) {
+        *err = errno;
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || sb.st_size != (off_t)GECKO_SHM_READER_SEGMENT_SIZE) {
+        *err = -1; /* not (yet) sized by the engine, or foreign */
+        close(fd);
+        return NULL;
+    }
+    void* base = mmap(NULL, GECKO_SHM_READER_SEGMENT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    *err = errno;
+    close(fd);
+    if (base == MAP_FAILED) return NULL;
+    GeckoShmReaderSegment* rd = (GeckoShmReaderSegment*)base;
+    if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
+        LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION ||
+        LOAD_RELAXED(&rd->header.segment_size) != GECKO_SHM_READER_SEGMENT_SIZE) {
+        munmap(base, GECKO_SHM_READER_SEGMENT_SIZE);
+        *err = -1; /* the engine may still be writing its header: retried */
+        return NULL;
+    }
+    *dev = sb.st_dev;
+    *ino = sb.st_ino;
+    *err = 0;
+    return rd;
+}
+
+/** Unmaps the retired mapping once the IO thread finished a cycle since the swap. */
+static void reap_retired(GeckoShmWriter* w, bool io_stopped) {
+    if (!w->retired) return;
+    if (io_stopped || __atomic_load_n(&w->io_epoch, __ATOMIC_SEQ_CST) > w->retired_epoch) {
+        munmap(w->retired, GECKO_SHM_READER_SEGMENT_SIZE);
+        w->retired = NULL;
+    }
+}
+
+/** Replaces the published mapping with `next` (may be NULL); the old one is retired. */
+static bool swap_reader(GeckoShmWriter* w, GeckoShmReaderSegment* next) {
+    if (w->retired) return false; /* one retired slot: wait until it is reaped */
+    GeckoShmReaderSegment* old = __atomic_exchange_n(&w->reader, next, __ATOMIC_SEQ_CST);
+    if (old) {
+        w->retired = old;
+        w->retired_epoch = __atomic_load_n(&w->io_epoch, __ATOMIC_SEQ_CST);
+    }
+    return true;
+}
+
+static void log_reader_state(GeckoShmWriter* w, int err) {
+    if (err == w->reader_last_error) return;
+    w->reader_last_error = err;
+    if (err == 0)
+        gecko_log(LOG_INFO, "reader segment %s attached", w->reader_name);
+    else if (err == ENOENT)
+        gecko_log(LOG_INFO, "reader segment %s absent", w->reader_name);
+    else if (err == -1)
+        gecko_log(LOG_NOTICE, "reader segment %s invalid or not ready", w->reader_name);
+    else
+        gecko_log(LOG_WARNING, "reader segment %s: %s", w->reader_name, strerror(err));
+}
+
+/** One step of the attach thread: `recheck` re-opens by name to spot re-creation. */
+static void attach_step(GeckoShmWriter* w, bool recheck) {
+    reap_retired(w, false);
+    GeckoShmReaderSegment* cur = __atomic_load_n(&w->reader, __ATOMIC_SEQ_CST);
+    if (cur && !recheck) return;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    int err = 0;
+    if (cur) {
+        /* Same object still behind the name? */
+        int fd = shm_open(w->reader_name, O_RDONLY, 0);
+        if (fd < 0) {
+            if (errno == ENOENT) { /* engine gone: stop honouring its read_count */
+                if (swap_reader(w, NULL)) log_reader_state(w, ENOENT);
+            }
+            return;
+        }
+        struct stat sb;
+        int ok = fstat(fd, &sb);
+        close(fd);
+        if (ok == 0 && sb.st_dev == w->reader_dev && sb.st_ino == w->reader_ino) return;
+    }
+    if (w->retired) return; /* cannot swap yet */
+    GeckoShmReaderSegment* next = map_reader(w, &dev, &ino, &err);
+    log_reader_state(w, err);
+    if (!next) return;
+    if (swap_reader(w, next)) {
+        w->reader_dev = dev;
+        w->reader_ino = ino;
+    } else {
+        munmap(next, GECKO_SHM_READER_SEGMENT_SIZE);
+    }
+}
+
+static void* attach_main(void* arg) {
+    GeckoShmWriter* w = arg;
+    const struct timespec tick = {0, 10 * 1000 * 1000}; /* 10 ms: stop latency */
+    unsigned ticks = 0;
+    while (!__atomic_load_n(&w->attach_stop, __ATOMIC_ACQUIRE)) {
+        nanosleep(&tick, NULL);
+        if (++ticks % 5u) continue; /* act every 50 ms */
+        attach_step(w, (ticks % 50u) == 0); /* re-open by name every 500 ms */
+    }
+    return NULL;
+}
+
+void gecko_shm_writer_attach_start(GeckoShmWriter* w) {
+    if (w->attach_running) return;
+    w->reader_last_error = 1; /* force the first state to be logged */
+    attach_step(w, true);     /* attach at once if the engine is there */
+    __atomic_store_n(&w->attach_stop, 0u, __ATOMIC_RELEASE);
+    int rc = pthread_create(&w->attach_thread, NULL, attach_main, w);
+    if (rc != 0) {
+        gecko_log(LOG_ERR, "cannot start the reader attach thread: %s", strerror(rc));
+        return;
+    }
+    w->attach_running = true;
+}
+
+void gecko_shm_writer_attach_stop(GeckoShmWriter* w) {
+    if (w->attach_running) {
+        __atomic_store_n(&w->attach_stop, 1u, __ATOMIC_RELEASE);
+        pthread_join(w->attach_thread, NULL);
+        w->attach_running = false;
+    }
+    /* IO is stopped: nothing uses the mappings any more. */
+    GeckoShmReaderSegment* cur = __atomic_exchange_n(&w->reader, NULL, __ATOMIC_SEQ_CST);
+    if (cur) munmap(cur, GECKO_SHM_READER_SEGMENT_SIZE);
+    reap_retired(w, true);
+    w->cached_valid = false;
+    w->cached_for = NULL;
+}
+
+void gecko_shm_writer_close(GeckoShmWriter* w) {
+    gecko_shm_writer_attach_stop(w);
+    if (w->seg) {
+        munmap(w->seg, w->map_size);
+        w->seg = NULL;
+        w->frames = NULL;
+    }
+}

@@ -1,0 +1,133 @@
+/*
+ * gecko_shm_writer.h — the driver side of the Gecko shared-memory ring
+ * (protocol v1, driver/include/gecko_shm_abi.h).
+ *
+ * Kept apart from the CoreAudio code so another transport could replace it:
+ * the rest of the driver only calls the functions below.
+ *
+ * Threads:
+ *   control path (Initialize, StartIO, StopIO): open, publish_state,
+ *     attach_start, attach_stop. May block, allocate, log.
+ *   attach thread (started by attach_start): discovers and maps the engine's
+ *     reader segment, swaps it on re-creation, unmaps retired mappings.
+ *   IO thread: write_mix, try_publish_zts. Never blocks, allocates, locks,
+ *     logs or makes a syscall.
+ */
+#ifndef GECKO_SHM_WRITER_H
+#define GECKO_SHM_WRITER_H
+
+#include "gecko_shm_abi.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** What the writer publishes in GeckoShmWriterState (under the seqlock). */
+typedef struct GeckoShmParams {
+    double sample_rate;           /* Hz */
+    double zts_sample_time;       /* frames */
+    uint64_t zts_host_time;       /* host ticks */
+    uint64_t zts_seed;
+    double host_ticks_per_frame;  /* host ticks per frame */
+    double host_ticks_per_second; /* host ticks per second */
+    float volume_scalar;          /* 0..1 */
+    uint32_t mute;                /* 0 or 1 */
+    uint32_t io_running;          /* 0 or 1 */
+    uint32_t zts_period_frames;   /* frames */
+} GeckoShmParams;
+
+/** The writer's state. Zero-initialise, then gecko_shm_writer_init. */
+typedef struct GeckoShmWriter {
+    /* configuration (control path) */
+    char name[GECKO_SHM_NAME_MAX + 1];        /* writer segment name */
+    char reader_name[GECKO_SHM_NAME_MAX + 1]; /* name + GECKO_SHM_READER_SUFFIX */
+    uint32_t channels;                        /* samples per frame */
+    uint32_t capacity_frames;                 /* ring length, frames, power of two */
+
+    /* writer segment (mapped by the control path before IO starts) */
+    GeckoShmWriterSegment* seg; /* NULL when not mapped */
+    float* frames;              /* capacity_frames x channels float32, interleaved */
+    size_t map_size;            /* bytes */
+    uint64_t generation;        /* never 0 once mapped */
+    bool open_failed_logged;
+
+    /* reader segment (attach thread publishes, IO thread acquire-loads) */
+    GeckoShmReaderSegment* reader;  /* atomic pointer; NULL = none */
+    GeckoShmReaderSegment* retired; /* attach thread only: waiting to be unmapped */
+    uint64_t retired_epoch;         /* io_epoch when `retired` was swapped out */
+    dev_t reader_dev;
+    ino_t reader_ino;
+    uint64_t io_epoch;              /* atomic; bumped by the IO thread after each write */
+    pthread_t attach_thread;
+    bool attach_running;            /* control path */
+    uint32_t attach_stop;           /* atomic flag */
+    int reader_last_error;          /* attach thread: last logged state, to log changes only */
+
+    /* IO-thread private ring state */
+    uint64_t write_count;     /* W: frames ever written (this writer) */
+    uint64_t expected_time;   /* E: sample time (frames) expected next */
+    bool expected_valid;      /* false on the first cycle and after an invalid time */
+    uint64_t cached_read;     /* last read_count loaded from the reader */
+    const GeckoShmReaderSegment* cached_for; /* mapping cached_read came from */
+    bool cached_valid;
+
+    /* IO-thread private mirrors of GeckoShmWriterCounters */
+    uint64_t io_cycles, gap_events, gap_frames, overlap_events, overlap_frames;
+    uint64_t overrun_events, overrun_frames, reader_faults;
+} GeckoShmWriter;
+
+/**
+ * Sets the names and the format. `name`: writer segment name (starts with
+ * '/', at most GECKO_SHM_WRITER_NAME_MAX bytes). `channels`: samples per
+ * frame; `capacity_frames`: ring length in frames (power of two).
+ */
+void gecko_shm_writer_init(GeckoShmWriter* w, const char* name, uint32_t channels,
+                           uint32_t capacity_frames);
+
+/**
+ * Control path. Creates or reuses the writer segment, maps it and publishes
+ * the header and `p` with a new generation. `host_now` (host ticks) seeds the
+ * generation when no valid old one exists. No-op returning 0 when already
+ * mapped. Returns 0 on success, -1 on failure (logged; the driver keeps
+ * working without shm and retries at the next StartIO).
+ */
+int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t host_now);
+
+/**
+ * Control path. Publishes `p` under the seqlock; with `new_generation`, also
+ * moves to a new generation (the reader re-attaches). Resets the IO-private
+ * sample-time tracking. No-op when not mapped.
+ */
+void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool new_generation);
+
+/**
+ * IO path. Publishes a new zero timestamp (frames, host ticks, seed) if the
+ * seqlock is free right now; returns false (caller retries later) if not.
+ */
+bool gecko_shm_writer_try_publish_zts(GeckoShmWriter* w, double sample_time, uint64_t host_time,
+                                      uint64_t seed);
+
+/**
+ * IO path. Writes `n` frames of interleaved float32 (`src`, n x channels)
+ * whose first frame has device sample time `sample_time` (frames) into the
+ * ring, following the WriteMix algorithm (gaps → silence, overlaps dropped,
+ * full ring → overrun). `host_time`: host ticks of this cycle (heartbeat).
+ * Requires 0 < n <= capacity_frames.
+ */
+void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
+                                double sample_time, uint64_t host_time);
+
+/** Control path (first StartIO): maps the reader segment if present and starts
+ *  the attach thread. */
+void gecko_shm_writer_attach_start(GeckoShmWriter* w);
+
+/** Control path (last StopIO, teardown): stops and joins the attach thread and
+ *  unmaps every reader mapping. The IO thread must not be running. */
+void gecko_shm_writer_attach_stop(GeckoShmWriter* w);
+
+/** Control path (teardown): attach_stop, then unmaps the writer segment (never unlinks it). */
+void gecko_shm_writer_close(GeckoShmWriter* w);
+
+#endif /* GECKO_SHM_WRITER_H */
