@@ -296,8 +296,7 @@ impl Reader {
 
     /// A consistent copy of the writer's published state (seqlock read).
     pub fn writer_state(&self) -> Result<WriterState, RingError> {
-        let (h, s) = self.writer.snapshot()?;
-        let _ = h;
+        let (_, s) = self.writer.snapshot()?;
         Ok(crate::view::state_from_raw(&s))
     }
 
