@@ -1,0 +1,116 @@
+//! The Gecko C driver, built for this (Linux) host as a real
+//! `GeckoAudioDevice.driver` bundle, and the identity constants it carries.
+//!
+//! The build script compiles `driver/src/*.c` with the `cc` crate's C
+//! compiler into `Contents/MacOS/GeckoAudioDevice` (an ELF shared object whose
+//! CoreFoundation symbols are resolved at load time from the host
+//! executable) and copies `driver/Info.plist` to `Contents/Info.plist`.
+//! The simulated coreaudiod host (`gecko-simhost`) loads it from
+//! [`bundle_path`].
+
+use std::path::Path;
+
+/// The built bundle directory, `…/GeckoAudioDevice.driver`.
+pub fn bundle_path() -> &'static Path {
+    Path::new(env!("GECKO_DRIVER_BUNDLE_PATH"))
+}
+
+/// The driver's executable inside the bundle, `Contents/MacOS/GeckoAudioDevice`.
+pub fn executable_path() -> &'static Path {
+    Path::new(env!("GECKO_DRIVER_EXECUTABLE_PATH"))
+}
+
+/// The `driver/` source directory the bundle was built from (headers in `include/`).
+pub fn driver_source_dir() -> &'static Path {
+    Path::new(env!("GECKO_DRIVER_DIR"))
+}
+
+/// The driver's CFPlugIn factory UUID (Info.plist `CFPlugInFactories` key).
+pub const FACTORY_UUID: &str = "EE523B1F-CFE0-4D8B-AA72-2C281364C730";
+
+/// The exported C factory function, `void* GeckoAudioDevice_Create(CFAllocatorRef, CFUUIDRef)`.
+pub const FACTORY_FUNCTION: &str = "GeckoAudioDevice_Create";
+
+/// `kAudioServerPlugInTypeUUID` (CoreAudio/AudioServerPlugIn.h), the plug-in type
+/// the factory answers.
+pub const PLUGIN_TYPE_UUID: &str = "443ABAB8-E7B3-491A-B985-BEB9187030DB";
+
+/// `kAudioServerPlugInDriverInterfaceUUID` (CoreAudio/AudioServerPlugIn.h), the
+/// interface QueryInterface answers besides IUnknown.
+pub const DRIVER_INTERFACE_UUID: &str = "EEA5773D-CC43-49F1-8E00-8F96E7D23B17";
+
+/// `CFBundleIdentifier` of the bundle.
+pub const BUNDLE_ID: &str = "com.gecko.driver.AudioDevice";
+
+/// `CFBundleExecutable`: the file name in `Contents/MacOS/`.
+pub const EXECUTABLE_NAME: &str = "GeckoAudioDevice";
+
+/// The device's name (`kAudioObjectPropertyName`).
+pub const DEVICE_NAME: &str = "Gecko Sink";
+
+/// The device's persistent UID (`kAudioDevicePropertyDeviceUID`).
+pub const DEVICE_UID: &str = "com.gecko.driver.AudioDevice.Sink";
+
+/// The device's model UID (`kAudioDevicePropertyModelUID`).
+pub const MODEL_UID: &str = "com.gecko.driver.AudioDevice.Model";
+
+/// The manufacturer of the plug-in and the device (`kAudioObjectPropertyManufacturer`).
+pub const MANUFACTURER: &str = "Gecko";
+
+/// Object IDs: the plug-in (`kAudioObjectPlugInObject`), the device, its output stream.
+pub const PLUGIN_OBJECT_ID: u32 = 1;
+/// The device's AudioObjectID.
+pub const DEVICE_OBJECT_ID: u32 = 2;
+/// The output stream's AudioObjectID.
+pub const STREAM_OBJECT_ID: u32 = 3;
+
+/// Channels per frame of the output stream (interleaved float32); the build's
+/// `GECKO_CHANNELS`, default 2.
+pub const CHANNELS: u32 = parse_u32(env!("GECKO_DRIVER_CHANNELS"));
+
+/// The nominal sample rate the device starts at, Hz.
+pub const DEFAULT_SAMPLE_RATE: f64 = 48_000.0;
+
+/// Sample rates the device lists (`kAudioDevicePropertyAvailableNominalSampleRates`), Hz.
+pub const AVAILABLE_SAMPLE_RATES: [f64; 6] = [44_100.0, 48_000.0, 88_200.0, 96_000.0, 176_400.0, 192_000.0];
+
+/// Frames between successive zero timestamps (`kAudioDevicePropertyZeroTimeStampPeriod`).
+pub const ZERO_TIMESTAMP_PERIOD_FRAMES: u32 = 16_384;
+
+/// The Linux-only configuration hook the driver exports (driver/include/gecko_sim.h).
+pub const SIM_CONFIGURE_SYMBOL: &str = "GeckoSim_Configure";
+
+const fn parse_u32(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut v: u32 = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "GECKO_DRIVER_CHANNELS is not a number");
+        v = v * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_has_its_parts() {
+        assert!(bundle_path().ends_with("GeckoAudioDevice.driver"));
+        assert!(bundle_path().join("Contents/Info.plist").is_file());
+        assert!(bundle_path().join("Contents/Resources").is_dir());
+        assert!(executable_path().is_file(), "{}", executable_path().display());
+        assert_eq!(executable_path(), bundle_path().join("Contents/MacOS").join(EXECUTABLE_NAME));
+        assert!((1..=64).contains(&CHANNELS));
+    }
+
+    #[test]
+    fn info_plist_names_factory_and_type() {
+        let text = std::fs::read_to_string(bundle_path().join("Contents/Info.plist")).unwrap();
+        for needle in [FACTORY_UUID, FACTORY_FUNCTION, PLUGIN_TYPE_UUID, BUNDLE_ID, EXECUTABLE_NAME] {
+            assert!(text.contains(needle), "Info.plist lacks {needle}");
+        }
+    }
+}
