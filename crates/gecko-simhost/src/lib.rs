@@ -26,6 +26,7 @@ pub mod cf;
 pub mod driver;
 pub mod ffi;
 pub mod host;
+pub mod source;
 
 pub use bundle::{BundleInfo, LoadError, load, load_isolated, read_bundle_info};
 pub use driver::{DeviceInfo, Driver, DriverError, OsStatus, SimClock};
