@@ -1,0 +1,679 @@
+//! IO cycles the way the HAL runs them, and the high-level host loop.
+//!
+//! [`IoRunner`] is the low-level form: [`IoRunner::do_write_mix_cycle`]
+//! performs one IO cycle for a caller-chosen sample time, host time and
+//! buffer (tests use it to make gaps, overlaps and odd buffer sizes).
+//! [`run`] is the whole simulated coreaudiod: load, configure, initialize,
+//! discover, wait for a reader, StartIO, cycles paced by a clock, StopIO,
+//! report.
+
+use crate::driver::{DeviceInfo, Driver, DriverError, SimClock};
+use crate::ffi::*;
+use crate::host::Host;
+use crate::source::{AudioSource, FileSource, Resample, SineSource, SourceError};
+use std::ffi::c_void;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What `WillDoIOOperation` answered for one operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoOperation {
+    /// The operation ID (`kAudioServerPlugInIOOperation…`).
+    pub id: u32,
+    /// `outWillDo`.
+    pub will_do: bool,
+    /// `outWillDoInPlace`.
+    pub in_place: bool,
+}
+
+/// The output-side operations of a cycle, in the HAL's order.
+const OUTPUT_OPS: [u32; 5] = [
+    kAudioServerPlugInIOOperationProcessOutput,
+    kAudioServerPlugInIOOperationMixOutput,
+    kAudioServerPlugInIOOperationProcessMix,
+    kAudioServerPlugInIOOperationConvertMix,
+    kAudioServerPlugInIOOperationWriteMix,
+];
+
+/// Runs IO cycles on one device for one client (the host, client ID 0).
+///
+/// Created after discovery: it asks `WillDoIOOperation` about every
+/// operation, as the HAL does before starting IO, and afterwards performs
+/// only those the driver wants.
+pub struct IoRunner<'a> {
+    driver: &'a Driver,
+    device: DeviceInfo,
+    client: u32,
+    nominal_frames: u32,
+    host_ticks_per_frame: f64,
+    ops: Vec<IoOperation>,
+    cycle_counter: u64,
+    main: Vec<f32>,
+    secondary: Vec<f32>,
+    thread_begun: bool,
+}
+
+impl<'a> IoRunner<'a> {
+    /// `nominal_frames`: the nominal IO buffer size in frames (the HAL's
+    /// default is 512). `host_ticks_per_second`: the host clock's rate (1e9
+    /// for the default CLOCK_MONOTONIC clock, ns).
+    pub fn new(driver: &'a Driver, device: DeviceInfo, nominal_frames: u32, host_ticks_per_second: f64) -> Result<Self, DriverError> {
+        if nominal_frames == 0 {
+            return Err(DriverError::InvalidArgument("IO buffer of 0 frames".into()));
+        }
+        let client = kAudioServerPlugInHostClientID;
+        let mut ops = Vec::with_capacity(ALL_IO_OPERATIONS.len());
+        for id in ALL_IO_OPERATIONS {
+            let (will_do, in_place) = driver.will_do_io_operation(device.device_id, client, id)?;
+            ops.push(IoOperation { id, will_do, in_place });
+        }
+        let samples = nominal_frames as usize * device.channels as usize;
+        Ok(IoRunner {
+            driver,
+            host_ticks_per_frame: host_ticks_per_second / device.sample_rate,
+            device,
+            client,
+            nominal_frames,
+            ops,
+            cycle_counter: 0,
+            main: Vec::with_capacity(samples),
+            secondary: Vec::with_capacity(samples),
+            thread_begun: false,
+        })
+    }
+
+    /// The device this runner drives.
+    pub fn device(&self) -> &DeviceInfo {
+        &self.device
+    }
+
+    /// The answers to `WillDoIOOperation`, in [`ALL_IO_OPERATIONS`] order.
+    pub fn operations(&self) -> &[IoOperation] {
+        &self.ops
+    }
+
+    /// IO cycles performed so far (the last `mIOCycleCounter`).
+    pub fn cycles(&self) -> u64 {
+        self.cycle_counter
+    }
+
+    /// Host ticks per frame at the nominal rate.
+    pub fn host_ticks_per_frame(&self) -> f64 {
+        self.host_ticks_per_frame
+    }
+
+    fn op(&self, id: u32) -> Option<IoOperation> {
+        self.ops.iter().copied().find(|o| o.id == id && o.will_do)
+    }
+
+    fn info(&self, sample_time: f64, host_time: u64, frames: u32) -> AudioServerPlugInIOCycleInfo {
+        let flags = kAudioTimeStampSampleTimeValid | kAudioTimeStampHostTimeValid | kAudioTimeStampRateScalarValid;
+        let ahead = (self.device.safety_offset + frames) as f64;
+        let ts = |s: f64, h: u64| AudioTimeStamp { mSampleTime: s, mHostTime: h, mRateScalar: 1.0, mFlags: flags, ..Default::default() };
+        let current_host = host_time.saturating_sub((ahead * self.host_ticks_per_frame) as u64);
+        AudioServerPlugInIOCycleInfo {
+            mIOCycleCounter: self.cycle_counter,
+            mNominalIOBufferFrameSize: self.nominal_frames,
+            mCurrentTime: ts(sample_time - ahead, current_host),
+            mInputTime: ts(sample_time - ahead - frames as f64, current_host),
+            mOutputTime: ts(sample_time, host_time),
+            mMainHostTicksPerFrame: self.host_ticks_per_frame,
+            mDeviceHostTicksPerFrame: self.host_ticks_per_frame,
+        }
+    }
+
+    /// `StartIO`, then `BeginIOOperation(Thread)` if the driver wants it.
+    pub fn start_io(&mut self) -> Result<(), DriverError> {
+        self.driver.start_io(self.device.device_id, self.client)?;
+        if self.op(kAudioServerPlugInIOOperationThread).is_some() {
+            let info = self.info(0.0, 0, self.nominal_frames);
+            self.driver.begin_io_operation(self.device.device_id, self.client, kAudioServerPlugInIOOperationThread, self.nominal_frames, &info)?;
+            self.thread_begun = true;
+        }
+        Ok(())
+    }
+
+    /// `EndIOOperation(Thread)` if begun, then `StopIO`.
+    pub fn stop_io(&mut self) -> Result<(), DriverError> {
+        if self.thread_begun {
+            self.thread_begun = false;
+            let info = self.info(0.0, 0, self.nominal_frames);
+            self.driver.end_io_operation(self.device.device_id, self.client, kAudioServerPlugInIOOperationThread, self.nominal_frames, &info)?;
+        }
+        self.driver.stop_io(self.device.device_id, self.client)
+    }
+
+    /// One IO cycle writing `frames` (interleaved, `n × channels` samples;
+    /// `n` may differ from the nominal size) for output sample time
+    /// `sample_time` (frames, the cycle's `mOutputTime.mSampleTime`) at host
+    /// time `host_time` (host ticks, `mOutputTime.mHostTime`).
+    ///
+    /// Sequence: `BeginIOOperation(Cycle)` if wanted; then for each output
+    /// operation the driver wants (ProcessOutput, MixOutput, ProcessMix,
+    /// ConvertMix, WriteMix — MixOutput ends the chain, as documented in
+    /// AudioServerPlugIn.h) `BeginIOOperation`, `DoIOOperation` (main buffer
+    /// = a copy of `frames`; secondary buffer only for operations not done
+    /// in place), `EndIOOperation`; then `EndIOOperation(Cycle)`. The copy
+    /// reuses an internal buffer (no allocation once warmed up).
+    ///
+    /// Errors: the first non-zero OSStatus (End is still called for a begun
+    /// operation); [`DriverError::InvalidArgument`] if `frames` is not a
+    /// whole number of frames.
+    pub fn do_write_mix_cycle(&mut self, sample_time: f64, host_time: u64, frames: &[f32]) -> Result<(), DriverError> {
+        let ch = self.device.channels as usize;
+        if frames.len() % ch != 0 {
+            return Err(DriverError::InvalidArgument(format!("{} samples is not a whole number of {ch}-channel frames", frames.len())));
+        }
+        let n = u32::try_from(frames.len() / ch).map_err(|_| DriverError::InvalidArgument("too many frames".into()))?;
+        self.cycle_counter += 1;
+        let info = self.info(sample_time, host_time, n);
+        self.main.clear();
+        self.main.extend_from_slice(frames);
+        let (dev, client) = (self.device.device_id, self.client);
+        let cycle_op = self.op(kAudioServerPlugInIOOperationCycle).is_some();
+        if cycle_op {
+            self.driver.begin_io_operation(dev, client, kAudioServerPlugInIOOperationCycle, n, &info)?;
+        }
+        let mut result = Ok(());
+        for id in OUTPUT_OPS {
+            let Some(op) = self.op(id) else { continue };
+            if let Err(e) = self.driver.begin_io_operation(dev, client, id, n, &info) {
+                result = Err(e);
+                break;
+            }
+            let secondary = if op.in_place {
+                std::ptr::null_mut()
+            } else {
+                self.secondary.clear();
+                self.secondary.resize(self.main.len(), 0.0);
+                self.secondary.as_mut_ptr() as *mut c_void
+            };
+            // SAFETY: `main` (and `secondary` when passed) hold exactly `n`
+            // frames of `ch` f32 samples, the stream's virtual format.
+            let r = unsafe {
+                self.driver.do_io_operation_raw(dev, self.device.stream_id, client, id, n, &info, self.main.as_mut_ptr() as *mut c_void, secondary)
+            };
+            if !op.in_place && r.is_ok() {
+                std::mem::swap(&mut self.main, &mut self.secondary);
+            }
+            let end = self.driver.end_io_operation(dev, client, id, n, &info);
+            if let Err(e) = r.and(end) {
+                result = Err(e);
+                break;
+            }
+            if id == kAudioServerPlugInIOOperationMixOutput {
+                break;
+            }
+        }
+        if cycle_op {
+            let end = self.driver.end_io_operation(dev, client, kAudioServerPlugInIOOperationCycle, n, &info);
+            result = result.and(end);
+        }
+        result
+    }
+}
+
+/// Checks a series of zero timestamps the way the HAL relies on them:
+/// within one seed, sample and host times never go backwards, sample times
+/// are whole multiples of the zero-timestamp period from the first one, and
+/// host time advances at the nominal rate (within 1000 ppm).
+#[derive(Clone, Debug, Default)]
+pub struct ZeroTimeStampCheck {
+    period: f64,
+    ticks_per_frame: f64,
+    first: Option<(f64, u64, u64)>,
+    last: Option<(f64, u64, u64)>,
+    /// Calls observed.
+    pub observed: u64,
+    /// Distinct timestamps (advances) observed.
+    pub advances: u64,
+    /// Seed changes (timeline resets).
+    pub seed_changes: u64,
+    /// Inconsistencies found (first 16 kept in `problems`).
+    pub violations: u64,
+    /// Descriptions of the first violations.
+    pub problems: Vec<String>,
+}
+
+impl ZeroTimeStampCheck {
+    /// For a device with `period` frames between timestamps and
+    /// `ticks_per_frame` host ticks per frame.
+    pub fn new(period: u32, ticks_per_frame: f64) -> Self {
+        ZeroTimeStampCheck { period: period as f64, ticks_per_frame, ..Default::default() }
+    }
+
+    fn bad(&mut self, p: String) {
+        self.violations += 1;
+        if self.problems.len() < 16 {
+            self.problems.push(p);
+        }
+    }
+
+    /// Records one `GetZeroTimeStamp` answer (sample time in frames, host
+    /// time in ticks, seed).
+    pub fn observe(&mut self, sample: f64, host: u64, seed: u64) {
+        self.observed += 1;
+        let Some((ls, lh, lseed)) = self.last else {
+            self.first = Some((sample, host, seed));
+            self.last = Some((sample, host, seed));
+            return;
+        };
+        if seed != lseed {
+            self.seed_changes += 1;
+            self.first = Some((sample, host, seed));
+            self.last = Some((sample, host, seed));
+            return;
+        }
+        if sample < ls || host < lh {
+            self.bad(format!("went backwards: ({ls}, {lh}) -> ({sample}, {host})"));
+        }
+        if sample != ls {
+            self.advances += 1;
+        }
+        if let Some((fs, fh, _)) = self.first {
+            let k = (sample - fs) / self.period;
+            if self.period > 0.0 && (k - k.round()).abs() > 1e-9 {
+                self.bad(format!("sample time {sample} is not a whole number of {} periods after {fs}", self.period));
+            }
+            if sample > fs && self.ticks_per_frame > 0.0 {
+                let rate = (host.saturating_sub(fh)) as f64 / (sample - fs) / self.ticks_per_frame;
+                if (rate - 1.0).abs() > 1e-3 {
+                    self.bad(format!("host time advances at {rate:.6} × the nominal rate"));
+                }
+            }
+        }
+        self.last = Some((sample, host, seed));
+    }
+}
+
+/// A host clock for fast (simulated-time) runs: an atomic tick counter the
+/// driver reads through `GeckoSim_Configure`'s clock hook.
+#[derive(Debug)]
+pub struct SimulatedClock {
+    ticks: AtomicU64,
+    ticks_per_second: f64,
+}
+
+unsafe extern "C" fn simulated_clock_now(ctx: *mut c_void) -> u64 {
+    // SAFETY: ctx is the address of a SimulatedClock kept alive (never freed)
+    // by the driver's keepalive list.
+    unsafe { &*(ctx as *const SimulatedClock) }.ticks.load(Ordering::Acquire)
+}
+
+impl SimulatedClock {
+    /// A clock at `start` ticks running at `ticks_per_second`.
+    pub fn new(start: u64, ticks_per_second: f64) -> Arc<Self> {
+        Arc::new(SimulatedClock { ticks: AtomicU64::new(start), ticks_per_second })
+    }
+    /// Current time, ticks.
+    pub fn now(&self) -> u64 {
+        self.ticks.load(Ordering::Acquire)
+    }
+    /// Sets the time (ticks).
+    pub fn set(&self, t: u64) {
+        self.ticks.store(t, Ordering::Release);
+    }
+    /// Ticks per second.
+    pub fn ticks_per_second(&self) -> f64 {
+        self.ticks_per_second
+    }
+    /// Configures `driver` (shm name, this clock). The clock stays alive as
+    /// long as the process (the driver keeps its pointer).
+    pub fn configure(self: &Arc<Self>, driver: &mut Driver, shm_name: &str) -> Result<(), DriverError> {
+        let clock = SimClock {
+            func: Some(simulated_clock_now),
+            ctx: Arc::as_ptr(self) as *mut c_void,
+            ticks_per_second: self.ticks_per_second,
+        };
+        driver.configure(shm_name, Some(clock), Some(Box::new(self.clone())))
+    }
+}
+
+/// How IO cycles are paced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Pacing {
+    /// At the device's pace on CLOCK_MONOTONIC (the driver's default clock),
+    /// sleeping to absolute deadlines.
+    #[default]
+    RealTime,
+    /// As fast as possible on a simulated clock that advances exactly one
+    /// buffer of host ticks per cycle; never overruns an attached reader
+    /// (waits for room in the ring before each cycle).
+    Fast,
+}
+
+/// Where the mix comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceSpec {
+    /// An audio file (see [`crate::source`]).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Resample when the file's rate differs from the device's.
+        resample: Resample,
+    },
+    /// A sine on every channel.
+    Sine {
+        /// Frequency, Hz.
+        freq_hz: f64,
+        /// Peak level, dBFS (≤ 0).
+        dbfs: f64,
+        /// Duration, seconds.
+        seconds: f64,
+    },
+}
+
+/// Configuration of [`run`].
+#[derive(Clone, Debug)]
+pub struct HostConfig {
+    /// The driver bundle directory (`GeckoAudioDevice.driver`).
+    pub bundle: PathBuf,
+    /// Load a private copy of the bundle ([`crate::load_isolated`]).
+    pub isolated: bool,
+    /// Writer shm name given to the driver (≤ 28 bytes, `/name`).
+    pub shm_name: String,
+    /// Pacing.
+    pub pacing: Pacing,
+    /// IO buffer size, frames (default 512).
+    pub io_buffer_frames: u32,
+    /// Before StartIO, wait up to this long for a reader to attach (and after
+    /// StartIO, for it to follow the new generation, so fast runs lose no
+    /// frames). `None`: do not wait.
+    pub wait_for_reader: Option<Duration>,
+    /// Fast mode: longest wait for room in the ring before giving up.
+    pub stall_timeout: Duration,
+    /// The mix.
+    pub source: SourceSpec,
+    /// Call the progress callback every this many cycles (≥ 1).
+    pub progress_every_cycles: u64,
+}
+
+impl HostConfig {
+    /// Defaults: real time, 512-frame buffers, no reader wait, 5 s stall
+    /// timeout, progress every 100 cycles, not isolated.
+    pub fn new(bundle: PathBuf, shm_name: &str, source: SourceSpec) -> Self {
+        HostConfig {
+            bundle,
+            isolated: false,
+            shm_name: shm_name.to_owned(),
+            pacing: Pacing::RealTime,
+            io_buffer_frames: 512,
+            wait_for_reader: None,
+            stall_timeout: Duration::from_secs(5),
+            source,
+            progress_every_cycles: 100,
+        }
+    }
+}
+
+/// Progress of a [`run`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostProgress {
+    /// IO cycles done.
+    pub cycles: u64,
+    /// Frames written (including end-of-source padding).
+    pub frames_written: u64,
+    /// Frames the source will produce, if known.
+    pub total_frames: Option<u64>,
+    /// Audio time written, seconds.
+    pub audio_seconds: f64,
+    /// Wall time since StartIO.
+    pub elapsed: Duration,
+}
+
+/// What a [`run`] did.
+#[derive(Clone, Debug)]
+pub struct HostReport {
+    /// The discovered device.
+    pub device: DeviceInfo,
+    /// The source's description.
+    pub source: String,
+    /// The file's rate when it was resampled to the device's.
+    pub resampled_from: Option<f64>,
+    /// Frames taken from the source.
+    pub source_frames: u64,
+    /// Frames written to the driver (source frames + silence padding the last cycle).
+    pub frames_written: u64,
+    /// IO cycles.
+    pub cycles: u64,
+    /// Cycles that started more than one buffer late (real-time mode).
+    pub late_cycles: u64,
+    /// The driver's ring counters at the end (if the ring could be read).
+    pub counters: Option<gecko_ring::WriterCounters>,
+    /// The zero-timestamp series check.
+    pub zero_timestamps: ZeroTimeStampCheck,
+    /// Wall time from StartIO to StopIO.
+    pub elapsed: Duration,
+    /// Audio time written (frames_written / rate).
+    pub audio_time: Duration,
+    /// Total time spent waiting for room in the ring (fast mode).
+    pub waited_for_room: Duration,
+    /// The run was cancelled before the source ended.
+    pub cancelled: bool,
+}
+
+/// Errors of [`run`].
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// Loading the bundle failed.
+    #[error(transparent)]
+    Load(#[from] crate::bundle::LoadError),
+    /// A driver call failed.
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    /// The source failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The ring could not be read.
+    #[error("ring {name}: {source}")]
+    Ring { name: String, source: gecko_ring::RingError },
+    /// No reader attached in time.
+    #[error("no reader attached to ring {name} within {waited:?} (start the engine first, or do not wait for a reader)")]
+    ReaderTimeout { name: String, waited: Duration },
+    /// Fast mode: the reader did not make room in time.
+    #[error("ring {name} stalled: the attached reader left only {free} free frames (need {needed}) for {waited:?}")]
+    Stall { name: String, free: u64, needed: u64, waited: Duration },
+}
+
+fn open_source(spec: &SourceSpec, dev: &DeviceInfo) -> Result<Box<dyn AudioSource>, SourceError> {
+    Ok(match spec {
+        SourceSpec::File { path, resample } => Box::new(FileSource::open(path, dev.channels, dev.sample_rate, *resample)?),
+        SourceSpec::Sine { freq_hz, dbfs, seconds } => {
+            Box::new(SineSource::new(*freq_hz, *dbfs, *seconds, dev.sample_rate, dev.channels)?)
+        }
+    })
+}
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Sleeps until CLOCK_MONOTONIC reaches `deadline_ns` (absolute).
+fn sleep_until_ns(deadline_ns: u64) {
+    let ts = libc::timespec { tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t, tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long };
+    loop {
+        // SAFETY: valid timespec; absolute sleep on CLOCK_MONOTONIC.
+        let r = unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &ts, std::ptr::null_mut()) };
+        if r != libc::EINTR {
+            break;
+        }
+    }
+}
+
+/// Waits (polling every ~0.5 ms, bounded by `timeout`) until `pred` holds on
+/// the ring's status. Returns the time waited, or the last status on timeout.
+fn wait_status(
+    peek: &mut gecko_ring::Peek,
+    name: &str,
+    timeout: Duration,
+    cancel: &AtomicBool,
+    mut pred: impl FnMut(&gecko_ring::RingStatus) -> bool,
+) -> Result<Result<Duration, gecko_ring::RingStatus>, HostError> {
+    let start = Instant::now();
+    loop {
+        let st = peek.status().map_err(|source| HostError::Ring { name: name.to_owned(), source })?;
+        if pred(&st) || cancel.load(Ordering::Relaxed) {
+            return Ok(Ok(start.elapsed()));
+        }
+        if start.elapsed() >= timeout {
+            return Ok(Err(st));
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+/// The simulated coreaudiod: loads the driver, configures it
+/// (`GeckoSim_Configure`: shm name; in [`Pacing::Fast`] a simulated clock
+/// advancing one buffer per cycle), `Initialize`s it with a fresh [`Host`],
+/// discovers the device, opens the source at the device's rate/channels,
+/// optionally waits for a reader, `StartIO`, runs cycles of
+/// `io_buffer_frames` frames until the source ends (the last cycle padded
+/// with silence to a full buffer), calls `GetZeroTimeStamp` every cycle and
+/// checks the series, `StopIO`, and reports.
+///
+/// `cancel` is checked every cycle (and while waiting); when set, IO is
+/// stopped and the report has `cancelled = true`. `progress` is called every
+/// `progress_every_cycles` cycles and once at the end.
+pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&HostProgress)) -> Result<HostReport, HostError> {
+    let name = config.shm_name.as_str();
+    let buf = config.io_buffer_frames.max(1);
+    let mut driver = if config.isolated { crate::load_isolated(&config.bundle)? } else { crate::load(&config.bundle)? };
+    let sim_clock = match config.pacing {
+        Pacing::Fast => {
+            let c = SimulatedClock::new(1_000_000_000, 1e9);
+            c.configure(&mut driver, name)?;
+            Some(c)
+        }
+        Pacing::RealTime => {
+            driver.configure(name, None, None)?;
+            None
+        }
+    };
+    let ticks_per_second = sim_clock.as_ref().map_or(1e9, |c| c.ticks_per_second());
+    driver.initialize(Arc::new(Host::new()))?;
+    let device = driver.find_device()?;
+    let mut source = open_source(&config.source, &device)?;
+    let ring_err = |source| HostError::Ring { name: name.to_owned(), source };
+    let mut peek = gecko_ring::Peek::open(name).ok();
+
+    if let Some(wait) = config.wait_for_reader {
+        let p = match peek.as_mut() {
+            Some(p) => p,
+            None => peek.insert(gecko_ring::Peek::open(name).map_err(ring_err)?),
+        };
+        if wait_status(p, name, wait, cancel, |s| s.read_count.is_some())?.is_err() {
+            return Err(HostError::ReaderTimeout { name: name.to_owned(), waited: wait });
+        }
+    }
+
+    let mut io = IoRunner::new(&driver, device.clone(), buf, ticks_per_second)?;
+    let ch = device.channels as usize;
+    let mut block = vec![0.0f32; buf as usize * ch];
+    let mut zts = ZeroTimeStampCheck::new(device.zero_timestamp_period, io.host_ticks_per_frame());
+    io.start_io()?;
+    if peek.is_none() {
+        peek = gecko_ring::Peek::open(name).ok();
+    }
+    let started = Instant::now();
+    // Run everything after StartIO in a closure so StopIO always follows.
+    let mut body = || -> Result<(u64, u64, u64, Duration, bool), HostError> {
+        if let (Some(wait), Some(p)) = (config.wait_for_reader, peek.as_mut()) {
+            // StartIO began a new generation: let the reader follow it first.
+            if wait_status(p, name, wait, cancel, |s| s.read_count.is_some())?.is_err() {
+                return Err(HostError::ReaderTimeout { name: name.to_owned(), waited: wait });
+            }
+        }
+        let (s0, h0, _) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;
+        zts.observe(s0, h0, 0);
+        let tpf = io.host_ticks_per_frame();
+        let out_offset = (device.safety_offset + buf) as f64;
+        let (mut source_frames, mut written, mut late) = (0u64, 0u64, 0u64);
+        let mut waited = Duration::ZERO;
+        let mut k: u64 = 0;
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok((source_frames, written, late, waited, true));
+            }
+            let got = source.read(&mut block)?;
+            if got == 0 {
+                break;
+            }
+            block[got * ch..].fill(0.0);
+            source_frames += got as u64;
+            let now_sample = s0 + (k * buf as u64) as f64;
+            let host_time = h0 + (k as f64 * buf as f64 * tpf).round() as u64;
+            match &sim_clock {
+                Some(clock) => {
+                    if let Some(p) = peek.as_mut() {
+                        match wait_status(p, name, config.stall_timeout, cancel, |s| s.free_frames() >= buf as u64)? {
+                            Ok(w) => waited += w,
+                            Err(st) => {
+                                return Err(HostError::Stall { name: name.to_owned(), free: st.free_frames(), needed: buf as u64, waited: config.stall_timeout });
+                            }
+                        }
+                    }
+                    clock.set(host_time);
+                }
+                None => {
+                    let now = monotonic_ns();
+                    if now > host_time + (buf as f64 * tpf) as u64 {
+                        late += 1;
+                    }
+                    sleep_until_ns(host_time);
+                }
+            }
+            let (s, h, seed) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;
+            zts.observe(s, h, seed);
+            io.do_write_mix_cycle(now_sample + out_offset, host_time + (out_offset * tpf) as u64, &block)?;
+            written += buf as u64;
+            k += 1;
+            if k % config.progress_every_cycles.max(1) == 0 {
+                progress(&HostProgress {
+                    cycles: k,
+                    frames_written: written,
+                    total_frames: source.total_frames(),
+                    audio_seconds: written as f64 / device.sample_rate,
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
+        Ok((source_frames, written, late, waited, false))
+    };
+    let result = body();
+    let elapsed = started.elapsed();
+    let stop = io.stop_io();
+    let (source_frames, frames_written, late_cycles, waited_for_room, cancelled) = result?;
+    stop?;
+    let cycles = io.cycles();
+    progress(&HostProgress {
+        cycles,
+        frames_written,
+        total_frames: source.total_frames(),
+        audio_seconds: frames_written as f64 / device.sample_rate,
+        elapsed,
+    });
+    let counters = peek.as_mut().and_then(|p| p.status().ok()).map(|s| s.writer);
+    if zts.violations > 0 {
+        tracing::warn!("zero timestamps inconsistent: {:?}", zts.problems);
+    }
+    Ok(HostReport {
+        source: source.describe(),
+        resampled_from: source.resampled_from(),
+        source_frames,
+        frames_written,
+        cycles,
+        late_cycles,
+        counters,
+        zero_timestamps: zts,
+        elapsed,
+        audio_time: Duration::from_secs_f64(frames_written as f64 / device.sample_rate),
+        waited_for_room,
+        cancelled,
+        device,
+    })
+}
