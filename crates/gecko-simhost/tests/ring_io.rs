@@ -1,0 +1,193 @@
+//! IO through the real ring: the real driver writes via DoIOOperation,
+//! gecko_ring::Reader reads in the same process over real POSIX shm.
+
+use gecko_driver_bundle as bundle;
+use gecko_ring::{AttachOptions, Peek, Reader, RingEvent};
+use gecko_simhost::{DeviceInfo, Driver, Host, IoRunner, load_isolated};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const CH: usize = bundle::CHANNELS as usize;
+
+/// A unique shm name per test (≤ 28 bytes), removed on drop.
+struct Name(String);
+impl Name {
+    fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = Name(format!("/gk{}r{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let _ = gecko_ring::unlink_segments(&n.0);
+        n
+    }
+}
+impl Drop for Name {
+    fn drop(&mut self) {
+        let _ = gecko_ring::unlink_segments(&self.0);
+    }
+}
+
+fn driver(name: &str) -> (Driver, DeviceInfo) {
+    let mut d = load_isolated(bundle::bundle_path()).expect("load");
+    d.configure(name, None, None).expect("configure");
+    d.initialize(Arc::new(Host::new())).expect("Initialize");
+    let dev = d.find_device().expect("device");
+    (d, dev)
+}
+
+fn attach(name: &str) -> Reader {
+    Reader::attach(name, &AttachOptions::default()).expect("attach")
+}
+
+/// Frame i, channel c: a distinct, exactly representable value.
+fn sample(i: u64, c: usize) -> f32 {
+    ((i % 1_000_003) as f32) + c as f32 * 0.25
+}
+
+fn block(start: u64, frames: usize) -> Vec<f32> {
+    (0..frames).flat_map(|i| (0..CH).map(move |c| sample(start + i as u64, c))).collect()
+}
+
+/// Reads exactly `frames` frames (they must already be in the ring).
+fn read_exact(r: &mut Reader, frames: usize) -> Vec<f32> {
+    let mut out = vec![0.0; frames * CH];
+    let mut got = 0;
+    let mut spins = 0;
+    while got < frames {
+        let rd = r.read(&mut out[got * CH..]).expect("read");
+        assert!(rd.event.is_none() || got == 0, "unexpected event {:?}", rd.event);
+        got += rd.frames;
+        spins += 1;
+        assert!(spins < 1000, "ring did not deliver {frames} frames (got {got})");
+    }
+    out
+}
+
+/// Reader attached before StartIO, then follows StartIO's new generation so
+/// that the driver honours its read_count from the first cycle.
+fn started_with_reader(name: &str, d: &Driver, dev: &DeviceInfo) -> Reader {
+    let mut r = attach(name);
+    let g0 = r.format().generation;
+    let mut io = IoRunner::new(d, dev.clone(), 512, 1e9).expect("runner");
+    io.start_io().expect("StartIO");
+    let ev = r.read(&mut []).expect("follow");
+    assert!(matches!(ev.event, Some(RingEvent::NewGeneration { old, .. }) if old == g0), "{ev:?}");
+    r
+}
+
+fn status(name: &str) -> gecko_ring::RingStatus {
+    Peek::open(name).expect("peek").status().expect("status")
+}
+
+#[test]
+fn wrap_around_many_ring_lengths_bit_exact() {
+    let name = Name::new();
+    let (d, dev) = driver(&name.0);
+    let mut r = started_with_reader(&name.0, &d, &dev);
+    let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
+    let cap = r.format().capacity_frames as u64;
+    // Odd sizes so cycle boundaries never line up with the ring's end.
+    let sizes = [512usize, 333, 1000, 7, 4096, 129];
+    let (mut t, mut k) = (0u64, 0usize);
+    while t < 10 * cap {
+        let n = sizes[k % sizes.len()];
+        k += 1;
+        io.do_write_mix_cycle(t as f64, t, &block(t, n)).expect("cycle");
+        let got = read_exact(&mut r, n);
+        assert!(got == block(t, n), "frames differ at {t}");
+        t += n as u64;
+    }
+    let st = status(&name.0);
+    assert_eq!(st.write_count, t);
+    assert_eq!(st.writer.io_cycles, k as u64);
+    assert_eq!((st.writer.gap_events, st.writer.overlap_events, st.writer.overrun_events), (0, 0, 0));
+    assert!(st.writer.reader_attached);
+    assert_eq!(st.read_count, Some(t));
+}
+
+#[test]
+fn gap_becomes_counted_silence_and_overlap_is_dropped() {
+    let name = Name::new();
+    let (d, dev) = driver(&name.0);
+    let mut r = started_with_reader(&name.0, &d, &dev);
+    let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
+    io.do_write_mix_cycle(0.0, 0, &block(0, 512)).expect("c1");
+    // Gap: next cycle at 512 + 100.
+    io.do_write_mix_cycle(612.0, 0, &block(612, 512)).expect("c2");
+    let got = read_exact(&mut r, 512 + 100 + 512);
+    assert_eq!(&got[..512 * CH], &block(0, 512)[..]);
+    assert!(got[512 * CH..612 * CH].iter().all(|&x| x == 0.0), "gap is silence");
+    assert_eq!(&got[612 * CH..], &block(612, 512)[..]);
+    let st = status(&name.0);
+    assert_eq!((st.writer.gap_events, st.writer.gap_frames), (1, 100));
+
+    // Overlap: the next cycle repeats 200 already-written frames (924..1124).
+    io.do_write_mix_cycle(924.0, 0, &block(924, 512)).expect("c3");
+    let got = read_exact(&mut r, 312);
+    assert_eq!(&got[..], &block(1124, 312)[..], "only the new frames are written");
+    let st = status(&name.0);
+    assert_eq!((st.writer.overlap_events, st.writer.overlap_frames), (1, 200));
+    assert_eq!(st.write_count, 1124 + 312);
+    assert_eq!(r.available(), 0);
+}
+
+#[test]
+fn full_ring_drops_new_frames_and_counts_an_overrun() {
+    let name = Name::new();
+    let (d, dev) = driver(&name.0);
+    let mut r = started_with_reader(&name.0, &d, &dev);
+    let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
+    let cap = r.format().capacity_frames as u64;
+    let mut t = 0u64;
+    while t < cap {
+        io.do_write_mix_cycle(t as f64, t, &block(t, 512)).expect("fill");
+        t += 512;
+    }
+    assert_eq!(status(&name.0).writer.overrun_events, 0);
+    // The reader is attached but not reading: the next cycle must not overwrite.
+    let start = std::time::Instant::now();
+    io.do_write_mix_cycle(t as f64, t, &block(t, 512)).expect("DoIOOperation still returns noErr");
+    assert!(start.elapsed() < std::time::Duration::from_millis(50), "the writer must not wait");
+    let st = status(&name.0);
+    assert_eq!((st.writer.overrun_events, st.writer.overrun_frames), (1, 512));
+    assert_eq!(st.write_count, cap);
+    // The oldest frames are intact: the full ring reads back bit-exact.
+    let got = read_exact(&mut r, cap as usize);
+    assert!(got == block(0, cap as usize));
+}
+
+#[test]
+fn reader_attaches_mid_stream_and_follows_a_driver_restart() {
+    let name = Name::new();
+    let (d, dev) = driver(&name.0);
+    let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
+    io.start_io().expect("StartIO");
+    let mut t = 0u64;
+    for _ in 0..100 {
+        io.do_write_mix_cycle(t as f64, t, &block(t, 512)).expect("cycle");
+        t += 512;
+    }
+    // Attach mid-stream: the reader starts at the newest frame.
+    let mut r = attach(&name.0);
+    let gen1 = r.format().generation;
+    assert_eq!(r.available(), 0);
+    io.do_write_mix_cycle(t as f64, t, &block(t, 512)).expect("cycle");
+    assert_eq!(read_exact(&mut r, 512), block(t, 512));
+    t += 512;
+
+    // "coreaudiod restart": a fresh driver instance on the same shm name.
+    let (d2, dev2) = driver(&name.0);
+    let mut io2 = IoRunner::new(&d2, dev2, 512, 1e9).expect("runner 2");
+    io2.start_io().expect("StartIO 2");
+    let ev = r.read(&mut vec![0.0; 512 * CH]).expect("read after restart");
+    match ev.event {
+        Some(RingEvent::NewGeneration { old, format, .. }) => {
+            assert_eq!(old, gen1);
+            assert_ne!(format.generation, gen1);
+        }
+        other => panic!("expected a new generation, got {other:?}"),
+    }
+    let w0 = status(&name.0).write_count;
+    io2.do_write_mix_cycle(0.0, 0, &block(77, 512)).expect("cycle after restart");
+    assert_eq!(read_exact(&mut r, 512), block(77, 512));
+    assert_eq!(status(&name.0).write_count, w0 + 512);
+    let _ = t;
+}
