@@ -17,7 +17,7 @@ static inline bool is_our_device(const void* inDriver, AudioObjectID inDeviceObj
 /**
  * StartIO: counts clients. The first one (re)anchors the clock at the current
  * host time (sample time 0), maps the shm writer segment if Initialize could
- * not, publishes a new generation with io_running = 1 and starts the reader
+ * not, publishes io_running = 1 (same generation: the ring goes on) and starts the reader
  * attach thread. Control path (may block).
  */
 OSStatus gecko_StartIO(AudioServerPlugInDriverRef inDriver, AudioObjectID inDeviceObjectID,
@@ -39,11 +39,13 @@ OSStatus gecko_StartIO(AudioServerPlugInDriverRef inDriver, AudioObjectID inDevi
             d->zts_published_count = 0; /* published just below */
             GeckoShmParams p;
             gecko_fill_shm_params(&p, 1);
-            bool was_mapped = d->shm.seg != NULL;
-            if (!was_mapped && gecko_shm_writer_open(&d->shm, &p, gecko_host_time_now()) != 0)
+            if (d->shm.seg == NULL && gecko_shm_writer_open(&d->shm, &p, gecko_host_time_now()) != 0)
                 gecko_log(LOG_WARNING, "StartIO without shared memory (will retry)");
-            /* A fresh open already made a new generation; a mapped segment needs one. */
-            gecko_shm_writer_publish(&d->shm, &p, was_mapped);
+            /* The clock re-anchors (sample time 0 again) but the ring goes on: keep the
+             * generation, so an attached engine stays attached and keeps flow control;
+             * only the writer's sample-time tracking restarts. */
+            gecko_shm_writer_io_restart(&d->shm);
+            gecko_shm_writer_publish(&d->shm, &p, false);
             gecko_shm_writer_attach_start(&d->shm);
         }
         __atomic_store_n(&d->io_client_count, count + 1u, __ATOMIC_RELEASE);

@@ -250,6 +250,10 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
     return 0;
 }
 
+void gecko_shm_writer_io_restart(GeckoShmWriter* w) {
+    reset_io_tracking(w);
+}
+
 void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool new_generation) {
     if (!w->seg) return;
     GeckoShmWriterState* st = &w->seg->state;

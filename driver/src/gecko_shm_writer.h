@@ -97,10 +97,17 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
 
 /**
  * Control path. Publishes `p` under the seqlock; with `new_generation`, also
- * moves to a new generation (the reader re-attaches). Resets the IO-private
+ * moves to a new generation (the reader re-attaches) and resets the IO-private
  * sample-time tracking. No-op when not mapped.
  */
 void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool new_generation);
+
+/**
+ * Forgets the IO-private sample-time tracking so the next WriteMix is treated
+ * as the first of a run (no gap/overlap accounting against the previous run's
+ * sample times). Control path, only while IO is stopped (first StartIO).
+ */
+void gecko_shm_writer_io_restart(GeckoShmWriter* w);
 
 /**
  * IO path. Publishes a new zero timestamp (frames, host ticks, seed) if the

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and plays a real recording through the
+# whole path: C driver (in the simulated host) → shared memory → engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec cargo run --release --locked -q -p gecko-cli -- demo "$@"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test of the project after installing what they need.
+# Uses $CARGO_TARGET_DIR when set (CI points it at a cache outside the clone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "==> cargo test (workspace)"
+cargo test --workspace --locked 2>&1
