@@ -134,8 +134,9 @@ typedef struct GeckoShmWriterCounters {
 
 /**
  * Offset 256, 128 bytes: the writer's published state, under a seqlock.
- * Writer: seq += 1 (now odd, store-release... see docs), write the fields
- * (and, on (re)initialisation, the header), then seq += 1 (even) with
+ * Writer: move seq from even to odd (CAS), then a release fence (so the
+ * field stores cannot become visible before the odd seq), write the fields
+ * (and, on (re)initialisation, the header), then store seq + 1 (even) with
  * release ordering. Reader: s1 = load-acquire(seq); if odd retry; copy the
  * fields (and header) with relaxed atomic loads; acquire fence;
  * s2 = load(seq); retry if s1 != s2. A reader bounds its retries and reports

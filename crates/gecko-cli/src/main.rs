@@ -1,1 +1,174 @@
-fn main() {}
+//! `gecko`: run Gecko's engine, the simulated coreaudiod host, or both as a demo.
+
+mod demo;
+mod host_cmd;
+mod ui;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use gecko_engine::{EngineConfig, Playback};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Gecko: everything your Mac plays, through "Gecko Sink", into Gecko's engine
+/// (volume, EQ, limiter, meters, recording) and out to your real speakers.
+///
+/// On Linux (no Mac needed) the same C driver is loaded by a simulated
+/// coreaudiod host. Start with `gecko demo`: it plays a real recording
+/// through the driver, shared memory and the engine, and writes a WAV.
+#[derive(Parser, Debug)]
+#[command(name = "gecko", version, propagate_version = true)]
+struct Cli {
+    /// More logging (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Play an audio file through the whole path: simulated host (C driver) →
+    /// shared memory → engine → WAV file and your default output.
+    Demo(demo::DemoArgs),
+    /// Run the simulated coreaudiod host alone: load the driver and play FILE into Gecko Sink.
+    Host(host_cmd::HostArgs),
+    /// Run the engine alone: attach to Gecko Sink's ring, process, record and play.
+    Engine(EngineArgs),
+    /// List the audio output devices the engine can play on.
+    Devices,
+}
+
+/// Options shared by the engine and the demo.
+#[derive(Args, Debug, Clone)]
+pub struct EngineOpts {
+    /// Gain applied by the engine, in dB (-120 to +24).
+    #[arg(long, value_name = "DB", default_value_t = 0.0, allow_negative_numbers = true)]
+    gain_db: f64,
+    /// Don't play on an output device (just record / meter).
+    #[arg(long)]
+    no_play: bool,
+    /// Play on this output device (exact name from `gecko devices`) instead of the default.
+    #[arg(long, value_name = "NAME", conflicts_with = "no_play")]
+    device: Option<String>,
+}
+
+impl EngineOpts {
+    fn playback(&self) -> Playback {
+        match (&self.device, self.no_play) {
+            (_, true) => Playback::None,
+            (Some(d), false) => Playback::Device(d.clone()),
+            (None, false) => Playback::Default,
+        }
+    }
+
+    /// Checks values before anything starts, so bad input fails fast.
+    fn validate(&self) -> Result<()> {
+        gecko_dsp::Gain::new(self.gain_db).context("invalid --gain-db")?;
+        Ok(())
+    }
+}
+
+#[derive(Args, Debug)]
+struct EngineArgs {
+    #[command(flatten)]
+    opts: EngineOpts,
+    /// Record the processed audio to this WAV file (float32).
+    #[arg(long, short = 'r', value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Name of Gecko Sink's shared-memory ring.
+    #[arg(long, value_name = "NAME", default_value = gecko_ring::abi::DEFAULT_NAME)]
+    shm_name: String,
+    /// Seconds to wait for the driver's ring to appear.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    wait: f64,
+    /// Exit when the driver stops IO (e.g. the host finished its file) and the ring is drained.
+    #[arg(long)]
+    exit_on_stop: bool,
+    /// Stop after this many seconds of audio.
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// No live meters.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let c = cancel.clone();
+        // A second Ctrl-C kills the process the usual way.
+        let _ = ctrlc::set_handler(move || {
+            if c.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    }
+    let result = match cli.command {
+        Command::Demo(a) => demo::run(a, &cancel),
+        Command::Host(a) => host_cmd::run(a, &cancel),
+        Command::Engine(a) => run_engine(a, &cancel),
+        Command::Devices => list_devices(),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        for cause in e.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn seconds(what: &str, secs: f64) -> Result<Duration> {
+    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+        bail!("{what} must be a number of seconds ≥ 0, got {secs}");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
+    a.opts.validate()?;
+    gecko_ring::validate_name(&a.shm_name)?;
+    let config = EngineConfig {
+        shm_name: a.shm_name.clone(),
+        gain_db: a.opts.gain_db,
+        record: a.record.clone(),
+        playback: a.opts.playback(),
+        attach_wait: seconds("--wait", a.wait)?,
+        exit_on_stop: a.exit_on_stop,
+        max_audio: a.duration.map(|d| seconds("--duration", d)).transpose()?,
+        ..EngineConfig::default()
+    };
+    let view = ui::LiveView::new(!a.quiet);
+    let report = gecko_engine::run(&config, cancel, |p| view.update(p));
+    view.finish();
+    let report = report.context("the engine stopped")?;
+    print!("{}", ui::report(&report, a.record.as_deref()));
+    Ok(())
+}
+
+fn list_devices() -> Result<()> {
+    let names = gecko_engine::output::output_device_names();
+    if names.is_empty() {
+        println!("no audio output devices found");
+    }
+    for n in names {
+        let note = if gecko_engine::output::is_gecko_sink(&n) { "  (Gecko Sink itself: not a valid output)" } else { "" };
+        println!("{n}{note}");
+    }
+    Ok(())
+}
