@@ -163,8 +163,7 @@ pub fn run(
 ) -> Result<EngineReport, EngineError> {
     let started = Instant::now();
     let mut gain = Gain::new(config.gain_db)?;
-    let opts = AttachOptions { wait: config.attach_wait, ..AttachOptions::default() };
-    let mut reader = Reader::attach(&config.shm_name, &opts)?;
+    let mut reader = attach(config, cancel)?;
     let mut format = reader.format();
     let ch = format.channels as usize;
     tracing::info!(name = %config.shm_name, channels = ch, rate = format.sample_rate, generation = format.generation, "attached");
@@ -309,6 +308,30 @@ pub fn run(
         output_skipped,
         elapsed: started.elapsed(),
     })
+}
+
+/// Attaches, retrying transient failures (driver not there yet, stale
+/// segment) until `attach_wait` has passed; gives up early on `cancel`.
+fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineError> {
+    let start = Instant::now();
+    let once = AttachOptions { wait: Duration::ZERO, ..AttachOptions::default() };
+    loop {
+        match Reader::attach(&config.shm_name, &once) {
+            Ok(r) => return Ok(r),
+            Err(e) if e.is_transient() && start.elapsed() < config.attach_wait && !cancel.load(Ordering::Relaxed) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if e.is_transient() && !config.attach_wait.is_zero() => {
+                return Err(RingError::Timeout {
+                    name: config.shm_name.clone(),
+                    waited_ms: start.elapsed().as_millis() as u64,
+                    last: Box::new(e),
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 type WavWriter = hound::WavWriter<std::io::BufWriter<std::fs::File>>;

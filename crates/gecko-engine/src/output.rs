@@ -23,6 +23,15 @@ pub enum OutputError {
     /// The device is Gecko Sink itself: playing into it would feed our own input back.
     #[error("refusing to play into {0:?}: that is Gecko Sink itself (a feedback loop); choose your speakers or headphones")]
     FeedbackLoop(String),
+    /// The device exists in name but cannot be opened (e.g. ALSA's "default"
+    /// on a machine without a sound card).
+    #[error("output device {device:?} is not available: {detail}")]
+    Unavailable {
+        /// Device name.
+        device: String,
+        /// What cpal said.
+        detail: String,
+    },
     /// The device cannot play this format.
     #[error("output device {device:?} cannot play {channels} channels of float32 at {rate} Hz ({detail})")]
     Unsupported {
@@ -56,6 +65,36 @@ pub fn output_device_names() -> Vec<String> {
         .output_devices()
         .map(|devs| devs.filter_map(|d| d.name().ok()).collect())
         .unwrap_or_default()
+}
+
+/// Runs `f` with file descriptor 2 pointed at /dev/null (Linux): ALSA's
+/// library prints its configuration errors there ("cannot find card '0'")
+/// when a machine has no sound card, and cpal reports the failure to us
+/// anyway. Only used around device look-ups, before any audio runs.
+fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let saved = nix::unistd::dup(2).ok();
+        let null = std::fs::OpenOptions::new().write(true).open("/dev/null").ok();
+        if let (Some(_), Some(n)) = (saved, &null) {
+            let _ = nix::unistd::dup2(n.as_raw_fd(), 2);
+        }
+        let out = f();
+        if let Some(fd) = saved {
+            let _ = nix::unistd::dup2(fd, 2);
+            let _ = nix::unistd::close(fd);
+        }
+        out
+    }
+    #[cfg(not(target_os = "linux"))]
+    f()
+}
+
+/// Opens and immediately closes an output, to learn whether playback would
+/// work. Returns the device's name.
+pub fn probe(device: Option<&str>, channels: u16, rate: u32) -> Result<String, OutputError> {
+    Output::open(device, channels, rate, 1024).map(|o| o.device().to_owned())
 }
 
 /// Counters shared with the callback.
@@ -102,7 +141,7 @@ impl Output {
     pub fn open(device: Option<&str>, channels: u16, rate: u32, queue_frames: usize) -> Result<Output, OutputError> {
         let host = cpal::default_host();
         let dev = match device {
-            None => host.default_output_device().ok_or(OutputError::NoDevice)?,
+            None => quiet_stderr(|| host.default_output_device()).ok_or(OutputError::NoDevice)?,
             Some(want) => host
                 .output_devices()
                 .map_err(|_| OutputError::NoDevice)?
@@ -114,9 +153,8 @@ impl Output {
             return Err(OutputError::FeedbackLoop(name));
         }
         let unsupported = |detail: String| OutputError::Unsupported { device: name.clone(), channels, rate, detail };
-        let ok = dev
-            .supported_output_configs()
-            .map_err(|e| unsupported(e.to_string()))?
+        let ok = quiet_stderr(|| dev.supported_output_configs())
+            .map_err(|e| OutputError::Unavailable { device: name.clone(), detail: e.to_string() })?
             .any(|c| {
                 c.channels() == channels
                     && c.sample_format() == cpal::SampleFormat::F32

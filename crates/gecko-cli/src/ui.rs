@@ -1,0 +1,125 @@
+//! Terminal output: live meters while running, the report at the end.
+
+use gecko_engine::{EngineProgress, EngineReport};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// A one-line live view of the engine (hidden when stderr is not a terminal).
+pub struct LiveView {
+    bar: Option<ProgressBar>,
+}
+
+impl LiveView {
+    pub fn new(enabled: bool) -> LiveView {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let b = ProgressBar::new_spinner();
+            b.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
+            b.enable_steady_tick(Duration::from_millis(100));
+            b
+        });
+        LiveView { bar }
+    }
+
+    pub fn update(&self, p: &EngineProgress) {
+        let Some(bar) = &self.bar else { return };
+        let secs = p.frames as f64 / p.format.sample_rate;
+        let mut msg = format!("{:>7.2} s  ", secs);
+        for (i, c) in p.window.channels.iter().enumerate() {
+            let label = channel_label(i, p.window.channels.len());
+            msg.push_str(&format!("{label} {} {:>6} ", meter_bar(c.peak_dbfs()), fmt_db(c.peak_dbfs())));
+        }
+        msg.push_str(&format!(
+            " fill {:>5} fr  gaps {}  overruns {}{}",
+            p.fill_frames,
+            p.writer.gap_events,
+            p.writer.overrun_events,
+            if p.io_running { "" } else { "  (driver idle)" }
+        ));
+        bar.set_message(msg);
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn channel_label(i: usize, n: usize) -> String {
+    match (n, i) {
+        (2, 0) => "L".into(),
+        (2, 1) => "R".into(),
+        _ => format!("{}", i + 1),
+    }
+}
+
+/// A 20-cell bar for −60..0 dBFS.
+fn meter_bar(db: f64) -> String {
+    let cells = if db.is_finite() { (((db + 60.0) / 60.0) * 20.0).clamp(0.0, 20.0) as usize } else { 0 };
+    format!("{}{}", "█".repeat(cells), "·".repeat(20 - cells))
+}
+
+pub fn fmt_db(db: f64) -> String {
+    if db.is_finite() { format!("{db:.1}") } else { "-inf".into() }
+}
+
+/// The end-of-run report, as plain text.
+pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
+    let f = &r.format;
+    let w = &r.writer;
+    let mut s = String::new();
+    s.push_str("Gecko engine report\n");
+    s.push_str(&format!(
+        "  format      {} ch float32 @ {} Hz (ring {} frames, generation {})\n",
+        f.channels, f.sample_rate, f.capacity_frames, f.generation
+    ));
+    s.push_str(&format!(
+        "  frames      in {} · recorded {} · {:.3} s of audio in {:.3} s\n",
+        r.frames_in,
+        r.frames_recorded,
+        r.audio_seconds(),
+        r.elapsed.as_secs_f64()
+    ));
+    s.push_str(&format!(
+        "  driver      IO cycles {} · gaps {} ({} frames) · overlaps {} ({} frames) · overruns {} ({} frames) · reader faults {}\n",
+        w.io_cycles, w.gap_events, w.gap_frames, w.overlap_events, w.overlap_frames, w.overrun_events, w.overrun_frames, w.reader_faults
+    ));
+    s.push_str(&format!(
+        "  engine      skipped {} frames · laps {} · driver restarts followed {} · non-finite samples {}\n",
+        r.skipped_frames, r.reader_overruns, r.generations_followed, r.nonfinite_samples
+    ));
+    let levels: Vec<String> = r
+        .levels
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!("{} peak {} rms {} dBFS", channel_label(i, r.levels.channels.len()), fmt_db(c.peak_dbfs()), fmt_db(c.rms_dbfs()))
+        })
+        .collect();
+    s.push_str(&format!("  levels      {}\n", levels.join(" | ")));
+    match (&r.output, &r.output_skipped) {
+        (Some(o), _) => s.push_str(&format!(
+            "  output      {} · played {} frames · underruns {} ({} frames) · dropped {} · stream errors {}\n",
+            o.device, o.played_frames, o.underrun_events, o.underrun_frames, o.dropped_frames, o.stream_errors
+        )),
+        (None, Some(why)) => s.push_str(&format!("  output      none ({why})\n")),
+        (None, None) => {}
+    }
+    if let Some(p) = recording {
+        s.push_str(&format!("  recording   {}\n", p.display()));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn meter_bar_spans_minus_60_to_0_dbfs() {
+        assert_eq!(super::meter_bar(0.0).chars().filter(|&c| c == '█').count(), 20);
+        assert_eq!(super::meter_bar(-30.0).chars().filter(|&c| c == '█').count(), 10);
+        assert_eq!(super::meter_bar(f64::NEG_INFINITY).chars().filter(|&c| c == '█').count(), 0);
+        assert_eq!(super::fmt_db(f64::NEG_INFINITY), "-inf");
+    }
+}
