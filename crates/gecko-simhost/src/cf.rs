@@ -217,7 +217,9 @@ pub fn uuid_bytes(u: CFUUIDRef) -> Option<[u8; 16]> {
     .flatten()
 }
 
-/// Releases a reference from Rust (same as `CFRelease`).
+/// Releases a reference from Rust (same as `CFRelease`). Safe: the pointer
+/// is looked up in the registry before it is dereferenced.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn release(p: CFTypeRef) {
     // SAFETY: CFRelease validates `p` against the registry before use.
     unsafe { CFRelease(p) }

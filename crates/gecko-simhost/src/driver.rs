@@ -120,11 +120,9 @@ impl Drop for Driver {
         // Give back the reference QueryInterface gave us. The library stays
         // mapped (never dlclosed), and the Host is kept alive by the leaked
         // Arc below since the driver may still hold its pointer.
-        if let Ok(v) = self.vtbl() {
-            if let Some(release) = v.Release {
-                // SAFETY: IUnknown Release of the reference we own.
-                unsafe { release(self.raw as *mut c_void) };
-            }
+        if let Some(release) = self.vtbl().ok().and_then(|v| v.Release) {
+            // SAFETY: IUnknown Release of the reference we own.
+            unsafe { release(self.raw as *mut c_void) };
         }
         if let Some(h) = self.host.take() {
             // The driver keeps the host pointer forever (it is told the host
@@ -568,7 +566,7 @@ impl Driver {
         info: &AudioServerPlugInIOCycleInfo,
         main: &mut [f32],
     ) -> Result<(), DriverError> {
-        if channels == 0 || main.len() % channels as usize != 0 {
+        if channels == 0 || !main.len().is_multiple_of(channels as usize) {
             return Err(DriverError::InvalidArgument(format!("{} samples is not a whole number of {channels}-channel frames", main.len())));
         }
         let frames = u32::try_from(main.len() / channels as usize).map_err(|_| DriverError::InvalidArgument("too many frames".into()))?;

@@ -163,7 +163,7 @@ impl<'a> IoRunner<'a> {
     /// whole number of frames.
     pub fn do_write_mix_cycle(&mut self, sample_time: f64, host_time: u64, frames: &[f32]) -> Result<(), DriverError> {
         let ch = self.device.channels as usize;
-        if frames.len() % ch != 0 {
+        if !frames.len().is_multiple_of(ch) {
             return Err(DriverError::InvalidArgument(format!("{} samples is not a whole number of {ch}-channel frames", frames.len())));
         }
         let n = u32::try_from(frames.len() / ch).map_err(|_| DriverError::InvalidArgument("too many frames".into()))?;
@@ -632,7 +632,7 @@ pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&H
             io.do_write_mix_cycle(now_sample + out_offset, host_time + (out_offset * tpf) as u64, &block)?;
             written += buf as u64;
             k += 1;
-            if k % config.progress_every_cycles.max(1) == 0 {
+            if k.is_multiple_of(config.progress_every_cycles.max(1)) {
                 progress(&HostProgress {
                     cycles: k,
                     frames_written: written,

@@ -96,7 +96,7 @@ fn errors_are_hal_codes_not_crashes() {
     let st = |r: Result<u32, gecko_simhost::DriverError>| r.err().and_then(|e| e.status());
 
     // Unknown object.
-    assert_eq!(d.has_property(999, &g(kAudioObjectPropertyName)).expect("has"), false);
+    assert!(!d.has_property(999, &g(kAudioObjectPropertyName)).expect("has"));
     assert_eq!(st(d.get_u32(999, &g(kAudioObjectPropertyClass))), Some(kAudioHardwareBadObjectError));
     assert_eq!(
         d.get_property_data_size(999, &g(kAudioObjectPropertyClass), &[]).err().and_then(|e| e.status()),
