@@ -116,8 +116,14 @@ fn main() {
     };
     if let Err(e) = result {
         eprintln!("error: {e}");
+        // Many errors already quote their source; print each cause only once.
+        let mut shown = e.to_string();
         for cause in e.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
+            let c = cause.to_string();
+            if !shown.contains(&c) {
+                eprintln!("  caused by: {c}");
+            }
+            shown = c;
         }
         std::process::exit(1);
     }

@@ -1,0 +1,219 @@
+//! The `gecko` command as a user runs it: real processes, real POSIX shared
+//! memory, the real C driver loaded by the simulated host.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gecko() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gecko"));
+    // Never try a real sound card from tests; keep logs quiet.
+    c.env_remove("RUST_LOG");
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("spawn gecko");
+    eprintln!(
+        "--- {:?}\nstatus {}\nstdout:\n{}\nstderr:\n{}",
+        cmd,
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read_f32_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    let s = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Int => {
+            let scale = (1i64 << (spec.bits_per_sample - 1)) as f32;
+            r.samples::<i32>().map(|s| s.unwrap() as f32 / scale).collect()
+        }
+    };
+    (spec, s)
+}
+
+/// Runs `gecko demo FILE` (host as a child process, engine in this one) and
+/// returns the engine's recording: frames × 2, interleaved.
+fn demo(file: &Path, dir: &Path, extra: &[&str]) -> Vec<f32> {
+    let out = dir.join("out.wav");
+    let o = run(gecko().arg("demo").arg(file).args(["--no-play", "--fast", "--quiet", "-o"]).arg(&out).args(extra));
+    assert!(o.status.success(), "demo failed: {}", stderr(&o));
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(report.contains("gaps 0 (0 frames)") && report.contains("overruns 0 (0 frames)"), "{report}");
+    let (spec, samples) = read_f32_wav(&out);
+    assert_eq!((spec.channels, spec.sample_rate, spec.sample_format), (2, 48000, hound::SampleFormat::Float));
+    samples
+}
+
+/// The source as the device sees it: interleaved stereo (mono duplicated).
+fn as_stereo(spec: hound::WavSpec, s: Vec<f32>) -> Vec<f32> {
+    match spec.channels {
+        1 => s.iter().flat_map(|&x| [x, x]).collect(),
+        2 => s,
+        n => panic!("{n} channels"),
+    }
+}
+
+/// The engine's output is the source, sample for sample, then at most one IO
+/// buffer (512 frames) of zero padding from the host's last cycle.
+fn assert_bit_exact(src: &[f32], out: &[f32]) {
+    assert!(out.len() >= src.len(), "output shorter than the source: {} < {}", out.len(), src.len());
+    if let Some(i) = src.iter().zip(out).position(|(a, b)| a.to_bits() != b.to_bits()) {
+        panic!("first difference at sample {i} (frame {}): {} vs {}", i / 2, src[i], out[i]);
+    }
+    let tail = &out[src.len()..];
+    assert!(tail.len() < 2 * 512, "{} extra samples", tail.len());
+    assert!(tail.iter().all(|&x| x == 0.0), "padding is not silence");
+}
+
+#[test]
+fn a_real_recording_passes_bit_exact_through_driver_shm_and_engine() {
+    let file = PathBuf::from("/usr/share/sounds/alsa/Front_Center.wav");
+    assert!(file.exists(), "{} is missing: the set-up (scripts/setup.sh) installs alsa-utils", file.display());
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(&file, dir.path(), &[]);
+    let (spec, src) = read_f32_wav(&file);
+    assert_eq!(spec.sample_rate, 48000);
+    let src = as_stereo(spec, src);
+    assert!(src.len() > 100_000, "the recording is {} samples", src.len());
+    assert_bit_exact(&src, &out);
+}
+
+#[test]
+fn arbitrary_float_stereo_passes_bit_exact_over_many_ring_lengths() {
+    // 20 s of stereo float noise with odd values (tiny, negative zero, full
+    // scale): 960,000 frames, ~29 laps of the 32768-frame ring.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("noise.wav");
+    let spec = hound::WavSpec { channels: 2, sample_rate: 48000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let mut w = hound::WavWriter::create(&file, spec).unwrap();
+    let mut x: u32 = 0x1234_5678;
+    let mut src = Vec::new();
+    for i in 0..2 * 960_000u32 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let s = match i % 1000 {
+            0 => -0.0,
+            1 => 1.0,
+            2 => -1.0,
+            3 => 1e-38,
+            _ => (x as f32 / u32::MAX as f32) * 2.0 - 1.0,
+        };
+        w.write_sample(s).unwrap();
+        src.push(s);
+    }
+    w.finalize().unwrap();
+    let out = demo(&file, dir.path(), &[]);
+    assert_bit_exact(&src, &out);
+}
+
+#[test]
+fn gain_is_applied_by_the_engine() {
+    let file = PathBuf::from("/usr/share/sounds/alsa/Front_Center.wav");
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(&file, dir.path(), &["--gain-db=-6.0206"]);
+    let (spec, src) = read_f32_wav(&file);
+    let src = as_stereo(spec, src);
+    for (a, b) in src.iter().zip(&out) {
+        assert!((a * 0.5 - b).abs() < 1e-6, "{a} → {b}");
+    }
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_audio = dir.path().join("notes.wav");
+    std::fs::write(&not_audio, "these are not samples").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["demo".into(), "/no/such/file.wav".into()], "/no/such/file.wav"),
+        (vec!["demo".into(), not_audio.display().to_string(), "--no-play".into()], "unsupported"),
+        (vec!["demo".into(), "--gain-db".into(), "60".into()], "out of range"),
+        (vec!["demo".into(), "--gain-db".into(), "loud".into()], "invalid value 'loud'"),
+        (vec!["host".into(), "/no/such/file.flac".into()], "not found"),
+        (vec!["engine".into(), "--shm-name".into(), "no-slash".into()], "must start with '/'"),
+        (vec!["engine".into(), "--shm-name".into(), "/gk-nobody-here".into(), "--wait".into(), "0".into(), "--no-play".into()], "not installed"),
+        (vec!["demo".into(), "-o".into(), "/no/such/dir/out.wav".into()], "does not exist"),
+    ];
+    for (args, expect) in cases {
+        let o = run(gecko().args(&args));
+        assert!(!o.status.success(), "{args:?} succeeded");
+        let e = stderr(&o);
+        assert!(e.contains(expect), "{args:?}: expected {expect:?} in:\n{e}");
+        assert!(!e.contains("panicked"), "{args:?} panicked:\n{e}");
+    }
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let o = run(gecko().arg("--help"));
+    assert!(o.status.success());
+    let h = String::from_utf8_lossy(&o.stdout);
+    for word in ["demo", "host", "engine", "devices", "Gecko Sink"] {
+        assert!(h.contains(word), "--help lacks {word}:\n{h}");
+    }
+}
+
+/// A writer segment forged with bad contents: the engine (a separate
+/// process) exits with a clear error instead of crashing or hanging.
+#[test]
+fn the_engine_refuses_a_corrupt_or_stale_segment() {
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    let forge = |name: &str, bytes: &[u8]| {
+        let _ = gecko_ring_unlink(name);
+        let fd = nix::sys::mman::shm_open(name, OFlag::O_RDWR | OFlag::O_CREAT, Mode::from_bits_truncate(0o644)).unwrap();
+        let f = std::fs::File::from(fd);
+        use std::io::Write;
+        (&f).write_all(bytes).unwrap();
+    };
+    let valid = |pid: u32| {
+        let mut b = vec![0u8; 512 + 1024 * 8];
+        b[0..8].copy_from_slice(b"GECKORNG");
+        b[8..12].copy_from_slice(&1u32.to_le_bytes());
+        b[12..16].copy_from_slice(&512u32.to_le_bytes());
+        b[16..24].copy_from_slice(&((512 + 1024 * 8) as u64).to_le_bytes());
+        b[24..28].copy_from_slice(&1024u32.to_le_bytes());
+        b[28..32].copy_from_slice(&2u32.to_le_bytes());
+        b[32..36].copy_from_slice(&1u32.to_le_bytes());
+        b[36..40].copy_from_slice(&8u32.to_le_bytes());
+        b[40..44].copy_from_slice(&pid.to_le_bytes());
+        b[264..272].copy_from_slice(&5u64.to_le_bytes());
+        b[272..280].copy_from_slice(&48000f64.to_le_bytes());
+        b
+    };
+    let name = format!("/gkcli{}", std::process::id());
+    let mut dead = Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let mut bad_magic = valid(std::process::id());
+    bad_magic[0] = b'X';
+    let mut bad_cap = valid(std::process::id());
+    bad_cap[24..28].copy_from_slice(&1000u32.to_le_bytes());
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (bad_magic, "not a Gecko ring"),
+        (bad_cap, "capacity_frames"),
+        (valid(dead_pid), "stale"),
+        (valid(std::process::id())[..300].to_vec(), "truncated"),
+    ];
+    for (bytes, expect) in cases {
+        forge(&name, &bytes);
+        let o = run(gecko().args(["engine", "--no-play", "--quiet", "--wait", "0.2", "--shm-name", &name]));
+        assert_eq!(o.status.code(), Some(1), "expected a clean failure");
+        assert!(stderr(&o).contains(expect), "expected {expect:?}");
+    }
+    gecko_ring_unlink(&name);
+}
+
+fn gecko_ring_unlink(name: &str) {
+    let _ = nix::sys::mman::shm_unlink(name);
+    let _ = nix::sys::mman::shm_unlink(format!("{name}.rd").as_str());
+}
