@@ -124,9 +124,18 @@ pub enum RingError {
 }
 
 impl RingError {
-    /// True for the errors a later retry may cure (the writer is missing or
-    /// stale and may yet be (re)started).
+    /// True for the errors a later retry may cure: the writer is missing or
+    /// stale and may yet be (re)started, or the segment is caught while the
+    /// driver creates it (still short, or sized but with its header still
+    /// zero).
     pub fn is_transient(&self) -> bool {
-        matches!(self, RingError::NotInstalled { .. } | RingError::StaleWriter { .. } | RingError::Unstable { .. })
+        matches!(
+            self,
+            RingError::NotInstalled { .. }
+                | RingError::StaleWriter { .. }
+                | RingError::Unstable { .. }
+                | RingError::Truncated { .. }
+                | RingError::Foreign { magic: 0, .. }
+        )
     }
 }

@@ -180,6 +180,25 @@ fn a_missing_segment_says_the_driver_is_not_installed() {
 }
 
 #[test]
+fn a_segment_caught_mid_creation_is_waited_for() {
+    // Sized but header still zero: the driver is between ftruncate and the header write.
+    let f = Forged::raw(512 + 1024 * 8);
+    let err = Reader::attach(&f.name, &AttachOptions { wait: std::time::Duration::ZERO, ..Default::default() }).err().unwrap();
+    assert!(err.is_transient(), "{err}");
+    // ...and once the driver finishes writing it, a waiting reader attaches.
+    let name = f.name.clone();
+    let waiter = std::thread::spawn(move || {
+        Reader::attach(&name, &AttachOptions { wait: std::time::Duration::from_secs(5), ..Default::default() }).map(|r| r.format())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let valid = Forged::valid(1024, 2);
+    // copy the valid header into the zeroed segment
+    valid.with(|v| f.with(|s| *s = *v));
+    let fmt = waiter.join().unwrap().expect("attached after the header appeared");
+    assert_eq!(fmt.capacity_frames, 1024);
+}
+
+#[test]
 fn a_seqlock_held_forever_gives_an_error_not_a_hang() {
     let f = Forged::valid(1024, 2);
     f.with(|s| s.state.seq = 1);

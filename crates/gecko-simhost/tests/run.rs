@@ -20,21 +20,9 @@ fn name() -> String {
 /// everything until `stop`; returns the frames it read.
 fn reader_thread(name: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<f32>> {
     std::thread::spawn(move || {
-        // Reader::attach treats a segment caught mid-creation (zero magic,
-        // short size) as a permanent error (Foreign/Truncated), so retry on
-        // any error here while the driver creates it (reported to gecko-ring).
-        let opts = AttachOptions { wait: Duration::from_millis(100), ..Default::default() };
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let mut r = loop {
-            match Reader::attach(&name, &opts) {
-                Ok(r) => break r,
-                Err(e) if std::time::Instant::now() < deadline => {
-                    let _ = e;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(e) => panic!("attach {name}: {e}"),
-            }
-        };
+        // Waiting covers a segment caught while the driver creates it.
+        let opts = AttachOptions { wait: Duration::from_secs(10), poll: Duration::from_millis(1), ..Default::default() };
+        let mut r = Reader::attach(&name, &opts).unwrap_or_else(|e| panic!("attach {name}: {e}"));
         let mut all = Vec::new();
         let mut buf = vec![0.0f32; 1024 * CH];
         loop {
