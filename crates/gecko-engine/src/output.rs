@@ -107,6 +107,22 @@ struct Shared {
     errors: AtomicU64,
 }
 
+/// The output callback's whole job (real-time): pop queued samples into
+/// `data` (interleaved, `ch` channels), pad with silence, count. No
+/// allocation, no lock, no syscall.
+fn render(consumer: &mut impl Consumer<Item = f32>, data: &mut [f32], ch: usize, s: &Shared) {
+    let n = consumer.pop_slice(data);
+    data[n..].fill(0.0);
+    s.played_frames.fetch_add((n / ch) as u64, Ordering::Relaxed);
+    if n > 0 {
+        s.started.store(true, Ordering::Relaxed);
+    }
+    if n < data.len() && s.started.load(Ordering::Relaxed) {
+        s.underrun_events.fetch_add(1, Ordering::Relaxed);
+        s.underrun_frames.fetch_add(((data.len() - n) / ch) as u64, Ordering::Relaxed);
+    }
+}
+
 /// Totals of a playback session.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputReport {
@@ -174,18 +190,7 @@ impl Output {
             .build_output_stream(
                 &config,
                 move |data: &mut [f32], _: &cpal::OutputCallbackInfo| {
-                    // Real-time: pop, pad with silence, count. No allocation, no lock.
-                    let n = consumer.pop_slice(data);
-                    data[n..].fill(0.0);
-                    let s = &cb_shared;
-                    s.played_frames.fetch_add((n / ch) as u64, Ordering::Relaxed);
-                    if n > 0 {
-                        s.started.store(true, Ordering::Relaxed);
-                    }
-                    if n < data.len() && s.started.load(Ordering::Relaxed) {
-                        s.underrun_events.fetch_add(1, Ordering::Relaxed);
-                        s.underrun_frames.fetch_add(((data.len() - n) / ch) as u64, Ordering::Relaxed);
-                    }
+                    render(&mut consumer, data, ch, &cb_shared);
                 },
                 move |_err| {
                     err_shared.errors.fetch_add(1, Ordering::Relaxed);
@@ -229,10 +234,66 @@ impl Output {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_callback_plays_the_queue_then_counts_underruns_without_allocating() {
+        let (mut prod, mut cons) = HeapRb::<f32>::new(4096).split();
+        let shared = Shared::default();
+        let mut data = vec![9.0f32; 512];
+        let block: Vec<f32> = (0..768).map(|i| i as f32).collect();
+        assert_no_alloc::assert_no_alloc(|| {
+            // before anything was queued: silence, not an underrun
+            render(&mut cons, &mut data, 2, &shared);
+            assert!(data.iter().all(|&x| x == 0.0));
+            assert_eq!(shared.underrun_events.load(Ordering::Relaxed), 0);
+            prod.push_slice(&block);
+            render(&mut cons, &mut data, 2, &shared);
+            assert_eq!(data[..], block[..512]);
+            render(&mut cons, &mut data, 2, &shared); // 256 left: half a buffer, then silence
+            assert_eq!(data[..256], block[512..]);
+            assert!(data[256..].iter().all(|&x| x == 0.0));
+        });
+        assert_eq!(shared.played_frames.load(Ordering::Relaxed), 384);
+        assert_eq!(shared.underrun_events.load(Ordering::Relaxed), 1);
+        assert_eq!(shared.underrun_frames.load(Ordering::Relaxed), 128);
+    }
+
+    /// Allocates inside the guard; run only by the test below, in a child process.
+    #[test]
+    #[ignore = "run by assert_no_alloc_is_live_in_this_test_binary; it aborts on purpose"]
+    fn allocation_inside_the_guard_aborts() {
+        assert_no_alloc::assert_no_alloc(|| {
+            let v: Vec<u8> = Vec::with_capacity(64);
+            std::hint::black_box(v);
+        });
+    }
+
+    #[test]
+    fn assert_no_alloc_is_live_in_this_test_binary() {
+        // The guard must really catch an allocation, or the test above proves nothing.
+        let st = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "output::tests::allocation_inside_the_guard_aborts", "--nocapture"])
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(st.signal(), Some(libc_sigabrt()), "allocation under assert_no_alloc was not caught: {st}");
+    }
+
+    fn libc_sigabrt() -> i32 {
+        nix::sys::signal::Signal::SIGABRT as i32
+    }
+
     #[test]
     fn gecko_sink_is_recognised_as_our_own_device() {
-        assert!(super::is_gecko_sink("Gecko Sink"));
-        assert!(super::is_gecko_sink("gecko sink (2)"));
-        assert!(!super::is_gecko_sink("MacBook Pro Speakers"));
+        assert!(is_gecko_sink("Gecko Sink"));
+        assert!(is_gecko_sink("gecko sink (2)"));
+        assert!(!is_gecko_sink("MacBook Pro Speakers"));
     }
 }
+
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
