@@ -157,7 +157,8 @@ typedef struct GeckoShmWriterState {
     uint32_t mute;                  /* 324: 0 or 1 */
     uint32_t io_running;            /* 328: 1 between StartIO and StopIO */
     uint32_t zts_period_frames;     /* 332: zero-timestamp period in frames */
-    uint8_t  reserved[48];          /* 336 */
+    double   clock_adjust_ppm;      /* 336: clock adjustment the driver applies now, ppm (see GeckoShmReaderControl) */
+    uint8_t  reserved[40];          /* 344 */
 } GeckoShmWriterState;
 
 /** The first GECKO_SHM_WRITER_HEADER_SIZE bytes of the writer segment. */
@@ -204,11 +205,27 @@ typedef struct GeckoShmReaderCounters {
     uint8_t  reserved[72];        /* 184 */
 } GeckoShmReaderCounters;
 
-/** Offset 256, 128 bytes: engine -> driver controls. All zero in v1; the driver ignores it. */
+/**
+ * Offset 256, 128 bytes: engine -> driver controls, written only by the engine.
+ *   clock_adjust_ppm: the rate the engine asks the device clock to run at,
+ *     relative to nominal, in parts per million (+ = faster: more frames per
+ *     host second). An atomic 64-bit store (relaxed) of an IEEE-754 double;
+ *     the driver loads it at most once per zero-timestamp period, ignores
+ *     non-finite values, clamps it to +-GECKO_SHM_MAX_CLOCK_ADJUST_PPM and
+ *     moves towards it by at most GECKO_SHM_MAX_CLOCK_SLEW_PPM per period.
+ *     Honoured only while attached_generation equals the writer's generation;
+ *     0 (nominal) otherwise.
+ */
 typedef struct GeckoShmReaderControl {
-    uint64_t seq;             /* 256: seqlock sequence for the fields below */
-    uint8_t  reserved[120];   /* 264 */
+    uint64_t seq;              /* 256: reserved for multi-field updates (0 in v1) */
+    double   clock_adjust_ppm; /* 264: ppm */
+    uint8_t  reserved[112];    /* 272 */
 } GeckoShmReaderControl;
+
+/** Largest clock adjustment the driver applies, ppm (1 %). */
+#define GECKO_SHM_MAX_CLOCK_ADJUST_PPM 10000.0
+/** Largest change of the applied adjustment per zero-timestamp period, ppm. */
+#define GECKO_SHM_MAX_CLOCK_SLEW_PPM 100.0
 
 /** The whole reader segment. */
 typedef struct GeckoShmReaderSegment {

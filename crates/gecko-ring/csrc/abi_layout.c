@@ -49,6 +49,7 @@ const GeckoAbiEntry gecko_abi_layout[] = {
     OFF(GeckoShmWriterState, mute),
     OFF(GeckoShmWriterState, io_running),
     OFF(GeckoShmWriterState, zts_period_frames),
+    OFF(GeckoShmWriterState, clock_adjust_ppm),
     OFF(GeckoShmWriterState, reserved),
     SZ(GeckoShmWriterSegment),
     OFF(GeckoShmWriterSegment, header),
@@ -73,6 +74,7 @@ const GeckoAbiEntry gecko_abi_layout[] = {
     OFF(GeckoShmReaderCounters, reserved),
     SZ(GeckoShmReaderControl),
     OFF(GeckoShmReaderControl, seq),
+    OFF(GeckoShmReaderControl, clock_adjust_ppm),
     OFF(GeckoShmReaderControl, reserved),
     SZ(GeckoShmReaderSegment),
     OFF(GeckoShmReaderSegment, header),
@@ -93,5 +95,7 @@ const GeckoAbiEntry gecko_abi_layout[] = {
     K(GECKO_SHM_MIN_CHANNELS),
     K(GECKO_SHM_MAX_CHANNELS),
     K(GECKO_SHM_MODE),
+    K(GECKO_SHM_MAX_CLOCK_ADJUST_PPM),
+    K(GECKO_SHM_MAX_CLOCK_SLEW_PPM),
     { NULL, 0 },
 };

@@ -95,7 +95,8 @@ pub struct WriterStateRaw {
     pub mute: u32,
     pub io_running: u32,
     pub zts_period_frames: u32,
-    pub reserved: [u8; 48],
+    pub clock_adjust_ppm: f64,
+    pub reserved: [u8; 40],
 }
 
 /// `GeckoShmWriterSegment`: the first 512 bytes of the writer segment.
@@ -139,8 +140,14 @@ pub struct ReaderCountersRaw {
 #[derive(Debug, Clone, Copy)]
 pub struct ReaderControl {
     pub seq: u64,
-    pub reserved: [u8; 120],
+    pub clock_adjust_ppm: f64,
+    pub reserved: [u8; 112],
 }
+
+/// Largest clock adjustment the driver applies, ppm (`GECKO_SHM_MAX_CLOCK_ADJUST_PPM`).
+pub const MAX_CLOCK_ADJUST_PPM: f64 = 10000.0;
+/// Largest change of the applied adjustment per zero-timestamp period, ppm (`GECKO_SHM_MAX_CLOCK_SLEW_PPM`).
+pub const MAX_CLOCK_SLEW_PPM: f64 = 100.0;
 
 /// `GeckoShmReaderSegment`: the whole reader segment, 384 bytes.
 #[repr(C)]
@@ -173,4 +180,5 @@ pub mod off {
     pub const READ_COUNT: usize = R_COUNTERS + offset_of!(ReaderCountersRaw, read_count);
     pub const ATTACHED_GENERATION: usize =
         R_COUNTERS + offset_of!(ReaderCountersRaw, attached_generation);
+    pub const CLOCK_ADJUST_PPM: usize = offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, clock_adjust_ppm);
 }

@@ -48,17 +48,17 @@ fn rust_layout() -> BTreeMap<String, u64> {
             reader_faults, heartbeat_host_time, reader_attached, reserved0, reserved }
         "GeckoShmWriterState" => WriterStateRaw { seq, generation, sample_rate, zts_sample_time,
             zts_host_time, zts_seed, host_ticks_per_frame, host_ticks_per_second, volume_scalar,
-            mute, io_running, zts_period_frames, reserved }
+            mute, io_running, zts_period_frames, clock_adjust_ppm, reserved }
         "GeckoShmWriterSegment" => WriterSegment { header, counters, state, reserved }
         "GeckoShmReaderHeader" => ReaderHeader { magic, version, segment_size, reader_pid, flags,
             reserved }
         "GeckoShmReaderCounters" => ReaderCountersRaw { read_count, attached_generation,
             underrun_events, underrun_frames, skipped_frames, resync_events, heartbeat_ns,
             reserved }
-        "GeckoShmReaderControl" => ReaderControl { seq, reserved }
+        "GeckoShmReaderControl" => ReaderControl { seq, clock_adjust_ppm, reserved }
         "GeckoShmReaderSegment" => ReaderSegment { header, counters, control }
     }
-    let consts: [(&str, u64); 15] = [
+    let consts: [(&str, u64); 17] = [
         ("GECKO_SHM_NAME_MAX", NAME_MAX),
         ("GECKO_SHM_WRITER_NAME_MAX", WRITER_NAME_MAX),
         ("GECKO_SHM_WRITER_MAGIC", WRITER_MAGIC),
@@ -74,6 +74,8 @@ fn rust_layout() -> BTreeMap<String, u64> {
         ("GECKO_SHM_MIN_CHANNELS", MIN_CHANNELS as u64),
         ("GECKO_SHM_MAX_CHANNELS", MAX_CHANNELS as u64),
         ("GECKO_SHM_MODE", MODE as u64),
+        ("GECKO_SHM_MAX_CLOCK_ADJUST_PPM", MAX_CLOCK_ADJUST_PPM as u64),
+        ("GECKO_SHM_MAX_CLOCK_SLEW_PPM", MAX_CLOCK_SLEW_PPM as u64),
     ];
     for (k, v) in consts {
         m.insert(k.to_owned(), v);
