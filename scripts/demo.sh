@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec cargo run --release --locked -q -p gecko-cli -- demo "$@"
+exec cargo run --release -q -p gecko-cli -- demo "$@"

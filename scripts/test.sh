@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "==> cargo test (workspace)"
-cargo test --workspace --locked 2>&1
+cargo test --workspace 2>&1
