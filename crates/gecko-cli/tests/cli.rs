@@ -217,3 +217,43 @@ fn gecko_ring_unlink(name: &str) {
     let _ = nix::sys::mman::shm_unlink(name);
     let _ = nix::sys::mman::shm_unlink(format!("{name}.rd").as_str());
 }
+
+/// An all-day engine survives a coreaudiod restart: the first host (driver
+/// instance) plays and exits, a second one starts on the same ring, and the
+/// engine — a third process — follows it without being restarted.
+#[test]
+fn the_engine_follows_a_driver_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("/gkrst{}", std::process::id());
+    gecko_ring_unlink(&name);
+    let out = dir.path().join("out.wav");
+    let mut engine = gecko()
+        .args(["engine", "--no-play", "--quiet", "--wait", "20", "--duration", "1.9", "--shm-name", &name, "-r"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for freq in ["440", "880"] {
+        let o = run(gecko().args([
+            "host", "--sine", freq, "--sine-seconds", "1", "--fast", "--quiet", "--wait-for-engine", "20", "--shm-name", &name,
+        ]));
+        assert!(o.status.success(), "host {freq} Hz failed: {}", stderr(&o));
+        // coreaudiod is gone for a while: the engine sees a dead writer and waits.
+        std::thread::sleep(std::time::Duration::from_millis(900));
+    }
+    let o = engine.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&o.stdout);
+    eprintln!("engine:\n{report}\n{}", stderr(&o));
+    assert!(o.status.success());
+    assert!(report.contains("driver restarts followed 1"), "{report}");
+    let (_, samples) = read_f32_wav(&out);
+    assert_eq!(samples.len(), 2 * 91_200, "1.9 s of stereo audio");
+    // Both hosts' audio is in the recording: 440 Hz first, then 880 Hz.
+    let zero_crossings = |s: &[f32]| s.chunks(2).collect::<Vec<_>>().windows(2).filter(|w| (w[0][0] < 0.0) != (w[1][0] < 0.0)).count();
+    let first = zero_crossings(&samples[2 * 4_800..2 * 43_200]); // 0.8 s of the first host
+    let second = zero_crossings(&samples[2 * 52_000..2 * 90_400]); // 0.8 s of the second
+    assert!((first as i64 - 704).abs() <= 4, "440 Hz → ~704 crossings in 0.8 s, got {first}");
+    assert!((second as i64 - 1408).abs() <= 4, "880 Hz → ~1408 crossings in 0.8 s, got {second}");
+    gecko_ring_unlink(&name);
+}

@@ -187,6 +187,9 @@ pub fn run(
     let mut last_tick = Instant::now() - Duration::from_secs(1);
     let max_frames = config.max_audio.map(|d| (d.as_secs_f64() * format.sample_rate) as u64);
     let mut idle_since: Option<Instant> = None;
+    // The writer process died (e.g. coreaudiod restarting); waiting for a new one.
+    let mut writer_lost = false;
+    let mut pending_event: Option<RingEvent> = None;
 
     let result: Result<(), EngineError> = loop {
         if cancel.load(Ordering::Relaxed) {
@@ -201,7 +204,22 @@ pub fn run(
             reader.heartbeat();
             if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
                 if let Err(e) = reader.check_writer_alive() {
-                    break Err(e.into());
+                    if config.exit_on_stop && (seen_io || frames_in > 0) {
+                        tracing::warn!("{e}; treating it as the end of the stream");
+                        break Ok(());
+                    }
+                    if !writer_lost {
+                        tracing::warn!("{e}; waiting for Gecko Sink's driver to come back");
+                        writer_lost = true;
+                    }
+                    match reader.reopen() {
+                        Ok(ev) => {
+                            writer_lost = false;
+                            pending_event = Some(ev);
+                        }
+                        Err(e) if e.is_transient() => {}
+                        Err(e) => break Err(e.into()),
+                    }
                 }
             }
             progress(&EngineProgress {
@@ -222,9 +240,12 @@ pub fn run(
         };
         let io_running = reader.io_running();
         seen_io |= io_running;
-        let rd = match reader.read(&mut buf[..want * ch]) {
-            Ok(rd) => rd,
-            Err(e) => break Err(e.into()),
+        let rd = match pending_event.take() {
+            Some(ev) => gecko_ring::Read { frames: 0, event: Some(ev) },
+            None => match reader.read(&mut buf[..want * ch]) {
+                Ok(rd) => rd,
+                Err(e) => break Err(e.into()),
+            },
         };
         match rd.event {
             Some(RingEvent::Overrun { skipped_frames }) => {

@@ -287,6 +287,31 @@ impl Reader {
         })
     }
 
+    /// Re-opens the writer segment by name — after its writer died and a new
+    /// driver instance started (a coreaudiod restart), which may have reused
+    /// or re-created the segment — and attaches at the newest frame of its
+    /// current generation. Keeps this reader's own segment.
+    ///
+    /// Errors as [`Reader::attach`]; [`RingError::StaleWriter`] while no new
+    /// writer is running yet (retry later).
+    pub fn reopen(&mut self) -> Result<RingEvent, RingError> {
+        let writer = WriterView::open(&self.writer.name)?;
+        let (format, _) = writer.format()?;
+        if !shm::process_alive(format.writer_pid) {
+            return Err(RingError::StaleWriter { name: self.writer.name.clone(), pid: format.writer_pid });
+        }
+        let old = self.format;
+        self.writer = writer;
+        self.format = format;
+        self.mask = format.capacity_frames as u64 - 1;
+        self.attach_at_newest(format.generation, 0);
+        Ok(RingEvent::NewGeneration {
+            old: old.generation,
+            format,
+            format_changed: format.channels != old.channels || format.sample_rate != old.sample_rate,
+        })
+    }
+
     /// Records that the consumer needed `frames` that were not there (an underrun).
     pub fn note_underrun(&mut self, frames: u64) {
         self.counters.underrun_events += 1;
