@@ -284,3 +284,27 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn reopen_waits_for_a_live_writer_then_follows_it() {
+    let f = Forged::valid(1024, 2);
+    let mut r = f.attach().unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    f.with(|s| s.header.writer_pid = dead);
+    assert!(matches!(r.check_writer_alive(), Err(RingError::StaleWriter { .. })));
+    assert!(matches!(r.reopen(), Err(e) if e.is_transient()));
+    // a new driver instance takes the segment over
+    f.with(|s| {
+        s.header.writer_pid = std::process::id();
+        s.state.generation = 8;
+        s.counters.write_count = 4096;
+    });
+    match r.reopen().unwrap() {
+        RingEvent::NewGeneration { old: 7, format, format_changed: false } => assert_eq!(format.generation, 8),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.counters().read_count, 4096);
+    assert!(r.check_writer_alive().is_ok());
+}
