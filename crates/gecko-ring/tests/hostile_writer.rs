@@ -287,12 +287,14 @@ proptest::proptest! {
 
 #[test]
 fn reopen_waits_for_a_live_writer_then_follows_it() {
+    // The "driver" is a child process that dies after the reader attached.
+    let mut writer = std::process::Command::new("sleep").arg("30").spawn().unwrap();
     let f = Forged::valid(1024, 2);
+    f.with(|s| s.header.writer_pid = writer.id());
     let mut r = f.attach().unwrap();
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead = child.id();
-    child.wait().unwrap();
-    f.with(|s| s.header.writer_pid = dead);
+    assert!(r.check_writer_alive().is_ok());
+    writer.kill().unwrap();
+    writer.wait().unwrap();
     assert!(matches!(r.check_writer_alive(), Err(RingError::StaleWriter { .. })));
     assert!(matches!(r.reopen(), Err(e) if e.is_transient()));
     // a new driver instance takes the segment over
