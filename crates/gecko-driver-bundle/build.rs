@@ -5,7 +5,8 @@
 //! undefined on purpose: the simulated host exports them from its executable
 //! and the dynamic loader binds them when the driver is loaded (so no
 //! `-Wl,--no-undefined`). `GECKO_CHANNELS` (env, default 2) sets the stream's
-//! channel count.
+//! channel count. A second bundle with `WIDE_CHANNELS` (8) channels is built
+//! in `$OUT_DIR/wide/` for tests of a multichannel build.
 
 use std::env;
 use std::fs;
@@ -40,20 +41,10 @@ fn main() {
     let plist = driver.join("Info.plist");
     println!("cargo:rerun-if-changed={}", plist.display());
 
-    let bundle = out.join("GeckoAudioDevice.driver");
-    let contents = bundle.join("Contents");
-    let exe = contents.join("MacOS/GeckoAudioDevice");
-    if bundle.exists() {
-        fs::remove_dir_all(&bundle).expect("remove old bundle");
-    }
-    fs::create_dir_all(contents.join("MacOS")).expect("create Contents/MacOS");
-    fs::create_dir_all(contents.join("Resources")).expect("create Contents/Resources");
-    fs::copy(&plist, contents.join("Info.plist")).expect("copy Info.plist");
-
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    if target_os == "linux" {
-        compile(&driver, &sources, channels, &exe);
-    } else {
+    let (bundle, exe) = make_bundle(&out, &driver, &sources, &plist, channels, &target_os);
+    let (wide, _) = make_bundle(&out.join("wide"), &driver, &sources, &plist, WIDE_CHANNELS, &target_os);
+    if target_os != "linux" {
         println!(
             "cargo:warning=gecko-driver-bundle builds the driver for Linux hosts only (target os {target_os}); \
              the bundle has no executable"
@@ -63,9 +54,31 @@ fn main() {
     println!("cargo:rustc-env=GECKO_DRIVER_BUNDLE_PATH={}", bundle.display());
     println!("cargo:rustc-env=GECKO_DRIVER_EXECUTABLE_PATH={}", exe.display());
     println!("cargo:rustc-env=GECKO_DRIVER_CHANNELS={channels}");
+    println!("cargo:rustc-env=GECKO_DRIVER_WIDE_BUNDLE_PATH={}", wide.display());
+    println!("cargo:rustc-env=GECKO_DRIVER_WIDE_CHANNELS={WIDE_CHANNELS}");
     println!("cargo:rustc-env=GECKO_DRIVER_DIR={}", driver.display());
     // The smoke tests provide the CF functions from the test executable itself.
     println!("cargo:rustc-link-arg-tests=-rdynamic");
+}
+
+/// Channel count of the second ("wide") bundle.
+const WIDE_CHANNELS: u32 = 8;
+
+/// Creates `dir/GeckoAudioDevice.driver` with `channels` channels; returns (bundle, executable).
+fn make_bundle(dir: &Path, driver: &Path, sources: &[PathBuf], plist: &Path, channels: u32, target_os: &str) -> (PathBuf, PathBuf) {
+    let bundle = dir.join("GeckoAudioDevice.driver");
+    let contents = bundle.join("Contents");
+    let exe = contents.join("MacOS/GeckoAudioDevice");
+    if bundle.exists() {
+        fs::remove_dir_all(&bundle).expect("remove old bundle");
+    }
+    fs::create_dir_all(contents.join("MacOS")).expect("create Contents/MacOS");
+    fs::create_dir_all(contents.join("Resources")).expect("create Contents/Resources");
+    fs::copy(plist, contents.join("Info.plist")).expect("copy Info.plist");
+    if target_os == "linux" {
+        compile(driver, sources, channels, &exe);
+    }
+    (bundle, exe)
 }
 
 fn compile(driver: &Path, sources: &[PathBuf], channels: u32, exe: &Path) {
@@ -87,6 +100,7 @@ fn compile(driver: &Path, sources: &[PathBuf], channels: u32, exe: &Path) {
     cmd.arg("-I").arg(driver.join("include"));
     cmd.arg(format!("-DGECKO_CHANNELS={channels}"));
     cmd.args(sources);
+    cmd.arg("-lm"); // powf (volume curve); part of libSystem on macOS
     cmd.arg("-o").arg(exe);
     let status = cmd.status().unwrap_or_else(|e| panic!("cannot run the C compiler {cmd:?}: {e}"));
     assert!(status.success(), "building the driver failed: {cmd:?}");

@@ -116,6 +116,19 @@ Boolean CFStringGetCString(CFStringRef theString, char* buffer, CFIndex bufferSi
 CFStringRef __CFStringMakeConstantString(const char* cStr);
 #define CFSTR(cStr) __CFStringMakeConstantString("" cStr "")
 
+/* CFNumber.h: a boxed number (the host's storage holds volume and mute as CFNumbers).
+ * CFNumberType is a CFIndex enum. */
+typedef const struct __CFNumber* CFNumberRef;
+typedef CFIndex CFNumberType;
+#define kCFNumberSInt32Type ((CFNumberType)3)
+#define kCFNumberFloat32Type ((CFNumberType)5)
+#define kCFNumberFloat64Type ((CFNumberType)6)
+CFTypeID CFNumberGetTypeID(void);
+/** Returns a +1 CFNumber holding *valuePtr of type theType, or NULL. */
+CFNumberRef CFNumberCreate(CFAllocatorRef allocator, CFNumberType theType, const void* valuePtr);
+/** Stores the number converted to theType at valuePtr; false if the conversion is lossy. */
+Boolean CFNumberGetValue(CFNumberRef number, CFNumberType theType, void* valuePtr);
+
 /* ---- CFPlugInCOM.h ------------------------------------------------------ */
 
 typedef SInt32 HRESULT;
@@ -208,6 +221,38 @@ typedef struct AudioTimeStamp {
     UInt32              mReserved;
 } AudioTimeStamp;
 
+/* Channel layouts (CoreAudioBaseTypes.h). */
+typedef UInt32 AudioChannelLabel;
+typedef UInt32 AudioChannelLayoutTag;
+typedef UInt32 AudioChannelBitmap;
+typedef UInt32 AudioChannelFlags;
+
+/** One channel of a layout. 20 bytes. */
+typedef struct AudioChannelDescription {
+    AudioChannelLabel mChannelLabel;
+    AudioChannelFlags mChannelFlags;
+    Float32           mCoordinates[3];
+} AudioChannelDescription;
+
+/** A channel layout: a header and mNumberChannelDescriptions descriptions (the
+ *  array is variable-length; [1] as in Apple's header). 32 bytes as declared. */
+typedef struct AudioChannelLayout {
+    AudioChannelLayoutTag   mChannelLayoutTag;
+    AudioChannelBitmap      mChannelBitmap;
+    UInt32                  mNumberChannelDescriptions;
+    AudioChannelDescription mChannelDescriptions[1];
+} AudioChannelLayout;
+
+/** kAudioChannelLayoutTag_UseChannelDescriptions = (0U<<16) | 0. */
+#define kAudioChannelLayoutTag_UseChannelDescriptions ((AudioChannelLayoutTag)0)
+#define kAudioChannelLabel_Unknown ((AudioChannelLabel)0xFFFFFFFFu)
+#define kAudioChannelLabel_Unused ((AudioChannelLabel)0)
+#define kAudioChannelLabel_Left ((AudioChannelLabel)1)
+#define kAudioChannelLabel_Right ((AudioChannelLabel)2)
+#define kAudioChannelLabel_Mono ((AudioChannelLabel)42)
+/** kAudioChannelLabel_Discrete_0 = (1U<<16) | 0; Discrete_N = Discrete_0 | N. */
+#define kAudioChannelLabel_Discrete_0 ((AudioChannelLabel)(1u << 16))
+
 /* ---- AudioHardwareBase.h ------------------------------------------------- */
 
 typedef UInt32 AudioObjectID;
@@ -256,6 +301,11 @@ typedef struct AudioObjectPropertyAddress {
 #define kAudioPlugInClassID GECKO_FOURCC('a', 'p', 'l', 'g')
 #define kAudioDeviceClassID GECKO_FOURCC('a', 'd', 'e', 'v')
 #define kAudioStreamClassID GECKO_FOURCC('a', 's', 't', 'r')
+#define kAudioControlClassID GECKO_FOURCC('a', 'c', 't', 'l')
+#define kAudioLevelControlClassID GECKO_FOURCC('l', 'e', 'v', 'l')
+#define kAudioBooleanControlClassID GECKO_FOURCC('t', 'o', 'g', 'l')
+#define kAudioVolumeControlClassID GECKO_FOURCC('v', 'l', 'm', 'e')
+#define kAudioMuteControlClassID GECKO_FOURCC('m', 'u', 't', 'e')
 
 /* AudioObject properties. */
 #define kAudioObjectPropertyBaseClass GECKO_FOURCC('b', 'c', 'l', 's')
@@ -293,6 +343,9 @@ typedef struct AudioObjectPropertyAddress {
 #define kAudioDevicePropertyAvailableNominalSampleRates GECKO_FOURCC('n', 's', 'r', '#')
 #define kAudioDevicePropertyIsHidden GECKO_FOURCC('h', 'i', 'd', 'n')
 #define kAudioDevicePropertyPreferredChannelsForStereo GECKO_FOURCC('d', 'c', 'h', '2')
+#define kAudioDevicePropertyPreferredChannelLayout GECKO_FOURCC('s', 'r', 'n', 'd')
+#define kAudioDevicePropertyDeviceIsRunningSomewhere GECKO_FOURCC('g', 'o', 'n', 'e')
+#define kAudioDevicePropertyConfigurationApplication GECKO_FOURCC('c', 'a', 'p', 'p')
 /* (AudioServerPlugIn.h) */
 #define kAudioDevicePropertyZeroTimeStampPeriod GECKO_FOURCC('r', 'i', 'n', 'g')
 
@@ -317,6 +370,16 @@ typedef struct AudioStreamRangedDescription {
 #define kAudioStreamPropertyAvailableVirtualFormats GECKO_FOURCC('s', 'f', 'm', 'a')
 #define kAudioStreamPropertyPhysicalFormat GECKO_FOURCC('p', 'f', 't', ' ')
 #define kAudioStreamPropertyAvailablePhysicalFormats GECKO_FOURCC('p', 'f', 't', 'a')
+
+/* AudioControl properties (AudioHardwareBase.h). */
+#define kAudioControlPropertyScope GECKO_FOURCC('c', 's', 'c', 'p')
+#define kAudioControlPropertyElement GECKO_FOURCC('c', 'e', 'l', 'm')
+#define kAudioLevelControlPropertyScalarValue GECKO_FOURCC('l', 'c', 's', 'v')
+#define kAudioLevelControlPropertyDecibelValue GECKO_FOURCC('l', 'c', 'd', 'v')
+#define kAudioLevelControlPropertyDecibelRange GECKO_FOURCC('l', 'c', 'd', 'r')
+#define kAudioLevelControlPropertyConvertScalarToDecibels GECKO_FOURCC('l', 'c', 's', 'd')
+#define kAudioLevelControlPropertyConvertDecibelsToScalar GECKO_FOURCC('l', 'c', 'd', 's')
+#define kAudioBooleanControlPropertyValue GECKO_FOURCC('b', 'c', 'v', 'l')
 
 /* ---- AudioServerPlugIn.h ------------------------------------------------- */
 
@@ -478,6 +541,9 @@ _Static_assert(sizeof(AudioValueRange) == 16, "AudioValueRange");
 _Static_assert(sizeof(AudioStreamBasicDescription) == 40, "AudioStreamBasicDescription");
 _Static_assert(sizeof(AudioStreamRangedDescription) == 56, "AudioStreamRangedDescription");
 _Static_assert(sizeof(SMPTETime) == 24, "SMPTETime");
+_Static_assert(sizeof(AudioChannelDescription) == 20, "AudioChannelDescription");
+_Static_assert(offsetof(AudioChannelLayout, mChannelDescriptions) == 12, "AudioChannelLayout header");
+_Static_assert(sizeof(AudioChannelLayout) == 32, "AudioChannelLayout");
 _Static_assert(sizeof(AudioTimeStamp) == 64, "AudioTimeStamp");
 _Static_assert(offsetof(AudioTimeStamp, mSMPTETime) == 32, "AudioTimeStamp.mSMPTETime");
 _Static_assert(offsetof(AudioTimeStamp, mFlags) == 56, "AudioTimeStamp.mFlags");

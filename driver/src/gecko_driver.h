@@ -31,6 +31,10 @@
 #define GECKO_OBJECT_DEVICE ((AudioObjectID)2)
 /** The device's one output stream. */
 #define GECKO_OBJECT_STREAM_OUTPUT ((AudioObjectID)3)
+/** The master volume control (kAudioVolumeControlClassID), output scope, main element. */
+#define GECKO_OBJECT_CONTROL_VOLUME ((AudioObjectID)4)
+/** The master mute control (kAudioMuteControlClassID), output scope, main element. */
+#define GECKO_OBJECT_CONTROL_MUTE ((AudioObjectID)5)
 
 #define GECKO_MANUFACTURER "Gecko"
 #define GECKO_DEVICE_NAME "Gecko Sink"
@@ -52,8 +56,24 @@
 #define GECKO_CLOCK_DOMAIN 0u
 /** kAudioStreamPropertyDirection: 0 = output (AudioHardwareBase.h). */
 #define GECKO_STREAM_DIRECTION_OUTPUT 0u
-/** The zero-timestamp seed; changes only on a real clock discontinuity (never so far). */
+/** The first zero-timestamp seed; incremented only on a real clock discontinuity
+ *  (a sample-rate change performed by PerformDeviceConfigurationChange). */
 #define GECKO_ZTS_SEED 1u
+/** kAudioDevicePropertyConfigurationApplication: Audio MIDI Setup (as Apple's NullAudio). */
+#define GECKO_CONFIG_APP_BUNDLE_ID "com.apple.audio.AudioMIDISetup"
+
+/**
+ * Volume curve, dB-linear: the scalar s in [0, 1] maps to
+ * dB = GECKO_VOLUME_MIN_DB + (GECKO_VOLUME_MAX_DB - GECKO_VOLUME_MIN_DB) * s,
+ * so each of the 16 volume-key steps is 4 dB. The linear gain published to
+ * the engine is 10^(dB / 20), except that s = 0 (the bottom of the range)
+ * publishes gain 0: the lowest volume is silence, as on built-in outputs.
+ */
+#define GECKO_VOLUME_MIN_DB (-64.0f)
+#define GECKO_VOLUME_MAX_DB (0.0f)
+/** Storage keys (CopyFromStorage/WriteToStorage): CFNumber Float32 scalar, CFNumber SInt32 0/1. */
+#define GECKO_STORAGE_KEY_VOLUME "gecko.volume.scalar"
+#define GECKO_STORAGE_KEY_MUTE "gecko.mute"
 
 /** Sample rates the device lists (Hz), in ascending order. */
 extern const Float64 kGeckoSampleRates[];
@@ -77,14 +97,21 @@ typedef struct GeckoDriver {
     /* device state (control path; read atomically elsewhere) */
     Float64 sample_rate;               /* Hz */
     uint32_t io_client_count;          /* StartIO minus StopIO; atomic reads */
+    Float32 volume_scalar;             /* 0..1, the volume control's scalar value */
+    uint32_t mute;                     /* 0 or 1 */
 
     /* host clock */
     double host_ticks_per_second;      /* ticks per second */
-    double host_ticks_per_frame;       /* ticks per frame at sample_rate */
+    double host_ticks_per_frame;       /* ticks per frame at sample_rate (nominal) */
 
-    /* zero timestamps (IO path; reset by the first StartIO) */
-    uint64_t zts_anchor_host_time;     /* host ticks of sample time 0 */
-    uint64_t zts_count;                /* periods elapsed since the anchor */
+    /* zero timestamps (IO path; reset by the first StartIO and by a performed
+     * rate change, both while the IO thread is not running) */
+    uint64_t zts_seed;                 /* GECKO_ZTS_SEED, +1 per discontinuity */
+    uint64_t zts_count;                /* periods since sample time 0 */
+    uint64_t zts_anchor_count;         /* period at which the current clock rate began */
+    uint64_t zts_anchor_host_time;     /* host ticks of period zts_anchor_count */
+    double zts_ticks_per_frame;        /* host ticks per frame applied now (steered) */
+    double clock_adjust_ppm;           /* applied adjustment, ppm (+ = faster) */
     uint64_t zts_published_count;      /* last zts_count published to shm, or UINT64_MAX */
 
     GeckoShmWriter shm;
@@ -164,7 +191,28 @@ OSStatus gecko_EndIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID
                               UInt32 inClientID, UInt32 inOperationID,
                               UInt32 inIOBufferFrameSize,
                               const AudioServerPlugInIOCycleInfo* inIOCycleInfo);
-/** Fills the parameters the shm writer publishes (control path). */
+/** Host time (ticks) of zero-timestamp period `k` on the current clock segment. */
+uint64_t gecko_zts_host_time(const GeckoDriver* d, uint64_t k);
+/** Re-anchors the clock at sample time 0 = host time `now` (IO not running). */
+void gecko_clock_reset(GeckoDriver* d, uint64_t now);
+/** Fills the parameters the shm writer publishes (control path, IO thread not running). */
 void gecko_fill_shm_params(GeckoShmParams* out, uint32_t io_running);
+
+/* ---- host services (gecko_plugin.c; control path only, never with the mutex held) ---- */
+
+/** PropertiesChanged for `n` addresses of `object`; a no-op without a host. */
+void gecko_notify(AudioObjectID object, UInt32 n, const AudioObjectPropertyAddress* addrs);
+/** RequestDeviceConfigurationChange(device, action); kAudioHardwareUnsupportedOperationError
+ *  when the host cannot take requests. */
+OSStatus gecko_request_config_change(UInt64 action);
+/** Writes a Float32 (is_float) or SInt32 value to the host's storage under `key`. */
+void gecko_storage_write_number(const char* key, bool is_float, double value);
+
+/* ---- controls (gecko_prop_control.c) -------------------------------------------- */
+
+/** Volume curve (see GECKO_VOLUME_MIN_DB): scalar 0..1 <-> dB, and the linear gain. */
+Float32 gecko_volume_scalar_to_db(Float32 scalar);
+Float32 gecko_volume_db_to_scalar(Float32 db);
+Float32 gecko_volume_scalar_to_gain(Float32 scalar);
 
 #endif /* GECKO_DRIVER_H */

@@ -7,6 +7,7 @@
  */
 #include "gecko_driver.h"
 
+#include <math.h>
 #include <syslog.h>
 
 /** true when the call addresses our driver and our device. */
@@ -34,8 +35,7 @@ OSStatus gecko_StartIO(AudioServerPlugInDriverRef inDriver, AudioObjectID inDevi
         status = kAudioHardwareIllegalOperationError;
     } else {
         if (count == 0) {
-            d->zts_anchor_host_time = gecko_host_time_now();
-            d->zts_count = 0;
+            gecko_clock_reset(d, gecko_host_time_now());
             d->zts_published_count = 0; /* published just below */
             GeckoShmParams p;
             gecko_fill_shm_params(&p, 1);
@@ -82,12 +82,45 @@ OSStatus gecko_StopIO(AudioServerPlugInDriverRef inDriver, AudioObjectID inDevic
 }
 
 /**
+ * Clock steering (IO thread, once per zero-timestamp period, at the boundary
+ * of period d->zts_count). Target: the engine's clock_adjust_ppm while its
+ * reader is attached to the current generation, else 0 (nominal); a
+ * non-finite request is ignored (the applied value stays). The target is
+ * clamped to +-GECKO_SHM_MAX_CLOCK_ADJUST_PPM and approached by at most
+ * GECKO_SHM_MAX_CLOCK_SLEW_PPM per period. A new rate re-anchors the clock at
+ * the current period boundary (its host time is kept), so timestamps stay
+ * continuous and monotonic; ticks per frame = nominal / (1 + ppm * 1e-6)
+ * (+ppm = faster: more frames per host second), always > 0.
+ */
+static void clock_steer(GeckoDriver* d) {
+    double target = 0.0;
+    double req;
+    if (gecko_shm_writer_clock_request(&d->shm, &req)) {
+        if (!isfinite(req)) return; /* garbage: ignored */
+        target = req;
+        if (target > GECKO_SHM_MAX_CLOCK_ADJUST_PPM) target = GECKO_SHM_MAX_CLOCK_ADJUST_PPM;
+        if (target < -GECKO_SHM_MAX_CLOCK_ADJUST_PPM) target = -GECKO_SHM_MAX_CLOCK_ADJUST_PPM;
+    }
+    const double cur = d->clock_adjust_ppm;
+    double step = target - cur;
+    if (step > GECKO_SHM_MAX_CLOCK_SLEW_PPM) step = GECKO_SHM_MAX_CLOCK_SLEW_PPM;
+    if (step < -GECKO_SHM_MAX_CLOCK_SLEW_PPM) step = -GECKO_SHM_MAX_CLOCK_SLEW_PPM;
+    const double next = cur + step;
+    if (next == cur) return;
+    d->zts_anchor_host_time = gecko_zts_host_time(d, d->zts_count);
+    d->zts_anchor_count = d->zts_count;
+    d->clock_adjust_ppm = next;
+    d->zts_ticks_per_frame = d->host_ticks_per_frame / (1.0 + next * 1e-6);
+}
+
+/**
  * GetZeroTimeStamp (IO thread): the latest zero timestamp. Sample times are
- * multiples of GECKO_ZTS_PERIOD_FRAMES (frames); host times are the anchor
- * plus that many frames of host ticks. Advances at most one period per call,
+ * multiples of GECKO_ZTS_PERIOD_FRAMES (frames); host times follow the
+ * (steered) clock, see clock_steer. Advances at most one period per call,
  * once the host clock has passed the next period's host time (as Apple's
- * NullAudio sample does). The seed is constant (GECKO_ZTS_SEED). A changed
- * timestamp is published to the shm state via the seqlock.
+ * NullAudio sample does), and reads the engine's rate request only then (at
+ * most once per period). The seed changes only on a performed rate change.
+ * A changed timestamp is published to the shm state via the seqlock.
  */
 OSStatus gecko_GetZeroTimeStamp(AudioServerPlugInDriverRef inDriver,
                                 AudioObjectID inDeviceObjectID, UInt32 inClientID,
@@ -96,19 +129,19 @@ OSStatus gecko_GetZeroTimeStamp(AudioServerPlugInDriverRef inDriver,
     if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
     if (!outSampleTime || !outHostTime || !outSeed) return kAudioHardwareIllegalOperationError;
     GeckoDriver* d = &gGeckoDriver;
-    const double ticks_per_period = d->host_ticks_per_frame * (double)GECKO_ZTS_PERIOD_FRAMES;
     const uint64_t now = gecko_host_time_now();
-    const uint64_t next =
-        d->zts_anchor_host_time + (uint64_t)((double)(d->zts_count + 1u) * ticks_per_period);
-    if (next <= now) d->zts_count++;
+    if (gecko_zts_host_time(d, d->zts_count + 1u) <= now) {
+        d->zts_count++;
+        clock_steer(d);
+    }
     const double sample_time = (double)d->zts_count * (double)GECKO_ZTS_PERIOD_FRAMES;
-    const uint64_t host_time =
-        d->zts_anchor_host_time + (uint64_t)((double)d->zts_count * ticks_per_period);
+    const uint64_t host_time = gecko_zts_host_time(d, d->zts_count);
     *outSampleTime = sample_time;
     *outHostTime = host_time;
-    *outSeed = GECKO_ZTS_SEED;
+    *outSeed = d->zts_seed;
     if (d->zts_count != d->zts_published_count &&
-        gecko_shm_writer_try_publish_zts(&d->shm, sample_time, host_time, GECKO_ZTS_SEED))
+        gecko_shm_writer_try_publish_zts(&d->shm, sample_time, host_time, d->zts_seed,
+                                         d->clock_adjust_ppm))
         d->zts_published_count = d->zts_count;
     return kAudioHardwareNoError;
 }

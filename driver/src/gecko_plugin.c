@@ -4,6 +4,10 @@
  */
 #include "gecko_driver.h"
 
+#if defined(__APPLE__) && !(defined(GECKO_USE_COMPAT_HEADERS) && GECKO_USE_COMPAT_HEADERS)
+#include <CoreFoundation/CFNumber.h> /* Apple SDK build; the compat header declares it otherwise */
+#endif
+#include <math.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -80,6 +84,9 @@ GeckoDriver gGeckoDriver = {
     .ref_count = 0,
     .mutex = PTHREAD_MUTEX_INITIALIZER,
     .sample_rate = GECKO_DEFAULT_SAMPLE_RATE,
+    .volume_scalar = 1.0f,
+    .mute = 0,
+    .zts_seed = GECKO_ZTS_SEED,
     .zts_published_count = UINT64_MAX,
 };
 
@@ -140,21 +147,109 @@ static ULONG gecko_Release(void* inDriver) {
 
 /* ---- lifecycle -------------------------------------------------------------------- */
 
+uint64_t gecko_zts_host_time(const GeckoDriver* d, uint64_t k) {
+    const uint64_t periods = k >= d->zts_anchor_count ? k - d->zts_anchor_count : 0u;
+    return d->zts_anchor_host_time +
+           (uint64_t)((double)periods * (double)GECKO_ZTS_PERIOD_FRAMES * d->zts_ticks_per_frame);
+}
+
+void gecko_clock_reset(GeckoDriver* d, uint64_t now) {
+    d->zts_count = 0;
+    d->zts_anchor_count = 0;
+    d->zts_anchor_host_time = now;
+    /* The applied steering survives a StartIO re-anchor (the engine is still
+     * following the same generation); it restarts at nominal on a rate change. */
+    d->zts_ticks_per_frame = d->host_ticks_per_frame / (1.0 + d->clock_adjust_ppm * 1e-6);
+}
+
 void gecko_fill_shm_params(GeckoShmParams* out, uint32_t io_running) {
     GeckoDriver* d = &gGeckoDriver;
     memset(out, 0, sizeof *out);
     out->sample_rate = d->sample_rate;
     out->zts_sample_time = (double)(d->zts_count * GECKO_ZTS_PERIOD_FRAMES);
-    out->zts_host_time =
-        d->zts_anchor_host_time + (uint64_t)((double)d->zts_count * d->host_ticks_per_frame *
-                                             (double)GECKO_ZTS_PERIOD_FRAMES);
-    out->zts_seed = GECKO_ZTS_SEED;
+    out->zts_host_time = gecko_zts_host_time(d, d->zts_count);
+    out->zts_seed = d->zts_seed;
     out->host_ticks_per_frame = d->host_ticks_per_frame;
     out->host_ticks_per_second = d->host_ticks_per_second;
-    out->volume_scalar = 1.0f; /* no volume control yet */
-    out->mute = 0;
+    out->volume_scalar = gecko_volume_scalar_to_gain(d->volume_scalar);
+    out->mute = d->mute;
     out->io_running = io_running;
     out->zts_period_frames = GECKO_ZTS_PERIOD_FRAMES;
+    out->clock_adjust_ppm = d->clock_adjust_ppm;
+}
+
+/* ---- host services ------------------------------------------------------------------ */
+
+static AudioServerPlugInHostRef current_host(void) {
+    pthread_mutex_lock(&gGeckoDriver.mutex);
+    AudioServerPlugInHostRef h = gGeckoDriver.host;
+    pthread_mutex_unlock(&gGeckoDriver.mutex);
+    return h;
+}
+
+void gecko_notify(AudioObjectID object, UInt32 n, const AudioObjectPropertyAddress* addrs) {
+    AudioServerPlugInHostRef h = current_host();
+    if (h && h->PropertiesChanged) h->PropertiesChanged(h, object, n, addrs);
+}
+
+OSStatus gecko_request_config_change(UInt64 action) {
+    AudioServerPlugInHostRef h = current_host();
+    if (!h || !h->RequestDeviceConfigurationChange) return kAudioHardwareUnsupportedOperationError;
+    return h->RequestDeviceConfigurationChange(h, GECKO_OBJECT_DEVICE, action, NULL);
+}
+
+void gecko_storage_write_number(const char* key, bool is_float, double value) {
+    AudioServerPlugInHostRef h = current_host();
+    if (!h || !h->WriteToStorage) return;
+    const Float32 f = (Float32)value;
+    const SInt32 i = (SInt32)value;
+    CFNumberRef num = is_float ? CFNumberCreate(kCFAllocatorDefault, kCFNumberFloat32Type, &f)
+                               : CFNumberCreate(kCFAllocatorDefault, kCFNumberSInt32Type, &i);
+    CFStringRef k = CFStringCreateWithCString(kCFAllocatorDefault, key, kCFStringEncodingUTF8);
+    if (num && k) {
+        OSStatus st = h->WriteToStorage(h, k, num);
+        if (st != kAudioHardwareNoError) gecko_log(LOG_WARNING, "WriteToStorage(%s) failed: %d", key, (int)st);
+    }
+    if (num) CFRelease(num);
+    if (k) CFRelease(k);
+}
+
+/** Reads a number stored under `key` as a double; false if absent or not a CFNumber. */
+static bool storage_read_number(AudioServerPlugInHostRef h, const char* key, bool is_float,
+                                double* out) {
+    if (!h || !h->CopyFromStorage) return false;
+    CFStringRef k = CFStringCreateWithCString(kCFAllocatorDefault, key, kCFStringEncodingUTF8);
+    if (!k) return false;
+    CFPropertyListRef v = NULL;
+    bool ok = false;
+    if (h->CopyFromStorage(h, k, &v) == kAudioHardwareNoError && v != NULL &&
+        CFGetTypeID(v) == CFNumberGetTypeID()) {
+        Float32 f = 0.0f;
+        SInt32 i = 0;
+        if (is_float ? CFNumberGetValue((CFNumberRef)v, kCFNumberFloat32Type, &f)
+                     : CFNumberGetValue((CFNumberRef)v, kCFNumberSInt32Type, &i)) {
+            *out = is_float ? (double)f : (double)i;
+            ok = true;
+        }
+    }
+    if (v) CFRelease(v);
+    CFRelease(k);
+    return ok;
+}
+
+/** Restores volume and mute from the host's storage (Initialize, before the shm
+ *  state is first published). Invalid stored values are ignored. */
+static void restore_controls(AudioServerPlugInHostRef h) {
+    double v;
+    Float32 scalar = gGeckoDriver.volume_scalar;
+    uint32_t mute = gGeckoDriver.mute;
+    if (storage_read_number(h, GECKO_STORAGE_KEY_VOLUME, true, &v) && isfinite(v))
+        scalar = v < 0.0 ? 0.0f : (v > 1.0 ? 1.0f : (Float32)v);
+    if (storage_read_number(h, GECKO_STORAGE_KEY_MUTE, false, &v)) mute = v != 0.0 ? 1u : 0u;
+    pthread_mutex_lock(&gGeckoDriver.mutex);
+    gGeckoDriver.volume_scalar = scalar;
+    gGeckoDriver.mute = mute;
+    pthread_mutex_unlock(&gGeckoDriver.mutex);
 }
 
 /** Initialize: remembers the host, freezes the (simulated) configuration and
@@ -163,14 +258,14 @@ static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
                                  AudioServerPlugInHostRef inHost) {
     if (!gecko_is_our_driver(inDriver)) return kAudioHardwareBadObjectError;
     GeckoDriver* d = &gGeckoDriver;
+    restore_controls(inHost); /* host calls: outside the mutex */
     pthread_mutex_lock(&d->mutex);
     d->host = inHost;
     if (!d->initialized) {
         gecko_config_freeze();
         d->host_ticks_per_second = gecko_host_ticks_per_second();
         d->host_ticks_per_frame = d->host_ticks_per_second / d->sample_rate;
-        d->zts_anchor_host_time = gecko_host_time_now();
-        d->zts_count = 0;
+        gecko_clock_reset(d, gecko_host_time_now());
         gecko_shm_writer_init(&d->shm, gecko_configured_shm_name(), GECKO_CHANNELS,
                               GECKO_SHM_DEFAULT_CAPACITY_FRAMES);
         d->initialized = true;
@@ -223,18 +318,59 @@ static OSStatus gecko_RemoveDeviceClient(AudioServerPlugInDriverRef inDriver,
     return kAudioHardwareNoError;
 }
 
-/** PerformDeviceConfigurationChange: the driver never requests one yet. */
+/**
+ * PerformDeviceConfigurationChange: applies a change requested through
+ * RequestDeviceConfigurationChange. The only change is the nominal sample
+ * rate; the action is the new rate in whole Hz (gecko_request_sample_rate).
+ * The HAL guarantees IO is not running during this call (it may or may not
+ * have called StopIO), so the IO-thread clock state may be reset here:
+ * the clock re-anchors at sample time 0 with a new seed (a real
+ * discontinuity), the steering restarts at nominal, and the ring moves to a
+ * new generation carrying the new rate so the engine re-attaches.
+ * Notifies NominalSampleRate and the stream's formats.
+ */
 static OSStatus gecko_PerformDeviceConfigurationChange(AudioServerPlugInDriverRef inDriver,
                                                        AudioObjectID inDeviceObjectID,
                                                        UInt64 inChangeAction, void* inChangeInfo) {
-    (void)inChangeAction;
     (void)inChangeInfo;
     if (!gecko_is_our_driver(inDriver)) return kAudioHardwareBadObjectError;
     if (inDeviceObjectID != GECKO_OBJECT_DEVICE) return kAudioHardwareBadObjectError;
+    if (inChangeAction > 1000000u) return kAudioHardwareIllegalOperationError;
+    const Float64 rate = (Float64)inChangeAction;
+    bool found = false;
+    for (UInt32 i = 0; i < kGeckoSampleRateCount; i++) found |= kGeckoSampleRates[i] == rate;
+    if (!found) return kAudioHardwareIllegalOperationError;
+    GeckoDriver* d = &gGeckoDriver;
+    pthread_mutex_lock(&d->mutex);
+    const bool changed = d->sample_rate != rate;
+    if (changed && d->initialized) {
+        d->sample_rate = rate;
+        d->host_ticks_per_frame = d->host_ticks_per_second / rate;
+        d->zts_seed++;
+        d->clock_adjust_ppm = 0.0;
+        gecko_clock_reset(d, gecko_host_time_now());
+        d->zts_published_count = 0; /* published just below */
+        GeckoShmParams p;
+        gecko_fill_shm_params(&p, __atomic_load_n(&d->io_client_count, __ATOMIC_ACQUIRE) ? 1u : 0u);
+        gecko_shm_writer_publish(&d->shm, &p, true);
+    } else if (changed) {
+        d->sample_rate = rate; /* before Initialize: nothing runs yet */
+    }
+    pthread_mutex_unlock(&d->mutex);
+    if (changed) {
+        gecko_log(LOG_INFO, "nominal sample rate now %.0f Hz", rate);
+        const AudioObjectPropertyAddress dev[1] = {
+            {kAudioDevicePropertyNominalSampleRate, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN}};
+        const AudioObjectPropertyAddress stream[2] = {
+            {kAudioStreamPropertyVirtualFormat, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN},
+            {kAudioStreamPropertyPhysicalFormat, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN}};
+        gecko_notify(GECKO_OBJECT_DEVICE, 1, dev);
+        gecko_notify(GECKO_OBJECT_STREAM_OUTPUT, 2, stream);
+    }
     return kAudioHardwareNoError;
 }
 
-/** AbortDeviceConfigurationChange: nothing to undo. */
+/** AbortDeviceConfigurationChange: nothing to undo (a request keeps no state). */
 static OSStatus gecko_AbortDeviceConfigurationChange(AudioServerPlugInDriverRef inDriver,
                                                      AudioObjectID inDeviceObjectID,
                                                      UInt64 inChangeAction, void* inChangeInfo) {

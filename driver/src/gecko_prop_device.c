@@ -1,8 +1,15 @@
 /*
  * gecko_prop_device.c — the AudioDevice "Gecko Sink" (ID 2): output only,
- * owned by the plug-in, owns one output stream, no controls yet.
+ * owned by the plug-in, owns one output stream and two controls (volume, mute).
+ * The nominal sample rate is settable through the configuration-change flow.
  */
 #include "gecko_properties.h"
+
+#include <string.h>
+
+/** The device's controls, in ControlList / OwnedObjects order. */
+static const GeckoObjectDesc* const kControls[2] = {&kGeckoVolumeControlObject,
+                                                    &kGeckoMuteControlObject};
 
 static bool scope_is_input(const GeckoPropCtx* c) {
     return c->address->mScope == kAudioObjectPropertyScopeInput;
@@ -60,7 +67,8 @@ static OSStatus get_is_alive(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_u32(o, 1);
 }
-/** DeviceIsRunning: 1 between the first StartIO and the last StopIO. */
+/** DeviceIsRunning: 1 between the first StartIO and the last StopIO.
+ *  DeviceIsRunningSomewhere: the same (this host is the only one doing IO). */
 static OSStatus get_is_running(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_u32(o, __atomic_load_n(&gGeckoDriver.io_client_count, __ATOMIC_ACQUIRE) ? 1 : 0);
@@ -78,10 +86,11 @@ static OSStatus get_streams(const GeckoPropCtx* c, GeckoPropOut* o) {
     const AudioObjectID ids[1] = {GECKO_OBJECT_STREAM_OUTPUT};
     return gecko_out_array(o, ids, sizeof ids[0], scope_has_output_stream(c) ? 1u : 0u);
 }
-/** ControlList: no controls yet (volume and mute are a later issue). */
+/** ControlList: the volume and mute controls, in every scope (as Apple's NullAudio). */
 static OSStatus get_control_list(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
-    return gecko_out_array(o, NULL, sizeof(AudioObjectID), 0);
+    const AudioObjectID ids[2] = {GECKO_OBJECT_CONTROL_VOLUME, GECKO_OBJECT_CONTROL_MUTE};
+    return gecko_out_array(o, ids, sizeof ids[0], 2);
 }
 static OSStatus get_safety_offset(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
@@ -90,6 +99,14 @@ static OSStatus get_safety_offset(const GeckoPropCtx* c, GeckoPropOut* o) {
 static OSStatus get_nominal_sample_rate(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_f64(o, gecko_current_sample_rate());
+}
+/** Setting the rate (Float64 Hz, one of the listed rates) only requests the change;
+ *  the host performs it with IO stopped (PerformDeviceConfigurationChange). */
+static OSStatus set_nominal_sample_rate(const GeckoPropCtx* c, const void* data, UInt32 size) {
+    (void)c;
+    Float64 rate;
+    OSStatus st = gecko_in_value(data, size, &rate, sizeof rate);
+    return st ? st : gecko_request_sample_rate(rate);
 }
 /** AvailableNominalSampleRates: one single-rate AudioValueRange per rate (Hz). */
 static OSStatus get_available_rates(const GeckoPropCtx* c, GeckoPropOut* o) {
@@ -115,41 +132,81 @@ static OSStatus get_stereo_channels(const GeckoPropCtx* c, GeckoPropOut* o) {
     const UInt32 ch[2] = {1, GECKO_CHANNELS >= 2 ? 2 : 1};
     return gecko_out_value(o, ch, sizeof ch);
 }
-/** OwnedObjects: the stream (in the scopes that list it), filtered by class. */
+/** PreferredChannelLayout: one description per channel (AudioChannelLayout, variable
+ *  size): mono for 1 channel; else Left, Right, Center, LFE, ... (labels 1..8 in order,
+ *  as Apple's NullAudio), and Discrete_N beyond 8 channels. */
+static OSStatus get_channel_layout(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    enum { HEAD = offsetof(AudioChannelLayout, mChannelDescriptions) };
+    unsigned char buf[HEAD + GECKO_CHANNELS * sizeof(AudioChannelDescription)];
+    memset(buf, 0, sizeof buf);
+    AudioChannelLayout head;
+    memset(&head, 0, sizeof head);
+    head.mChannelLayoutTag = kAudioChannelLayoutTag_UseChannelDescriptions;
+    head.mNumberChannelDescriptions = GECKO_CHANNELS;
+    memcpy(buf, &head, HEAD);
+    for (UInt32 i = 0; i < GECKO_CHANNELS; i++) {
+        AudioChannelDescription d;
+        memset(&d, 0, sizeof d);
+        if (GECKO_CHANNELS == 1)
+            d.mChannelLabel = kAudioChannelLabel_Mono;
+        else if (i < 8)
+            d.mChannelLabel = kAudioChannelLabel_Left + i;
+        else
+            d.mChannelLabel = kAudioChannelLabel_Discrete_0 | i;
+        memcpy(buf + HEAD + i * sizeof d, &d, sizeof d);
+    }
+    return gecko_out_value(o, buf, (UInt32)sizeof buf);
+}
+/** ConfigurationApplication: Audio MIDI Setup's bundle ID (a CFString). */
+static OSStatus get_config_app(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_cfstring(o, GECKO_CONFIG_APP_BUNDLE_ID);
+}
+/** OwnedObjects: the stream and the two controls (in the scopes that list them:
+ *  global, output, wildcard), filtered by the class qualifier. */
 static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
-    const AudioObjectID ids[1] = {GECKO_OBJECT_STREAM_OUTPUT};
-    UInt32 n = (scope_has_output_stream(c) && gecko_owned_object_matches(c, &kGeckoStreamObject)) ? 1u : 0u;
+    AudioObjectID ids[3];
+    UInt32 n = 0;
+    if (scope_has_output_stream(c)) {
+        if (gecko_owned_object_matches(c, &kGeckoStreamObject)) ids[n++] = GECKO_OBJECT_STREAM_OUTPUT;
+        for (size_t i = 0; i < 2; i++)
+            if (gecko_owned_object_matches(c, kControls[i])) ids[n++] = kControls[i]->id;
+    }
     return gecko_out_array(o, ids, sizeof ids[0], n);
 }
 
 static const GeckoPropEntry kDeviceProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, false, get_base_class},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, false, get_class},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, false, get_owner},
-    {kAudioObjectPropertyName, GECKO_SCOPE_ANY, false, get_name},
-    {kAudioObjectPropertyManufacturer, GECKO_SCOPE_ANY, false, get_manufacturer},
-    {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, false, get_owned_objects},
-    {kAudioDevicePropertyDeviceUID, GECKO_SCOPE_ANY, false, get_device_uid},
-    {kAudioDevicePropertyModelUID, GECKO_SCOPE_ANY, false, get_model_uid},
-    {kAudioDevicePropertyTransportType, GECKO_SCOPE_ANY, false, get_transport_type},
-    {kAudioDevicePropertyRelatedDevices, GECKO_SCOPE_ANY, false, get_related_devices},
-    {kAudioDevicePropertyClockDomain, GECKO_SCOPE_ANY, false, get_clock_domain},
-    {kAudioDevicePropertyDeviceIsAlive, GECKO_SCOPE_ANY, false, get_is_alive},
-    {kAudioDevicePropertyDeviceIsRunning, GECKO_SCOPE_ANY, false, get_is_running},
-    {kAudioDevicePropertyDeviceCanBeDefaultDevice, GECKO_SCOPE_ANY, false, get_can_be_default},
-    {kAudioDevicePropertyDeviceCanBeDefaultSystemDevice, GECKO_SCOPE_ANY, false, get_can_be_default},
-    {kAudioDevicePropertyLatency, GECKO_SCOPE_IO, false, get_latency},
-    {kAudioDevicePropertyStreams, GECKO_SCOPE_ANY, false, get_streams},
-    {kAudioObjectPropertyControlList, GECKO_SCOPE_ANY, false, get_control_list},
-    {kAudioDevicePropertySafetyOffset, GECKO_SCOPE_IO, false, get_safety_offset},
-    {kAudioDevicePropertyNominalSampleRate, GECKO_SCOPE_ANY, false, get_nominal_sample_rate},
-    {kAudioDevicePropertyAvailableNominalSampleRates, GECKO_SCOPE_ANY, false, get_available_rates},
-    {kAudioDevicePropertyIsHidden, GECKO_SCOPE_ANY, false, get_is_hidden},
-    {kAudioDevicePropertyZeroTimeStampPeriod, GECKO_SCOPE_ANY, false, get_zts_period},
-    {kAudioDevicePropertyPreferredChannelsForStereo, GECKO_SCOPE_IO, false, get_stereo_channels},
+    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_base_class, NULL},
+    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
+    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    {kAudioObjectPropertyName, GECKO_SCOPE_ANY, get_name, NULL},
+    {kAudioObjectPropertyManufacturer, GECKO_SCOPE_ANY, get_manufacturer, NULL},
+    {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
+    {kAudioDevicePropertyDeviceUID, GECKO_SCOPE_ANY, get_device_uid, NULL},
+    {kAudioDevicePropertyModelUID, GECKO_SCOPE_ANY, get_model_uid, NULL},
+    {kAudioDevicePropertyTransportType, GECKO_SCOPE_ANY, get_transport_type, NULL},
+    {kAudioDevicePropertyRelatedDevices, GECKO_SCOPE_ANY, get_related_devices, NULL},
+    {kAudioDevicePropertyClockDomain, GECKO_SCOPE_ANY, get_clock_domain, NULL},
+    {kAudioDevicePropertyDeviceIsAlive, GECKO_SCOPE_ANY, get_is_alive, NULL},
+    {kAudioDevicePropertyDeviceIsRunning, GECKO_SCOPE_ANY, get_is_running, NULL},
+    {kAudioDevicePropertyDeviceCanBeDefaultDevice, GECKO_SCOPE_ANY, get_can_be_default, NULL},
+    {kAudioDevicePropertyDeviceCanBeDefaultSystemDevice, GECKO_SCOPE_ANY, get_can_be_default, NULL},
+    {kAudioDevicePropertyLatency, GECKO_SCOPE_IO, get_latency, NULL},
+    {kAudioDevicePropertyStreams, GECKO_SCOPE_ANY, get_streams, NULL},
+    {kAudioObjectPropertyControlList, GECKO_SCOPE_ANY, get_control_list, NULL},
+    {kAudioDevicePropertySafetyOffset, GECKO_SCOPE_IO, get_safety_offset, NULL},
+    {kAudioDevicePropertyNominalSampleRate, GECKO_SCOPE_ANY, get_nominal_sample_rate, set_nominal_sample_rate},
+    {kAudioDevicePropertyAvailableNominalSampleRates, GECKO_SCOPE_ANY, get_available_rates, NULL},
+    {kAudioDevicePropertyIsHidden, GECKO_SCOPE_ANY, get_is_hidden, NULL},
+    {kAudioDevicePropertyZeroTimeStampPeriod, GECKO_SCOPE_ANY, get_zts_period, NULL},
+    {kAudioDevicePropertyPreferredChannelsForStereo, GECKO_SCOPE_IO, get_stereo_channels, NULL},
+    {kAudioDevicePropertyPreferredChannelLayout, GECKO_SCOPE_IO, get_channel_layout, NULL},
+    {kAudioDevicePropertyDeviceIsRunningSomewhere, GECKO_SCOPE_ANY, get_is_running, NULL},
+    {kAudioDevicePropertyConfigurationApplication, GECKO_SCOPE_ANY, get_config_app, NULL},
 };
 
 const GeckoObjectDesc kGeckoDeviceObject = {
-    GECKO_OBJECT_DEVICE, kAudioDeviceClassID, kAudioObjectClassID,
+    GECKO_OBJECT_DEVICE, kAudioDeviceClassID, kAudioObjectClassID, 0,
     kDeviceProps, sizeof kDeviceProps / sizeof kDeviceProps[0],
 };

@@ -57,17 +57,17 @@ static OSStatus get_resource_bundle(const GeckoPropCtx* c, GeckoPropOut* o) {
 }
 
 static const GeckoPropEntry kPlugInProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, false, get_base_class},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, false, get_class},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, false, get_owner},
-    {kAudioObjectPropertyManufacturer, GECKO_SCOPE_ANY, false, get_manufacturer},
-    {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, false, get_owned_objects},
-    {kAudioPlugInPropertyDeviceList, GECKO_SCOPE_ANY, false, get_device_list},
-    {kAudioPlugInPropertyTranslateUIDToDevice, GECKO_SCOPE_ANY, false, get_translate_uid},
-    {kAudioPlugInPropertyResourceBundle, GECKO_SCOPE_ANY, false, get_resource_bundle},
+    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_base_class, NULL},
+    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
+    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    {kAudioObjectPropertyManufacturer, GECKO_SCOPE_ANY, get_manufacturer, NULL},
+    {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
+    {kAudioPlugInPropertyDeviceList, GECKO_SCOPE_ANY, get_device_list, NULL},
+    {kAudioPlugInPropertyTranslateUIDToDevice, GECKO_SCOPE_ANY, get_translate_uid, NULL},
+    {kAudioPlugInPropertyResourceBundle, GECKO_SCOPE_ANY, get_resource_bundle, NULL},
 };
 
 const GeckoObjectDesc kGeckoPlugInObject = {
-    GECKO_OBJECT_PLUGIN, kAudioPlugInClassID, kAudioObjectClassID,
+    GECKO_OBJECT_PLUGIN, kAudioPlugInClassID, kAudioObjectClassID, 0,
     kPlugInProps, sizeof kPlugInProps / sizeof kPlugInProps[0],
 };

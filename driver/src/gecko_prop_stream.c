@@ -44,6 +44,24 @@ static OSStatus get_format(const GeckoPropCtx* c, GeckoPropOut* o) {
     AudioStreamBasicDescription f = gecko_stream_format(gecko_current_sample_rate());
     return gecko_out_value(o, &f, sizeof f);
 }
+/** Setting the virtual or physical format: the ASBD must be ours (float32 packed,
+ *  native endian, interleaved, GECKO_CHANNELS) at a listed rate, else
+ *  kAudioDeviceUnsupportedFormatError; a new rate goes through the
+ *  configuration-change flow, exactly as setting the device's nominal rate. */
+static OSStatus set_format(const GeckoPropCtx* c, const void* data, UInt32 size) {
+    (void)c;
+    AudioStreamBasicDescription f;
+    OSStatus st = gecko_in_value(data, size, &f, sizeof f);
+    if (st) return st;
+    if (!gecko_is_supported_rate(f.mSampleRate)) return kAudioDeviceUnsupportedFormatError;
+    const AudioStreamBasicDescription want = gecko_stream_format(f.mSampleRate);
+    if (f.mFormatID != want.mFormatID || f.mFormatFlags != want.mFormatFlags ||
+        f.mBytesPerPacket != want.mBytesPerPacket || f.mFramesPerPacket != want.mFramesPerPacket ||
+        f.mBytesPerFrame != want.mBytesPerFrame || f.mChannelsPerFrame != want.mChannelsPerFrame ||
+        f.mBitsPerChannel != want.mBitsPerChannel)
+        return kAudioDeviceUnsupportedFormatError;
+    return gecko_request_sample_rate(f.mSampleRate);
+}
 /** Available formats: the ASBD at each listed rate, each with a single-rate range. */
 static OSStatus get_available_formats(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
@@ -57,21 +75,21 @@ static OSStatus get_available_formats(const GeckoPropCtx* c, GeckoPropOut* o) {
 }
 
 static const GeckoPropEntry kStreamProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, false, get_base_class},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, false, get_class},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, false, get_owner},
-    {kAudioStreamPropertyIsActive, GECKO_SCOPE_ANY, false, get_is_active},
-    {kAudioStreamPropertyDirection, GECKO_SCOPE_ANY, false, get_direction},
-    {kAudioStreamPropertyTerminalType, GECKO_SCOPE_ANY, false, get_terminal_type},
-    {kAudioStreamPropertyStartingChannel, GECKO_SCOPE_ANY, false, get_starting_channel},
-    {kAudioStreamPropertyLatency, GECKO_SCOPE_ANY, false, get_latency},
-    {kAudioStreamPropertyVirtualFormat, GECKO_SCOPE_ANY, false, get_format},
-    {kAudioStreamPropertyPhysicalFormat, GECKO_SCOPE_ANY, false, get_format},
-    {kAudioStreamPropertyAvailableVirtualFormats, GECKO_SCOPE_ANY, false, get_available_formats},
-    {kAudioStreamPropertyAvailablePhysicalFormats, GECKO_SCOPE_ANY, false, get_available_formats},
+    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_base_class, NULL},
+    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
+    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    {kAudioStreamPropertyIsActive, GECKO_SCOPE_ANY, get_is_active, NULL},
+    {kAudioStreamPropertyDirection, GECKO_SCOPE_ANY, get_direction, NULL},
+    {kAudioStreamPropertyTerminalType, GECKO_SCOPE_ANY, get_terminal_type, NULL},
+    {kAudioStreamPropertyStartingChannel, GECKO_SCOPE_ANY, get_starting_channel, NULL},
+    {kAudioStreamPropertyLatency, GECKO_SCOPE_ANY, get_latency, NULL},
+    {kAudioStreamPropertyVirtualFormat, GECKO_SCOPE_ANY, get_format, set_format},
+    {kAudioStreamPropertyPhysicalFormat, GECKO_SCOPE_ANY, get_format, set_format},
+    {kAudioStreamPropertyAvailableVirtualFormats, GECKO_SCOPE_ANY, get_available_formats, NULL},
+    {kAudioStreamPropertyAvailablePhysicalFormats, GECKO_SCOPE_ANY, get_available_formats, NULL},
 };
 
 const GeckoObjectDesc kGeckoStreamObject = {
-    GECKO_OBJECT_STREAM_OUTPUT, kAudioStreamClassID, kAudioObjectClassID,
+    GECKO_OBJECT_STREAM_OUTPUT, kAudioStreamClassID, kAudioObjectClassID, 0,
     kStreamProps, sizeof kStreamProps / sizeof kStreamProps[0],
 };

@@ -17,6 +17,8 @@ static const GeckoObjectDesc* const kObjects[] = {
     &kGeckoPlugInObject,
     &kGeckoDeviceObject,
     &kGeckoStreamObject,
+    &kGeckoVolumeControlObject,
+    &kGeckoMuteControlObject,
 };
 
 static const GeckoObjectDesc* find_object(AudioObjectID id) {
@@ -75,7 +77,7 @@ OSStatus gecko_IsPropertySettable(AudioServerPlugInDriverRef inDriver, AudioObje
     OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
     if (st != kAudioHardwareNoError) return st;
     if (!outIsSettable) return kAudioHardwareIllegalOperationError;
-    *outIsSettable = e->settable ? 1 : 0;
+    *outIsSettable = e->set ? 1 : 0;
     return kAudioHardwareNoError;
 }
 
@@ -113,23 +115,44 @@ OSStatus gecko_GetPropertyData(AudioServerPlugInDriverRef inDriver, AudioObjectI
     return st;
 }
 
-/** No property is settable yet: sample-rate changes need the configuration-change
- *  machinery (a later issue), so existing properties answer
- *  kAudioHardwareUnsupportedOperationError. */
+/** SetPropertyData: the entry's setter; read-only properties answer
+ *  kAudioHardwareUnsupportedOperationError. Setters check the size exactly
+ *  (kAudioHardwareBadPropertySizeError) and the value. Sample rate and stream
+ *  formats change only through RequestDeviceConfigurationChange; volume and
+ *  mute change at once and are notified. */
 OSStatus gecko_SetPropertyData(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
                                pid_t inClientProcessID,
                                const AudioObjectPropertyAddress* inAddress,
                                UInt32 inQualifierDataSize, const void* inQualifierData,
                                UInt32 inDataSize, const void* inData) {
     (void)inClientProcessID;
-    (void)inQualifierDataSize;
-    (void)inQualifierData;
-    (void)inDataSize;
     const GeckoPropEntry* e = NULL;
     OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
     if (st != kAudioHardwareNoError) return st;
     if (!inData) return kAudioHardwareIllegalOperationError;
-    return kAudioHardwareUnsupportedOperationError;
+    if (!e->set) return kAudioHardwareUnsupportedOperationError;
+    const GeckoPropCtx ctx = {inObjectID, inAddress, inQualifierDataSize, inQualifierData};
+    return e->set(&ctx, inData, inDataSize);
+}
+
+OSStatus gecko_in_value(const void* data, UInt32 size, void* value, UInt32 want) {
+    if (size != want) return kAudioHardwareBadPropertySizeError;
+    memcpy(value, data, want);
+    return kAudioHardwareNoError;
+}
+
+bool gecko_is_supported_rate(Float64 rate) {
+    for (UInt32 i = 0; i < kGeckoSampleRateCount; i++)
+        if (kGeckoSampleRates[i] == rate) return true;
+    return false;
+}
+
+/** The change action is the new rate in whole Hz (every listed rate is an integer),
+ *  as in Apple's NullAudio sample; PerformDeviceConfigurationChange validates it. */
+OSStatus gecko_request_sample_rate(Float64 rate) {
+    if (!gecko_is_supported_rate(rate)) return kAudioHardwareIllegalOperationError;
+    if (rate == gecko_current_sample_rate()) return kAudioHardwareNoError;
+    return gecko_request_config_change((UInt64)rate);
 }
 
 /* ---- value writers ------------------------------------------------------------ */
@@ -179,7 +202,8 @@ bool gecko_owned_object_matches(const GeckoPropCtx* ctx, const GeckoObjectDesc* 
     for (UInt32 i = 0; i < n; i++) {
         AudioClassID c;
         memcpy(&c, (const char*)ctx->qualifier + i * sizeof c, sizeof c);
-        if (c == desc->class_id || c == desc->base_class_id || c == kAudioObjectClassID ||
+        if (c == desc->class_id || c == desc->base_class_id ||
+            (desc->family_id != 0 && c == desc->family_id) || c == kAudioObjectClassID ||
             c == kAudioObjectClassIDWildcard)
             return true;
     }

@@ -27,6 +27,8 @@ typedef struct GeckoPropOut {
 } GeckoPropOut;
 
 typedef OSStatus (*GeckoPropGetter)(const GeckoPropCtx* ctx, GeckoPropOut* out);
+/** Sets a property from `size` bytes at `data` (non-NULL, any alignment). */
+typedef OSStatus (*GeckoPropSetter)(const GeckoPropCtx* ctx, const void* data, UInt32 size);
 
 /** Scope bits a property answers in (element: only the main element, 0). */
 enum {
@@ -43,15 +45,16 @@ enum {
 
 typedef struct GeckoPropEntry {
     AudioObjectPropertySelector selector;
-    unsigned scopes;  /* GECKO_SCOPE_* bits */
-    bool settable;
+    unsigned scopes;     /* GECKO_SCOPE_* bits */
     GeckoPropGetter get;
+    GeckoPropSetter set; /* NULL: not settable */
 } GeckoPropEntry;
 
 typedef struct GeckoObjectDesc {
     AudioObjectID id;
     AudioClassID class_id;      /* kAudioObjectPropertyClass */
     AudioClassID base_class_id; /* kAudioObjectPropertyBaseClass */
+    AudioClassID family_id;     /* a further ancestor class (kAudioControlClassID), or 0 */
     const GeckoPropEntry* props;
     size_t prop_count;
 } GeckoObjectDesc;
@@ -59,6 +62,8 @@ typedef struct GeckoObjectDesc {
 extern const GeckoObjectDesc kGeckoPlugInObject;
 extern const GeckoObjectDesc kGeckoDeviceObject;
 extern const GeckoObjectDesc kGeckoStreamObject;
+extern const GeckoObjectDesc kGeckoVolumeControlObject;
+extern const GeckoObjectDesc kGeckoMuteControlObject;
 
 /* ---- value writers: never write past out->capacity ---------------------------- */
 
@@ -85,5 +90,16 @@ AudioStreamBasicDescription gecko_stream_format(Float64 sample_rate);
 
 /** The device's current nominal sample rate (Hz). */
 Float64 gecko_current_sample_rate(void);
+
+/** true when `rate` (Hz) is one of kGeckoSampleRates. */
+bool gecko_is_supported_rate(Float64 rate);
+
+/** Reads a fixed-size input value for a setter: kAudioHardwareBadPropertySizeError
+ *  unless `size` is exactly `want` bytes. */
+OSStatus gecko_in_value(const void* data, UInt32 size, void* value, UInt32 want);
+
+/** Asks the host to change the nominal rate to `rate` Hz (the config-change flow):
+ *  kAudioHardwareIllegalOperationError for an unlisted rate, no-op if current. */
+OSStatus gecko_request_sample_rate(Float64 rate);
 
 #endif /* GECKO_PROPERTIES_H */

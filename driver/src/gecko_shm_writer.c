@@ -106,6 +106,7 @@ static void write_state_fields(GeckoShmWriter* w, const GeckoShmParams* p) {
     STORE_RELAXED(&st->mute, p->mute);
     STORE_RELAXED(&st->io_running, p->io_running);
     STORE_RELAXED(&st->zts_period_frames, p->zts_period_frames);
+    store_f64(&st->clock_adjust_ppm, p->clock_adjust_ppm);
 }
 
 static uint64_t next_generation(uint64_t g) {
@@ -266,8 +267,17 @@ void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool n
     seq_end(st, odd);
 }
 
+void gecko_shm_writer_publish_volume(GeckoShmWriter* w, float gain, uint32_t mute) {
+    if (!w->seg) return;
+    GeckoShmWriterState* st = &w->seg->state;
+    uint64_t odd = seq_begin(st);
+    store_f32(&st->volume_scalar, gain);
+    STORE_RELAXED(&st->mute, mute);
+    seq_end(st, odd);
+}
+
 bool gecko_shm_writer_try_publish_zts(GeckoShmWriter* w, double sample_time, uint64_t host_time,
-                                      uint64_t seed) {
+                                      uint64_t seed, double clock_adjust_ppm) {
     if (!w->seg) return true; /* nothing to publish to */
     GeckoShmWriterState* st = &w->seg->state;
     uint64_t odd = seq_try_begin(st);
@@ -275,7 +285,21 @@ bool gecko_shm_writer_try_publish_zts(GeckoShmWriter* w, double sample_time, uin
     store_f64(&st->zts_sample_time, sample_time);
     STORE_RELAXED(&st->zts_host_time, host_time);
     STORE_RELAXED(&st->zts_seed, seed);
+    store_f64(&st->clock_adjust_ppm, clock_adjust_ppm);
     seq_end(st, odd);
+    return true;
+}
+
+bool gecko_shm_writer_clock_request(GeckoShmWriter* w, double* out_ppm) {
+    const GeckoShmReaderSegment* rd = __atomic_load_n(&w->reader, __ATOMIC_SEQ_CST);
+    if (!rd || !w->seg) return false;
+    if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
+        LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION)
+        return false;
+    if (LOAD_ACQUIRE(&rd->counters.attached_generation) != w->generation) return false;
+    /* One relaxed 64-bit load of the double's bit pattern (never torn). */
+    const uint64_t bits = LOAD_RELAXED((const uint64_t*)(const void*)&rd->control.clock_adjust_ppm);
+    memcpy(out_ppm, &bits, sizeof bits);
     return true;
 }
 

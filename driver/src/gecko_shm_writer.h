@@ -10,7 +10,7 @@
  *     attach_start, attach_stop. May block, allocate, log.
  *   attach thread (started by attach_start): discovers and maps the engine's
  *     reader segment, swaps it on re-creation, unmaps retired mappings.
- *   IO thread: write_mix, try_publish_zts. Never blocks, allocates, locks,
+ *   IO thread: write_mix, try_publish_zts, clock_request. Never blocks, allocates, locks,
  *     logs or makes a syscall.
  */
 #ifndef GECKO_SHM_WRITER_H
@@ -36,6 +36,7 @@ typedef struct GeckoShmParams {
     uint32_t mute;                /* 0 or 1 */
     uint32_t io_running;          /* 0 or 1 */
     uint32_t zts_period_frames;   /* frames */
+    double clock_adjust_ppm;      /* applied clock adjustment, ppm */
 } GeckoShmParams;
 
 /** The writer's state. Zero-initialise, then gecko_shm_writer_init. */
@@ -110,11 +111,27 @@ void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool n
 void gecko_shm_writer_io_restart(GeckoShmWriter* w);
 
 /**
- * IO path. Publishes a new zero timestamp (frames, host ticks, seed) if the
- * seqlock is free right now; returns false (caller retries later) if not.
+ * Control path. Publishes only the volume (linear gain, 0..1) and mute fields
+ * under the seqlock (safe while IO runs: it never touches the IO thread's
+ * zero-timestamp fields). No-op when not mapped.
+ */
+void gecko_shm_writer_publish_volume(GeckoShmWriter* w, float gain, uint32_t mute);
+
+/**
+ * IO path. Publishes a new zero timestamp (frames, host ticks, seed) and the
+ * applied clock adjustment (ppm) if the seqlock is free right now; returns
+ * false (caller retries later) if not.
  */
 bool gecko_shm_writer_try_publish_zts(GeckoShmWriter* w, double sample_time, uint64_t host_time,
-                                      uint64_t seed);
+                                      uint64_t seed, double clock_adjust_ppm);
+
+/**
+ * IO path. The engine's requested clock adjustment (GeckoShmReaderControl.
+ * clock_adjust_ppm, ppm, unvalidated: may be any bit pattern) when a valid
+ * reader segment is attached to the current generation; false otherwise.
+ * A few atomic loads (one 64-bit load of the value), no syscall.
+ */
+bool gecko_shm_writer_clock_request(GeckoShmWriter* w, double* out_ppm);
 
 /**
  * IO path. Writes `n` frames of interleaved float32 (`src`, n x channels)

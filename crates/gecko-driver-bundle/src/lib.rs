@@ -68,6 +68,24 @@ pub const STREAM_OBJECT_ID: u32 = 3;
 /// `GECKO_CHANNELS`, default 2.
 pub const CHANNELS: u32 = parse_u32(env!("GECKO_DRIVER_CHANNELS"));
 
+/// A second bundle of the same driver built with [`WIDE_CHANNELS`] channels
+/// (`…/wide/GeckoAudioDevice.driver`), for multichannel tests.
+pub fn wide_bundle_path() -> &'static Path {
+    Path::new(env!("GECKO_DRIVER_WIDE_BUNDLE_PATH"))
+}
+
+/// Channels per frame of [`wide_bundle_path`]'s driver (8).
+pub const WIDE_CHANNELS: u32 = parse_u32(env!("GECKO_DRIVER_WIDE_CHANNELS"));
+
+/// Object IDs of the master volume and mute controls.
+pub const VOLUME_CONTROL_OBJECT_ID: u32 = 4;
+/// The mute control's AudioObjectID.
+pub const MUTE_CONTROL_OBJECT_ID: u32 = 5;
+
+/// The volume control's dB range (`kAudioLevelControlPropertyDecibelRange`); the
+/// scalar maps dB-linearly onto it, and scalar 0 is silence (gain 0).
+pub const VOLUME_DB_RANGE: (f64, f64) = (-64.0, 0.0);
+
 /// The nominal sample rate the device starts at, Hz.
 pub const DEFAULT_SAMPLE_RATE: f64 = 48_000.0;
 

@@ -114,8 +114,8 @@ fn device_properties() {
     assert_eq!(d.u32s(dev, addr(b"stm#", GLOBAL)), vec![3]);
     assert_eq!(d.u32s(dev, addr(b"stm#", OUTPUT)), vec![3]);
     assert_eq!(d.u32s(dev, addr(b"stm#", INPUT)), Vec::<u32>::new());
-    assert_eq!(d.u32s(dev, addr(b"ownd", GLOBAL)), vec![3]);
-    assert_eq!(d.u32s(dev, addr(b"ctrl", GLOBAL)), Vec::<u32>::new());
+    assert_eq!(d.u32s(dev, addr(b"ownd", GLOBAL)), vec![3, 4, 5]);
+    assert_eq!(d.u32s(dev, addr(b"ctrl", GLOBAL)), vec![4, 5]);
     // Rates.
     assert_eq!(f64s(&d.get(dev, addr(b"nsrt", GLOBAL), &[], 8).1), vec![48_000.0]);
     let (st, b) = d.get(dev, addr(b"nsr#", GLOBAL), &[], 256);
@@ -127,13 +127,19 @@ fn device_properties() {
     // Arrays return as many whole items as fit.
     let (st, b) = d.get(dev, addr(b"nsr#", GLOBAL), &[], 40);
     assert_eq!((st, b.len()), (NO_ERR, 32));
-    // Not settable (rate changes are a later issue).
-    let mut settable = 1u8;
+    // Settable through the configuration-change flow; this test's host has no
+    // RequestDeviceConfigurationChange, so a change is refused (the simulated host's
+    // conformance tests cover the flow).
+    let mut settable = 0u8;
     assert_eq!((d.vt().is_property_settable)(d.r, dev, 0, &addr(b"nsrt", GLOBAL), &mut settable), NO_ERR);
-    assert_eq!(settable, 0);
+    assert_eq!(settable, 1);
     let rate = 44_100.0f64;
     let set = |a: Address| (d.vt().set_property_data)(d.r, dev, 0, &a, 0, std::ptr::null(), 8, &rate as *const f64 as _);
     assert_eq!(set(addr(b"nsrt", GLOBAL)), UNSUPPORTED);
+    let bad = 12_345.0f64;
+    assert_eq!((d.vt().set_property_data)(d.r, dev, 0, &addr(b"nsrt", GLOBAL), 0, std::ptr::null(), 8, &bad as *const f64 as _), ILLEGAL);
+    assert_eq!((d.vt().set_property_data)(d.r, dev, 0, &addr(b"nsrt", GLOBAL), 0, std::ptr::null(), 4, &rate as *const f64 as _), BAD_SIZE);
+    assert_eq!(set(addr(b"lnam", GLOBAL)), UNSUPPORTED);
     assert_eq!(set(addr(b"zzzz", GLOBAL)), UNKNOWN_PROPERTY);
     assert_eq!(LIVE_OBJECTS.load(Ordering::SeqCst), live, "CF objects leaked");
 }

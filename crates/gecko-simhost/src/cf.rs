@@ -5,7 +5,9 @@
 //! `CFEqual`, `CFGetTypeID`, `CFStringGetTypeID`, `CFUUIDGetTypeID`,
 //! `CFUUIDGetConstantUUIDWithBytes`, `CFUUIDCreateFromUUIDBytes`,
 //! `CFUUIDGetUUIDBytes`, `CFStringCreateWithCString`, `CFStringGetCString`
-//! and `__CFStringMakeConstantString` (what `CFSTR()` expands to on Linux).
+//! `__CFStringMakeConstantString` (what `CFSTR()` expands to on Linux), and
+//! `CFNumberCreate` / `CFNumberGetValue` / `CFNumberGetTypeID` (CFNumber.h;
+//! SInt8..SInt64, Float32, Float64 and the C-type aliases).
 //! Signatures follow Apple's `CFBase.h`, `CFUUID.h` and `CFString.h`:
 //! `CFTypeID` and `CFIndex` are `unsigned long` / `signed long`, `Boolean`
 //! is `unsigned char`, `CFStringEncoding` is `UInt32`, `CFUUIDBytes` is a
@@ -59,6 +61,29 @@ pub const K_CF_STRING_ENCODING_ASCII: CFStringEncoding = 0x0600;
 pub const CF_STRING_TYPE_ID: CFTypeID = 7;
 /// Type ID this implementation gives CFUUID objects.
 pub const CF_UUID_TYPE_ID: CFTypeID = 34;
+/// Type ID this implementation gives CFNumber objects.
+pub const CF_NUMBER_TYPE_ID: CFTypeID = 22;
+
+/// `CFNumberType` (CFNumber.h): a `CFIndex` enum.
+pub type CFNumberType = CFIndex;
+/// `kCFNumberSInt8Type` … `kCFNumberFloat64Type` (CFNumber.h).
+pub const K_CF_NUMBER_SINT8_TYPE: CFNumberType = 1;
+/// `kCFNumberSInt16Type`.
+pub const K_CF_NUMBER_SINT16_TYPE: CFNumberType = 2;
+/// `kCFNumberSInt32Type`.
+pub const K_CF_NUMBER_SINT32_TYPE: CFNumberType = 3;
+/// `kCFNumberSInt64Type`.
+pub const K_CF_NUMBER_SINT64_TYPE: CFNumberType = 4;
+/// `kCFNumberFloat32Type`.
+pub const K_CF_NUMBER_FLOAT32_TYPE: CFNumberType = 5;
+/// `kCFNumberFloat64Type`.
+pub const K_CF_NUMBER_FLOAT64_TYPE: CFNumberType = 6;
+/// `kCFNumberIntType` (C `int`).
+pub const K_CF_NUMBER_INT_TYPE: CFNumberType = 9;
+/// `kCFNumberFloatType` (C `float`).
+pub const K_CF_NUMBER_FLOAT_TYPE: CFNumberType = 12;
+/// `kCFNumberDoubleType` (C `double`).
+pub const K_CF_NUMBER_DOUBLE_TYPE: CFNumberType = 13;
 
 /// `CFUUIDBytes` (CFUUID.h): 16 bytes, passed by value.
 #[repr(C)]
@@ -72,6 +97,31 @@ enum Payload {
     Uuid([u8; 16]),
     /// UTF-8 bytes, no interior NUL.
     Str(Box<str>),
+    /// A CFNumber: integers keep their exact value, floats their f64 value.
+    Int(i64),
+    Float(f64),
+}
+
+/// A CFNumber's value as stored.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// Created from an integer type.
+    Int(i64),
+    /// Created from a floating-point type.
+    Float(f64),
+}
+
+/// (is float, byte size) of a supported `CFNumberType`.
+fn number_kind(t: CFNumberType) -> Option<(bool, usize)> {
+    Some(match t {
+        K_CF_NUMBER_SINT8_TYPE => (false, 1),
+        K_CF_NUMBER_SINT16_TYPE => (false, 2),
+        K_CF_NUMBER_SINT32_TYPE | K_CF_NUMBER_INT_TYPE => (false, 4),
+        K_CF_NUMBER_SINT64_TYPE => (false, 8),
+        K_CF_NUMBER_FLOAT32_TYPE | K_CF_NUMBER_FLOAT_TYPE => (true, 4),
+        K_CF_NUMBER_FLOAT64_TYPE | K_CF_NUMBER_DOUBLE_TYPE => (true, 8),
+        _ => return None,
+    })
 }
 
 struct CfObject {
@@ -181,7 +231,7 @@ pub fn string_value(s: CFStringRef) -> Option<String> {
     let mut reg = registry();
     with_obj(&mut reg, s, "string_value on a non-object", |o| match &o.payload {
         Payload::Str(v) => Some(v.to_string()),
-        Payload::Uuid(_) => None,
+        _ => None,
     })
     .flatten()
 }
@@ -212,7 +262,28 @@ pub fn uuid_bytes(u: CFUUIDRef) -> Option<[u8; 16]> {
     let mut reg = registry();
     with_obj(&mut reg, u, "uuid_bytes on a non-object", |o| match &o.payload {
         Payload::Uuid(b) => Some(*b),
-        Payload::Str(_) => None,
+        _ => None,
+    })
+    .flatten()
+}
+
+/// Creates a CFNumber (a +1 reference owned by the caller) from Rust.
+pub fn number_create(n: Number) -> CFTypeRef {
+    let mut reg = registry();
+    let payload = match n {
+        Number::Int(i) => Payload::Int(i),
+        Number::Float(f) => Payload::Float(f),
+    };
+    alloc(&mut reg, CF_NUMBER_TYPE_ID, false, payload)
+}
+
+/// A CFNumber's value; `None` if `p` is not a valid CFNumber.
+pub fn number_value(p: CFTypeRef) -> Option<Number> {
+    let mut reg = registry();
+    with_obj(&mut reg, p, "number_value on a non-object", |o| match &o.payload {
+        Payload::Int(i) => Some(Number::Int(*i)),
+        Payload::Float(f) => Some(Number::Float(*f)),
+        _ => None,
     })
     .flatten()
 }
@@ -287,6 +358,9 @@ pub unsafe extern "C" fn CFEqual(cf1: CFTypeRef, cf2: CFTypeRef) -> Boolean {
     let eq = match (&a.payload, &b.payload) {
         (Payload::Uuid(x), Payload::Uuid(y)) => x == y,
         (Payload::Str(x), Payload::Str(y)) => x == y,
+        (Payload::Int(x), Payload::Int(y)) => x == y,
+        (Payload::Float(x), Payload::Float(y)) => x == y,
+        (Payload::Int(x), Payload::Float(y)) | (Payload::Float(y), Payload::Int(x)) => *x as f64 == *y,
         _ => false,
     };
     eq as Boolean
@@ -343,7 +417,7 @@ pub unsafe extern "C" fn CFUUIDGetUUIDBytes(uuid: CFUUIDRef) -> CFUUIDBytes {
     let mut reg = registry();
     let b = with_obj(&mut reg, uuid, "CFUUIDGetUUIDBytes of an invalid object", |o| match &o.payload {
         Payload::Uuid(b) => Some(*b),
-        Payload::Str(_) => None,
+        _ => None,
     })
     .flatten();
     match b {
@@ -441,8 +515,90 @@ pub unsafe extern "C" fn __CFStringMakeConstantString(c_str: *const c_char) -> C
     p
 }
 
+/// `CFTypeID CFNumberGetTypeID(void)` (CFNumber.h).
+#[unsafe(no_mangle)]
+pub extern "C" fn CFNumberGetTypeID() -> CFTypeID {
+    CF_NUMBER_TYPE_ID
+}
+
+/// `CFNumberRef CFNumberCreate(CFAllocatorRef allocator, CFNumberType theType, const void *valuePtr)`
+/// (CFNumber.h): a +1 reference, or NULL for a NULL pointer or an unsupported type.
+///
+/// # Safety
+/// `value_ptr` must be NULL or point to a readable value of `the_type`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn CFNumberCreate(_alloc: CFAllocatorRef, the_type: CFNumberType, value_ptr: *const c_void) -> CFTypeRef {
+    let Some((is_float, size)) = number_kind(the_type) else { return std::ptr::null() };
+    if value_ptr.is_null() {
+        misuse("CFNumberCreate(NULL)", value_ptr);
+        return std::ptr::null();
+    }
+    // SAFETY: caller guarantees `size` readable bytes (the type's size); unaligned reads.
+    let n = unsafe {
+        match (is_float, size) {
+            (false, 1) => Number::Int((value_ptr as *const i8).read_unaligned() as i64),
+            (false, 2) => Number::Int((value_ptr as *const i16).read_unaligned() as i64),
+            (false, 4) => Number::Int((value_ptr as *const i32).read_unaligned() as i64),
+            (false, _) => Number::Int((value_ptr as *const i64).read_unaligned()),
+            (true, 4) => Number::Float((value_ptr as *const f32).read_unaligned() as f64),
+            (true, _) => Number::Float((value_ptr as *const f64).read_unaligned()),
+        }
+    };
+    number_create(n)
+}
+
+/// `Boolean CFNumberGetValue(CFNumberRef number, CFNumberType theType, void *valuePtr)`
+/// (CFNumber.h): stores the value converted to `the_type`; returns false (still
+/// storing the converted value, as Apple does) when the conversion is lossy,
+/// and false without storing for invalid objects or types.
+///
+/// # Safety
+/// `value_ptr` must be NULL or point to writable storage for `the_type`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn CFNumberGetValue(number: CFTypeRef, the_type: CFNumberType, value_ptr: *mut c_void) -> Boolean {
+    let Some((is_float, size)) = number_kind(the_type) else { return 0 };
+    let Some(n) = number_value(number) else { return 0 };
+    if value_ptr.is_null() {
+        misuse("CFNumberGetValue(NULL)", value_ptr);
+        return 0;
+    }
+    let (f, exact_int) = match n {
+        Number::Int(i) => (i as f64, Some(i)),
+        Number::Float(f) => (f, (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64)),
+    };
+    // SAFETY: caller guarantees writable storage of the type's size; unaligned writes.
+    unsafe {
+        match (is_float, size) {
+            (true, 4) => {
+                (value_ptr as *mut f32).write_unaligned(f as f32);
+                ((f as f32) as f64 == f || f.is_nan()) as Boolean
+            }
+            (true, _) => {
+                (value_ptr as *mut f64).write_unaligned(f);
+                1
+            }
+            (false, sz) => {
+                let i = exact_int.unwrap_or(f as i64);
+                let fits = match sz {
+                    1 => i8::try_from(i).is_ok(),
+                    2 => i16::try_from(i).is_ok(),
+                    4 => i32::try_from(i).is_ok(),
+                    _ => true,
+                };
+                match sz {
+                    1 => (value_ptr as *mut i8).write_unaligned(i as i8),
+                    2 => (value_ptr as *mut i16).write_unaligned(i as i16),
+                    4 => (value_ptr as *mut i32).write_unaligned(i as i32),
+                    _ => (value_ptr as *mut i64).write_unaligned(i),
+                }
+                (fits && exact_int.is_some()) as Boolean
+            }
+        }
+    }
+}
+
 #[allow(dead_code)]
-struct ExportTable([*const (); 12]);
+struct ExportTable([*const (); 15]);
 // SAFETY: the table only holds function addresses, never dereferenced as data.
 unsafe impl Sync for ExportTable {}
 
@@ -462,6 +618,9 @@ static CF_EXPORTS: ExportTable = ExportTable([
     CFStringCreateWithCString as *const (),
     CFStringGetCString as *const (),
     __CFStringMakeConstantString as *const (),
+    CFNumberGetTypeID as *const (),
+    CFNumberCreate as *const (),
+    CFNumberGetValue as *const (),
 ]);
 
 /// References the export table so the object file that holds the CF
@@ -535,6 +694,31 @@ mod tests {
         release(s);
         release(s); // double release: detected
         assert!(misuse_count() >= before + 4);
+    }
+
+    #[test]
+    fn numbers_create_convert_and_release() {
+        let before = live_objects_created_on_this_thread();
+        let v = 0.25f32;
+        // SAFETY: valid pointers to values of the named types.
+        unsafe {
+            let n = CFNumberCreate(std::ptr::null(), K_CF_NUMBER_FLOAT32_TYPE, &v as *const f32 as _);
+            assert_eq!(CFGetTypeID(n), CFNumberGetTypeID());
+            let mut f = 0.0f32;
+            assert_eq!(CFNumberGetValue(n, K_CF_NUMBER_FLOAT32_TYPE, &mut f as *mut f32 as _), 1);
+            assert_eq!(f, 0.25);
+            let mut i = 7i32;
+            assert_eq!(CFNumberGetValue(n, K_CF_NUMBER_SINT32_TYPE, &mut i as *mut i32 as _), 0, "lossy");
+            let one = 1i32;
+            let m = CFNumberCreate(std::ptr::null(), K_CF_NUMBER_SINT32_TYPE, &one as *const i32 as _);
+            assert_eq!(CFNumberGetValue(m, K_CF_NUMBER_SINT32_TYPE, &mut i as *mut i32 as _), 1);
+            assert_eq!(i, 1);
+            assert_eq!(number_value(m), Some(Number::Int(1)));
+            assert!(CFNumberCreate(std::ptr::null(), 99, &one as *const i32 as _).is_null());
+            release(n);
+            release(m);
+        }
+        assert_eq!(live_objects_created_on_this_thread(), before);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! * `PropertiesChanged` is recorded ([`Host::notifications`]).
 //! * Storage (`CopyFromStorage` / `WriteToStorage` / `DeleteFromStorage`) is an
 //!   in-memory map from key to a retained CF object. Only the CF types this
-//!   host implements (CFString, CFUUID) can be stored; any other
+//!   host implements (CFString, CFUUID, CFNumber) can be stored; any other
 //!   CFPropertyList is refused with `kAudioHardwareUnsupportedOperationError`.
 //!   A missing key yields `*outData = NULL` and
 //!   `kAudioHardwareUnknownPropertyError`.
@@ -110,6 +110,20 @@ impl Host {
         cf::string_value(p as *const c_void)
     }
 
+    /// The stored value for `key`, if it is a CFNumber.
+    pub fn storage_number(&self, key: &str) -> Option<cf::Number> {
+        let p = *self.lock().storage.get(key)?;
+        cf::number_value(p as *const c_void)
+    }
+
+    /// Stores a number under `key` (as if a previous run had written it).
+    pub fn preset_storage_number(&self, key: &str, value: cf::Number) {
+        let n = cf::number_create(value);
+        if let Some(old) = self.lock().storage.insert(key.to_owned(), n as usize) {
+            cf::release(old as *const c_void);
+        }
+    }
+
     /// Keys currently in storage.
     pub fn storage_keys(&self) -> Vec<String> {
         self.lock().storage.keys().cloned().collect()
@@ -188,7 +202,7 @@ unsafe extern "C" fn write_to_storage(h: AudioServerPlugInHostRef, key: cf::CFSt
     let Some(host) = (unsafe { host(h) }) else { return kAudioHardwareIllegalOperationError };
     let Some(k) = cf::string_value(key) else { return kAudioHardwareIllegalOperationError };
     match cf::type_of(data) {
-        Some(cf::CF_STRING_TYPE_ID) | Some(cf::CF_UUID_TYPE_ID) => {}
+        Some(cf::CF_STRING_TYPE_ID) | Some(cf::CF_UUID_TYPE_ID) | Some(cf::CF_NUMBER_TYPE_ID) => {}
         _ => return kAudioHardwareUnsupportedOperationError,
     }
     // SAFETY: `data` is a live CF object (checked above); we keep a reference.

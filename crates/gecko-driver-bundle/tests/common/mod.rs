@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 pub const STRING_TYPE_ID: usize = 7;
 pub const UUID_TYPE_ID: usize = 29;
+pub const NUMBER_TYPE_ID: usize = 22;
 
 /// CFUUIDBytes: 16 single-byte fields, passed by value.
 #[repr(C)]
@@ -22,6 +23,8 @@ pub struct CFUUIDBytes(pub [u8; 16]);
 enum Payload {
     Str(CString),
     Uuid([u8; 16]),
+    /// CFNumber, kept as f64 (the driver stores Float32 and SInt32 values).
+    Num(f64),
 }
 
 struct CfObj {
@@ -38,6 +41,7 @@ fn new_obj(payload: Payload, immortal: bool) -> *const c_void {
     let type_id = match payload {
         Payload::Str(_) => STRING_TYPE_ID,
         Payload::Uuid(_) => UUID_TYPE_ID,
+        Payload::Num(_) => NUMBER_TYPE_ID,
     };
     if !immortal {
         LIVE_OBJECTS.fetch_add(1, Ordering::SeqCst);
@@ -154,6 +158,39 @@ pub extern "C" fn __CFStringMakeConstantString(s: *const c_char) -> *const c_voi
     let mut key = b"str:".to_vec();
     key.extend_from_slice(c.as_bytes());
     intern(key, || Payload::Str(c))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn CFNumberGetTypeID() -> usize {
+    NUMBER_TYPE_ID
+}
+
+/// kCFNumberSInt32Type = 3, kCFNumberFloat32Type = 5, kCFNumberFloat64Type = 6 only.
+#[unsafe(no_mangle)]
+pub extern "C" fn CFNumberCreate(_alloc: *const c_void, t: isize, v: *const c_void) -> *const c_void {
+    let x = unsafe {
+        match t {
+            3 => (v as *const i32).read_unaligned() as f64,
+            5 => (v as *const f32).read_unaligned() as f64,
+            6 => (v as *const f64).read_unaligned(),
+            _ => panic!("CFNumberCreate: unexpected type {t}"),
+        }
+    };
+    new_obj(Payload::Num(x), false)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn CFNumberGetValue(n: *const c_void, t: isize, out: *mut c_void) -> u8 {
+    let Payload::Num(x) = unsafe { obj(n) }.payload else { return 0 };
+    unsafe {
+        match t {
+            3 => (out as *mut i32).write_unaligned(x as i32),
+            5 => (out as *mut f32).write_unaligned(x as f32),
+            6 => (out as *mut f64).write_unaligned(x),
+            _ => return 0,
+        }
+    }
+    1
 }
 
 /// A new mortal CFString (the caller releases it).
