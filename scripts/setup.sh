@@ -3,11 +3,12 @@
 #   - build tools and ALSA headers (cpal), pkg-config
 #   - alsa-utils: real recordings under /usr/share/sounds/alsa (the demo's default input)
 #   - sox, espeak-ng: make and measure more test audio
+#   - valgrind: scripts/valgrind-conformance.sh (the driver's conformance suite under memcheck)
 #   - a Rust toolchain if cargo is missing (rustup must be reachable)
 set -euo pipefail
 
 need_apt=()
-for pkg in build-essential pkg-config libasound2-dev alsa-utils sox espeak-ng; do
+for pkg in build-essential pkg-config libasound2-dev alsa-utils sox espeak-ng valgrind; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

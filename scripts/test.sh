@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "==> cargo test (workspace)"
 cargo test --workspace 2>&1
+echo "==> driver conformance suite under valgrind"
+bash scripts/valgrind-conformance.sh 2>&1

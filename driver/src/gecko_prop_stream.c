@@ -16,6 +16,11 @@ static OSStatus get_owner(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_u32(o, GECKO_OBJECT_DEVICE);
 }
+/** OwnedObjects: a stream owns nothing. */
+static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_array(o, NULL, sizeof(AudioObjectID), 0);
+}
 static OSStatus get_is_active(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_u32(o, 1);
@@ -78,6 +83,7 @@ static const GeckoPropEntry kStreamProps[] = {
     {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_base_class, NULL},
     {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
     {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
     {kAudioStreamPropertyIsActive, GECKO_SCOPE_ANY, get_is_active, NULL},
     {kAudioStreamPropertyDirection, GECKO_SCOPE_ANY, get_direction, NULL},
     {kAudioStreamPropertyTerminalType, GECKO_SCOPE_ANY, get_terminal_type, NULL},

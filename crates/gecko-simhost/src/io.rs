@@ -218,11 +218,16 @@ impl<'a> IoRunner<'a> {
 /// Checks a series of zero timestamps the way the HAL relies on them:
 /// within one seed, sample and host times never go backwards, sample times
 /// are whole multiples of the zero-timestamp period from the first one, and
-/// host time advances at the nominal rate (within 1000 ppm).
+/// host time advances at the nominal rate (within 1000 ppm by default; a
+/// steered clock may deviate by up to `GECKO_SHM_MAX_CLOCK_ADJUST_PPM`, see
+/// [`ZeroTimeStampCheck::with_rate_tolerance_ppm`]).
 #[derive(Clone, Debug, Default)]
 pub struct ZeroTimeStampCheck {
     period: f64,
     ticks_per_frame: f64,
+    /// Allowed deviation of the average host-time rate from nominal, as a
+    /// fraction (0 = the default, 1e-3).
+    tolerance: f64,
     first: Option<(f64, u64, u64)>,
     last: Option<(f64, u64, u64)>,
     /// Calls observed.
@@ -242,6 +247,13 @@ impl ZeroTimeStampCheck {
     /// `ticks_per_frame` host ticks per frame.
     pub fn new(period: u32, ticks_per_frame: f64) -> Self {
         ZeroTimeStampCheck { period: period as f64, ticks_per_frame, ..Default::default() }
+    }
+
+    /// Allows the average host-time rate to deviate from nominal by `ppm`
+    /// parts per million (a steered clock; default 1000).
+    pub fn with_rate_tolerance_ppm(mut self, ppm: f64) -> Self {
+        self.tolerance = ppm * 1e-6;
+        self
     }
 
     fn bad(&mut self, p: String) {
@@ -279,7 +291,8 @@ impl ZeroTimeStampCheck {
             }
             if sample > fs && self.ticks_per_frame > 0.0 {
                 let rate = (host.saturating_sub(fh)) as f64 / (sample - fs) / self.ticks_per_frame;
-                if (rate - 1.0).abs() > 1e-3 {
+                let tol = if self.tolerance > 0.0 { self.tolerance } else { 1e-3 };
+                if (rate - 1.0).abs() > tol {
                     self.bad(format!("host time advances at {rate:.6} × the nominal rate"));
                 }
             }
