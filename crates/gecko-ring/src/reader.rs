@@ -312,6 +312,18 @@ impl Reader {
         })
     }
 
+    /// Asks the driver to run Gecko Sink's clock `ppm` parts per million
+    /// faster (+) or slower (−) than nominal (clock steering). The driver
+    /// clamps to ±[`abi::MAX_CLOCK_ADJUST_PPM`] and slews at most
+    /// [`abi::MAX_CLOCK_SLEW_PPM`] per zero-timestamp period; what it applies
+    /// is [`WriterState::clock_adjust_ppm`]. Non-finite values are stored as 0.
+    /// One atomic store: real-time safe.
+    pub fn set_clock_adjust_ppm(&mut self, ppm: f64) {
+        let v = if ppm.is_finite() { ppm } else { 0.0 };
+        // SAFETY: offset 264 is inside our 384-byte mapping, 8-byte aligned.
+        unsafe { atomic_u64(self.reader_map.as_ptr(), off::CLOCK_ADJUST_PPM) }.store(v.to_bits(), Ordering::Relaxed);
+    }
+
     /// Records that the consumer needed `frames` that were not there (an underrun).
     pub fn note_underrun(&mut self, frames: u64) {
         self.counters.underrun_events += 1;

@@ -53,6 +53,8 @@ pub struct WriterState {
     pub io_running: bool,
     /// Zero-timestamp period, frames.
     pub zts_period_frames: u32,
+    /// Clock adjustment the driver applies now, ppm (+ = faster); 0 when not finite.
+    pub clock_adjust_ppm: f64,
 }
 
 /// The writer's statistics counters (relaxed snapshot; not mutually consistent).
@@ -257,5 +259,6 @@ pub(crate) fn state_from_raw(s: &WriterStateRaw) -> WriterState {
         mute: s.mute != 0,
         io_running: s.io_running != 0,
         zts_period_frames: s.zts_period_frames,
+        clock_adjust_ppm: if s.clock_adjust_ppm.is_finite() { s.clock_adjust_ppm } else { 0.0 },
     }
 }

@@ -310,3 +310,24 @@ fn reopen_waits_for_a_live_writer_then_follows_it() {
     assert_eq!(r.counters().read_count, 4096);
     assert!(r.check_writer_alive().is_ok());
 }
+
+#[test]
+fn clock_steering_requests_land_in_the_reader_segment() {
+    let f = Forged::valid(1024, 2);
+    let mut r = f.attach().unwrap();
+    let read_back = || {
+        let fd = shm_open(format!("{}.rd", f.name).as_str(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let mut b = [0u8; 8];
+        nix::sys::uio::pread(&fd, &mut b, 264).unwrap();
+        f64::from_le_bytes(b)
+    };
+    r.set_clock_adjust_ppm(-37.5);
+    assert_eq!(read_back(), -37.5);
+    r.set_clock_adjust_ppm(f64::NAN);
+    assert_eq!(read_back(), 0.0, "garbage is never published");
+    // the driver's applied value comes back through the writer state
+    f.with(|s| s.state.clock_adjust_ppm = 12.0);
+    assert_eq!(r.writer_state().unwrap().clock_adjust_ppm, 12.0);
+    f.with(|s| s.state.clock_adjust_ppm = f64::INFINITY);
+    assert_eq!(r.writer_state().unwrap().clock_adjust_ppm, 0.0);
+}
