@@ -108,7 +108,17 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
         (None, None) => {}
     }
     if let Some(p) = recording {
-        s.push_str(&format!("  recording   {}\n", p.display()));
+        match &r.recording {
+            Some(rec) if rec.frames_dropped > 0 => s.push_str(&format!(
+                "  recording   {} · {} frames · {} frames LOST (disk too slow, {} times)\n",
+                p.display(),
+                rec.frames_written,
+                rec.frames_dropped,
+                rec.overflow_events
+            )),
+            Some(rec) => s.push_str(&format!("  recording   {} · {} frames\n", p.display(), rec.frames_written)),
+            None => s.push_str(&format!("  recording   {}\n", p.display())),
+        }
     }
     s
 }

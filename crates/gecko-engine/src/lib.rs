@@ -8,6 +8,7 @@
 //! (see [`output`]).
 
 pub mod output;
+pub mod recorder;
 
 use gecko_dsp::{Gain, GainError, Meter, MeterReading};
 use gecko_ring::{AttachOptions, Reader, RingError, RingEvent, RingFormat, WriterCounters};
@@ -16,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub use output::{Output, OutputError, OutputReport};
+pub use recorder::{RecordError, RecordReport, RecorderTx};
 
 /// Where the processed audio goes, besides the recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,14 +76,8 @@ pub enum EngineError {
     #[error(transparent)]
     Gain(#[from] GainError),
     /// The recording could not be created or written.
-    #[error("recording to {path}: {source}")]
-    Record {
-        /// The WAV path.
-        path: PathBuf,
-        /// What hound said.
-        #[source]
-        source: hound::Error,
-    },
+    #[error(transparent)]
+    Record(#[from] RecordError),
     /// The device's format changed while recording (a WAV has one format).
     #[error("Gecko Sink changed format ({old_channels} ch @ {old_rate} Hz → {new_channels} ch @ {new_rate} Hz) during the recording; the recording so far was saved")]
     FormatChanged {
@@ -125,8 +121,10 @@ pub struct EngineReport {
     pub format: RingFormat,
     /// Frames read from the ring (= frames processed).
     pub frames_in: u64,
-    /// Frames written to the recording.
+    /// Frames written to the recording (0 without one).
     pub frames_recorded: u64,
+    /// The recording's totals, if recording.
+    pub recording: Option<RecordReport>,
     /// The writer's counters at the end (gaps, overlaps, overruns).
     pub writer: WriterCounters,
     /// Frames the reader skipped (attach jumps, laps).
@@ -168,8 +166,9 @@ pub fn run(
     let ch = format.channels as usize;
     tracing::info!(name = %config.shm_name, channels = ch, rate = format.sample_rate, generation = format.generation, "attached");
 
+    // 10 s of queue: the recorder thread writes far faster than real time.
     let mut recorder = match &config.record {
-        Some(path) => Some(open_wav(path, &format)?),
+        Some(path) => Some(recorder::start(path, format.channels as u16, format.sample_rate.round() as u32, (format.sample_rate * 10.0) as usize)?),
         None => None,
     };
     let (mut output, output_skipped) = open_output(&config.playback, &format)?;
@@ -179,7 +178,6 @@ pub fn run(
     let mut total_meter = Meter::new(ch);
     let mut window_meter = Meter::new(ch);
     let mut frames_in = 0u64;
-    let mut frames_recorded = 0u64;
     let mut nonfinite = 0u64;
     let mut reader_overruns = 0u64;
     let mut generations = 0u64;
@@ -292,11 +290,9 @@ pub fn run(
         total_meter.process(samples);
         window_meter.process(samples);
         frames_in += rd.frames as u64;
-        if let Some((path, w)) = recorder.as_mut() {
-            if let Err(source) = samples.iter().try_for_each(|&s| w.write_sample(s)) {
-                break Err(EngineError::Record { path: path.clone(), source });
-            }
-            frames_recorded += rd.frames as u64;
+        if let Some(rec) = recorder.as_mut() {
+            // The pump is not real-time: wait for the writer rather than lose audio.
+            rec.push_all(samples);
         }
         if let Some(o) = output.as_mut() {
             o.push(samples);
@@ -310,15 +306,15 @@ pub fn run(
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-    if let Some((path, w)) = recorder {
-        w.finalize().map_err(|source| EngineError::Record { path, source })?;
-    }
+    let recording = recorder.map(RecorderTx::finish).transpose();
     result?;
+    let recording = recording?;
     let rc = reader.counters();
     Ok(EngineReport {
         format,
         frames_in,
-        frames_recorded,
+        frames_recorded: recording.map_or(0, |r| r.frames_written),
+        recording,
         writer: reader.writer_counters(),
         skipped_frames: rc.skipped_frames,
         reader_overruns,
@@ -353,19 +349,6 @@ fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineEr
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-type WavWriter = hound::WavWriter<std::io::BufWriter<std::fs::File>>;
-
-fn open_wav(path: &PathBuf, format: &RingFormat) -> Result<(PathBuf, WavWriter), EngineError> {
-    let spec = hound::WavSpec {
-        channels: format.channels as u16,
-        sample_rate: format.sample_rate.round() as u32,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let w = hound::WavWriter::create(path, spec).map_err(|source| EngineError::Record { path: path.clone(), source })?;
-    Ok((path.clone(), w))
 }
 
 fn open_output(playback: &Playback, format: &RingFormat) -> Result<(Option<Output>, Option<String>), EngineError> {
