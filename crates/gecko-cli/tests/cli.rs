@@ -227,7 +227,7 @@ fn the_engine_follows_a_driver_restart() {
     let name = format!("/gkrst{}", std::process::id());
     gecko_ring_unlink(&name);
     let out = dir.path().join("out.wav");
-    let mut engine = gecko()
+    let engine = gecko()
         .args(["engine", "--no-play", "--quiet", "--wait", "20", "--duration", "1.9", "--shm-name", &name, "-r"])
         .arg(&out)
         .stdout(std::process::Stdio::piped())
