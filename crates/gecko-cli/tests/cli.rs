@@ -257,3 +257,35 @@ fn the_engine_follows_a_driver_restart() {
     assert!((second as i64 - 1408).abs() <= 4, "880 Hz → ~1408 crossings in 0.8 s, got {second}");
     gecko_ring_unlink(&name);
 }
+
+/// A real cpal output stream on this machine: ALSA's `null` PCM as the
+/// default device (a throwaway HOME with an .asoundrc). The null PCM is not
+/// paced by a clock, so this proves the stream runs and consumes what the
+/// engine plays, not its timing.
+#[test]
+fn the_demo_plays_through_a_real_cpal_output_stream() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type null }\nctl.!default { type hw card 0 }\n").unwrap();
+    let out = home.path().join("out.wav");
+    let o = run(gecko()
+        .env("HOME", home.path())
+        .args(["demo", "/usr/share/sounds/alsa/Front_Center.wav", "--realtime", "--quiet", "-o"])
+        .arg(&out));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = String::from_utf8_lossy(&o.stdout);
+    let played: u64 = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("output      default · played "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no playback line in:\n{report}"));
+    assert_eq!(played, 68_608, "every frame the engine processed reached the output stream");
+    // Real time: the run cannot be shorter than the audio (a lower bound only;
+    // a loaded machine may take longer).
+    let frames_line = report.lines().find(|l| l.contains("s of audio in")).expect("frames line");
+    let nums: Vec<f64> = frames_line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    let (audio, wall) = (nums[nums.len() - 2], nums[nums.len() - 1]);
+    assert!(wall >= audio * 0.95, "{audio} s of audio in {wall} s: not paced in real time");
+    let o = run(gecko().env("HOME", home.path()).arg("devices"));
+    assert!(String::from_utf8_lossy(&o.stdout).lines().any(|l| l == "default"));
+}
