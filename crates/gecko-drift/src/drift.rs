@@ -1,0 +1,670 @@
+//! [`DriftLoop`]: what the engine's real-time output callback owns. It pulls
+//! frames from the ring at the output device's rate, measures the fill
+//! level, runs the [`PiController`] and applies its correction through one of
+//! two actuators (clock steering or adaptive resampling).
+
+use crate::controller::{ControllerParams, LockChange, PiController};
+use crate::resampler::{AdaptiveResampler, Quality, ResamplerBuildError};
+use gecko_ring::{Read, Reader, RingEvent};
+
+/// Which actuator the loop may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActuatorChoice {
+    /// Clock steering when the device rate equals the output rate and the
+    /// driver honours steering (its applied ppm follows the requests);
+    /// adaptive resampling otherwise (and as the fallback).
+    #[default]
+    Auto,
+    /// Clock steering only (no resampler is built).
+    Steer,
+    /// Adaptive resampling only (the driver's clock is left at nominal).
+    Resample,
+}
+
+/// The actuator in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actuator {
+    /// The driver's clock is steered (`clock_adjust_ppm`); frames pass
+    /// bit-transparently.
+    Steering,
+    /// A variable-ratio sinc resampler converts device rate → output rate.
+    Resampling,
+}
+
+/// Where the loop is in its acquisition sequence (see docs/drift-control.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Silence out until the fill reaches the target.
+    Prime,
+    /// Waiting for the actuator to apply the requested correction
+    /// (steering: applied ppm = request, then one more zero-timestamp period).
+    Settle,
+    /// Measuring the fill slope (frames/s) at a constant correction: the
+    /// skew estimate.
+    Measure,
+    /// PI tracking (after a one-time slip of the residual fill error).
+    Track,
+    /// The ring's format changed: the caller must build a new loop.
+    RebuildRequired,
+}
+
+/// A set of things that happened during one render (bit flags; no allocation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriftEvents(pub u32);
+
+impl DriftEvents {
+    /// The loop locked (|fill error| small for the hold time).
+    pub const LOCKED: DriftEvents = DriftEvents(1);
+    /// The loop lost lock (|fill error| above the unlock threshold): a skew
+    /// step, a clock jump.
+    pub const LOCK_LOST: DriftEvents = DriftEvents(1 << 1);
+    /// The writer started a new generation with the same format (driver
+    /// restart, IO re-anchored): the loop re-primes and re-locks.
+    pub const NEW_GENERATION: DriftEvents = DriftEvents(1 << 2);
+    /// The ring's format (rate or channels) changed, or does not match the
+    /// configuration: this loop outputs silence until the caller rebuilds it.
+    pub const REBUILD_REQUIRED: DriftEvents = DriftEvents(1 << 3);
+    /// The driver does not follow clock requests: switched to resampling
+    /// (Auto) or stuck (Steer).
+    pub const STEERING_UNAVAILABLE: DriftEvents = DriftEvents(1 << 4);
+    /// The ring had fewer frames than needed; silence was substituted.
+    pub const UNDERRUN: DriftEvents = DriftEvents(1 << 5);
+    /// The reader was lapped and jumped to the newest frame.
+    pub const RING_OVERRUN: DriftEvents = DriftEvents(1 << 6);
+    /// The fill was re-aligned once by dropping or padding frames
+    /// (acquisition, or a resync after a huge error).
+    pub const SLIP: DriftEvents = DriftEvents(1 << 7);
+    /// The ring reported an error (corrupt/unstable writer): silence out.
+    pub const RING_ERROR: DriftEvents = DriftEvents(1 << 8);
+    /// The writer's IO stopped (no cycle for a while): control is held.
+    pub const IO_STALLED: DriftEvents = DriftEvents(1 << 9);
+
+    /// No event.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// All of `other`'s events are in `self`.
+    pub fn contains(self, other: DriftEvents) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Adds `other`'s events.
+    pub fn insert(&mut self, other: DriftEvents) {
+        self.0 |= other.0;
+    }
+}
+
+/// What one [`DriftLoop::render`] did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenderReport {
+    /// Output frames written (always `out.len() / channels`).
+    pub frames: usize,
+    /// Frames of silence substituted because the ring was short, ring-domain
+    /// frames (device rate). Silence while priming or rebuilding is not counted.
+    pub underrun_frames: usize,
+    /// Fill level when the callback started, frames at the device rate:
+    /// frames in the ring + the writer's progress since its last IO cycle
+    /// (host time / host ticks per frame) + frames held in the resampler.
+    pub fill_frames: f64,
+    /// `fill_frames` − target, frames.
+    pub fill_error_frames: f64,
+    /// The controller's correction, ppm (steering: the clock rate asked of
+    /// the driver; resampling: the relative ratio − 1).
+    pub correction_ppm: f64,
+    /// The clock adjustment the driver applies now, ppm (writer state).
+    pub applied_ppm: f64,
+    /// The loop is locked.
+    pub locked: bool,
+    /// The actuator in use.
+    pub actuator: Actuator,
+    /// The acquisition phase after this render.
+    pub phase: Phase,
+    /// What happened.
+    pub events: DriftEvents,
+}
+
+/// Configuration of a [`DriftLoop`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftConfig {
+    /// Interleaved channels of the ring and of the output buffer.
+    pub channels: usize,
+    /// The ring's (Gecko Sink's) nominal sample rate, Hz.
+    pub device_rate: f64,
+    /// The output device's nominal sample rate, Hz.
+    pub output_rate: f64,
+    /// Fill level to hold, frames at the device rate. Default 1536 frames
+    /// (32 ms at 48 kHz): one 512-frame IO cycle in flight + one 512-frame
+    /// output callback + 512 frames of margin for transients.
+    pub target_fill_frames: f64,
+    /// Largest output callback, frames (sizes the resampler's buffers).
+    pub max_block_frames: usize,
+    /// Actuator choice.
+    pub actuator: ActuatorChoice,
+    /// Resampler quality.
+    pub quality: Quality,
+    /// Controller tuning; `sample_rate` is overwritten with `device_rate`.
+    pub controller: ControllerParams,
+    /// Length of the skew measurement, s. Default 1.0 s: the fill slope
+    /// over 1 s resolves 1 ppm as 0.048 frames at 48 kHz, far below the
+    /// measurement noise of the continuous fill level in practice (< 1 frame).
+    pub measure_s: f64,
+    /// Zero-timestamp periods to wait for the driver's applied ppm to move
+    /// towards a request before steering is declared unavailable. Default 4
+    /// (the driver moves ≥ 100 ppm or all the way in the first one).
+    pub steer_probe_periods: u32,
+    /// In tracking, an error beyond this many frames triggers a resync slip
+    /// instead of waiting for the PI loop. Default target / 2.
+    pub resync_frames: f64,
+}
+
+impl DriftConfig {
+    /// Defaults (see the fields) for `channels` at `device_rate` Hz into an
+    /// output at `output_rate` Hz.
+    pub fn new(channels: usize, device_rate: f64, output_rate: f64) -> Self {
+        DriftConfig {
+            channels,
+            device_rate,
+            output_rate,
+            target_fill_frames: 1536.0,
+            max_block_frames: 512,
+            actuator: ActuatorChoice::Auto,
+            quality: Quality::High,
+            controller: ControllerParams::new(device_rate),
+            measure_s: 1.0,
+            steer_probe_periods: 4,
+            resync_frames: 768.0,
+        }
+    }
+
+    /// Sets the target latency in milliseconds (at the device rate) and the
+    /// resync threshold to half of it.
+    pub fn with_target_ms(mut self, ms: f64) -> Self {
+        self.target_fill_frames = (ms * 1e-3 * self.device_rate).round();
+        self.resync_frames = self.target_fill_frames / 2.0;
+        self
+    }
+
+    /// Sets the target latency in frames and the resync threshold to half of it.
+    pub fn with_target_frames(mut self, frames: f64) -> Self {
+        self.target_fill_frames = frames;
+        self.resync_frames = frames / 2.0;
+        self
+    }
+}
+
+/// Accumulates a least-squares line through (x, y) points (no allocation).
+#[derive(Debug, Clone, Copy, Default)]
+struct LineFit {
+    n: f64,
+    sx: f64,
+    sy: f64,
+    sxx: f64,
+    sxy: f64,
+}
+
+impl LineFit {
+    fn add(&mut self, x: f64, y: f64) {
+        self.n += 1.0;
+        self.sx += x;
+        self.sy += y;
+        self.sxx += x * x;
+        self.sxy += x * y;
+    }
+    fn slope(&self) -> Option<f64> {
+        let d = self.n * self.sxx - self.sx * self.sx;
+        (self.n >= 3.0 && d > 0.0).then(|| (self.n * self.sxy - self.sx * self.sy) / d)
+    }
+}
+
+/// The drift-control loop the output callback owns. See the crate docs and
+/// docs/drift-control.md.
+pub struct DriftLoop {
+    cfg: DriftConfig,
+    ctrl: PiController,
+    actuator: Actuator,
+    resampler: Option<AdaptiveResampler>,
+    /// Interleaved input scratch for the resampler and for slips, frames × channels.
+    scratch: Vec<f32>,
+    phase: Phase,
+    /// The correction currently asked for, ppm.
+    request: f64,
+    /// A skew estimate exists (from a measurement or a previous lock).
+    have_estimate: bool,
+    /// Steering was seen to work (applied followed a request) at least once.
+    steering_confirmed: bool,
+    /// Zero-timestamp sample time seen at the last render, frames.
+    last_zts: f64,
+    /// Zero-timestamp periods counted since `settle_mark` was set.
+    periods_since_mark: u32,
+    /// Settle: the request and applied were equal as of this many periods ago (None = not yet).
+    settled_for: Option<u32>,
+    /// Applied ppm when the current request was made (steering probe).
+    applied_at_request: f64,
+    fit: LineFit,
+    measure_t0: Option<u64>,
+    /// Frames of silence still to be fed ahead of ring data (a negative slip), device-rate frames.
+    pad: usize,
+    last_now: Option<u64>,
+    stalled: bool,
+    /// The driver's applied clock adjustment at the last render, ppm.
+    applied: f64,
+}
+
+impl DriftLoop {
+    /// Builds the loop (allocates everything it will ever use).
+    ///
+    /// Errors: a resampler cannot be built for these rates.
+    pub fn new(cfg: DriftConfig) -> Result<Self, ResamplerBuildError> {
+        let mut cfg = cfg;
+        cfg.controller.sample_rate = cfg.device_rate;
+        let same_rate = cfg.device_rate == cfg.output_rate;
+        let (actuator, need_resampler) = match cfg.actuator {
+            ActuatorChoice::Auto if same_rate => (Actuator::Steering, true),
+            ActuatorChoice::Auto | ActuatorChoice::Resample => (Actuator::Resampling, true),
+            ActuatorChoice::Steer => (Actuator::Steering, false),
+        };
+        let resampler = if need_resampler {
+            Some(AdaptiveResampler::new(cfg.device_rate, cfg.output_rate, cfg.channels, cfg.max_block_frames, cfg.quality)?)
+        } else {
+            None
+        };
+        let scratch_frames = resampler.as_ref().map_or(0, |r| r.max_input_frames()).max(4096);
+        Ok(DriftLoop {
+            ctrl: PiController::new(cfg.controller),
+            actuator,
+            resampler,
+            scratch: vec![0.0; scratch_frames * cfg.channels.max(1)],
+            phase: Phase::Prime,
+            request: 0.0,
+            have_estimate: false,
+            steering_confirmed: false,
+            last_zts: f64::NAN,
+            periods_since_mark: 0,
+            settled_for: None,
+            applied_at_request: 0.0,
+            fit: LineFit::default(),
+            measure_t0: None,
+            pad: 0,
+            last_now: None,
+            stalled: false,
+            applied: 0.0,
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DriftConfig {
+        &self.cfg
+    }
+
+    /// The actuator in use.
+    pub fn actuator(&self) -> Actuator {
+        self.actuator
+    }
+
+    /// The acquisition phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The controller (gains, integrator = skew estimate in ppm).
+    pub fn controller(&self) -> &PiController {
+        &self.ctrl
+    }
+
+    fn set_request(&mut self, ppm: f64, applied: f64) {
+        if ppm != self.request {
+            self.applied_at_request = applied;
+            self.settled_for = None;
+            self.periods_since_mark = 0;
+        }
+        self.request = ppm;
+    }
+
+    fn restart_acquisition(&mut self) {
+        self.phase = Phase::Prime;
+        self.ctrl.unlock();
+        self.fit = LineFit::default();
+        self.measure_t0 = None;
+        self.pad = 0;
+        self.settled_for = None;
+        self.periods_since_mark = 0;
+        if let Some(r) = self.resampler.as_mut() {
+            r.reset();
+        }
+    }
+
+    /// Fills `out` (interleaved, `out.len() / channels` frames, at the
+    /// output device's rate) from the ring and runs one control step.
+    ///
+    /// `now` is the host time of this callback in host ticks (the clock of
+    /// the writer's zero timestamps: `mach_absolute_time` on macOS,
+    /// CLOCK_MONOTONIC ns on Linux, the simulated clock in tests) — e.g. the
+    /// output callback's timestamp. It turns the block-quantised ring count
+    /// into a continuous fill level (the writer's progress since its last IO
+    /// cycle) and times the controller.
+    ///
+    /// Real-time safe: no allocation, no lock; system calls only if the
+    /// writer's seqlock is contended (a yield) — never in the steady state.
+    pub fn render(&mut self, reader: &mut Reader, out: &mut [f32], now: u64) -> RenderReport {
+        let ch = self.cfg.channels.max(1);
+        let n = out.len() / ch;
+        let out = &mut out[..n * ch];
+        let mut ev = DriftEvents::default();
+        let mut underrun = 0usize;
+
+        if self.phase != Phase::RebuildRequired && reader.format().channels as usize != self.cfg.channels {
+            self.phase = Phase::RebuildRequired;
+        }
+        // A new generation is noticed before measuring (a zero-frame read).
+        if self.phase != Phase::RebuildRequired {
+            match reader.read(&mut out[..0]) {
+                Ok(Read { event: Some(e), .. }) => self.on_ring_event(e, &mut ev),
+                Ok(_) => {}
+                Err(_) => ev.insert(DriftEvents::RING_ERROR),
+            }
+        }
+        if self.phase == Phase::RebuildRequired || ev.contains(DriftEvents::RING_ERROR) {
+            out.fill(0.0);
+            ev.insert(if self.phase == Phase::RebuildRequired { DriftEvents::REBUILD_REQUIRED } else { DriftEvents::default() });
+            return self.report(n, 0, f64::NAN, 0.0, ev);
+        }
+
+        // ---- measure ---------------------------------------------------------------------
+        let Ok(state) = reader.writer_state() else {
+            out.fill(0.0);
+            ev.insert(DriftEvents::RING_ERROR);
+            return self.report(n, 0, f64::NAN, 0.0, ev);
+        };
+        let applied = state.clock_adjust_ppm;
+        self.applied = applied;
+        let tps = if state.host_ticks_per_second > 0.0 { state.host_ticks_per_second } else { 1e9 };
+        let dt = match self.last_now {
+            Some(prev) => now.wrapping_sub(prev) as i64 as f64 / tps,
+            None => n as f64 / self.cfg.output_rate,
+        };
+        self.last_now = Some(now);
+        // Write count and the host time of its IO cycle, as a consistent pair.
+        let mut c = reader.writer_counters();
+        for _ in 0..3 {
+            let c2 = reader.writer_counters();
+            if c2.write_count == c.write_count && c2.heartbeat_host_time == c.heartbeat_host_time {
+                break;
+            }
+            c = c2;
+        }
+        let r = reader.counters().read_count;
+        let ring = c.write_count.wrapping_sub(r).min(reader.format().capacity_frames as u64) as f64;
+        let tpf = state.host_ticks_per_frame / (1.0 + applied * 1e-6);
+        let lag = now as i128 - c.heartbeat_host_time as i128;
+        // No IO cycle for 100 ms (≥ 9 cycles of 512 frames at 48 kHz): the writer stopped.
+        let stalled = !state.io_running || lag as f64 > 0.1 * tps;
+        if stalled && !self.stalled {
+            ev.insert(DriftEvents::IO_STALLED);
+        }
+        self.stalled = stalled;
+        let progress = if stalled || !(tpf > 0.0) { 0.0 } else { lag as f64 / tpf };
+        let buffered = self.resampler.as_ref().filter(|_| self.actuator == Actuator::Resampling).map_or(0.0, |r| r.buffered_input_frames());
+        let fill = ring + progress + buffered + self.pad as f64;
+        let target = self.cfg.target_fill_frames;
+        let err = fill - target;
+
+        // Zero-timestamp periods (for the steering actuator's lag).
+        let new_period = state.zts_sample_time != self.last_zts;
+        if new_period {
+            self.last_zts = state.zts_sample_time;
+            self.periods_since_mark = self.periods_since_mark.saturating_add(1);
+        }
+
+        // ---- control -----------------------------------------------------------------------
+        let g = self.cfg.device_rate * 1e-6;
+        let steering = self.actuator == Actuator::Steering;
+        let actuator_settled = |s: &mut Self| -> bool {
+            if !steering {
+                return true;
+            }
+            if (applied - s.request).abs() < 1e-6 {
+                // Applied now; the HAL schedules with the new rate from the next period on.
+                let k = s.settled_for.get_or_insert(0);
+                if new_period {
+                    *k += 1;
+                }
+                *k >= 1
+            } else {
+                s.settled_for = None;
+                false
+            }
+        };
+        let mut slip: i64 = 0;
+        if !stalled {
+            match self.phase {
+                Phase::Prime => {
+                    let req = if self.have_estimate { self.ctrl.integrator() } else { self.request };
+                    self.set_request(req, applied);
+                    if fill >= target {
+                        self.phase = if self.have_estimate { Phase::Settle } else { Phase::Measure };
+                        self.fit = LineFit::default();
+                        self.measure_t0 = None;
+                    }
+                }
+                Phase::Settle | Phase::Measure if err.abs() > self.cfg.resync_frames => {
+                    // Drifting too far while acquiring: re-align now, measure again.
+                    slip = err.round() as i64;
+                    self.fit = LineFit::default();
+                    self.measure_t0 = None;
+                }
+                Phase::Settle => {
+                    if actuator_settled(self) {
+                        if self.have_estimate {
+                            // Align the fill once, then track.
+                            slip = err.round() as i64;
+                            self.ctrl.preset(self.request);
+                            self.phase = Phase::Track;
+                        } else {
+                            self.phase = Phase::Measure;
+                        }
+                    }
+                }
+                Phase::Measure => {
+                    if !actuator_settled(self) {
+                        self.fit = LineFit::default();
+                        self.measure_t0 = None;
+                    } else {
+                        let t0 = *self.measure_t0.get_or_insert(now);
+                        let x = now.wrapping_sub(t0) as i64 as f64 / tps;
+                        self.fit.add(x, err);
+                        if x >= self.cfg.measure_s {
+                            if let Some(slope) = self.fit.slope() {
+                                let u_eff = if steering { applied } else { self.request };
+                                let skew = u_eff - slope / g;
+                                let max = self.cfg.controller.max_ppm;
+                                self.have_estimate = true;
+                                self.ctrl.preset(skew.clamp(-max, max));
+                                self.set_request(self.ctrl.output(), applied);
+                                self.phase = Phase::Settle;
+                            }
+                        }
+                    }
+                }
+                Phase::Track => {
+                    if err.abs() > self.cfg.resync_frames {
+                        slip = err.round() as i64;
+                        self.ctrl.unlock();
+                        ev.insert(DriftEvents::LOCK_LOST);
+                    } else {
+                        let (u, change) = self.ctrl.update(err, dt);
+                        match change {
+                            LockChange::Locked => ev.insert(DriftEvents::LOCKED),
+                            LockChange::Lost => ev.insert(DriftEvents::LOCK_LOST),
+                            LockChange::None => {}
+                        }
+                        self.request = u;
+                        if self.ctrl.locked() {
+                            self.have_estimate = true;
+                        }
+                    }
+                }
+                Phase::RebuildRequired => {}
+            }
+            // Steering probe: the driver must move towards a request within a few periods.
+            if steering && !self.steering_confirmed {
+                let moved = (applied - self.applied_at_request).abs() > 1e-9;
+                if moved {
+                    self.steering_confirmed = true;
+                } else if (self.request - applied).abs() > 1e-6 && self.periods_since_mark >= self.cfg.steer_probe_periods {
+                    ev.insert(DriftEvents::STEERING_UNAVAILABLE);
+                    if self.resampler.is_some() {
+                        self.actuator = Actuator::Resampling;
+                        reader.set_clock_adjust_ppm(0.0);
+                        let est = self.request;
+                        self.restart_acquisition();
+                        self.set_request(est, applied);
+                        self.phase = Phase::Measure;
+                        self.have_estimate = false;
+                    } else {
+                        self.steering_confirmed = true; // reported once; keep asking
+                    }
+                }
+            }
+        }
+        match self.actuator {
+            Actuator::Steering => reader.set_clock_adjust_ppm(self.request),
+            Actuator::Resampling => {
+                if let Some(r) = self.resampler.as_mut() {
+                    r.set_correction_ppm(self.request);
+                }
+            }
+        }
+
+        // ---- audio ---------------------------------------------------------------------------
+        if slip != 0 {
+            ev.insert(DriftEvents::SLIP);
+            if slip > 0 {
+                self.discard(reader, slip as usize, &mut ev);
+            } else {
+                self.pad += (-slip) as usize;
+            }
+        }
+        if self.phase == Phase::Prime {
+            out.fill(0.0);
+        } else {
+            match self.actuator {
+                Actuator::Steering => underrun += self.pull(reader, out, n, &mut ev),
+                Actuator::Resampling => {
+                    let mut done = 0;
+                    while done < n && self.resampler.is_some() {
+                        let max = self.resampler.as_ref().map_or(n, |r| r.max_output_frames());
+                        let k = (n - done).min(max);
+                        let need = self.resampler.as_mut().map_or(0, |r| r.input_needed(k));
+                        let mut scratch = std::mem::take(&mut self.scratch);
+                        underrun += self.pull(reader, &mut scratch[..need * ch], need, &mut ev);
+                        if let Some(r) = self.resampler.as_mut() {
+                            r.process(&scratch[..need * ch], &mut out[done * ch..(done + k) * ch]);
+                        }
+                        self.scratch = scratch;
+                        done += k;
+                        if matches!(self.phase, Phase::Prime | Phase::RebuildRequired) {
+                            break;
+                        }
+                    }
+                    if done < n {
+                        out[done * ch..].fill(0.0);
+                    }
+                }
+            }
+        }
+        if underrun > 0 {
+            ev.insert(DriftEvents::UNDERRUN);
+            reader.note_underrun(underrun as u64);
+        }
+        self.report(n, underrun, fill, err, ev)
+    }
+
+    fn report(&self, n: usize, underrun: usize, fill: f64, err: f64, events: DriftEvents) -> RenderReport {
+        RenderReport {
+            frames: n,
+            underrun_frames: underrun,
+            fill_frames: fill,
+            fill_error_frames: err,
+            correction_ppm: self.request,
+            applied_ppm: self.applied,
+            locked: self.ctrl.locked() && self.phase == Phase::Track,
+            actuator: self.actuator,
+            phase: self.phase,
+            events,
+        }
+    }
+
+    fn on_ring_event(&mut self, e: RingEvent, ev: &mut DriftEvents) {
+        match e {
+            RingEvent::Overrun { .. } => ev.insert(DriftEvents::RING_OVERRUN),
+            RingEvent::NewGeneration { format, format_changed, .. } => {
+                ev.insert(DriftEvents::NEW_GENERATION);
+                if format_changed || format.sample_rate != self.cfg.device_rate || format.channels as usize != self.cfg.channels {
+                    self.phase = Phase::RebuildRequired;
+                    ev.insert(DriftEvents::REBUILD_REQUIRED);
+                } else {
+                    self.restart_acquisition();
+                }
+            }
+        }
+    }
+
+    /// Reads `frames` device-rate frames into `dst` (pending pad first, then
+    /// the ring); zero-fills what is missing. Returns the missing frames.
+    fn pull(&mut self, reader: &mut Reader, dst: &mut [f32], frames: usize, ev: &mut DriftEvents) -> usize {
+        let ch = self.cfg.channels.max(1);
+        let mut got = self.pad.min(frames);
+        dst[..got * ch].fill(0.0);
+        self.pad -= got;
+        while got < frames {
+            match reader.read(&mut dst[got * ch..frames * ch]) {
+                Ok(Read { frames: k, event }) => {
+                    got += k;
+                    match event {
+                        Some(e) => {
+                            self.on_ring_event(e, ev);
+                            if self.phase == Phase::Prime || self.phase == Phase::RebuildRequired {
+                                dst[..frames * ch].fill(0.0);
+                                return 0;
+                            }
+                        }
+                        None if k == 0 => break,
+                        None => {}
+                    }
+                }
+                Err(_) => {
+                    ev.insert(DriftEvents::RING_ERROR);
+                    break;
+                }
+            }
+        }
+        dst[got * ch..frames * ch].fill(0.0);
+        frames - got
+    }
+
+    /// Drops up to `frames` frames from the ring (a positive slip).
+    fn discard(&mut self, reader: &mut Reader, frames: usize, ev: &mut DriftEvents) {
+        let ch = self.cfg.channels.max(1);
+        let cap = self.scratch.len() / ch;
+        let mut left = frames;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        while left > 0 {
+            let k = left.min(cap);
+            match reader.read(&mut scratch[..k * ch]) {
+                Ok(Read { frames: 0, event: None }) => break,
+                Ok(Read { frames, event }) => {
+                    left -= frames.min(left);
+                    if let Some(e) = event {
+                        self.on_ring_event(e, ev);
+                        break;
+                    }
+                }
+                Err(_) => {
+                    ev.insert(DriftEvents::RING_ERROR);
+                    break;
+                }
+            }
+        }
+        self.scratch = scratch;
+    }
+}
