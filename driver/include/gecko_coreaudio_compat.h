@@ -1,9 +1,15 @@
 /*
  * gecko_coreaudio_compat.h — the Apple types, constants and CoreFoundation
- * functions the Gecko driver uses, for NON-Apple builds only.
+ * functions the Gecko driver uses, for builds without Apple's SDK.
  *
- * On macOS the driver includes <CoreAudio/AudioServerPlugIn.h> instead (see
- * driver/src/gecko_platform.h); this header must never be used there.
+ * A macOS build with Apple's SDK includes <CoreAudio/AudioServerPlugIn.h>
+ * instead (see driver/src/gecko_platform.h). The one Apple build allowed to use
+ * this header is the Linux-hosted macOS cross-build
+ * (scripts/build-macos-driver.sh), which has no Apple SDK and says so with
+ * -DGECKO_USE_COMPAT_HEADERS=1; there the CoreFoundation functions below are
+ * bound two-level to /System/Library/Frameworks/CoreFoundation.framework
+ * (scripts/macos/CoreFoundation.tbd) and the layouts are the same because both
+ * Mac architectures (arm64, x86_64) are LP64 little-endian.
  *
  * Every value and layout below was checked against the text of Apple's public
  * headers (macOS SDK): CoreAudio/AudioServerPlugIn.h, CoreAudio/AudioHardwareBase.h,
@@ -21,8 +27,8 @@
 #ifndef GECKO_COREAUDIO_COMPAT_H
 #define GECKO_COREAUDIO_COMPAT_H
 
-#ifdef __APPLE__
-#error "gecko_coreaudio_compat.h is for non-Apple builds; include <CoreAudio/AudioServerPlugIn.h>"
+#if defined(__APPLE__) && !(defined(GECKO_USE_COMPAT_HEADERS) && GECKO_USE_COMPAT_HEADERS)
+#error "on macOS with Apple's SDK include <CoreAudio/AudioServerPlugIn.h>; this header needs -DGECKO_USE_COMPAT_HEADERS=1 there"
 #endif
 
 #include <stddef.h>
@@ -94,7 +100,9 @@ typedef struct CFUUIDBytes {
     UInt8 byte15;
 } CFUUIDBytes;
 
-/* The only CF functions the driver may call (provided by the simulated host). */
+/* The only CF functions the driver may call: provided by the simulated host on
+ * Linux, by CoreFoundation.framework on macOS (each listed in
+ * scripts/macos/CoreFoundation.tbd for the cross-build's link). */
 CFTypeRef CFRetain(CFTypeRef cf);
 void CFRelease(CFTypeRef cf);
 Boolean CFEqual(CFTypeRef cf1, CFTypeRef cf2);
@@ -112,7 +120,11 @@ CFStringRef CFStringCreateWithCString(CFAllocatorRef alloc, const char* cStr,
                                       CFStringEncoding encoding);
 Boolean CFStringGetCString(CFStringRef theString, char* buffer, CFIndex bufferSize,
                            CFStringEncoding encoding);
-/** Returns an immortal, interned CFString for a C string literal (CFString.h). */
+/** Returns an immortal, interned CFString for a C string literal (CFString.h).
+ *  On macOS this is the exported CoreFoundation function (Mach-O name
+ *  ___CFStringMakeConstantString, listed in the SDK's CoreFoundation.tbd) that
+ *  CFString.h's CFSTR falls back to when the compiler's constant-CFString builtin
+ *  is not used; the cross-build calls it instead of emitting __cfstring sections. */
 CFStringRef __CFStringMakeConstantString(const char* cStr);
 #define CFSTR(cStr) __CFStringMakeConstantString("" cStr "")
 

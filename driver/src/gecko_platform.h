@@ -1,16 +1,22 @@
 /*
  * gecko_platform.h — the one include point for Apple's (or our compat) types.
  *
- * On macOS: Apple's <CoreAudio/AudioServerPlugIn.h> and mach_absolute_time.
- * Elsewhere (Linux, simulated host): driver/include/gecko_coreaudio_compat.h,
- * which declares only what this driver uses, with Apple's values.
+ * Three builds:
+ *  - macOS with Apple's SDK (xcrun clang on a Mac): Apple's
+ *    <CoreAudio/AudioServerPlugIn.h>, which brings in CoreFoundation.
+ *  - macOS cross-built on Linux (scripts/build-macos-driver.sh): no Apple SDK
+ *    exists there, so the build passes -DGECKO_USE_COMPAT_HEADERS=1 and the
+ *    driver uses driver/include/gecko_coreaudio_compat.h (values from Apple's
+ *    headers; both Mac architectures are LP64 little-endian like x86-64 Linux),
+ *    with the libc/mach headers of the macOS SDK that zig ships.
+ *  - Elsewhere (Linux, simulated host): the compat header.
+ * Every Apple build (either header set) uses mach_absolute_time for the host clock.
  */
 #ifndef GECKO_PLATFORM_H
 #define GECKO_PLATFORM_H
 
-#ifdef __APPLE__
+#if defined(__APPLE__) && !(defined(GECKO_USE_COMPAT_HEADERS) && GECKO_USE_COMPAT_HEADERS)
 #include <CoreAudio/AudioServerPlugIn.h>
-#include <mach/mach_time.h>
 /** Four-char codes are spelled with GECKO_FOURCC in driver code on both systems. */
 #ifndef GECKO_FOURCC
 #define GECKO_FOURCC(a, b, c, d) \
@@ -19,6 +25,11 @@
 #endif
 #else
 #include "gecko_coreaudio_compat.h"
+#endif
+
+#ifdef __APPLE__
+/* mach_absolute_time, mach_timebase_info (<mach/mach_time.h>, libSystem). */
+#include <mach/mach_time.h>
 #endif
 
 /** Marks the few symbols the bundle exports (the build uses -fvisibility=hidden). */
