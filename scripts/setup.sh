@@ -4,11 +4,19 @@
 #   - alsa-utils: real recordings under /usr/share/sounds/alsa (the demo's default input)
 #   - sox, espeak-ng: make and measure more test audio
 #   - valgrind: scripts/valgrind-conformance.sh (the driver's conformance suite under memcheck)
+#   - the macOS cross toolchain of scripts/build-macos-driver.sh (docs/macos-build.md):
+#     clang-19, lld-19 (ld64.lld-19), llvm-19 (llvm-lipo-19, llvm-nm-19) from Debian 12,
+#     and zig's bundled macOS libc headers from PyPI (ziglang, pinned below)
 #   - a Rust toolchain if cargo is missing (rustup must be reachable)
 set -euo pipefail
 
+# The zig release whose macOS libc headers and libSystem.tbd the cross-build
+# and its test use (lib/libc/include/any-macos-any, lib/libc/darwin).
+ZIGLANG_VERSION=0.15.2
+
 need_apt=()
-for pkg in build-essential pkg-config libasound2-dev alsa-utils sox espeak-ng valgrind; do
+for pkg in build-essential pkg-config libasound2-dev alsa-utils sox espeak-ng \
+           clang-19 lld-19 llvm-19 python3-pip valgrind; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
@@ -17,6 +25,23 @@ if ((${#need_apt[@]})); then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+have_ziglang() {
+    [ "$(python3 -c 'import importlib.metadata as m; print(m.version("ziglang"))' 2>/dev/null)" = "$ZIGLANG_VERSION" ]
+}
+if ! have_ziglang; then
+    echo "==> installing ziglang==$ZIGLANG_VERSION (PyPI; macOS libc headers)"
+    # For the python3 the build script runs: as root (CI) system-wide, otherwise
+    # into the user's site-packages (no sudo, so it is the same interpreter).
+    pip_flags=(-q --disable-pip-version-check)
+    [ "$(id -u)" -eq 0 ] || pip_flags+=(--user)
+    # Debian's system python refuses pip installs into it (PEP 668) unless told.
+    if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+        pip_flags+=(--break-system-packages)
+    fi
+    python3 -m pip install "${pip_flags[@]}" "ziglang==$ZIGLANG_VERSION"
+    have_ziglang || { echo "error: ziglang $ZIGLANG_VERSION is not importable by python3" >&2; exit 1; }
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
