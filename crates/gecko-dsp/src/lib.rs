@@ -3,9 +3,13 @@
 //! `process` never allocates, locks or blocks (tests run it under
 //! `assert_no_alloc`).
 
+pub mod biquad;
+pub mod eq;
 mod gain;
 mod meter;
 
+pub use biquad::{Biquad, BiquadError, BiquadParams, Coefficients, FilterType, SmoothedBiquad};
+pub use eq::{EqBand, EqError, EqParams, Equalizer, MAX_BANDS};
 pub use gain::{Gain, GainError, db_to_linear, linear_to_db};
 pub use meter::{ChannelLevels, Meter, MeterReading};
 
