@@ -2,7 +2,10 @@
 
 mod demo;
 mod host_cmd;
+mod install_cmd;
+mod status_cmd;
 mod ui;
+mod uninstall_cmd;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -39,6 +42,18 @@ enum Command {
     Engine(EngineArgs),
     /// List the audio output devices the engine can play on.
     Devices,
+    /// Install the Gecko Sink driver (macOS: one administrator prompt; Linux: into --root).
+    Install(install_cmd::InstallArgs),
+    /// Remove the Gecko Sink driver and everything it left behind.
+    Uninstall(uninstall_cmd::UninstallArgs),
+    /// Is the driver installed, right, loaded, and used by an engine?
+    Status(status_cmd::StatusArgs),
+    /// The simulated coreaudiod/launchd of the Linux install simulation (internal).
+    #[command(hide = true)]
+    SimAudio {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Options shared by the engine and the demo.
@@ -113,6 +128,10 @@ fn main() {
         Command::Host(a) => host_cmd::run(a, &cancel),
         Command::Engine(a) => run_engine(a, &cancel),
         Command::Devices => list_devices(),
+        Command::Install(a) => install_cmd::run(a),
+        Command::Uninstall(a) => uninstall_cmd::run(a),
+        Command::Status(a) => status_cmd::run(a),
+        Command::SimAudio { args } => std::process::exit(gecko_platform::sim::main_from_args(args)),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

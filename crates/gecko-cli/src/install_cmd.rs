@@ -1,0 +1,91 @@
+//! `gecko install`: install Gecko Sink's driver (crates/gecko-install), and
+//! the platform the install commands share.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use gecko_install::{DeviceOutcome, Installer};
+use gecko_platform::AudioPlatform;
+use std::path::PathBuf;
+
+/// Where the system is: `/` on macOS; on Linux a directory standing in for it.
+#[derive(Args, Debug, Clone)]
+pub struct RootArgs {
+    /// Linux: the directory standing in for `/` (simulated system; also $GECKO_SIM_ROOT).
+    #[arg(long, value_name = "DIR", env = "GECKO_SIM_ROOT")]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// The GeckoAudioDevice.driver bundle to install [default: the one built with this gecko].
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    #[command(flatten)]
+    pub root: RootArgs,
+    /// Seconds to wait for "Gecko Sink" to appear.
+    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
+    pub wait: f64,
+}
+
+/// The platform for this machine: macOS itself, or on Linux the simulated
+/// system under `--root` (its audio host is this `gecko`, `gecko sim-audio`).
+pub fn platform(root: &RootArgs) -> Result<Box<dyn AudioPlatform>> {
+    #[cfg(target_os = "macos")]
+    {
+        if root.root.as_deref().is_some_and(|r| r != std::path::Path::new("/")) {
+            bail!("--root is for the Linux simulation; on macOS Gecko installs into /");
+        }
+        Ok(Box::new(gecko_platform::macos::MacPlatform))
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let Some(dir) = &root.root else {
+            bail!(
+                "on Linux, Gecko installs into a simulated system: pass --root DIR (a directory standing in for /), \
+                 or set GECKO_SIM_ROOT"
+            );
+        };
+        let shm = std::env::var("GECKO_SIM_SHM_NAME").unwrap_or_else(|_| gecko_ring::abi::DEFAULT_NAME.to_owned());
+        let host = gecko_platform::sim::HostCommand {
+            program: std::env::current_exe().context("locating the gecko executable")?,
+            prefix: vec!["sim-audio".into()],
+        };
+        Ok(Box::new(gecko_platform::sim::SimPlatform::new(dir, &shm, host)?))
+    }
+}
+
+fn default_bundle() -> Result<PathBuf> {
+    if cfg!(target_os = "macos") {
+        let exe = std::env::current_exe()?;
+        let b = exe.with_file_name(gecko_platform::BUNDLE_NAME);
+        if b.is_dir() {
+            return Ok(b);
+        }
+        bail!("no bundle next to {}: pass --bundle PATH/GeckoAudioDevice.driver", exe.display());
+    }
+    Ok(gecko_driver_bundle::bundle_path().to_path_buf())
+}
+
+pub fn run(a: InstallArgs) -> Result<()> {
+    let p = platform(&a.root)?;
+    let bundle = match a.bundle {
+        Some(b) => b,
+        None => default_bundle()?,
+    };
+    let mut inst = Installer::new(p.as_ref());
+    inst.device_timeout = crate::seconds("--wait", a.wait)?;
+    println!("Installing {} into {} ({})", bundle.display(), p.hal_dir().display(), p.name());
+    let r = inst.install(&bundle)?;
+    for s in &r.steps {
+        println!("  {s}");
+    }
+    println!("  bundle: version {}, {}, signature: {}", r.bundle.version, r.bundle.format, r.bundle.signature);
+    match &r.device {
+        DeviceOutcome::Done(t) => println!("Gecko Sink is available ({:.1} s after the restart).", t.as_secs_f64()),
+        DeviceOutcome::NotYet { advice, .. } => println!("{advice}"),
+    }
+    for problem in &r.health.problems {
+        println!("  warning: {problem}");
+    }
+    Ok(())
+}
