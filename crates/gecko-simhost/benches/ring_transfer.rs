@@ -672,6 +672,9 @@ fn main() {
         if quick { "QUICK (smoke) run" } else { "full run" },
         reps
     );
+    if cfg!(debug_assertions) {
+        println!("WARNING: unoptimized build (e.g. `cargo test --benches`): a smoke run only, the numbers mean nothing");
+    }
     println!("load average at start: {} (other processes compete for the cores the two-process ring needs)", loadavg());
     println!("baselines (a) memcpy and (b) per-sample atomics are SINGLE-PROCESS, single-thread (no cross-core traffic):");
     println!("the comparison is conservative for the two-process ring.\n");
