@@ -6,11 +6,15 @@
 pub mod biquad;
 pub mod eq;
 mod gain;
+pub mod limiter;
+pub mod loudness;
 mod meter;
 
 pub use biquad::{Biquad, BiquadError, BiquadParams, Coefficients, FilterType, SmoothedBiquad};
 pub use eq::{EqBand, EqError, EqParams, Equalizer, MAX_BANDS};
 pub use gain::{Gain, GainError, db_to_linear, linear_to_db};
+pub use limiter::{Limiter, LimiterError, LimiterParams, LimiterStats, TruePeakDetector};
+pub use loudness::{LoudnessError, LoudnessMeter, LoudnessReading};
 pub use meter::{ChannelLevels, Meter, MeterReading};
 
 /// Replaces NaN and ±infinity samples (which a corrupt peer could put in the
