@@ -4,12 +4,14 @@
 //! `assert_no_alloc`).
 
 pub mod biquad;
+pub mod chain;
 pub mod eq;
 mod gain;
 pub mod limiter;
 pub mod loudness;
 mod meter;
 
+pub use chain::{Chain, ChainError, ChainParams, MeterSnapshot};
 pub use biquad::{Biquad, BiquadError, BiquadParams, Coefficients, FilterType, SmoothedBiquad};
 pub use eq::{EqBand, EqError, EqParams, Equalizer, MAX_BANDS};
 pub use gain::{Gain, GainError, db_to_linear, linear_to_db};

@@ -75,13 +75,32 @@ impl Meter {
         self.frames += (block.len() / ch) as u64;
     }
 
-    /// Levels measured since creation or the last [`Meter::reset`].
-    pub fn reading(&self) -> MeterReading {
+    /// Channels tracked.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Frames measured since creation or the last [`Meter::reset`].
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Levels of `channel` since creation or the last reset (zero for a
+    /// channel out of range). Unlike [`Meter::reading`] this does not
+    /// allocate, so the audio thread may call it.
+    pub fn channel_levels(&self, channel: usize) -> ChannelLevels {
+        if channel >= self.channels {
+            return ChannelLevels::default();
+        }
         let n = self.frames.max(1) as f64;
+        ChannelLevels { peak: self.peak[channel], rms: (self.sum_sq[channel] / n).sqrt() as f32 }
+    }
+
+    /// Levels measured since creation or the last [`Meter::reset`] (allocates
+    /// the per-channel list: not for the audio thread).
+    pub fn reading(&self) -> MeterReading {
         MeterReading {
-            channels: (0..self.channels)
-                .map(|c| ChannelLevels { peak: self.peak[c], rms: (self.sum_sq[c] / n).sqrt() as f32 })
-                .collect(),
+            channels: (0..self.channels).map(|c| self.channel_levels(c)).collect(),
             frames: self.frames,
         }
     }
