@@ -140,7 +140,7 @@ impl BiquadParams {
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum BiquadError {
     /// f0 not in (0, fs/2).
-    #[error("freq = {value} Hz: must be above 0 and below half the sample rate ({nyquist} Hz)")]
+    #[error("freq = {value} Hz: {}", freq_reason(*value, *nyquist))]
     Frequency {
         /// The frequency given, Hz.
         value: f64,
@@ -156,6 +156,16 @@ pub enum BiquadError {
     /// Sample rate not a positive finite number.
     #[error("sample rate = {0} Hz: must be a positive number")]
     SampleRate(f64),
+}
+
+fn freq_reason(value: f64, nyquist: f64) -> String {
+    if value.is_nan() {
+        "must be a number".to_owned()
+    } else if value <= 0.0 {
+        "must be above 0 Hz".to_owned()
+    } else {
+        format!("must be below half the sample rate ({nyquist} Hz)")
+    }
 }
 
 impl BiquadError {
@@ -791,7 +801,8 @@ mod tests {
         assert!(ok.validate(FS).is_ok());
         let e = BiquadParams { freq_hz: 30000.0, ..ok }.validate(FS).unwrap_err();
         assert_eq!(e.field(), "freq");
-        assert_eq!(e.to_string(), "freq = 30000 Hz: must be above 0 and below half the sample rate (24000 Hz)");
+        assert_eq!(e.to_string(), "freq = 30000 Hz: must be below half the sample rate (24000 Hz)");
+        assert_eq!(BiquadParams { freq_hz: -1.0, ..ok }.validate(FS).unwrap_err().to_string(), "freq = -1 Hz: must be above 0 Hz");
         for f in [0.0, -5.0, 24000.0, f64::NAN] {
             assert_eq!(BiquadParams { freq_hz: f, ..ok }.validate(FS).unwrap_err().field(), "freq");
         }

@@ -10,6 +10,7 @@ mod gain;
 pub mod limiter;
 pub mod loudness;
 mod meter;
+pub mod preset;
 
 pub use chain::{Chain, ChainError, ChainParams, MeterSnapshot};
 pub use biquad::{Biquad, BiquadError, BiquadParams, Coefficients, FilterType, SmoothedBiquad};
@@ -18,6 +19,7 @@ pub use gain::{Gain, GainError, db_to_linear, linear_to_db};
 pub use limiter::{Limiter, LimiterError, LimiterParams, LimiterStats, TruePeakDetector};
 pub use loudness::{LoudnessError, LoudnessMeter, LoudnessReading};
 pub use meter::{ChannelLevels, Meter, MeterReading};
+pub use preset::{Preset, PresetError};
 
 /// Replaces NaN and ±infinity samples (which a corrupt peer could put in the
 /// ring) by 0.0 and returns how many were replaced. Finite samples are left
