@@ -10,6 +10,8 @@ mod gain;
 pub mod limiter;
 pub mod loudness;
 mod meter;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod preset;
 
 pub use chain::{Chain, ChainError, ChainParams, MeterSnapshot};
@@ -19,6 +21,8 @@ pub use gain::{Gain, GainError, db_to_linear, linear_to_db};
 pub use limiter::{Limiter, LimiterError, LimiterParams, LimiterStats, TruePeakDetector};
 pub use loudness::{LoudnessError, LoudnessMeter, LoudnessReading};
 pub use meter::{ChannelLevels, Meter, MeterReading};
+#[cfg(feature = "plot")]
+pub use plot::{PlotError, plot_eq_response};
 pub use preset::{Preset, PresetError};
 
 /// Replaces NaN and ±infinity samples (which a corrupt peer could put in the
