@@ -294,8 +294,8 @@ impl Limiter {
             delay: vec![0.0; d * channels],
             delay_pos: 0,
             delay_frames: d,
-            dq_val: vec![0.0; h + 1],
-            dq_idx: vec![0; h + 1],
+            dq_val: vec![0.0; (h + 1).next_power_of_two()],
+            dq_idx: vec![0; (h + 1).next_power_of_two()],
             dq_head: 0,
             dq_len: 0,
             hold: h as u64,
@@ -352,23 +352,25 @@ impl Limiter {
 
     #[inline]
     fn sliding_min(&mut self, v: f32) -> f32 {
-        let cap = self.dq_val.len();
+        // capacity is a power of two ≥ hold + 1 (the deque never holds more
+        // than `hold` entries), so indices wrap with a mask
+        let mask = self.dq_val.len() - 1;
         // drop larger-or-equal values from the back
         while self.dq_len > 0 {
-            let back = (self.dq_head + self.dq_len - 1) % cap;
+            let back = (self.dq_head + self.dq_len - 1) & mask;
             if self.dq_val[back] >= v {
                 self.dq_len -= 1;
             } else {
                 break;
             }
         }
-        let slot = (self.dq_head + self.dq_len) % cap;
+        let slot = (self.dq_head + self.dq_len) & mask;
         self.dq_val[slot] = v;
         self.dq_idx[slot] = self.n;
         self.dq_len += 1;
         // expire the front
         while self.dq_idx[self.dq_head] + self.hold <= self.n {
-            self.dq_head = (self.dq_head + 1) % cap;
+            self.dq_head = (self.dq_head + 1) & mask;
             self.dq_len -= 1;
         }
         self.dq_val[self.dq_head]

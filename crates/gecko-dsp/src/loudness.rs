@@ -13,12 +13,17 @@
 //! bins above −70 LUFS, well inside the ±0.1 LU of EBU Tech 3341.)
 //!
 //! Cost control: BS.1770 momentary (400 ms) and short-term (3 s) loudness
-//! are sums over their whole window, so they are evaluated every
-//! `update interval` (default 100 ms = the 10 Hz refresh EBU Tech 3341
-//! asks of a meter), not per block; the maxima of M and S are taken over
-//! those evaluations. A shorter interval (see
-//! [`LoudnessMeter::set_update_interval_ms`]) catches short bursts exactly
-//! (5 ms meets EBU Tech 3341 cases 13/14) at a higher CPU cost.
+//! are sums over their whole window, so they are evaluated at a rate, not
+//! per block. Every 100 ms (the 10 Hz refresh EBU Tech 3341 asks of a
+//! meter) the meter takes the energy of the last 100 ms from `ebur128`
+//! (`loudness_window(100)`) and computes short-term loudness as the mean of
+//! the last 30 such energies — the same number as `ebur128`'s own 3 s sum
+//! (the test `short_term_from_sub_blocks_equals_ebur128s` checks it) at
+//! 1/30 of the cost; integrated loudness, loudness range and the peaks are
+//! refreshed then too. Momentary loudness is evaluated every `update
+//! interval` (default 100 ms); a shorter one (see
+//! [`LoudnessMeter::set_update_interval_ms`]) catches short bursts' maxima
+//! exactly (5 ms meets EBU Tech 3341 cases 13/14) at a higher CPU cost.
 
 use ebur128::{EbuR128, Mode};
 
@@ -86,6 +91,13 @@ pub struct LoudnessMeter {
     sample_rate: u32,
     update_frames: u64,
     since_update: u64,
+    /// Frames per 100 ms sub-block (ebur128's `rate / 10`).
+    sub_frames: u64,
+    since_sub: u64,
+    /// Energies (linear, BS.1770 weighted mean square) of the last 30
+    /// 100 ms sub-blocks: short-term loudness is their mean.
+    sub_energy: [f64; 30],
+    sub_pos: usize,
     reading: LoudnessReading,
 }
 
@@ -113,8 +125,18 @@ impl LoudnessMeter {
         }
         let mode = Mode::M | Mode::S | Mode::I | Mode::LRA | Mode::SAMPLE_PEAK | Mode::TRUE_PEAK | Mode::HISTOGRAM;
         let ebu = EbuR128::new(channels as u32, sample_rate, mode).map_err(|_| err)?;
-        let mut m =
-            LoudnessMeter { ebu, channels, sample_rate, update_frames: 1, since_update: 0, reading: LoudnessReading::default() };
+        let mut m = LoudnessMeter {
+            ebu,
+            channels,
+            sample_rate,
+            update_frames: 1,
+            since_update: 0,
+            sub_frames: (sample_rate as u64 / 10).max(1),
+            since_sub: 0,
+            sub_energy: [0.0; 30],
+            sub_pos: 0,
+            reading: LoudnessReading::default(),
+        };
         m.set_update_interval_ms(100.0);
         Ok(m)
     }
@@ -129,8 +151,9 @@ impl LoudnessMeter {
         self.sample_rate
     }
 
-    /// Sets how often M, S, I and LRA (and the maxima of M and S) are
-    /// evaluated, ms (clamped to 1..=1000; default 100 ms).
+    /// Sets how often momentary loudness (and its maximum) is evaluated, ms
+    /// (clamped to 1..=1000; default 100 ms). Short-term, integrated,
+    /// loudness range and peaks are evaluated every 100 ms regardless.
     pub fn set_update_interval_ms(&mut self, ms: f64) {
         let ms = if ms.is_finite() { ms.clamp(1.0, 1000.0) } else { 100.0 };
         self.update_frames = ((ms * 1e-3 * self.sample_rate as f64).round() as u64).max(1);
@@ -144,34 +167,42 @@ impl LoudnessMeter {
         let mut rest = &block[..block.len() - block.len() % ch];
         while !rest.is_empty() {
             let frames_left = (rest.len() / ch) as u64;
-            let take = frames_left.min(self.update_frames - self.since_update);
+            let take = frames_left.min(self.update_frames - self.since_update).min(self.sub_frames - self.since_sub);
             let (now, later) = rest.split_at(take as usize * ch);
             // Only fails for a length that is not a whole number of frames.
             let _ = self.ebu.add_frames_f32(now);
             self.since_update += take;
+            self.since_sub += take;
             self.reading.frames += take;
+            if self.since_sub == self.sub_frames {
+                self.since_sub = 0;
+                self.end_sub_block();
+            }
             if self.since_update == self.update_frames {
                 self.since_update = 0;
-                self.update();
+                self.update_momentary();
             }
             rest = later;
         }
     }
 
-    fn update(&mut self) {
+    /// Every 100 ms: the sub-block's energy (O(100 ms)), short-term loudness
+    /// as the mean of the last 30 (O(30) instead of summing 3 s of audio),
+    /// integrated loudness, loudness range and peaks.
+    fn end_sub_block(&mut self) {
+        let l = self.ebu.loudness_window(100).unwrap_or(f64::NEG_INFINITY);
+        // invert ebur128's energy_to_loudness: L = 10·log10(E) − 0.691
+        self.sub_energy[self.sub_pos] = if l.is_finite() { 10f64.powf((l + 0.691) / 10.0) } else { 0.0 };
+        self.sub_pos = (self.sub_pos + 1) % self.sub_energy.len();
+        let e = self.sub_energy.iter().sum::<f64>() / self.sub_energy.len() as f64;
         let r = &mut self.reading;
-        r.momentary_lufs = self.ebu.loudness_momentary().unwrap_or(f64::NEG_INFINITY);
-        r.short_term_lufs = self.ebu.loudness_shortterm().unwrap_or(f64::NEG_INFINITY);
-        r.integrated_lufs = self.ebu.loudness_global().unwrap_or(f64::NEG_INFINITY);
-        r.loudness_range_lu = self.ebu.loudness_range().unwrap_or(0.0);
-        // M and S need a full window before they mean anything.
-        let sr = self.sample_rate as u64;
-        if r.frames >= sr * 4 / 10 {
-            r.max_momentary_lufs = r.max_momentary_lufs.max(r.momentary_lufs);
-        }
-        if r.frames >= sr * 3 {
+        r.short_term_lufs = if e > 0.0 { 10.0 * e.log10() - 0.691 } else { f64::NEG_INFINITY };
+        // S needs a full window before its maximum means anything.
+        if r.frames >= self.sample_rate as u64 * 3 {
             r.max_short_term_lufs = r.max_short_term_lufs.max(r.short_term_lufs);
         }
+        r.integrated_lufs = self.ebu.loudness_global().unwrap_or(f64::NEG_INFINITY);
+        r.loudness_range_lu = self.ebu.loudness_range().unwrap_or(0.0);
         let (mut tp, mut sp) = (0.0f64, 0.0f64);
         for c in 0..self.channels as u32 {
             tp = tp.max(self.ebu.true_peak(c).unwrap_or(0.0));
@@ -179,6 +210,15 @@ impl LoudnessMeter {
         }
         r.true_peak_dbtp = to_db(tp);
         r.sample_peak_dbfs = to_db(sp);
+    }
+
+    /// Every update interval: momentary loudness (O(400 ms)) and its maximum.
+    fn update_momentary(&mut self) {
+        let r = &mut self.reading;
+        r.momentary_lufs = self.ebu.loudness_momentary().unwrap_or(f64::NEG_INFINITY);
+        if r.frames >= self.sample_rate as u64 * 4 / 10 {
+            r.max_momentary_lufs = r.max_momentary_lufs.max(r.momentary_lufs);
+        }
     }
 
     /// The reading as of the last update (cheap: a copy).
@@ -220,6 +260,9 @@ impl LoudnessMeter {
     pub fn reset(&mut self) {
         self.ebu.reset();
         self.since_update = 0;
+        self.since_sub = 0;
+        self.sub_energy = [0.0; 30];
+        self.sub_pos = 0;
         self.reading = LoudnessReading::default();
     }
 }
@@ -459,6 +502,30 @@ mod tests {
         });
         assert!(sink.is_finite());
         assert_eq!(m.reading().frames, 0);
+    }
+
+    #[test]
+    fn short_term_from_sub_blocks_equals_ebur128s() {
+        let mut m = LoudnessMeter::new(2, FS).unwrap();
+        let mut at = 0;
+        for (i, (db, secs)) in [(-20.0, 1.3), (-35.0, 2.2), (-12.0, 0.7), (-26.0, 4.0)].iter().enumerate() {
+            let s = sine(&[*db, *db - 3.0], *secs, at);
+            at += s.len() / 2;
+            for b in s.chunks(2 * 100) {
+                m.process(b);
+            }
+            if at % 4800 == 0 {
+                assert!((m.reading().short_term_lufs - m.short_term_lufs()).abs() < 1e-9, "segment {i}");
+            }
+        }
+        // also mid-stream at every 100 ms boundary
+        let s = sine(&[-18.0, -18.0], 5.0, at);
+        for (k, b) in s.chunks(2 * 4800).enumerate() {
+            m.process(b);
+            if (at / 4800 + k) >= 30 {
+                assert!((m.reading().short_term_lufs - m.short_term_lufs()).abs() < 1e-9);
+            }
+        }
     }
 
     #[test]
