@@ -9,10 +9,11 @@
 //! straight from the ring: no output FIFO (no extra latency, no second
 //! buffer to regulate), constant CPU per callback, and the fill the
 //! controller regulates is just "ring + resampler". The ratio changes per
-//! callback through `set_resample_ratio_relative` without a ramp, so the
-//! input consumed per call is exactly `frames / ratio` (the bookkeeping
-//! below) — the controller changes the ratio by < 0.01 ppm per callback,
-//! which no ramp could improve audibly.
+//! callback through `set_resample_ratio_relative` with rubato's linear ramp
+//! over the chunk (a stepped ratio would phase-modulate the signal with a
+//! staircase); the input consumed per call follows exactly from the ramp
+//! (the bookkeeping in [`AdaptiveResampler::process`]), so the fill level
+//! stays exact to a fraction of a frame.
 //!
 //! # Filter
 //! [`Quality::High`] (the default): 256-tap Blackman-Harris² windowed sinc,
@@ -84,8 +85,11 @@ pub struct AdaptiveResampler {
     max_out: usize,
     /// Nominal ratio output/input (e.g. 48000/44100).
     nominal: f64,
-    /// Current relative ratio (1 = nominal).
+    /// Current relative ratio (1 = nominal): the target of the ramp.
     relative: f64,
+    /// Absolute ratio rubato uses at the start of the next chunk (it ramps
+    /// linearly from this to nominal × `relative` over the chunk).
+    ratio_start: f64,
     planar_in: Vec<Vec<f64>>,
     planar_out: Vec<Vec<f64>>,
     /// Input frames held inside the resampler beyond its current
@@ -113,6 +117,7 @@ impl AdaptiveResampler {
             max_out: max_out_frames,
             nominal,
             relative: 1.0,
+            ratio_start: nominal,
             planar_in: vec![vec![0.0; max_in]; channels],
             planar_out: vec![vec![0.0; max_out_frames]; channels],
             buffered: 0.0,
@@ -141,10 +146,12 @@ impl AdaptiveResampler {
     }
 
     /// Sets the ratio to nominal × (1 + `ppm` · 1e-6) (+ppm: more output per
-    /// input, so less input consumed). Clamped to ±[`MAX_RELATIVE_RATIO`].
+    /// input, so less input consumed), reached by a linear ramp over the next
+    /// chunk (no step in the ratio, so no staircase phase modulation).
+    /// Clamped to ±[`MAX_RELATIVE_RATIO`].
     pub fn set_correction_ppm(&mut self, ppm: f64) {
         let rel = (1.0 + ppm * 1e-6).clamp(1.0 / MAX_RELATIVE_RATIO, MAX_RELATIVE_RATIO);
-        if rel != self.relative && self.inner.set_resample_ratio_relative(rel, false).is_ok() {
+        if rel != self.relative && self.inner.set_resample_ratio_relative(rel, true).is_ok() {
             self.relative = rel;
         }
     }
@@ -184,10 +191,16 @@ impl AdaptiveResampler {
                 *s = input[f * ch + c] as f64;
             }
         }
-        let abs_ratio = self.nominal * self.relative;
+        let (r0, r1) = (self.ratio_start, self.nominal * self.relative);
         match self.inner.process_into_buffer(&self.planar_in, &mut self.planar_out, None) {
             Ok((used, produced)) => {
-                self.buffered += used as f64 - produced as f64 / abs_ratio;
+                // rubato steps its read position by 1/ratio per output frame,
+                // 1/ratio ramping linearly from 1/r0 (exclusive) to 1/r1:
+                // Σ_{k=1..n} (1/r0 + k·(1/r1 − 1/r0)/n).
+                let n = produced as f64;
+                let consumed = n / r0 + (1.0 / r1 - 1.0 / r0) * (n + 1.0) / 2.0;
+                self.ratio_start = r1;
+                self.buffered += used as f64 - consumed;
                 for (c, plane) in self.planar_out.iter().enumerate() {
                     for (f, s) in plane[..produced].iter().enumerate() {
                         output[f * ch + c] = *s as f32;
@@ -206,6 +219,7 @@ impl AdaptiveResampler {
     pub fn reset(&mut self) {
         self.inner.reset();
         self.relative = 1.0;
+        self.ratio_start = self.nominal;
         self.buffered = 0.0;
     }
 }

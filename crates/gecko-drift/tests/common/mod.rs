@@ -309,8 +309,14 @@ pub fn run(cfg: &SimConfig) -> SimResult {
         if let Some(&(at, kind)) = steps.peek() {
             if out_time(t_cb) >= at {
                 steps.next();
-                res.segments.push(Segment { start_s: out_time(t_cb), ..Default::default() });
-                expect = None;
+                // A skew step keeps a locked loop locked unless the error
+                // grows past the unlock threshold; the other steps re-lock.
+                let still_locked = matches!(kind, StepKind::Skew(_)) && res.last.is_some_and(|l| l.locked);
+                let start_s = out_time(t_cb);
+                res.segments.push(Segment { start_s, locked_at_s: still_locked.then_some(start_s), ..Default::default() });
+                if !still_locked {
+                    expect = None;
+                }
                 match kind {
                     StepKind::Skew(p) => skew = p,
                     StepKind::DeviceRate(r) => {
