@@ -46,7 +46,7 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
-    a.opts.validate()?;
+    let resolved = a.opts.resolve(gecko_driver_bundle::DEFAULT_SAMPLE_RATE)?;
     let file = match &a.file {
         Some(f) => f.clone(),
         None => {
@@ -75,7 +75,7 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
     }
 
     // Real time when we can play; otherwise as fast as the engine reads.
-    let mut playback = a.opts.playback();
+    let mut playback = resolved.playback.clone();
     let mut output_note = None;
     if playback != Playback::None {
         let dev = match &playback {
@@ -148,7 +148,9 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
     };
     let config = EngineConfig {
         shm_name: shm_name.clone(),
-        gain_db: a.opts.gain_db,
+        chain: resolved.chain,
+        target_latency_ms: resolved.target_latency_ms,
+        actuator: resolved.actuator,
         record: Some(a.out.clone()),
         playback,
         attach_wait: Duration::from_secs(30),
@@ -156,7 +158,7 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
         ..EngineConfig::default()
     };
     let view = ui::LiveView::new(!a.quiet);
-    let report = gecko_engine::run(&config, &stop, |p| view.update(p));
+    let report = gecko_engine::run(&config, &stop, || None, |p| view.update(p));
     view.finish();
     // The engine ended: make sure the host ends too, then collect it.
     let engine_failed = report.is_err() || cancel.load(Ordering::Relaxed);

@@ -1,7 +1,9 @@
 //! `gecko`: run Gecko's engine, the simulated coreaudiod host, or both as a demo.
 
+mod control;
 mod demo;
 mod host_cmd;
+mod preset_cmd;
 mod install_cmd;
 mod status_cmd;
 mod ui;
@@ -10,6 +12,7 @@ mod uninstall_cmd;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use gecko_engine::{EngineConfig, Playback};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +45,12 @@ enum Command {
     Engine(EngineArgs),
     /// List the audio output devices the engine can play on.
     Devices,
+    /// Built-in and custom DSP presets: list, show, check.
+    #[command(subcommand)]
+    Preset(preset_cmd::PresetCommand),
+    /// The EQ of a preset: plot its magnitude response.
+    #[command(subcommand)]
+    Eq(preset_cmd::EqCommand),
     /// Install the Gecko Sink driver (macOS: one administrator prompt; Linux: into --root).
     Install(install_cmd::InstallArgs),
     /// Remove the Gecko Sink driver and everything it left behind.
@@ -59,9 +68,19 @@ enum Command {
 /// Options shared by the engine and the demo.
 #[derive(Args, Debug, Clone)]
 pub struct EngineOpts {
-    /// Gain applied by the engine, in dB (-120 to +24).
-    #[arg(long, value_name = "DB", default_value_t = 0.0, allow_negative_numbers = true)]
-    gain_db: f64,
+    /// DSP preset: a built-in name (`gecko preset list`) or a TOML file.
+    /// Without one the engine is a bit-exact bypass (meters only).
+    #[arg(long, value_name = "NAME|FILE")]
+    preset: Option<String>,
+    /// Gain applied by the engine, in dB (-120 to +24); overrides the preset's.
+    #[arg(long, value_name = "DB", allow_negative_numbers = true)]
+    gain_db: Option<f64>,
+    /// Ring fill level the drift control holds, in ms (overrides the preset's; default 20).
+    #[arg(long, value_name = "MS")]
+    target_latency_ms: Option<f64>,
+    /// Drift control actuator: steer Gecko Sink's clock (bit-transparent), resample, or choose automatically.
+    #[arg(long, value_enum, default_value_t = Actuator::Auto)]
+    actuator: Actuator,
     /// Don't play on an output device (just record / meter).
     #[arg(long)]
     no_play: bool,
@@ -70,19 +89,73 @@ pub struct EngineOpts {
     device: Option<String>,
 }
 
-impl EngineOpts {
-    fn playback(&self) -> Playback {
-        match (&self.device, self.no_play) {
-            (_, true) => Playback::None,
-            (Some(d), false) => Playback::Device(d.clone()),
-            (None, false) => Playback::Default,
-        }
-    }
+/// `--actuator` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actuator {
+    /// Steering when the rates match and the driver honours it, else resampling.
+    Auto,
+    /// Steer the driver's clock only.
+    Steer,
+    /// Adaptive resampling only.
+    Resample,
+}
 
-    /// Checks values before anything starts, so bad input fails fast.
-    fn validate(&self) -> Result<()> {
-        gecko_dsp::Gain::new(self.gain_db).context("invalid --gain-db")?;
-        Ok(())
+/// What the engine options resolve to.
+pub struct Resolved {
+    chain: gecko_dsp::ChainParams,
+    playback: Playback,
+    target_latency_ms: f64,
+    actuator: gecko_drift::ActuatorChoice,
+}
+
+/// Loads a built-in preset by name or a preset file.
+pub fn load_preset(spec: &str) -> Result<gecko_dsp::Preset> {
+    if gecko_dsp::Preset::builtin_names().contains(&spec) {
+        return Ok(gecko_dsp::Preset::builtin(spec)?);
+    }
+    let path = std::path::Path::new(spec);
+    if !path.exists() {
+        bail!(
+            "preset {spec:?} is neither a built-in preset ({}) nor an existing file",
+            gecko_dsp::Preset::builtin_names().join(", ")
+        );
+    }
+    Ok(gecko_dsp::Preset::load(path)?)
+}
+
+impl EngineOpts {
+    /// Resolves and checks everything before anything starts, so bad input
+    /// fails fast. `sample_rate` is the rate to validate filters at (Hz).
+    fn resolve(&self, sample_rate: f64) -> Result<Resolved> {
+        let preset = self.preset.as_deref().map(load_preset).transpose()?;
+        let mut chain = match &preset {
+            Some(p) => {
+                p.validate(sample_rate)?;
+                p.chain_params()
+            }
+            None => EngineConfig::bypass_chain(),
+        };
+        if let Some(g) = self.gain_db {
+            gecko_dsp::Gain::new(g).context("invalid --gain-db")?;
+            chain.gain_db = g;
+        }
+        let target_latency_ms =
+            self.target_latency_ms.or(preset.as_ref().map(|p| p.target_latency_ms)).unwrap_or(20.0);
+        if !(1.0..=1000.0).contains(&target_latency_ms) {
+            bail!("target latency {target_latency_ms} ms is out of range: use 1 to 1000 ms");
+        }
+        let device = self.device.clone().or(preset.as_ref().and_then(|p| p.output_device.clone()));
+        let playback = match (device, self.no_play) {
+            (_, true) => Playback::None,
+            (Some(d), false) => Playback::Device(d),
+            (None, false) => Playback::Default,
+        };
+        let actuator = match self.actuator {
+            Actuator::Auto => gecko_drift::ActuatorChoice::Auto,
+            Actuator::Steer => gecko_drift::ActuatorChoice::Steer,
+            Actuator::Resample => gecko_drift::ActuatorChoice::Resample,
+        };
+        Ok(Resolved { chain, playback, target_latency_ms, actuator })
     }
 }
 
@@ -105,6 +178,10 @@ struct EngineArgs {
     /// Stop after this many seconds of audio.
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
+    /// Read live commands from standard input, one per line: `gain DB`,
+    /// `preset NAME|FILE`, `limiter on|off`, `bypass` (on by default when stdin is a terminal).
+    #[arg(long)]
+    control_stdin: bool,
     /// No live meters.
     #[arg(long, short)]
     quiet: bool,
@@ -128,6 +205,8 @@ fn main() {
         Command::Host(a) => host_cmd::run(a, &cancel),
         Command::Engine(a) => run_engine(a, &cancel),
         Command::Devices => list_devices(),
+        Command::Preset(c) => preset_cmd::run_preset(c),
+        Command::Eq(c) => preset_cmd::run_eq(c),
         Command::Install(a) => install_cmd::run(a),
         Command::Uninstall(a) => uninstall_cmd::run(a),
         Command::Status(a) => status_cmd::run(a),
@@ -166,20 +245,23 @@ fn seconds(what: &str, secs: f64) -> Result<Duration> {
 }
 
 fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
-    a.opts.validate()?;
     gecko_ring::validate_name(&a.shm_name)?;
+    let r = a.opts.resolve(gecko_driver_bundle::DEFAULT_SAMPLE_RATE)?;
     let config = EngineConfig {
         shm_name: a.shm_name.clone(),
-        gain_db: a.opts.gain_db,
+        chain: r.chain,
         record: a.record.clone(),
-        playback: a.opts.playback(),
+        playback: r.playback,
+        target_latency_ms: r.target_latency_ms,
+        actuator: r.actuator,
         attach_wait: seconds("--wait", a.wait)?,
         exit_on_stop: a.exit_on_stop,
         max_audio: a.duration.map(|d| seconds("--duration", d)).transpose()?,
         ..EngineConfig::default()
     };
+    let live = (a.control_stdin || std::io::stdin().is_terminal()).then(|| control::spawn_stdin(r.chain));
     let view = ui::LiveView::new(!a.quiet);
-    let report = gecko_engine::run(&config, cancel, |p| view.update(p));
+    let report = gecko_engine::run(&config, cancel, || live.as_ref().and_then(|l| l.latest()), |p| view.update(p));
     view.finish();
     let report = report.context("the engine stopped")?;
     print!("{}", ui::report(&report, a.record.as_deref()));

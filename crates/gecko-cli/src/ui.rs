@@ -23,18 +23,31 @@ impl LiveView {
 
     pub fn update(&self, p: &EngineProgress) {
         let Some(bar) = &self.bar else { return };
-        let secs = p.frames as f64 / p.format.sample_rate;
+        let t = &p.telemetry;
+        let m = &t.meters;
+        let secs = t.frames_in as f64 / p.format.sample_rate;
         let mut msg = format!("{:>7.2} s  ", secs);
-        for (i, c) in p.window.channels.iter().enumerate() {
-            let label = channel_label(i, p.window.channels.len());
-            msg.push_str(&format!("{label} {} {:>6} ", meter_bar(c.peak_dbfs()), fmt_db(c.peak_dbfs())));
+        for c in 0..m.channels.min(m.peak_dbfs.len()) {
+            let db = m.peak_dbfs[c] as f64;
+            msg.push_str(&format!("{} {} {:>6} ", channel_label(c, m.channels), meter_bar(db), fmt_db(db)));
+        }
+        msg.push_str(&format!(" M {:>6} LUFS", fmt_db(m.loudness.momentary_lufs)));
+        match t.actuator {
+            Some(a) => msg.push_str(&format!(
+                "  {:?} {:+.1} ppm{}  fill {:>5.0} fr  underruns {}",
+                a,
+                t.correction_ppm,
+                if t.locked { " locked" } else { "" },
+                t.fill_frames,
+                t.underrun_frames
+            )),
+            None => msg.push_str(&format!("  fill {:>5.0} fr", t.fill_frames)),
         }
         msg.push_str(&format!(
-            " fill {:>5} fr  gaps {}  overruns {}{}",
-            p.fill_frames,
+            "  gaps {}  overruns {}{}",
             p.writer.gap_events,
             p.writer.overrun_events,
-            if p.io_running { "" } else { "  (driver idle)" }
+            if t.io_running { "" } else { "  (driver idle)" }
         ));
         bar.set_message(msg);
     }
@@ -87,7 +100,7 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
     ));
     s.push_str(&format!(
         "  engine      skipped {} frames · laps {} · driver restarts followed {} · non-finite samples {}\n",
-        r.skipped_frames, r.reader_overruns, r.generations_followed, r.nonfinite_samples
+        r.skipped_frames, r.reader_overruns, r.generations_followed, r.meters.nonfinite_samples
     ));
     let levels: Vec<String> = r
         .levels
@@ -99,10 +112,27 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
         })
         .collect();
     s.push_str(&format!("  levels      {}\n", levels.join(" | ")));
+    let l = &r.meters.loudness;
+    s.push_str(&format!(
+        "  loudness    integrated {} LUFS · range {} LU · true peak {} dBTP · limiter max reduction {} dB\n",
+        fmt_db(l.integrated_lufs),
+        fmt_db(l.loudness_range_lu),
+        fmt_db(l.true_peak_dbtp),
+        fmt_db(r.meters.limiter.max_gain_reduction_db as f64)
+    ));
+    if let Some(t) = &r.last_telemetry {
+        s.push_str(&format!(
+            "  drift       {} · correction {:+.2} ppm (driver applies {:+.2}) · {}\n",
+            t.actuator.map_or("-".into(), |a| format!("{a:?}")),
+            t.correction_ppm,
+            t.applied_ppm,
+            if t.locked { "locked" } else { "not locked" }
+        ));
+    }
     match (&r.output, &r.output_skipped) {
         (Some(o), _) => s.push_str(&format!(
-            "  output      {} · played {} frames · underruns {} ({} frames) · dropped {} · stream errors {}\n",
-            o.device, o.played_frames, o.underrun_events, o.underrun_frames, o.dropped_frames, o.stream_errors
+            "  output      {} @ {} Hz · played {} frames · underruns {} frames · stream errors {} · device switches {}\n",
+            o.device, o.rate, o.played_frames, o.underrun_frames, o.stream_errors, o.device_switches
         )),
         (None, Some(why)) => s.push_str(&format!("  output      none ({why})\n")),
         (None, None) => {}

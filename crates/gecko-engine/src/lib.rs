@@ -1,30 +1,44 @@
-//! The Gecko engine: attaches to Gecko Sink's shared-memory ring, reads the
-//! mix a block at a time, applies the device volume/mute and a gain, meters
-//! it, records it to WAV and plays it on a real output device.
+//! The Gecko engine: attaches to Gecko Sink's shared-memory ring and plays
+//! the system mix on a real output device, through drift control (clock
+//! steering or adaptive resampling, [`gecko_drift`]) and the DSP chain
+//! (device volume/mute → gain → EQ → limiter → meters, [`gecko_dsp`]), while
+//! recording it to WAV and reporting telemetry.
 //!
-//! In this version the engine runs a *pump* thread (ordinary priority) that
-//! moves blocks from the ring to the recorder and to the output's lock-free
-//! queue; the output device's real-time callback only pops that queue
-//! (see [`output`]).
+//! Threads: the output device's real-time callback runs [`core::RtCore::render`];
+//! the control thread (the caller of [`run`]) sends [`core::Control`] values
+//! and receives [`core::Telemetry`] through lock-free `ringbuf` queues, and
+//! moves the core to another device when the current one disappears
+//! ([`slot::CoreSlot`]); the recorder writes WAV on its own thread
+//! ([`recorder`]). Without an output device (headless), the control thread
+//! drives the core itself in *pump* mode: it reads whatever the ring holds
+//! and loses nothing — the mode for recordings and tests.
 
+pub mod core;
 pub mod output;
 pub mod recorder;
+pub mod slot;
 
-use gecko_dsp::{Gain, GainError, Meter, MeterReading};
-use gecko_ring::{AttachOptions, Reader, RingError, RingEvent, RingFormat, WriterCounters};
+use crate::core::{Control, CoreTotals, RtCore, Telemetry};
+use gecko_drift::{ActuatorChoice, DriftConfig, DriftLoop};
+use gecko_dsp::{Chain, ChainError, ChainParams, LimiterParams, MeterReading, MeterSnapshot};
+use gecko_ring::{AttachOptions, Reader, RingError, RingFormat, WriterCounters};
+use ringbuf::HeapRb;
+use ringbuf::traits::{Consumer, Producer, Split};
+use slot::CoreSlot;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-pub use output::{Output, OutputError, OutputReport};
+pub use output::{OutputError, OutputReport, OutputStream};
 pub use recorder::{RecordError, RecordReport, RecorderTx};
 
 /// Where the processed audio goes, besides the recording.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Playback {
-    /// No playback (headless).
+    /// No playback (headless): pump mode.
     None,
-    /// The system's default output device; skipped with a warning if there is none.
+    /// The system's default output device; pump mode with a warning if there is none.
     Default,
     /// The device with this exact name; an error if it cannot be opened.
     Device(String),
@@ -35,29 +49,44 @@ pub enum Playback {
 pub struct EngineConfig {
     /// Writer segment name of the ring (default `/GeckoAudioShm`).
     pub shm_name: String,
-    /// Gain applied after the device volume, dB (−120..=+24).
-    pub gain_db: f64,
-    /// Write the processed stream to this WAV file (float32, the ring's rate and channels).
+    /// The DSP chain's settings (see [`EngineConfig::bypass_chain`]).
+    pub chain: ChainParams,
+    /// Write the processed stream to this WAV file (float32, the stream's rate and channels).
     pub record: Option<PathBuf>,
     /// Playback target.
     pub playback: Playback,
+    /// Drift control: the ring fill level to hold, ms at the device rate.
+    pub target_latency_ms: f64,
+    /// Drift control: which actuator.
+    pub actuator: ActuatorChoice,
     /// How long to wait for the driver's segment to appear.
     pub attach_wait: Duration,
     /// Stop when the driver stops IO (after having run) and the ring is drained.
     pub exit_on_stop: bool,
     /// Stop after this much audio, if set.
     pub max_audio: Option<Duration>,
-    /// Frames per block read from the ring.
+    /// Frames per block read from the ring in pump mode.
     pub block_frames: usize,
+}
+
+impl EngineConfig {
+    /// The chain that changes nothing: gain 0 dB, no EQ, limiter off (its
+    /// lookahead delay is compensated in pump mode), meters on. Through it
+    /// the engine's recording is bit-identical to what apps played.
+    pub fn bypass_chain() -> ChainParams {
+        ChainParams { limiter: LimiterParams { enabled: false, ..LimiterParams::default() }, ..ChainParams::default() }
+    }
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             shm_name: gecko_ring::abi::DEFAULT_NAME.to_owned(),
-            gain_db: 0.0,
+            chain: EngineConfig::bypass_chain(),
             record: None,
             playback: Playback::Default,
+            target_latency_ms: 20.0,
+            actuator: ActuatorChoice::Auto,
             attach_wait: Duration::from_secs(10),
             exit_on_stop: false,
             max_audio: None,
@@ -72,9 +101,9 @@ pub enum EngineError {
     /// Attaching to or reading the ring failed.
     #[error(transparent)]
     Ring(#[from] RingError),
-    /// The gain setting is invalid.
-    #[error(transparent)]
-    Gain(#[from] GainError),
+    /// The DSP settings are invalid.
+    #[error("invalid DSP settings: {0}")]
+    Chain(#[from] ChainError),
     /// The recording could not be created or written.
     #[error(transparent)]
     Record(#[from] RecordError),
@@ -93,23 +122,23 @@ pub enum EngineError {
     /// The explicitly requested output device failed.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The ring's contents became invalid while playing.
+    #[error("Gecko Sink's shared memory {0} became invalid while playing (a corrupt or foreign writer); restart coreaudiod (or `gecko host`) and the engine")]
+    RingFault(String),
+    /// The drift loop could not be built.
+    #[error("drift control: {0}")]
+    Drift(String),
 }
 
-/// Live state passed to the progress callback (a few times per second).
+/// Live state passed to the progress callback (about 10 times a second).
 #[derive(Debug, Clone)]
 pub struct EngineProgress {
     /// The ring's format.
     pub format: RingFormat,
-    /// Frames processed so far.
-    pub frames: u64,
-    /// Levels since the previous progress call.
-    pub window: MeterReading,
-    /// Frames buffered in the ring.
-    pub fill_frames: u64,
+    /// The latest telemetry from the audio side.
+    pub telemetry: Telemetry,
     /// The writer's counters.
     pub writer: WriterCounters,
-    /// Whether the driver's IO is running.
-    pub io_running: bool,
     /// The output device, if playing.
     pub output: Option<String>,
 }
@@ -119,7 +148,7 @@ pub struct EngineProgress {
 pub struct EngineReport {
     /// Format of the ring at the end.
     pub format: RingFormat,
-    /// Frames read from the ring (= frames processed).
+    /// Frames read from the ring.
     pub frames_in: u64,
     /// Frames written to the recording (0 without one).
     pub frames_recorded: u64,
@@ -129,201 +158,365 @@ pub struct EngineReport {
     pub writer: WriterCounters,
     /// Frames the reader skipped (attach jumps, laps).
     pub skipped_frames: u64,
-    /// Overrun events the reader saw (it was lapped).
+    /// Times the reader was lapped.
     pub reader_overruns: u64,
     /// New writer generations followed.
     pub generations_followed: u64,
-    /// Non-finite samples replaced by silence.
-    pub nonfinite_samples: u64,
-    /// Levels over the whole run.
+    /// Whole-run sample peak and RMS per channel.
     pub levels: MeterReading,
+    /// The chain's meters at the end (loudness, true peak, limiter).
+    pub meters: MeterSnapshot,
     /// Playback totals, if a device played.
     pub output: Option<OutputReport>,
     /// Why playback was skipped, if it was.
     pub output_skipped: Option<String>,
+    /// The last telemetry (drift state) in real-time mode.
+    pub last_telemetry: Option<Telemetry>,
     /// Wall-clock time of the run.
     pub elapsed: Duration,
 }
 
 impl EngineReport {
-    /// Seconds of audio processed.
+    /// Seconds of audio read from the ring.
     pub fn audio_seconds(&self) -> f64 {
         self.frames_in as f64 / self.format.sample_rate
     }
 }
 
+/// The host clock the driver's zero timestamps use, in host ticks:
+/// CLOCK_MONOTONIC ns on Linux (a vDSO call, no system call),
+/// `mach_absolute_time` on macOS.
+pub fn host_now() -> u64 {
+    #[cfg(target_os = "macos")]
+    {
+        unsafe extern "C" {
+            fn mach_absolute_time() -> u64;
+        }
+        // SAFETY: no arguments, no side effects.
+        unsafe { mach_absolute_time() }
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: valid out pointer.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    }
+}
+
 /// Runs the engine until the driver stops (with `exit_on_stop`), `max_audio`
-/// is reached, or `cancel` is set. Calls `progress` about 10 times a second.
+/// is reached, or `cancel` is set. `controls` are applied live (they are
+/// polled about 10 times a second). `progress` is called about 10 times a second.
 pub fn run(
     config: &EngineConfig,
     cancel: &AtomicBool,
+    mut controls: impl FnMut() -> Option<ChainParams>,
     mut progress: impl FnMut(&EngineProgress),
 ) -> Result<EngineReport, EngineError> {
     let started = Instant::now();
-    let mut gain = Gain::new(config.gain_db)?;
-    let mut reader = attach(config, cancel)?;
-    let mut format = reader.format();
-    let ch = format.channels as usize;
-    tracing::info!(name = %config.shm_name, channels = ch, rate = format.sample_rate, generation = format.generation, "attached");
-
-    // 10 s of queue: the recorder thread writes far faster than real time.
-    let mut recorder = match &config.record {
+    let reader = attach(config, cancel)?;
+    let format = reader.format();
+    tracing::info!(name = %config.shm_name, channels = format.channels, rate = format.sample_rate, generation = format.generation, "attached");
+    let peek = gecko_ring::Peek::open(&config.shm_name).ok();
+    let recorder = match &config.record {
+        // 10 s of queue: the recorder thread writes far faster than real time.
         Some(path) => Some(recorder::start(path, format.channels as u16, format.sample_rate.round() as u32, (format.sample_rate * 10.0) as usize)?),
         None => None,
     };
-    let (mut output, output_skipped) = open_output(&config.playback, &format)?;
-
-    let block = config.block_frames.clamp(16, 65536);
-    let mut buf = vec![0f32; block * ch];
-    let mut total_meter = Meter::new(ch);
-    let mut window_meter = Meter::new(ch);
-    let mut frames_in = 0u64;
-    let mut nonfinite = 0u64;
-    let mut reader_overruns = 0u64;
-    let mut generations = 0u64;
-    let mut seen_io = false;
-    let mut last_tick = Instant::now() - Duration::from_secs(1);
-    let max_frames = config.max_audio.map(|d| (d.as_secs_f64() * format.sample_rate) as u64);
-    let mut idle_since: Option<Instant> = None;
-    // The writer process died (e.g. coreaudiod restarting); waiting for a new one.
-    let mut writer_lost = false;
-    let mut pending_event: Option<RingEvent> = None;
-
-    let result: Result<(), EngineError> = loop {
-        if cancel.load(Ordering::Relaxed) {
-            break Ok(());
-        }
-        // Housekeeping a few times a second: device volume/mute, liveness, progress.
-        if last_tick.elapsed() >= Duration::from_millis(100) {
-            last_tick = Instant::now();
-            if let Ok(st) = reader.writer_state() {
-                gain.set_device(st.volume_scalar, st.mute);
+    let selected = match &config.playback {
+        Playback::None => Err("playback disabled".to_owned()),
+        Playback::Default => output::select(None, format.channels as u16, format.sample_rate.round() as u32).map_err(|e| match e {
+            e @ OutputError::FeedbackLoop(_) => e.to_string(),
+            e => {
+                tracing::warn!("no playback: {e}");
+                e.to_string()
             }
-            reader.heartbeat();
-            if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
-                if let Err(e) = reader.check_writer_alive() {
-                    if config.exit_on_stop && (seen_io || frames_in > 0) {
-                        tracing::warn!("{e}; treating it as the end of the stream");
-                        break Ok(());
-                    }
-                    if !writer_lost {
-                        tracing::warn!("{e}; waiting for Gecko Sink's driver to come back");
-                        writer_lost = true;
-                    }
-                    match reader.reopen() {
-                        Ok(ev) => {
-                            writer_lost = false;
-                            pending_event = Some(ev);
-                        }
-                        Err(e) if e.is_transient() => {}
-                        Err(e) => break Err(e.into()),
+        }),
+        Playback::Device(name) => Ok(output::select(Some(name), format.channels as u16, format.sample_rate.round() as u32)?),
+    };
+    let mut ctx = RunCtx { config, cancel, started, peek, format, controls: &mut controls, progress: &mut progress };
+    match selected {
+        Ok(sel) => ctx.realtime(reader, recorder, sel),
+        Err(why) => ctx.pump(reader, recorder, why),
+    }
+}
+
+struct RunCtx<'a, C, P> {
+    config: &'a EngineConfig,
+    cancel: &'a AtomicBool,
+    started: Instant,
+    peek: Option<gecko_ring::Peek>,
+    format: RingFormat,
+    controls: &'a mut C,
+    progress: &'a mut P,
+}
+
+impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C, P> {
+    fn writer_counters(&mut self) -> WriterCounters {
+        self.peek.as_mut().and_then(|p| p.status().ok()).map(|s| s.writer).unwrap_or_default()
+    }
+
+    fn device_control(&mut self) -> Option<Control> {
+        let st = self.peek.as_mut()?.status().ok()?;
+        Some(Control::Device { volume: st.state.volume_scalar, mute: st.state.mute })
+    }
+
+    fn max_frames(&self) -> Option<u64> {
+        self.config.max_audio.map(|d| (d.as_secs_f64() * self.format.sample_rate) as u64)
+    }
+
+    /// Headless: the control thread drives the core, losslessly.
+    fn pump(&mut self, reader: Reader, recorder: Option<RecorderTx>, why: String) -> Result<EngineReport, EngineError> {
+        let (ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
+        let (tel_tx, _tel_rx) = HeapRb::<Telemetry>::new(4).split();
+        let mut ctl_tx = ctl_tx;
+        let chain = Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let mut core = RtCore::new(reader, None, chain, recorder, ctl_rx, tel_tx, u64::MAX);
+        let block = self.config.block_frames.clamp(16, 65536);
+        let mut buf = vec![0f32; block * self.format.channels as usize];
+        let mut seen_io = false;
+        let mut last_tick = Instant::now() - Duration::from_secs(1);
+        let mut idle_since: Option<Instant> = None;
+        let mut writer_lost = false;
+        let result: Result<(), EngineError> = loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+            if last_tick.elapsed() >= Duration::from_millis(100) {
+                last_tick = Instant::now();
+                if let Some(c) = self.device_control() {
+                    let _ = ctl_tx.try_push(c);
+                }
+                if let Some(p) = (self.controls)() {
+                    if let Err(e) = p.validate(self.format.sample_rate) {
+                        tracing::warn!("ignoring invalid settings: {e}");
+                    } else {
+                        let _ = ctl_tx.try_push(Control::Chain(p));
                     }
                 }
+                core.reader.heartbeat();
+                if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
+                    if let Err(e) = core.reader.check_writer_alive() {
+                        if self.config.exit_on_stop && (seen_io || core.totals.frames_in > 0) {
+                            tracing::warn!("{e}; treating it as the end of the stream");
+                            break Ok(());
+                        }
+                        if !writer_lost {
+                            tracing::warn!("{e}; waiting for Gecko Sink's driver to come back");
+                            writer_lost = true;
+                        }
+                        match core.reader.reopen() {
+                            Ok(_) => {
+                                writer_lost = false;
+                                core.totals.generations += 1;
+                                self.peek = gecko_ring::Peek::open(&self.config.shm_name).ok();
+                            }
+                            Err(e) if e.is_transient() => {}
+                            Err(e) => break Err(e.into()),
+                        }
+                    }
+                }
+                let telemetry = core.pump_telemetry();
+                let writer = self.writer_counters();
+                (self.progress)(&EngineProgress { format: self.format, telemetry, writer, output: None });
             }
-            progress(&EngineProgress {
-                format,
-                frames: frames_in,
-                window: window_meter.reading(),
-                fill_frames: reader.available(),
-                writer: reader.writer_counters(),
-                io_running: reader.io_running(),
-                output: output.as_ref().map(|o| o.device().to_owned()),
-            });
-            window_meter.reset();
-        }
-        let want = match max_frames {
-            Some(m) if m <= frames_in => break Ok(()),
-            Some(m) => ((m - frames_in) as usize).min(block),
-            None => block,
-        };
-        let io_running = reader.io_running();
-        seen_io |= io_running;
-        let rd = match pending_event.take() {
-            Some(ev) => gecko_ring::Read { frames: 0, event: Some(ev) },
-            None => match reader.read(&mut buf[..want * ch]) {
-                Ok(rd) => rd,
+            let want = match self.max_frames() {
+                Some(m) if m <= core.totals.frames_in => break Ok(()),
+                Some(m) => ((m - core.totals.frames_in) as usize).min(block),
+                None => block,
+            };
+            seen_io |= core.reader.io_running();
+            let ch = self.format.channels as usize;
+            let (frames, _event) = match core.pump(&mut buf[..want * ch]) {
+                Ok(x) => x,
                 Err(e) => break Err(e.into()),
-            },
-        };
-        match rd.event {
-            Some(RingEvent::Overrun { skipped_frames }) => {
-                reader_overruns += 1;
-                tracing::warn!(skipped_frames, "the engine fell behind the driver; skipped to the newest audio");
+            };
+            if let Some(new) = core.rebuild {
+                if core.recorder.is_some() {
+                    break Err(EngineError::FormatChanged {
+                        old_channels: self.format.channels,
+                        old_rate: self.format.sample_rate,
+                        new_channels: new.channels,
+                        new_rate: new.sample_rate,
+                    });
+                }
+                // Rebuild the chain for the new format.
+                core.chain = Chain::new(new.sample_rate.round() as u32, new.channels as usize, &self.config.chain)?;
+                core.rebuild = None;
+                self.format = new;
+                buf = vec![0f32; block * new.channels as usize];
+                continue;
             }
-            Some(RingEvent::NewGeneration { old, format: new, format_changed }) => {
-                generations += 1;
-                tracing::info!(old, new = new.generation, format_changed, "driver restarted; re-attached");
-                if format_changed {
-                    if recorder.is_some() {
+            if frames == 0 {
+                idle_since.get_or_insert_with(Instant::now);
+                if self.config.exit_on_stop && (seen_io || core.totals.frames_in > 0) && !core.reader.io_running() && core.reader.available() == 0 {
+                    break Ok(());
+                }
+                // Half an IO cycle at 48 kHz; the ring holds far more than this.
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            }
+            idle_since = None;
+        };
+        if result.is_ok() {
+            core.flush();
+        }
+        let recording = core.recorder.take().map(RecorderTx::finish).transpose();
+        result?;
+        let writer = self.writer_counters();
+        Ok(self.report(&core, recording?, writer, None, Some(why), None))
+    }
+
+    fn report(
+        &self,
+        core: &RtCore,
+        recording: Option<RecordReport>,
+        writer: WriterCounters,
+        output: Option<OutputReport>,
+        output_skipped: Option<String>,
+        last_telemetry: Option<Telemetry>,
+    ) -> EngineReport {
+        let t: CoreTotals = core.totals;
+        EngineReport {
+            format: self.format,
+            frames_in: t.frames_in,
+            frames_recorded: recording.map_or(0, |r| r.frames_written),
+            recording,
+            writer,
+            skipped_frames: core.reader.counters().skipped_frames,
+            reader_overruns: t.reader_overruns,
+            generations_followed: t.generations,
+            levels: core.total_meter.reading(),
+            meters: core.snapshot(),
+            output,
+            output_skipped,
+            last_telemetry,
+            elapsed: self.started.elapsed(),
+        }
+    }
+
+    fn build_drift(&self, out_rate: u32) -> Result<DriftLoop, EngineError> {
+        let mut cfg = DriftConfig::new(self.format.channels as usize, self.format.sample_rate, out_rate as f64)
+            .with_target_ms(self.config.target_latency_ms);
+        cfg.actuator = self.config.actuator;
+        cfg.max_block_frames = 8192;
+        DriftLoop::new(cfg).map_err(|e| EngineError::Drift(e.0))
+    }
+
+    /// Playback: the output device's callback drives the core.
+    fn realtime(&mut self, reader: Reader, recorder: Option<RecorderTx>, sel: output::Selected) -> Result<EngineReport, EngineError> {
+        let (mut ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
+        let (tel_tx, mut tel_rx) = HeapRb::<Telemetry>::new(64).split();
+        let chain = Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let drift = self.build_drift(sel.rate)?;
+        let telemetry_every = (sel.rate as u64) / 20; // 50 ms
+        let slot = Arc::new(CoreSlot::new(RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every)));
+        let mut report = OutputReport { device: sel.name.clone(), rate: sel.rate, ..OutputReport::default() };
+        let mut stream = Some(start_stream(&slot, sel)?);
+        let mut last: Option<Telemetry> = None;
+        let mut seen_io = false;
+        let mut last_tick = Instant::now();
+        let result: Result<(), EngineError> = loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            while let Some(t) = tel_rx.try_pop() {
+                last = Some(t);
+            }
+            // The device went away: move the core to the default device.
+            if stream.as_ref().is_some_and(|s| s.device_lost()) {
+                let old = stream.take().expect("checked");
+                report.stream_errors += old.errors();
+                let name = old.device().to_owned();
+                drop(old);
+                tracing::warn!("output device {name:?} disappeared; switching to the default device");
+                match output::select(None, self.format.channels as u16, self.format.sample_rate.round() as u32) {
+                    Ok(sel) => {
+                        {
+                            let mut core = slot.lock_main();
+                            if sel.rate != report.rate {
+                                core.drift = Some(self.build_drift(sel.rate)?);
+                            }
+                        }
+                        report.device = sel.name.clone();
+                        report.rate = sel.rate;
+                        report.device_switches += 1;
+                        stream = Some(start_stream(&slot, sel)?);
+                    }
+                    Err(e) => break Err(e.into()),
+                }
+            }
+            {
+                let core = slot.lock_main();
+                if core.ring_fault {
+                    break Err(EngineError::RingFault(self.config.shm_name.clone()));
+                }
+                if let Some(new) = core.rebuild {
+                    drop(core);
+                    if self.config.record.is_some() {
                         break Err(EngineError::FormatChanged {
-                            old_channels: format.channels,
-                            old_rate: format.sample_rate,
+                            old_channels: self.format.channels,
+                            old_rate: self.format.sample_rate,
                             new_channels: new.channels,
                             new_rate: new.sample_rate,
                         });
                     }
-                    let (o, _) = open_output(&config.playback, &new)?;
-                    output = o;
-                    buf = vec![0f32; block * new.channels as usize];
-                    total_meter = Meter::new(new.channels as usize);
-                    window_meter = Meter::new(new.channels as usize);
+                    let mut core = slot.lock_main();
+                    self.format = new;
+                    core.chain = Chain::new(new.sample_rate.round() as u32, new.channels as usize, &self.config.chain)?;
+                    core.drift = Some(self.build_drift(report.rate)?);
+                    core.rebuild = None;
                 }
-                format = new;
-                continue;
             }
-            None => {}
-        }
-        if rd.frames == 0 {
-            idle_since.get_or_insert_with(Instant::now);
-            if config.exit_on_stop && (seen_io || frames_in > 0) && !reader.io_running() && reader.available() == 0 {
-                break Ok(());
+            if last_tick.elapsed() >= Duration::from_millis(100) {
+                last_tick = Instant::now();
+                if let Some(c) = self.device_control() {
+                    let _ = ctl_tx.try_push(c);
+                }
+                if let Some(p) = (self.controls)() {
+                    match p.validate(self.format.sample_rate) {
+                        Err(e) => tracing::warn!("ignoring invalid settings: {e}"),
+                        Ok(()) => {
+                            let _ = ctl_tx.try_push(Control::Chain(p));
+                        }
+                    }
+                }
+                if let Some(t) = last {
+                    seen_io |= t.io_running;
+                    let writer = self.writer_counters();
+                    let output = stream.as_ref().map(|s| s.device().to_owned());
+                    (self.progress)(&EngineProgress { format: self.format, telemetry: t, writer, output });
+                    if let Some(m) = self.max_frames() {
+                        if t.frames_in >= m {
+                            break Ok(());
+                        }
+                    }
+                    if self.config.exit_on_stop && seen_io && !t.io_running && t.fill_frames < 1.0 {
+                        break Ok(());
+                    }
+                }
             }
-            // Half an IO cycle at 48 kHz; the ring holds far more than this.
-            std::thread::sleep(Duration::from_millis(2));
-            continue;
+        };
+        if let Some(s) = stream.take() {
+            report.stream_errors += s.errors();
         }
-        idle_since = None;
-        let ch = format.channels as usize;
-        let samples = &mut buf[..rd.frames * ch];
-        nonfinite += gecko_dsp::sanitize(samples);
-        gain.process(samples, ch);
-        total_meter.process(samples);
-        window_meter.process(samples);
-        frames_in += rd.frames as u64;
-        if let Some(rec) = recorder.as_mut() {
-            // The pump is not real-time: wait for the writer rather than lose audio.
-            rec.push_all(samples);
-        }
-        if let Some(o) = output.as_mut() {
-            o.push(samples);
-        }
-    };
-
-    // Let the output play what is queued (bounded), then finish the recording.
-    if let Some(o) = &output {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while o.queued_frames() > 0 && Instant::now() < deadline && !cancel.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let mut core = Arc::try_unwrap(slot).ok().expect("the stream, the only other owner, is gone").into_inner();
+        report.played_frames = core.totals.frames_out;
+        report.underrun_frames = core.totals.underrun_frames;
+        let recording = core.recorder.take().map(RecorderTx::finish).transpose();
+        result?;
+        let writer = self.writer_counters();
+        Ok(self.report(&core, recording?, writer, Some(report), None, last))
     }
-    let recording = recorder.map(RecorderTx::finish).transpose();
-    result?;
-    let recording = recording?;
-    let rc = reader.counters();
-    Ok(EngineReport {
-        format,
-        frames_in,
-        frames_recorded: recording.map_or(0, |r| r.frames_written),
-        recording,
-        writer: reader.writer_counters(),
-        skipped_frames: rc.skipped_frames,
-        reader_overruns,
-        generations_followed: generations,
-        nonfinite_samples: nonfinite,
-        levels: total_meter.reading(),
-        output: output.as_ref().map(Output::report),
-        output_skipped,
-        elapsed: started.elapsed(),
+}
+
+fn start_stream(slot: &Arc<CoreSlot<RtCore>>, sel: output::Selected) -> Result<OutputStream, OutputError> {
+    let slot = slot.clone();
+    OutputStream::start(sel, move |data: &mut [f32]| match slot.try_rt() {
+        Some(mut core) => core.render(data, host_now()),
+        // The control thread holds the core for a moment (device switch): silence.
+        None => data.fill(0.0),
     })
 }
 
@@ -348,23 +541,5 @@ fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineEr
             }
             Err(e) => return Err(e.into()),
         }
-    }
-}
-
-fn open_output(playback: &Playback, format: &RingFormat) -> Result<(Option<Output>, Option<String>), EngineError> {
-    let rate = format.sample_rate.round() as u32;
-    let ch = format.channels as u16;
-    let queue = (format.sample_rate * 0.5) as usize; // 500 ms
-    match playback {
-        Playback::None => Ok((None, Some("playback disabled".into()))),
-        Playback::Device(name) => Ok((Some(Output::open(Some(name), ch, rate, queue)?), None)),
-        Playback::Default => match Output::open(None, ch, rate, queue) {
-            Ok(o) => Ok((Some(o), None)),
-            Err(e @ OutputError::FeedbackLoop(_)) => Err(e.into()),
-            Err(e) => {
-                tracing::warn!("no playback: {e}");
-                Ok((None, Some(e.to_string())))
-            }
-        },
     }
 }

@@ -1,0 +1,300 @@
+//! The engine's core: ring → (drift loop) → DSP chain → recording queue,
+//! with control in and telemetry out through lock-free `ringbuf` queues.
+//!
+//! The same core is driven two ways:
+//! - [`RtCore::render`]: from the output device's real-time callback; the
+//!   drift loop ([`gecko_drift::DriftLoop`]) paces the ring against the
+//!   device's clock (clock steering or adaptive resampling).
+//! - [`RtCore::pump`]: from an ordinary thread for headless runs (recording
+//!   only): reads whatever the ring holds, loses nothing, no drift control.
+//!
+//! `render` never allocates, locks or blocks (tested under `assert_no_alloc`).
+
+use crate::recorder::RecorderTx;
+use gecko_dsp::{Chain, ChainParams, Meter, MeterSnapshot};
+use gecko_drift::{Actuator, DriftEvents, DriftLoop, Phase, RenderReport};
+use gecko_ring::{Reader, RingError, RingEvent, RingFormat};
+use ringbuf::traits::{Consumer, Producer};
+use ringbuf::{HeapCons, HeapProd};
+
+/// A command for the audio thread (plain `Copy` data: no allocation to send).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    /// New DSP parameters (gain, EQ, limiter, meters), applied smoothly.
+    Chain(ChainParams),
+    /// The device's volume (linear gain, 0..=1) and mute, as the driver publishes them.
+    Device {
+        /// Linear gain.
+        volume: f32,
+        /// Mute.
+        mute: bool,
+    },
+}
+
+/// What the audio thread reports, a few times a second (plain `Copy` data).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Telemetry {
+    /// Meters of the processed stream (peak/RMS window since the last telemetry; loudness).
+    pub meters: MeterSnapshot,
+    /// Frames read from the ring so far (device rate).
+    pub frames_in: u64,
+    /// Frames produced for the output (output rate) so far.
+    pub frames_out: u64,
+    /// Frames the ring holds (+ resampler backlog), device rate.
+    pub fill_frames: f64,
+    /// Drift correction asked for, ppm.
+    pub correction_ppm: f64,
+    /// Clock adjustment the driver applies, ppm.
+    pub applied_ppm: f64,
+    /// Drift loop locked.
+    pub locked: bool,
+    /// Drift actuator (None in pump mode).
+    pub actuator: Option<Actuator>,
+    /// Drift acquisition phase (None in pump mode).
+    pub phase: Option<Phase>,
+    /// Underrun frames so far (silence played because the ring was short).
+    pub underrun_frames: u64,
+    /// Drift events since the previous telemetry.
+    pub events: DriftEvents,
+    /// Whether the driver's IO is running.
+    pub io_running: bool,
+    /// Frames the recorder dropped so far (disk too slow).
+    pub record_dropped: u64,
+}
+
+/// Totals the control thread reads when the run ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CoreTotals {
+    /// Frames read from the ring.
+    pub frames_in: u64,
+    /// Frames produced.
+    pub frames_out: u64,
+    /// Underrun frames.
+    pub underrun_frames: u64,
+    /// Laps and resyncs the reader went through.
+    pub reader_overruns: u64,
+    /// New writer generations followed.
+    pub generations: u64,
+}
+
+/// See the module docs.
+pub struct RtCore {
+    pub(crate) reader: Reader,
+    pub(crate) drift: Option<DriftLoop>,
+    pub(crate) chain: Chain,
+    pub(crate) recorder: Option<RecorderTx>,
+    ctl_rx: HeapCons<Control>,
+    tel_tx: HeapProd<Telemetry>,
+    /// Whole-run peak/RMS (the chain's window restarts at every telemetry).
+    pub(crate) total_meter: Meter,
+    channels: usize,
+    telemetry_every: u64,
+    since_telemetry: u64,
+    events: DriftEvents,
+    last: Option<RenderReport>,
+    pub(crate) totals: CoreTotals,
+    /// The drift loop reported invalid ring contents (the control thread stops).
+    pub(crate) ring_fault: bool,
+    /// The ring's format changed; the control thread must rebuild the core.
+    pub(crate) rebuild: Option<RingFormat>,
+    /// Pump mode: frames still to trim from the start (chain latency).
+    trim: usize,
+    /// The reader's read count when this core was built.
+    read_base: u64,
+}
+
+impl RtCore {
+    /// Assembles a core. `telemetry_every` is in output frames (e.g. 50 ms).
+    pub(crate) fn new(
+        reader: Reader,
+        drift: Option<DriftLoop>,
+        chain: Chain,
+        recorder: Option<RecorderTx>,
+        ctl_rx: HeapCons<Control>,
+        tel_tx: HeapProd<Telemetry>,
+        telemetry_every: u64,
+    ) -> RtCore {
+        let channels = reader.format().channels as usize;
+        let trim = if drift.is_none() { chain.latency_frames() } else { 0 };
+        let read_base = reader.counters().read_count;
+        RtCore {
+            read_base,
+            reader,
+            drift,
+            chain,
+            recorder,
+            ctl_rx,
+            tel_tx,
+            total_meter: Meter::new(channels),
+            channels,
+            telemetry_every: telemetry_every.max(1),
+            since_telemetry: 0,
+            events: DriftEvents::default(),
+            last: None,
+            totals: CoreTotals::default(),
+            ring_fault: false,
+            rebuild: None,
+            trim,
+        }
+    }
+
+    fn apply_controls(&mut self) {
+        while let Some(c) = self.ctl_rx.try_pop() {
+            match c {
+                // Validated by the sender; an invalid value is ignored here.
+                Control::Chain(p) => {
+                    let _ = self.chain.set_params(&p);
+                }
+                Control::Device { volume, mute } => self.chain.set_device(volume, mute),
+            }
+        }
+    }
+
+    /// The real-time render: fills `out` (interleaved, the output device's
+    /// rate and the ring's channel count) from the ring through the drift
+    /// loop, processes it, queues it for the recorder, and sends telemetry.
+    /// `now` is the host time in host ticks (the driver's clock).
+    pub fn render(&mut self, out: &mut [f32], now: u64) {
+        self.apply_controls();
+        let Some(drift) = self.drift.as_mut() else {
+            out.fill(0.0);
+            return;
+        };
+        if self.rebuild.is_some() || self.ring_fault {
+            out.fill(0.0);
+            return;
+        }
+        let r = drift.render(&mut self.reader, out, now);
+        self.totals.underrun_frames += r.underrun_frames as u64;
+        if r.events.contains(DriftEvents::NEW_GENERATION) {
+            self.totals.generations += 1;
+        }
+        if r.events.contains(DriftEvents::RING_OVERRUN) {
+            self.totals.reader_overruns += 1;
+        }
+        if r.events.contains(DriftEvents::RING_ERROR) {
+            self.ring_fault = true;
+        }
+        if r.events.contains(DriftEvents::REBUILD_REQUIRED) {
+            self.rebuild = Some(self.reader.format());
+        }
+        self.events.insert(r.events);
+        self.last = Some(r);
+        let frames = out.len() / self.channels;
+        self.totals.frames_out += frames as u64;
+        self.totals.frames_in = self.reader.counters().read_count.wrapping_sub(self.read_base);
+        self.process_and_record(out, false);
+        self.since_telemetry += frames as u64;
+        if self.since_telemetry >= self.telemetry_every {
+            self.since_telemetry = 0;
+            self.send_telemetry();
+        }
+    }
+
+    fn process_and_record(&mut self, block: &mut [f32], lossless: bool) {
+        self.chain.process(block, self.channels);
+        // Pump mode: drop the chain's latency from the start so the recording
+        // lines up with the input sample for sample.
+        let skip = (self.trim * self.channels).min(block.len());
+        self.trim -= skip / self.channels;
+        let block = &block[skip..];
+        self.total_meter.process(block);
+        if let Some(rec) = self.recorder.as_mut() {
+            if lossless {
+                rec.push_all(block);
+            } else {
+                rec.push(block);
+            }
+        }
+    }
+
+    fn send_telemetry(&mut self) {
+        let meters = self.chain.take_snapshot();
+        let r = self.last;
+        let t = Telemetry {
+            meters,
+            frames_in: self.totals.frames_in,
+            frames_out: self.totals.frames_out,
+            fill_frames: r.map_or(0.0, |r| r.fill_frames),
+            correction_ppm: r.map_or(0.0, |r| r.correction_ppm),
+            applied_ppm: r.map_or(0.0, |r| r.applied_ppm),
+            locked: r.is_some_and(|r| r.locked),
+            actuator: r.map(|r| r.actuator),
+            phase: r.map(|r| r.phase),
+            underrun_frames: self.totals.underrun_frames,
+            events: std::mem::take(&mut self.events),
+            io_running: self.reader.io_running(),
+            record_dropped: self.recorder.as_ref().map_or(0, |r| r.frames_dropped()),
+        };
+        // If the control thread is slow, drop this one (telemetry is lossy by design).
+        let _ = self.tel_tx.try_push(t);
+    }
+
+    /// Pump mode (not real-time): reads up to `buf.len() / channels` frames
+    /// that the ring holds, processes and records them (waiting for the
+    /// recorder rather than losing audio). Returns the frames read and any
+    /// ring event.
+    pub fn pump(&mut self, buf: &mut [f32]) -> Result<(usize, Option<RingEvent>), RingError> {
+        self.apply_controls();
+        let rd = self.reader.read(buf)?;
+        match rd.event {
+            Some(RingEvent::Overrun { .. }) => self.totals.reader_overruns += 1,
+            Some(RingEvent::NewGeneration { format_changed, format, .. }) => {
+                self.totals.generations += 1;
+                if format_changed {
+                    self.rebuild = Some(format);
+                }
+            }
+            None => {}
+        }
+        if rd.frames > 0 {
+            let block = &mut buf[..rd.frames * self.channels];
+            self.totals.frames_in += rd.frames as u64;
+            self.totals.frames_out += rd.frames as u64;
+            self.process_and_record(block, true);
+        }
+        Ok((rd.frames, rd.event))
+    }
+
+    /// Pump mode, at the end of the stream: pushes the chain's latency worth
+    /// of silence through it so the last input frames reach the recording.
+    pub fn flush(&mut self) {
+        let latency = self.chain.latency_frames();
+        let mut zeros = [0f32; 1024];
+        let mut left = latency;
+        while left > 0 {
+            let n = left.min(zeros.len() / self.channels);
+            zeros.fill(0.0);
+            self.chain.process(&mut zeros[..n * self.channels], self.channels);
+            self.total_meter.process(&zeros[..n * self.channels]);
+            if let Some(rec) = self.recorder.as_mut() {
+                rec.push_all(&zeros[..n * self.channels]);
+            }
+            left -= n;
+        }
+    }
+
+    /// The current meters (whole-run peak/RMS is in `total_meter`).
+    pub fn snapshot(&self) -> MeterSnapshot {
+        self.chain.snapshot()
+    }
+
+    /// Pump-mode telemetry, sent directly (the pump is the control thread).
+    pub(crate) fn pump_telemetry(&mut self) -> Telemetry {
+        Telemetry {
+            meters: self.chain.take_snapshot(),
+            frames_in: self.totals.frames_in,
+            frames_out: self.totals.frames_out,
+            fill_frames: self.reader.available() as f64,
+            correction_ppm: 0.0,
+            applied_ppm: 0.0,
+            locked: false,
+            actuator: None,
+            phase: None,
+            underrun_frames: 0,
+            events: DriftEvents::default(),
+            io_running: self.reader.io_running(),
+            record_dropped: self.recorder.as_ref().map_or(0, |r| r.frames_dropped()),
+        }
+    }
+}
