@@ -7,6 +7,7 @@
 #   - the macOS cross toolchain of scripts/build-macos-driver.sh (docs/macos-build.md):
 #     clang-19, lld-19 (ld64.lld-19), llvm-19 (llvm-lipo-19, llvm-nm-19) from Debian 12,
 #     and zig's bundled macOS libc headers from PyPI (ziglang, pinned below)
+#   - libarchive-tools (bsdtar), openssl, python3: the .pkg read-back test (crates/gecko-pkg)
 #   - a Rust toolchain if cargo is missing (rustup must be reachable)
 set -euo pipefail
 
@@ -16,7 +17,8 @@ ZIGLANG_VERSION=0.15.2
 
 need_apt=()
 for pkg in build-essential pkg-config libasound2-dev alsa-utils sox espeak-ng \
-           clang-19 lld-19 llvm-19 python3-pip valgrind; do
+           clang-19 lld-19 llvm-19 python3-pip valgrind \
+           libarchive-tools openssl; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

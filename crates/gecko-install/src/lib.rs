@@ -88,6 +88,54 @@ pub enum InstallError {
 /// The CLI passes the macOS bundle crate's verifier (apple-codesign).
 pub type SignatureVerifier<'a> = &'a dyn Fn(&Path) -> Result<String, String>;
 
+/// Verifies a Mach-O bundle's code signature with gecko-macos-bundle's
+/// verifier (apple-codesign: the CodeDirectory hashes of every page, of
+/// Info.plist and CodeResources, and the CMS signature when present) and
+/// describes it ("ad hoc", "certificate (CMS), hardened runtime").
+///
+/// `verify_bundle` checks the executable on its own; this also checks that
+/// every slice is signed as our bundle id and that the Info.plist and
+/// CodeResources on disk are the ones the signature sealed (their hashes in
+/// the CodeDirectory's special slots), so an Info.plist edited after signing
+/// is refused.
+pub fn verify_macho_signature(bundle: &Path) -> Result<String, String> {
+    let info = gecko_macos_bundle::verify_bundle(bundle).map_err(|e| format!("{e:#}"))?;
+    check_sealed_files(bundle)?;
+    const CS_ADHOC: u32 = 0x2;
+    const CS_RUNTIME: u32 = 0x10000;
+    let adhoc = info.slice_flags.iter().all(|f| f & CS_ADHOC != 0);
+    let runtime = info.slice_flags.iter().all(|f| f & CS_RUNTIME != 0);
+    Ok(format!(
+        "{}{}, {} slice(s) verified",
+        if info.has_cms { "certificate (CMS)" } else if adhoc { "ad hoc" } else { "no certificate" },
+        if runtime { ", hardened runtime" } else { "" },
+        info.slice_flags.len()
+    ))
+}
+
+fn check_sealed_files(bundle: &Path) -> Result<(), String> {
+    use apple_codesign::{CodeSigningSlot, MachFile};
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let data = std::fs::read(bundle.join("Contents/MacOS").join(EXECUTABLE)).map_err(|x| e(&x))?;
+    let mach = MachFile::parse(&data).map_err(|x| e(&x))?;
+    for macho in mach.iter_macho() {
+        let sig = macho.code_signature().map_err(|x| e(&x))?.ok_or("a slice has no code signature")?;
+        let cd = sig.code_directory().map_err(|x| e(&x))?.ok_or("a slice has no CodeDirectory")?;
+        if cd.ident != BUNDLE_ID {
+            return Err(format!("signed as {:?}, not {BUNDLE_ID}", cd.ident));
+        }
+        for (slot, file) in [(CodeSigningSlot::Info, "Contents/Info.plist"), (CodeSigningSlot::ResourceDir, "Contents/_CodeSignature/CodeResources")] {
+            let sealed = cd.special_digests.get(&slot).ok_or_else(|| format!("the signature does not seal {file}"))?;
+            let bytes = std::fs::read(bundle.join(file)).map_err(|x| format!("{file}: {x}"))?;
+            let now = cd.digest_type.digest_data(&bytes).map_err(|x| e(&x))?;
+            if now[..] != sealed.data[..] {
+                return Err(format!("{file} was changed after signing (its hash is not the one sealed in the signature)"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What [`validate_bundle`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleInfo {
@@ -357,7 +405,8 @@ pub struct Installer<'a> {
     pub expected_version: String,
     /// How long to wait for the device to appear or go.
     pub device_timeout: Duration,
-    /// Verifies Mach-O code signatures (see [`SignatureVerifier`]).
+    /// Verifies Mach-O code signatures (see [`SignatureVerifier`]); by default
+    /// [`verify_macho_signature`].
     pub verify_signature: Option<SignatureVerifier<'a>>,
     /// Test hook, simulation only: make the script fail at this step
     /// (`copy`, `normalize`, `swap`, `after-swap`).
@@ -371,7 +420,7 @@ impl<'a> Installer<'a> {
             platform,
             expected_version: env!("CARGO_PKG_VERSION").into(),
             device_timeout: DEVICE_TIMEOUT,
-            verify_signature: None,
+            verify_signature: Some(&verify_macho_signature),
             inject_failure_at: None,
         }
     }

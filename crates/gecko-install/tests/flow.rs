@@ -362,11 +362,16 @@ fn refusals() {
     let b = copy_bundle(d.path());
     std::os::unix::fs::symlink("/etc/passwd", b.join("Contents/Resources/link")).unwrap();
     assert!(expect_bad(&b, "symlink").contains("symbolic link"));
-    // A Mach-O executable: a signature is required, and nothing here can vouch for it.
+    // A Mach-O executable: a valid code signature is required (this one has none).
     let d = tempfile::tempdir_in(work.path()).unwrap();
     let b = copy_bundle(d.path());
     std::fs::write(b.join("Contents/MacOS/GeckoAudioDevice"), [0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1]).unwrap();
-    assert!(expect_bad(&b, "mach-o").contains("signature"));
+    let msg = expect_bad(&b, "mach-o");
+    assert!(msg.contains("code signature refused"), "{msg}");
+    let mut inst_none = m.installer();
+    inst_none.verify_signature = None;
+    let e = inst_none.install(&b).unwrap_err();
+    assert!(e.to_string().contains("no signature verifier"), "{e}");
     // …and a verifier that rejects it is obeyed.
     let reject = |_: &Path| -> Result<String, String> { Err("CodeDirectory hash mismatch".into()) };
     let mut inst2 = m.installer();
