@@ -104,8 +104,12 @@ pub struct RtCore {
 }
 
 impl RtCore {
-    /// Assembles a core. `telemetry_every` is in output frames (e.g. 50 ms).
-    pub(crate) fn new(
+    /// Assembles a core (allocates; do it off the audio thread): the attached
+    /// `reader`, a drift loop for real-time use (`None` for pump mode), the
+    /// chain, an optional recorder, the control queue's consumer and the
+    /// telemetry queue's producer. `telemetry_every` is in output frames
+    /// (e.g. 2400 = 50 ms at 48 kHz).
+    pub fn new(
         reader: Reader,
         drift: Option<DriftLoop>,
         chain: Chain,
@@ -272,6 +276,11 @@ impl RtCore {
             }
             left -= n;
         }
+    }
+
+    /// Totals so far.
+    pub fn totals(&self) -> CoreTotals {
+        self.totals
     }
 
     /// The current meters (whole-run peak/RMS is in `total_meter`).

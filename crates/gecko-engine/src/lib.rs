@@ -204,6 +204,29 @@ pub fn host_now() -> u64 {
     }
 }
 
+/// Nanoseconds → host ticks (identity on Linux; `mach_timebase_info` on macOS).
+pub fn ns_to_host_ticks(ns: u64) -> u64 {
+    #[cfg(target_os = "macos")]
+    {
+        #[repr(C)]
+        struct Timebase {
+            numer: u32,
+            denom: u32,
+        }
+        unsafe extern "C" {
+            fn mach_timebase_info(info: *mut Timebase) -> i32;
+        }
+        let mut tb = Timebase { numer: 1, denom: 1 };
+        // SAFETY: valid out pointer. (Cheap; the kernel fills it from a constant.)
+        unsafe { mach_timebase_info(&mut tb) };
+        (ns as u128 * tb.denom as u128 / tb.numer.max(1) as u128) as u64
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        ns
+    }
+}
+
 /// Runs the engine until the driver stops (with `exit_on_stop`), `max_audio`
 /// is reached, or `cancel` is set. `controls` are applied live (they are
 /// polled about 10 times a second). `progress` is called about 10 times a second.
@@ -483,6 +506,15 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     }
                 }
                 if let Some(t) = last {
+                    tracing::debug!(
+                        fill = t.fill_frames,
+                        ppm = t.correction_ppm,
+                        applied = t.applied_ppm,
+                        phase = ?t.phase,
+                        locked = t.locked,
+                        underruns = t.underrun_frames,
+                        "drift"
+                    );
                     seen_io |= t.io_running;
                     let writer = self.writer_counters();
                     let output = stream.as_ref().map(|s| s.device().to_owned());
@@ -513,8 +545,8 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
 
 fn start_stream(slot: &Arc<CoreSlot<RtCore>>, sel: output::Selected) -> Result<OutputStream, OutputError> {
     let slot = slot.clone();
-    OutputStream::start(sel, move |data: &mut [f32]| match slot.try_rt() {
-        Some(mut core) => core.render(data, host_now()),
+    OutputStream::start(sel, move |data: &mut [f32], now: u64| match slot.try_rt() {
+        Some(mut core) => core.render(data, now),
         // The control thread holds the core for a moment (device switch): silence.
         None => data.fill(0.0),
     })

@@ -93,6 +93,8 @@ fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
 /// A chosen output device and the rate it will run at.
 pub struct Selected {
     device: cpal::Device,
+    /// Callback size to ask for, frames (`None`: the device's default).
+    buffer_frames: Option<u32>,
     /// The device's name.
     pub name: String,
     /// Interleaved channels.
@@ -124,6 +126,14 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
     if configs.is_empty() {
         return Err(OutputError::Unsupported { device: name, channels, detail: "no float32 configuration with that many channels".into() });
     }
+    // Ask for 512-frame callbacks when the device allows it: the drift
+    // control's fill target must exceed one callback, and a predictable
+    // size keeps the default 20 ms target feasible (PipeWire's ALSA plugin,
+    // left to itself, delivers callbacks of several thousand frames).
+    let buffer_frames = configs.iter().find_map(|c| match c.buffer_size() {
+        cpal::SupportedBufferSize::Range { min, max } => Some(PREFERRED_BUFFER_FRAMES.clamp(*min, *max)),
+        cpal::SupportedBufferSize::Unknown => None,
+    });
     let rate = if configs.iter().any(|c| c.min_sample_rate().0 <= preferred_rate && preferred_rate <= c.max_sample_rate().0) {
         preferred_rate
     } else {
@@ -132,15 +142,42 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
             .filter(|r| configs.iter().any(|c| c.min_sample_rate().0 <= *r && *r <= c.max_sample_rate().0))
             .unwrap_or(configs[0].max_sample_rate().0.min(192_000))
     };
-    Ok(Selected { device: dev, name, channels, rate })
+    Ok(Selected { device: dev, buffer_frames, name, channels, rate })
 }
+
+/// The callback size the engine asks for, frames.
+pub const PREFERRED_BUFFER_FRAMES: u32 = 512;
 
 /// Opens and immediately closes an output, to learn whether playback would
 /// work. Returns the device's name.
 pub fn probe(device: Option<&str>, channels: u16, rate: u32) -> Result<String, OutputError> {
     let sel = select(device, channels, rate)?;
     let name = sel.name.clone();
-    OutputStream::start(sel, |data: &mut [f32]| data.fill(0.0)).map(|_| name)
+    OutputStream::start(sel, |data: &mut [f32], _| data.fill(0.0)).map(|_| name)
+}
+
+/// Maps the output device's playback timestamps onto the driver's host
+/// clock. The first callback anchors `host_now()` to its playback instant;
+/// later callbacks are placed by how far their playback instant is from
+/// that anchor. Callback *times* jitter with the audio server's scheduling
+/// (PipeWire's ALSA plugin delivers bursts a quantum apart); playback
+/// instants advance with the device's own clock — what the drift control
+/// must follow. Falls back to a fresh clock read if the device reports no
+/// usable timestamps.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    anchor: Option<(cpal::StreamInstant, u64)>,
+}
+
+impl Timeline {
+    /// Host ticks for the buffer that will be heard at `playback`.
+    pub fn now(&mut self, playback: cpal::StreamInstant) -> u64 {
+        let (t0, h0) = *self.anchor.get_or_insert((playback, crate::host_now()));
+        match playback.duration_since(&t0) {
+            Some(d) => h0 + crate::ns_to_host_ticks(d.as_nanos() as u64),
+            None => crate::host_now(),
+        }
+    }
 }
 
 /// A running output stream.
@@ -153,18 +190,25 @@ pub struct OutputStream {
 }
 
 impl OutputStream {
-    /// Starts playback on `sel`; `render` fills each interleaved f32 buffer
-    /// (frames × channels) on the device's real-time thread.
-    pub fn start(sel: Selected, mut render: impl FnMut(&mut [f32]) + Send + 'static) -> Result<OutputStream, OutputError> {
-        let Selected { device, name, channels, rate } = sel;
-        let config = cpal::StreamConfig { channels, sample_rate: cpal::SampleRate(rate), buffer_size: cpal::BufferSize::Default };
+    /// Starts playback on `sel`; `render(buffer, now)` fills each interleaved
+    /// f32 buffer (frames × channels) on the device's real-time thread.
+    /// `now` is the buffer's place on the *output timeline* in host ticks
+    /// (see [`Timeline`]): smooth even when callbacks come in bursts.
+    pub fn start(sel: Selected, mut render: impl FnMut(&mut [f32], u64) + Send + 'static) -> Result<OutputStream, OutputError> {
+        let Selected { device, buffer_frames, name, channels, rate } = sel;
+        let buffer_size = buffer_frames.map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed);
+        let config = cpal::StreamConfig { channels, sample_rate: cpal::SampleRate(rate), buffer_size };
         let errors = Arc::new(AtomicU64::new(0));
         let lost = Arc::new(AtomicBool::new(false));
         let (e2, l2) = (errors.clone(), lost.clone());
+        let mut timeline = Timeline::default();
         let stream = quiet_stderr(|| {
             device.build_output_stream(
                 &config,
-                move |data: &mut [f32], _: &cpal::OutputCallbackInfo| render(data),
+                move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
+                    let now = timeline.now(info.timestamp().playback);
+                    render(data, now)
+                },
                 move |err| {
                     e2.fetch_add(1, Ordering::Relaxed);
                     if matches!(err, cpal::StreamError::DeviceNotAvailable) {

@@ -1,0 +1,109 @@
+//! The engine's real-time callback, for real: the C driver (loaded through
+//! the simulated host, simulated clock) writes IO cycles into the ring; the
+//! engine's `RtCore::render` — drift loop, DSP chain with every stage on,
+//! recorder queue, telemetry queue, control queue — runs inside
+//! `assert_no_alloc` for every callback, a live control change included.
+
+use assert_no_alloc::{AllocDisabler, assert_no_alloc};
+use gecko_drift::{DriftConfig, DriftLoop};
+use gecko_dsp::{Chain, ChainParams};
+use gecko_engine::core::{Control, RtCore, Telemetry};
+use gecko_ring::{AttachOptions, Reader};
+use gecko_simhost::{Host, IoRunner, SimulatedClock};
+use ringbuf::HeapRb;
+use ringbuf::traits::{Consumer, Producer, Split};
+use std::sync::Arc;
+
+#[global_allocator]
+static ALLOC: AllocDisabler = AllocDisabler;
+
+#[test]
+fn the_real_time_render_never_allocates_and_carries_the_audio() {
+    let name = format!("/gkrt{}", std::process::id());
+    let _ = gecko_ring::unlink_segments(&name);
+    let mut driver = gecko_simhost::load_isolated(gecko_driver_bundle::bundle_path()).unwrap();
+    let clock = SimulatedClock::new(1_000_000_000, 1e9);
+    clock.configure(&mut driver, &name).unwrap();
+    driver.initialize(Arc::new(Host::new())).unwrap();
+    let dev = driver.find_device().unwrap();
+    let reader = Reader::attach(&name, &AttachOptions::default()).unwrap();
+    let mut io = IoRunner::new(&driver, dev.clone(), 512, 1e9).unwrap();
+    io.start_io().unwrap();
+
+    let ch = dev.channels as usize;
+    let rate = dev.sample_rate;
+    let drift = DriftLoop::new(DriftConfig::new(ch, rate, rate)).unwrap();
+    let mut params = ChainParams::default(); // limiter and meters on
+    let chain = Chain::new(rate as u32, ch, &params).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rec = gecko_engine::recorder::start(&dir.path().join("rt.wav"), ch as u16, rate as u32, 48_000 * 10).unwrap();
+    let (mut ctl_tx, ctl_rx) = HeapRb::<Control>::new(16).split();
+    let (tel_tx, mut tel_rx) = HeapRb::<Telemetry>::new(256).split();
+    let mut core = RtCore::new(reader, Some(drift), chain, Some(rec), ctl_rx, tel_tx, 2400);
+
+    // 4 s of a 1 kHz sine at -6 dBFS; IO cycles and output callbacks
+    // alternate on the simulated clock (same rate: the loop steers).
+    let tpf = 1e9 / rate;
+    let mut frames = vec![0f32; 512 * ch];
+    let mut out = vec![0f32; 512 * ch];
+    let (mut peak_before, mut peak_after) = (0f32, 0f32);
+    for k in 0..375u64 {
+        for f in 0..512u64 {
+            let v = 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * (k * 512 + f) as f64 / rate).sin() as f32;
+            frames[f as usize * ch..][..ch].fill(v);
+        }
+        let t = 1_000_000_000 + (k as f64 * 512.0 * tpf) as u64;
+        clock.set(t);
+        io.do_write_mix_cycle((k * 512) as f64, t, &frames).unwrap();
+        if k == 250 {
+            params.gain_db = -6.0206; // a live change through the control queue
+            ctl_tx.try_push(Control::Chain(params)).unwrap();
+        }
+        let now = t + (256.0 * tpf) as u64;
+        assert_no_alloc(|| core.render(&mut out, now));
+        let p = out.iter().fold(0f32, |m, x| m.max(x.abs()));
+        if (150..250).contains(&k) {
+            peak_before = peak_before.max(p);
+        } else if k > 300 {
+            peak_after = peak_after.max(p);
+        }
+    }
+    io.stop_io().unwrap();
+    let totals = core.totals();
+    assert_eq!(totals.frames_out, 375 * 512);
+    assert!(totals.frames_in > 300 * 512, "the loop read the ring: {}", totals.frames_in);
+    let mut last = None;
+    while let Some(t) = tel_rx.try_pop() {
+        last = Some(t);
+    }
+    let last = last.expect("telemetry arrived");
+    assert!(last.meters.loudness.momentary_lufs.is_finite());
+    // The sine came through at 0.5, then at 0.25 after the live gain change
+    // (the limiter's -1 dBTP ceiling is above both).
+    assert!((peak_before - 0.5).abs() < 0.01, "peak before {peak_before}");
+    assert!((peak_after - 0.25).abs() < 0.01, "peak after {peak_after}");
+    drop(core);
+    let _ = gecko_ring::unlink_segments(&name);
+}
+
+/// Allocates inside the guard; run only by the test below, in a child process.
+#[test]
+#[ignore = "run by assert_no_alloc_is_live_in_this_test_binary; it aborts on purpose"]
+fn allocation_inside_the_guard_aborts() {
+    assert_no_alloc(|| {
+        let v: Vec<u8> = Vec::with_capacity(64);
+        std::hint::black_box(v);
+    });
+}
+
+#[test]
+fn assert_no_alloc_is_live_in_this_test_binary() {
+    use std::os::unix::process::ExitStatusExt;
+    let st = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "allocation_inside_the_guard_aborts"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(st.signal(), Some(6), "an allocation under assert_no_alloc was not caught: {st}");
+}
