@@ -1,0 +1,194 @@
+//! The DSP settings a running engine is asked to use, edited by control
+//! clients and the engine's stdin commands alike ([`Edit`]), and polled by
+//! the engine's control thread ([`ControlState::latest`]).
+
+use crate::protocol::{Applied, ErrorBody, ErrorCode};
+use gecko_dsp::{ChainParams, EqBand, LimiterParams, MAX_BANDS, Preset};
+use std::sync::{Mutex, MutexGuard};
+
+/// Sample rate settings are validated at before they are accepted (the
+/// engine checks them again at the stream's real rate).
+pub const VALIDATION_RATE: f64 = 48_000.0;
+
+/// One change to the DSP settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// Gain, dB.
+    Gain(f64),
+    /// A built-in preset name or a preset's TOML text.
+    Preset(String),
+    /// Replace EQ band `index`.
+    EqBand {
+        /// Band index, 0–15.
+        index: usize,
+        /// The band.
+        band: EqBand,
+    },
+    /// Limiter on/off and ceiling (`None`: unchanged).
+    Limiter {
+        /// On or off.
+        enabled: Option<bool>,
+        /// Ceiling, dBTP.
+        ceiling_dbtp: Option<f64>,
+    },
+    /// Gain 0 dB, no EQ, limiter off.
+    Bypass,
+}
+
+/// The chain that changes nothing (as `gecko_engine::EngineConfig::bypass_chain`).
+pub fn bypass_chain() -> ChainParams {
+    ChainParams { limiter: LimiterParams { enabled: false, ..LimiterParams::default() }, ..ChainParams::default() }
+}
+
+fn invalid(msg: impl Into<String>) -> ErrorBody {
+    ErrorBody::new(ErrorCode::InvalidSettings, msg)
+}
+
+/// Resolves a built-in preset name or preset TOML text.
+pub fn resolve_preset(name_or_toml: &str) -> Result<(Preset, String), ErrorBody> {
+    let spec = name_or_toml.trim();
+    if Preset::builtin_names().contains(&spec) {
+        let p = Preset::builtin(spec).map_err(|e| invalid(e.to_string()))?;
+        return Ok((p, spec.to_owned()));
+    }
+    if !spec.contains('=') && !spec.contains('[') {
+        return Err(invalid(format!(
+            "preset {spec:?} is neither a built-in preset ({}) nor preset TOML; to load a file, send its contents (`gecko ctl preset FILE` does)",
+            Preset::builtin_names().join(", ")
+        )));
+    }
+    let p = Preset::from_toml_str(spec, "the preset sent to the engine").map_err(|e| invalid(e.to_string()))?;
+    let name = p.name.clone().unwrap_or_else(|| "custom".to_owned());
+    Ok((p, name))
+}
+
+impl Edit {
+    /// Applies the edit to `params` (and the preset name), or says why not;
+    /// a refused edit changes nothing. Returns a message for people.
+    pub fn apply(&self, params: &mut ChainParams, preset: &mut Option<String>) -> Result<String, ErrorBody> {
+        let mut p = *params;
+        let msg = match self {
+            Edit::Gain(db) => {
+                gecko_dsp::Gain::new(*db).map_err(|e| invalid(e.to_string()))?;
+                p.gain_db = *db;
+                format!("gain {db} dB")
+            }
+            Edit::Preset(spec) => {
+                let (pre, name) = resolve_preset(spec)?;
+                pre.validate(VALIDATION_RATE).map_err(|e| invalid(e.to_string()))?;
+                *params = pre.chain_params();
+                *preset = Some(name.clone());
+                return Ok(format!("preset {name}"));
+            }
+            Edit::EqBand { index, band } => {
+                if *index >= MAX_BANDS {
+                    return Err(invalid(format!("EQ band {index} does not exist: use 0 to {}", MAX_BANDS - 1)));
+                }
+                p.eq.bands[*index] = *band;
+                format!("EQ band {index}: {:?} {} Hz, Q {}, {} dB{}", band.kind, band.freq_hz, band.q, band.gain_db, if band.enabled { "" } else { " (off)" })
+            }
+            Edit::Limiter { enabled, ceiling_dbtp } => {
+                if let Some(e) = enabled {
+                    p.limiter.enabled = *e;
+                }
+                if let Some(c) = ceiling_dbtp {
+                    p.limiter.ceiling_dbtp = *c;
+                }
+                format!("limiter {}, ceiling {} dBTP", if p.limiter.enabled { "on" } else { "off" }, p.limiter.ceiling_dbtp)
+            }
+            Edit::Bypass => {
+                *params = bypass_chain();
+                *preset = None;
+                return Ok("bypass: gain 0 dB, no EQ, limiter off".into());
+            }
+        };
+        p.validate(VALIDATION_RATE).map_err(|e| invalid(format!("{e}; nothing was changed")))?;
+        *params = p;
+        if let Some(n) = preset.as_mut().filter(|n| !n.ends_with(" (modified)")) {
+            n.push_str(" (modified)");
+        }
+        Ok(msg)
+    }
+}
+
+struct Inner {
+    params: ChainParams,
+    preset: Option<String>,
+    pending: bool,
+}
+
+/// The settings being edited, shared between the editors (socket clients,
+/// stdin) and the engine's control thread.
+pub struct ControlState {
+    inner: Mutex<Inner>,
+}
+
+impl ControlState {
+    /// Starts from the settings the engine was started with.
+    pub fn new(params: ChainParams, preset: Option<String>) -> ControlState {
+        ControlState { inner: Mutex::new(Inner { params, preset, pending: false }) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere cannot leave `Inner` half-written (plain values).
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies an edit; the engine picks it up at its next [`ControlState::latest`].
+    pub fn edit(&self, e: &Edit) -> Result<Applied, ErrorBody> {
+        let mut g = self.lock();
+        let Inner { params, preset, pending } = &mut *g;
+        let message = e.apply(params, preset)?;
+        *pending = true;
+        Ok(Applied { message, params: *params, preset: preset.clone() })
+    }
+
+    /// The settings changed since the last call, if they did (never blocks
+    /// for long: the lock is only held to copy a few hundred bytes).
+    pub fn latest(&self) -> Option<ChainParams> {
+        let mut g = self.lock();
+        std::mem::take(&mut g.pending).then_some(g.params)
+    }
+
+    /// The settings now requested and their preset's name.
+    pub fn current(&self) -> (ChainParams, Option<String>) {
+        let g = self.lock();
+        (g.params, g.preset.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_change_the_settings_or_say_why_not() {
+        let s = ControlState::new(bypass_chain(), None);
+        assert_eq!(s.latest(), None);
+        assert_eq!(s.edit(&Edit::Gain(-6.0)).unwrap().params.gain_db, -6.0);
+        assert_eq!(s.latest().map(|p| p.gain_db), Some(-6.0));
+        assert_eq!(s.latest(), None, "taken once");
+        let e = s.edit(&Edit::Gain(99.0)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidSettings);
+        assert!(e.message.contains("out of range"), "{e}");
+        assert_eq!(s.latest(), None, "a refused edit changes nothing");
+        let a = s.edit(&Edit::Preset("speech".into())).unwrap();
+        assert_eq!(a.preset.as_deref(), Some("speech"));
+        assert!(a.params.eq.bands.iter().any(|b| b.enabled));
+        let a = s.edit(&Edit::Limiter { enabled: Some(true), ceiling_dbtp: Some(-2.0) }).unwrap();
+        assert_eq!(a.preset.as_deref(), Some("speech (modified)"));
+        assert!(a.params.limiter.enabled && a.params.limiter.ceiling_dbtp == -2.0);
+        assert!(s.edit(&Edit::Limiter { enabled: None, ceiling_dbtp: Some(3.0) }).is_err());
+        let band = EqBand { enabled: true, gain_db: 3.0, ..EqBand::default() };
+        assert_eq!(s.edit(&Edit::EqBand { index: 15, band }).unwrap().params.eq.bands[15], band);
+        assert!(s.edit(&Edit::EqBand { index: 16, band }).unwrap_err().message.contains("0 to 15"));
+        let bad = EqBand { freq_hz: 1e6, ..band };
+        assert!(s.edit(&Edit::EqBand { index: 0, band: bad }).is_err());
+        let toml = "name = \"mine\"\ngain_db = -3\n";
+        assert_eq!(s.edit(&Edit::Preset(toml.into())).unwrap().preset.as_deref(), Some("mine"));
+        assert!(s.edit(&Edit::Preset("nope".into())).unwrap_err().message.contains("neither a built-in"));
+        assert!(s.edit(&Edit::Preset("gain_db = \"x\"".into())).is_err());
+        s.edit(&Edit::Bypass).unwrap();
+        assert_eq!(s.current(), (bypass_chain(), None));
+    }
+}
