@@ -1,85 +1,71 @@
 //! Live control of a running engine from standard input, one command per line:
 //! `gain DB`, `preset NAME|FILE`, `limiter on|off`, `bypass`, `help`.
-//! Commands are parsed on their own thread; the engine's control thread picks
-//! up the latest settings and hands them to the audio thread through its
-//! lock-free queue.
+//! Commands are parsed on their own thread into [`Edit`]s, the same edits the
+//! control socket's clients make ([`gecko_control::ControlState`]); the
+//! engine's control thread picks up the latest settings and hands them to
+//! the audio thread through its lock-free queue.
 
-use gecko_dsp::ChainParams;
+use gecko_control::{ControlState, Edit};
 use std::io::BufRead;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::Arc;
 
-/// The receiving end: the newest settings not yet applied.
-pub struct Live {
-    rx: Receiver<ChainParams>,
-}
-
-impl Live {
-    /// The newest settings sent since the last call, if any.
-    pub fn latest(&self) -> Option<ChainParams> {
-        self.rx.try_iter().last()
+/// The preset argument as sent to the engine: a built-in name as is, a
+/// file's contents (checked here first, so errors name the file).
+pub fn preset_spec(spec: &str) -> Result<String, String> {
+    if gecko_dsp::Preset::builtin_names().contains(&spec) || !std::path::Path::new(spec).exists() {
+        // Unknown names are refused by the engine, which lists the built-ins.
+        return Ok(spec.to_owned());
     }
+    gecko_dsp::Preset::check_file(std::path::Path::new(spec), gecko_control::state::VALIDATION_RATE).map_err(|e| e.to_string())?;
+    std::fs::read_to_string(spec).map_err(|e| format!("{spec}: {e}"))
 }
 
-/// Applies one command line to `params`; returns a message for the user.
-pub fn apply(line: &str, params: &mut ChainParams) -> Result<String, String> {
+/// Parses one command line; `None` for a blank line, `Err` with a message
+/// for the user (including `help`'s).
+pub fn parse(line: &str) -> Result<Option<Edit>, String> {
     let mut words = line.split_whitespace();
-    let Some(cmd) = words.next() else { return Ok(String::new()) };
+    let Some(cmd) = words.next() else { return Ok(None) };
     let arg = words.next();
     match (cmd, arg) {
         ("gain", Some(v)) => {
             let db: f64 = v.parse().map_err(|_| format!("gain: {v:?} is not a number of dB"))?;
-            gecko_dsp::Gain::new(db).map_err(|e| e.to_string())?;
-            params.gain_db = db;
-            Ok(format!("gain {db} dB"))
+            Ok(Some(Edit::Gain(db)))
         }
-        ("preset", Some(spec)) => {
-            let p = crate::load_preset(spec).map_err(|e| format!("{e:#}"))?;
-            p.validate(48_000.0).map_err(|e| e.to_string())?;
-            *params = p.chain_params();
-            Ok(format!("preset {spec}"))
-        }
-        ("limiter", Some("on")) => {
-            params.limiter.enabled = true;
-            Ok("limiter on".into())
-        }
-        ("limiter", Some("off")) => {
-            params.limiter.enabled = false;
-            Ok("limiter off".into())
-        }
-        ("bypass", None) => {
-            *params = gecko_engine::EngineConfig::bypass_chain();
-            Ok("bypass: gain 0 dB, no EQ, limiter off".into())
-        }
-        ("help", _) => Ok("commands: gain DB | preset NAME|FILE | limiter on|off | bypass".into()),
+        ("preset", Some(spec)) => Ok(Some(Edit::Preset(preset_spec(spec)?))),
+        ("limiter", Some("on")) => Ok(Some(Edit::Limiter { enabled: Some(true), ceiling_dbtp: None })),
+        ("limiter", Some("off")) => Ok(Some(Edit::Limiter { enabled: Some(false), ceiling_dbtp: None })),
+        ("bypass", None) => Ok(Some(Edit::Bypass)),
+        ("help", _) => Err("commands: gain DB | preset NAME|FILE | limiter on|off | bypass".into()),
         _ => Err(format!("unknown command {line:?}; type `help`")),
     }
 }
 
-/// Starts reading commands from stdin, starting from `initial` settings.
-pub fn spawn_stdin(initial: ChainParams) -> Live {
-    let (tx, rx): (Sender<ChainParams>, Receiver<ChainParams>) = channel();
+/// Starts reading commands from stdin into `state`.
+pub fn spawn_stdin(state: Arc<ControlState>) {
     std::thread::spawn(move || {
-        let mut params = initial;
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
-            match apply(&line, &mut params) {
-                Ok(msg) if msg.is_empty() => {}
-                Ok(msg) => {
-                    eprintln!("→ {msg}");
-                    if tx.send(params).is_err() {
-                        break;
-                    }
-                }
+            match parse(&line).and_then(|e| e.map(|e| state.edit(&e).map_err(|e| e.message)).transpose()) {
+                Ok(Some(a)) => eprintln!("→ {}", a.message),
+                Ok(None) => {}
                 Err(e) => eprintln!("→ {e}"),
             }
         }
     });
-    Live { rx }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gecko_dsp::ChainParams;
+
+    /// Applies one command line to `params`; returns a message for the user.
+    fn apply(line: &str, params: &mut ChainParams) -> Result<String, String> {
+        match parse(line)? {
+            None => Ok(String::new()),
+            Some(edit) => edit.apply(params, &mut None).map_err(|e| e.message),
+        }
+    }
 
     #[test]
     fn commands_change_the_settings_or_say_why_not() {
@@ -94,9 +80,25 @@ mod tests {
         apply("preset speech", &mut p).unwrap();
         assert!(p.eq.bands.iter().any(|b| b.enabled));
         assert!(apply("preset nope", &mut p).unwrap_err().contains("neither a built-in"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mine.toml");
+        std::fs::write(&file, "gain_db = -9\n").unwrap();
+        apply(&format!("preset {}", file.display()), &mut p).unwrap();
+        assert_eq!(p.gain_db, -9.0);
+        std::fs::write(&file, "gain_db = 99\n").unwrap();
+        assert!(apply(&format!("preset {}", file.display()), &mut p).unwrap_err().contains("mine.toml"));
         apply("bypass", &mut p).unwrap();
         assert_eq!(p, gecko_engine::EngineConfig::bypass_chain());
         assert!(apply("frobnicate", &mut p).is_err());
         assert_eq!(apply("   ", &mut p), Ok(String::new()));
+    }
+
+    #[test]
+    fn stdin_and_socket_edit_the_same_settings() {
+        let state = ControlState::new(gecko_engine::EngineConfig::bypass_chain(), None);
+        state.edit(&parse("gain -3").unwrap().unwrap()).unwrap();
+        state.edit(&Edit::Limiter { enabled: Some(true), ceiling_dbtp: None }).unwrap();
+        let p = state.latest().unwrap();
+        assert_eq!((p.gain_db, p.limiter.enabled), (-3.0, true));
     }
 }

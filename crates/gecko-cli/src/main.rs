@@ -1,6 +1,7 @@
 //! `gecko`: run Gecko's engine, the simulated coreaudiod host, or both as a demo.
 
 mod control;
+mod ctl;
 mod demo;
 mod host_cmd;
 mod preset_cmd;
@@ -43,6 +44,8 @@ enum Command {
     Host(host_cmd::HostArgs),
     /// Run the engine alone: attach to Gecko Sink's ring, process, record and play.
     Engine(EngineArgs),
+    /// Talk to a running engine over its control socket: status, telemetry, gain, preset, limiter, bypass.
+    Ctl(ctl::CtlArgs),
     /// List the audio output devices the engine can play on.
     Devices,
     /// Built-in and custom DSP presets: list, show, check.
@@ -182,6 +185,15 @@ struct EngineArgs {
     /// `preset NAME|FILE`, `limiter on|off`, `bypass` (on by default when stdin is a terminal).
     #[arg(long)]
     control_stdin: bool,
+    /// Control socket for the app and `gecko ctl` (mode 0600). Default:
+    /// $XDG_RUNTIME_DIR/gecko/engine.sock, or /tmp/gecko-UID/engine.sock when
+    /// XDG_RUNTIME_DIR is unset. With the default, an engine already
+    /// listening there is left alone and this one runs without a socket.
+    #[arg(long, value_name = "PATH", env = "GECKO_CONTROL_SOCKET")]
+    control_socket: Option<PathBuf>,
+    /// Don't open a control socket.
+    #[arg(long, conflicts_with = "control_socket")]
+    no_control_socket: bool,
     /// No live meters.
     #[arg(long, short)]
     quiet: bool,
@@ -204,6 +216,7 @@ fn main() {
         Command::Demo(a) => demo::run(a, &cancel),
         Command::Host(a) => host_cmd::run(a, &cancel),
         Command::Engine(a) => run_engine(a, &cancel),
+        Command::Ctl(a) => ctl::run(a),
         Command::Devices => list_devices(),
         Command::Preset(c) => preset_cmd::run_preset(c),
         Command::Eq(c) => preset_cmd::run_eq(c),
@@ -259,13 +272,45 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
         max_audio: a.duration.map(|d| seconds("--duration", d)).transpose()?,
         ..EngineConfig::default()
     };
-    let live = (a.control_stdin || std::io::stdin().is_terminal()).then(|| control::spawn_stdin(r.chain));
+    let state = Arc::new(gecko_control::ControlState::new(r.chain, a.opts.preset.clone()));
+    let server = if a.no_control_socket { None } else { bind_control(&a, &state)? };
+    if a.control_stdin || std::io::stdin().is_terminal() {
+        control::spawn_stdin(state.clone());
+    }
     let view = ui::LiveView::new(!a.quiet);
-    let report = gecko_engine::run(&config, cancel, || live.as_ref().and_then(|l| l.latest()), |p| view.update(p));
+    let report = gecko_engine::run(&config, cancel, || state.latest(), |p| {
+        view.update(p);
+        if let Some(s) = &server {
+            s.publish(ctl::snapshot(p));
+        }
+    });
+    drop(server);
     view.finish();
     let report = report.context("the engine stopped")?;
     print!("{}", ui::report(&report, a.record.as_deref()));
     Ok(())
+}
+
+/// Opens the engine's control socket. An explicit `--control-socket` must
+/// work; with the default path, another engine already there is not an error.
+fn bind_control(a: &EngineArgs, state: &Arc<gecko_control::ControlState>) -> Result<Option<gecko_control::ControlServer>> {
+    let path = a.control_socket.clone().unwrap_or_else(gecko_control::default_socket_path);
+    let info = gecko_control::EngineInfo {
+        ring: a.shm_name.clone(),
+        recording: a.record.as_ref().map(|p| p.display().to_string()),
+        engine_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    match gecko_control::ControlServer::bind(&path, state.clone(), info) {
+        Ok(s) => {
+            tracing::info!(path = %path.display(), "control socket");
+            Ok(Some(s))
+        }
+        Err(e) if a.control_socket.is_none() => {
+            tracing::warn!("no control socket: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e).context("could not open the control socket"),
+    }
 }
 
 fn list_devices() -> Result<()> {

@@ -1,0 +1,259 @@
+//! The control socket from both ends: what the engine publishes on it
+//! ([`snapshot`]) and `gecko ctl`, a client for people and scripts.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use gecko_control::protocol::{DriftInfo, FormatInfo, Meters, TelemetryMsg, WriterStats, finite};
+use gecko_control::server::Snapshot;
+use gecko_control::{Applied, ControlClient, Status};
+use gecko_engine::EngineProgress;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What the engine's progress callback publishes: a copy of the progress
+/// in the protocol's terms (on the control thread; the audio thread is not involved).
+pub fn snapshot(p: &EngineProgress) -> Snapshot {
+    let t = &p.telemetry;
+    let m = &t.meters;
+    let n = m.channels.min(m.peak_dbfs.len());
+    let db = |x: f32| finite(x as f64);
+    let w = &p.writer;
+    Snapshot {
+        format: FormatInfo { channels: p.format.channels, sample_rate: p.format.sample_rate, generation: p.format.generation },
+        output_device: p.output.clone(),
+        writer: WriterStats {
+            write_count: w.write_count,
+            io_cycles: w.io_cycles,
+            gap_events: w.gap_events,
+            gap_frames: w.gap_frames,
+            overlap_events: w.overlap_events,
+            overlap_frames: w.overlap_frames,
+            overrun_events: w.overrun_events,
+            overrun_frames: w.overrun_frames,
+        },
+        telemetry: TelemetryMsg {
+            seq: 0,
+            frames_in: t.frames_in,
+            frames_out: t.frames_out,
+            io_running: t.io_running,
+            meters: Meters {
+                peak_dbfs: m.peak_dbfs[..n].iter().map(|&x| db(x)).collect(),
+                rms_dbfs: m.rms_dbfs[..n].iter().map(|&x| db(x)).collect(),
+                max_peak_dbfs: db(m.max_peak_dbfs),
+                momentary_lufs: finite(m.loudness.momentary_lufs),
+                short_term_lufs: finite(m.loudness.short_term_lufs),
+                integrated_lufs: finite(m.loudness.integrated_lufs),
+                loudness_range_lu: finite(m.loudness.loudness_range_lu),
+                true_peak_dbtp: finite(m.loudness.true_peak_dbtp),
+                limiter_reduction_db: m.limiter.gain_reduction_db as f64,
+                clipped_samples: m.limiter.clipped_samples,
+            },
+            drift: Some(DriftInfo {
+                actuator: t.actuator.map(|a| format!("{a:?}").to_lowercase()),
+                phase: t.phase.map(|a| format!("{a:?}").to_lowercase()),
+                correction_ppm: t.correction_ppm,
+                applied_ppm: t.applied_ppm,
+                locked: t.locked,
+                fill_frames: t.fill_frames,
+                fill_ms: t.fill_frames / p.format.sample_rate * 1000.0,
+                underrun_frames: t.underrun_frames,
+            }),
+        },
+    }
+}
+
+/// `gecko ctl`: talk to a running engine over its control socket.
+#[derive(Args, Debug)]
+pub struct CtlArgs {
+    /// The engine's control socket (default: $XDG_RUNTIME_DIR/gecko/engine.sock,
+    /// or /tmp/gecko-UID/engine.sock when XDG_RUNTIME_DIR is unset).
+    #[arg(long, global = true, value_name = "PATH", env = "GECKO_CONTROL_SOCKET")]
+    socket: Option<PathBuf>,
+    /// Print the engine's JSON replies (one object per line) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: CtlCommand,
+}
+
+/// `on` / `off`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+#[derive(Subcommand, Debug)]
+enum CtlCommand {
+    /// The engine's state: ring, format, output, drift, driver counters, DSP settings.
+    Status,
+    /// Meters, ring fill and drift now (`--follow`: continuously).
+    Telemetry {
+        /// Keep printing (until Ctrl-C).
+        #[arg(long, short)]
+        follow: bool,
+        /// Messages per second with --follow (10 to 30).
+        #[arg(long, value_name = "HZ", default_value_t = 10.0)]
+        rate: f64,
+        /// Stop after this many messages with --follow.
+        #[arg(long, value_name = "N")]
+        count: Option<usize>,
+    },
+    /// Set the engine's gain, dB (-120 to +24).
+    Gain {
+        /// Gain, dB.
+        #[arg(allow_negative_numbers = true)]
+        db: f64,
+    },
+    /// Load a preset: a built-in name (`gecko preset list`) or a TOML file.
+    Preset {
+        /// Name or file.
+        #[arg(value_name = "NAME|FILE")]
+        spec: String,
+    },
+    /// Turn the limiter on or off (and set its ceiling).
+    Limiter {
+        /// on or off.
+        state: OnOff,
+        /// Ceiling, dBTP (-30 to 0).
+        #[arg(long, value_name = "DBTP", allow_negative_numbers = true)]
+        ceiling: Option<f64>,
+    },
+    /// Gain 0 dB, no EQ, limiter off: pass audio unchanged.
+    Bypass,
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+fn db(x: Option<f64>) -> String {
+    x.map_or("-inf".into(), |v| format!("{v:.1}"))
+}
+
+/// One line of telemetry for people.
+pub fn telemetry_line(t: &TelemetryMsg) -> String {
+    let m = &t.meters;
+    let chans: Vec<String> = m.peak_dbfs.iter().map(|&p| db(p)).collect();
+    let mut s = format!(
+        "peak {} dBFS [{}]  M {} S {} I {} LUFS  TP {} dBTP",
+        db(m.max_peak_dbfs),
+        chans.join(" "),
+        db(m.momentary_lufs),
+        db(m.short_term_lufs),
+        db(m.integrated_lufs),
+        db(m.true_peak_dbtp)
+    );
+    if m.limiter_reduction_db > 0.05 {
+        s.push_str(&format!("  limiting {:.1} dB", m.limiter_reduction_db));
+    }
+    if let Some(d) = &t.drift {
+        s.push_str(&format!("  fill {:.1} ms", d.fill_ms));
+        if let Some(a) = &d.actuator {
+            s.push_str(&format!("  {a} {:+.1} ppm{}", d.correction_ppm, if d.locked { " locked" } else { "" }));
+        }
+    }
+    if !t.io_running {
+        s.push_str("  (driver IO stopped)");
+    }
+    s
+}
+
+fn status_text(s: &Status) -> String {
+    let mut o = format!("engine     {} (pid {})\n", s.engine_version, s.pid);
+    match s.format {
+        Some(f) => o.push_str(&format!("ring       {}: {} ch @ {} Hz (generation {})\n", s.ring, f.channels, f.sample_rate, f.generation)),
+        None => o.push_str(&format!("ring       {}: not attached yet (waiting for the driver)\n", s.ring)),
+    }
+    o.push_str(&format!("output     {}\n", s.output_device.as_deref().unwrap_or("none (headless)")));
+    if let Some(d) = &s.drift {
+        match &d.actuator {
+            Some(a) => o.push_str(&format!(
+                "drift      {a}, phase {}, correction {:+.2} ppm, applied {:+.2} ppm, {}; fill {:.1} ms; underruns {} frames\n",
+                d.phase.as_deref().unwrap_or("-"),
+                d.correction_ppm,
+                d.applied_ppm,
+                if d.locked { "locked" } else { "not locked" },
+                d.fill_ms,
+                d.underrun_frames
+            )),
+            None => o.push_str(&format!("drift      none (headless); fill {:.1} ms\n", d.fill_ms)),
+        }
+    }
+    if let Some(w) = &s.writer {
+        o.push_str(&format!(
+            "driver     {} frames in {} IO cycles; gaps {} ({} frames), overlaps {} ({} frames), overruns {} ({} frames)\n",
+            w.write_count, w.io_cycles, w.gap_events, w.gap_frames, w.overlap_events, w.overlap_frames, w.overrun_events, w.overrun_frames
+        ));
+    }
+    o.push_str(&format!("recording  {}\n", s.recording.as_deref().unwrap_or("none")));
+    o.push_str(&format!("settings   {}\n", settings_text(&s.params, s.preset.as_deref())));
+    o.push_str(&format!("clients    {}\n", s.clients));
+    o
+}
+
+fn settings_text(p: &gecko_dsp::ChainParams, preset: Option<&str>) -> String {
+    let bands = p.eq.bands.iter().filter(|b| b.enabled).count();
+    format!(
+        "preset {}; gain {} dB; EQ {} band{}; limiter {} (ceiling {} dBTP)",
+        preset.unwrap_or("none"),
+        p.gain_db,
+        bands,
+        if bands == 1 { "" } else { "s" },
+        if p.limiter.enabled { "on" } else { "off" },
+        p.limiter.ceiling_dbtp
+    )
+}
+
+fn applied(a: &Applied, json: bool) -> Result<()> {
+    if json {
+        return print_json(a);
+    }
+    println!("{}\nsettings: {}", a.message, settings_text(&a.params, a.preset.as_deref()));
+    Ok(())
+}
+
+/// Runs `gecko ctl`.
+pub fn run(a: CtlArgs) -> Result<()> {
+    let path = a.socket.unwrap_or_else(gecko_control::default_socket_path);
+    let mut c = ControlClient::connect(&path)?;
+    match a.command {
+        CtlCommand::Status => {
+            let s = c.status()?;
+            if a.json { print_json(&s)? } else { print!("{}", status_text(&s)) }
+        }
+        CtlCommand::Telemetry { follow: false, .. } => {
+            let t = c.telemetry()?;
+            if a.json { print_json(&t)? } else { println!("{}", telemetry_line(&t)) }
+        }
+        CtlCommand::Telemetry { follow: true, rate, count } => {
+            if !rate.is_finite() || rate <= 0.0 {
+                bail!("--rate must be a positive number of messages per second (10 to 30)");
+            }
+            let sub = c.subscribe(rate)?;
+            let mut out = std::io::stdout().lock();
+            for (i, t) in sub.enumerate() {
+                if count.is_some_and(|n| i >= n) {
+                    break;
+                }
+                let t = t.context("the telemetry stream ended")?;
+                let line = if a.json { serde_json::to_string(&t)? } else { telemetry_line(&t) };
+                // The reader went away (`| head`): stop quietly.
+                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                    break;
+                }
+            }
+        }
+        CtlCommand::Gain { db } => applied(&c.set_gain(db)?, a.json)?,
+        CtlCommand::Preset { spec } => {
+            let sent = crate::control::preset_spec(&spec).map_err(anyhow::Error::msg)?;
+            applied(&c.set_preset(&sent)?, a.json)?
+        }
+        CtlCommand::Limiter { state, ceiling } => applied(&c.set_limiter(Some(state == OnOff::On), ceiling)?, a.json)?,
+        CtlCommand::Bypass => applied(&c.bypass()?, a.json)?,
+    }
+    Ok(())
+}

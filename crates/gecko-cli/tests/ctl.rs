@@ -1,0 +1,186 @@
+//! `gecko ctl` against a real engine process: the simulated host (C driver)
+//! and `gecko engine` run as child processes; `gecko ctl` talks to the
+//! engine over its control socket.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn gecko() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gecko"));
+    c.env_remove("RUST_LOG").env_remove("GECKO_CONTROL_SOCKET").stdin(Stdio::null());
+    c
+}
+
+/// Kills and reaps the children, and removes the ring, however the test ends.
+struct Procs {
+    children: Vec<Child>,
+    shm: String,
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = nix::sys::mman::shm_unlink(self.shm.as_str());
+        let _ = nix::sys::mman::shm_unlink(format!("{}.rd", self.shm).as_str());
+    }
+}
+
+fn ctl(sock: &Path, args: &[&str]) -> Output {
+    let out = gecko().arg("ctl").arg("--socket").arg(sock).args(args).output().expect("spawn gecko ctl");
+    eprintln!(
+        "--- ctl {args:?}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ok(sock: &Path, args: &[&str]) -> String {
+    let o = ctl(sock, args);
+    assert!(o.status.success(), "gecko ctl {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn json(sock: &Path, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    serde_json::from_str(&ok(sock, &a)).unwrap()
+}
+
+/// Polls `--json telemetry` until `pred` holds for its max peak, or panics after `secs`.
+fn wait_for_peak(sock: &Path, secs: u64, what: &str, pred: impl Fn(f64) -> bool) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = None;
+    while Instant::now() < deadline {
+        let o = ctl(sock, &["--json", "telemetry"]);
+        if o.status.success() {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            last = v["meters"]["max_peak_dbfs"].as_f64();
+            if let Some(p) = last.filter(|&p| pred(p)) {
+                return p;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    panic!("waited {secs} s for {what}; last peak {last:?}");
+}
+
+#[test]
+fn ctl_without_an_engine_says_how_to_start_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("nobody.sock");
+    let o = ctl(&sock, &["status"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("no engine is listening on {}", sock.display())) && err.contains("gecko engine"), "{err}");
+}
+
+#[test]
+fn ctl_controls_and_watches_a_running_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock: PathBuf = dir.path().join("engine.sock");
+    let shm = format!("/gkctl{}", std::process::id());
+    let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
+    let _ = nix::sys::mman::shm_unlink(shm.as_str());
+    procs.children.push(
+        gecko()
+            .args(["host", "--sine", "440", "--sine-seconds", "30", "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    procs.children.push(
+        gecko()
+            .args(["engine", "--no-play", "--quiet", "--wait", "30", "--shm-name", &shm, "--control-socket"])
+            .arg(&sock)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "the engine never opened its control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // The sine plays at -6 dBFS through a bypass engine.
+    let before = wait_for_peak(&sock, 30, "the sine at -6 dBFS", |p| (p + 6.0).abs() < 1.0);
+    let status = ok(&sock, &["status"]);
+    assert!(status.contains(&format!("ring       {shm}: 2 ch @ 48000 Hz")), "{status}");
+    assert!(status.contains("output     none (headless)") && status.contains("gain 0 dB"), "{status}");
+    let st = json(&sock, &["status"]);
+    assert_eq!(st["ring"], shm.as_str());
+    assert_eq!(st["format"]["channels"], 2);
+    assert!(st["pid"].as_u64().is_some() && st["writer"]["io_cycles"].as_u64() > Some(0), "{st}");
+
+    let out = ok(&sock, &["gain", "-6"]);
+    assert!(out.contains("gain -6 dB"), "{out}");
+    let after = wait_for_peak(&sock, 10, "the peak to drop by 6 dB", |p| (p + 12.0).abs() < 1.0);
+    eprintln!("peak {before:.2} → {after:.2} dBFS");
+    assert!((before - after - 6.0).abs() < 0.5, "gain -6 dB: {before:.2} → {after:.2}");
+    assert!(ok(&sock, &["status"]).contains("gain -6 dB"));
+    let line = ok(&sock, &["telemetry"]);
+    assert!(line.starts_with("peak -12.") && line.contains("LUFS"), "{line}");
+
+    // Refusals are clear and change nothing.
+    let o = ctl(&sock, &["gain", "50"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("out of range"));
+    let o = ctl(&sock, &["preset", "nope"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither a built-in"));
+    assert_eq!(json(&sock, &["status"])["params"]["gain_db"], -6.0);
+
+    // Presets by name and from a file; limiter; bypass.
+    assert_eq!(json(&sock, &["preset", "speech"])["preset"], "speech");
+    let file = dir.path().join("quiet.toml");
+    std::fs::write(&file, "name = \"quiet\"\ngain_db = -20\n[limiter]\nenabled = false\n").unwrap();
+    let a = json(&sock, &["preset", file.to_str().unwrap()]);
+    assert_eq!((a["preset"].as_str(), a["params"]["gain_db"].as_f64()), (Some("quiet"), Some(-20.0)));
+    wait_for_peak(&sock, 10, "the file preset's -20 dB", |p| (p + 26.0).abs() < 1.0);
+    assert_eq!(json(&sock, &["limiter", "on", "--ceiling", "-3"])["params"]["limiter"]["ceiling_dbtp"], -3.0);
+    assert!(ok(&sock, &["bypass"]).contains("bypass"));
+    wait_for_peak(&sock, 10, "bypass back to -6 dBFS", |p| (p + 6.0).abs() < 1.0);
+
+    // A subscription (the app's window): 20 messages at 20 Hz take about a second.
+    let start = Instant::now();
+    let follow = ok(&sock, &["telemetry", "--follow", "--rate", "20", "--count", "20"]);
+    let took = start.elapsed().as_secs_f64();
+    assert_eq!(follow.lines().count(), 20, "{follow}");
+    assert!(follow.lines().all(|l| l.starts_with("peak ")), "{follow}");
+    assert!((0.6..4.0).contains(&took), "20 messages at 20 Hz took {took:.2} s");
+
+    // The app closed and reopened: a new client works, audio never stopped.
+    let frames = |v: &serde_json::Value| v["frames_in"].as_u64().unwrap();
+    let t1 = json(&sock, &["telemetry"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let t2 = json(&sock, &["telemetry"]);
+    assert!(frames(&t2) > frames(&t1), "the engine keeps reading audio between clients");
+    assert_eq!(json(&sock, &["status"])["clients"], 1, "earlier clients are gone");
+
+    // Ctrl-C: the engine reports and removes its socket.
+    let mut engine = procs.children.pop().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(engine.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = engine.kill();
+            panic!("the engine did not stop on SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = engine.wait_with_output().unwrap();
+    eprintln!("engine:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success());
+    assert!(!sock.exists(), "the engine removes its socket when it stops");
+    let o = ctl(&sock, &["status"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no engine is listening"));
+}
