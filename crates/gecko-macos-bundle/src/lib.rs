@@ -452,6 +452,26 @@ pub fn verify_bundle(bundle: &Path) -> Result<SignatureInfo> {
         let cd = sig
             .code_directory()?
             .ok_or_else(|| anyhow!("slice {index} has no CodeDirectory"))?;
+        // The signature must be ours, and it must seal the Info.plist and
+        // CodeResources that are on disk now (their hashes sit in the
+        // CodeDirectory's special slots): an Info.plist edited after signing
+        // is refused, as macOS would refuse it.
+        ensure!(cd.ident == BUNDLE_ID, "slice {index} is signed as {:?}, not {BUNDLE_ID}", cd.ident);
+        for (slot, file) in [
+            (apple_codesign::CodeSigningSlot::Info, "Contents/Info.plist"),
+            (apple_codesign::CodeSigningSlot::ResourceDir, "Contents/_CodeSignature/CodeResources"),
+        ] {
+            let sealed = cd
+                .special_digests
+                .get(&slot)
+                .ok_or_else(|| anyhow!("slice {index}: the signature does not seal {file}"))?;
+            let bytes = std::fs::read(bundle.join(file)).with_context(|| format!("reading {file}"))?;
+            let now = cd.digest_type.digest_data(&bytes)?;
+            ensure!(
+                now[..] == sealed.data[..],
+                "{file} was changed after signing (its hash is not the one sealed in the signature)"
+            );
+        }
         let cms = sig.signature_data()?.is_some_and(|d| !d.is_empty());
         let adhoc = cd.flags.contains(CodeSignatureFlags::ADHOC) && !cms;
         info.slice_flags.push(cd.flags.bits());

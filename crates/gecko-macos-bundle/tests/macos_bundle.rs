@@ -604,6 +604,15 @@ fn adhoc_signature_verifies() {
         gmb::verify_bundle(&dst).is_err(),
         "a modified code page still verifies"
     );
+    // So must an Info.plist edited after signing (the executable untouched).
+    let copy = tempfile::tempdir().unwrap();
+    let dst = copy.path().join("GeckoAudioDevice.driver");
+    copy_dir(bundle, &dst);
+    let plist = dst.join("Contents/Info.plist");
+    let text = std::fs::read_to_string(&plist).unwrap();
+    std::fs::write(&plist, text.replace("Gecko", "Gekko")).unwrap();
+    let err = gmb::verify_bundle(&dst).expect_err("an edited Info.plist still verifies");
+    assert!(err.to_string().contains("Info.plist was changed after signing"), "{err:#}");
 }
 
 fn copy_dir(src: &Path, dst: &Path) {
