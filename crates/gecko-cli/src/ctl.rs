@@ -121,6 +121,26 @@ enum CtlCommand {
         #[arg(long, value_name = "DBTP", allow_negative_numbers = true)]
         ceiling: Option<f64>,
     },
+    /// Set one EQ band (0 to 15): `gecko ctl eq 2 peaking 3000 --q 1 --gain-db 4`.
+    Eq {
+        /// Band index, 0 to 15.
+        index: usize,
+        /// Filter type: peaking, low_shelf, high_shelf, low_pass, high_pass, notch, band_pass, all_pass.
+        #[arg(value_name = "TYPE")]
+        kind: String,
+        /// Frequency, Hz.
+        #[arg(value_name = "HZ")]
+        freq: f64,
+        /// Q (0.707 = Butterworth for the passes).
+        #[arg(long, default_value_t = 1.0)]
+        q: f64,
+        /// Gain, dB (peaking and shelves).
+        #[arg(long, value_name = "DB", default_value_t = 0.0, allow_negative_numbers = true)]
+        gain_db: f64,
+        /// Store the band but leave it disabled.
+        #[arg(long)]
+        off: bool,
+    },
     /// Gain 0 dB, no EQ, limiter off: pass audio unchanged.
     Bypass,
 }
@@ -253,6 +273,13 @@ pub fn run(a: CtlArgs) -> Result<()> {
             applied(&c.set_preset(&sent)?, a.json)?
         }
         CtlCommand::Limiter { state, ceiling } => applied(&c.set_limiter(Some(state == OnOff::On), ceiling)?, a.json)?,
+        CtlCommand::Eq { index, kind, freq, q, gain_db, off } => {
+            let kind: gecko_dsp::FilterType = serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
+                anyhow::anyhow!("{kind:?} is not a filter type: use peaking, low_shelf, high_shelf, low_pass, high_pass, notch, band_pass or all_pass")
+            })?;
+            let band = gecko_dsp::EqBand { kind, freq_hz: freq, q, gain_db, enabled: !off };
+            applied(&c.set_eq_band(index, band)?, a.json)?
+        }
         CtlCommand::Bypass => applied(&c.bypass()?, a.json)?,
     }
     Ok(())

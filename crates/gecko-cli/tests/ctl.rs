@@ -147,6 +147,13 @@ fn ctl_controls_and_watches_a_running_engine() {
     assert_eq!((a["preset"].as_str(), a["params"]["gain_db"].as_f64()), (Some("quiet"), Some(-20.0)));
     wait_for_peak(&sock, 10, "the file preset's -20 dB", |p| (p + 26.0).abs() < 1.0);
     assert_eq!(json(&sock, &["limiter", "on", "--ceiling", "-3"])["params"]["limiter"]["ceiling_dbtp"], -3.0);
+    let a = json(&sock, &["eq", "2", "high_shelf", "8000", "--q", "0.707", "--gain-db", "-3"]);
+    assert_eq!(a["params"]["eq"]["bands"][2]["type"], "high_shelf");
+    assert_eq!(a["params"]["eq"]["bands"][2]["gain_db"], -3.0);
+    let o = ctl(&sock, &["eq", "2", "wobble", "100"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a filter type"));
+    let o = ctl(&sock, &["eq", "2", "peaking", "90000"]);
+    assert_eq!(o.status.code(), Some(1), "a band above Nyquist is refused");
     assert!(ok(&sock, &["bypass"]).contains("bypass"));
     wait_for_peak(&sock, 10, "bypass back to -6 dBFS", |p| (p + 6.0).abs() < 1.0);
 
