@@ -195,9 +195,13 @@ impl ControlServer {
 impl Drop for ControlServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        // Wake the accept thread.
-        let _ = UnixStream::connect(&self.path);
-        if let Some(h) = self.accept.take() {
+        // Wake the accept thread. If the socket file was deleted under us it
+        // cannot be woken: leave it blocked (it ends with the process) rather
+        // than hang the engine's shutdown.
+        let woken = UnixStream::connect(&self.path).is_ok();
+        if let Some(h) = self.accept.take()
+            && woken
+        {
             let _ = h.join();
         }
         // Remove the socket only if it is still ours (not a newer engine's).

@@ -207,3 +207,16 @@ fn subscriptions_stream_at_the_requested_rate_and_clients_come_and_go() {
     stop.store(true, Ordering::Relaxed);
     feeder.join().unwrap();
 }
+
+#[test]
+fn stopping_never_hangs_even_if_the_socket_file_was_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("engine.sock");
+    let srv = server(&path);
+    let idle = ControlClient::connect(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let start = Instant::now();
+    drop(srv);
+    assert!(start.elapsed() < Duration::from_secs(2), "drop took {:?}", start.elapsed());
+    drop(idle);
+}
