@@ -197,6 +197,9 @@ struct EngineArgs {
     /// No live meters.
     #[arg(long, short)]
     quiet: bool,
+    /// Fault injection for tests: act as if the output device disappeared after MS milliseconds.
+    #[arg(long, value_name = "MS", hide = true)]
+    simulate_device_loss_after_ms: Option<u64>,
 }
 
 fn main() {
@@ -270,6 +273,7 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
         attach_wait: seconds("--wait", a.wait)?,
         exit_on_stop: a.exit_on_stop,
         max_audio: a.duration.map(|d| seconds("--duration", d)).transpose()?,
+        simulate_device_loss_after: a.simulate_device_loss_after_ms.map(Duration::from_millis),
         ..EngineConfig::default()
     };
     let state = Arc::new(gecko_control::ControlState::new(r.chain, a.opts.preset.clone()));

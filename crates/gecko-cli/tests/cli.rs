@@ -291,3 +291,44 @@ fn the_demo_plays_through_a_real_cpal_output_stream() {
     let o = run(gecko().env("HOME", home.path()).arg("devices"));
     assert!(String::from_utf8_lossy(&o.stdout).lines().any(|l| l == "default"));
 }
+
+/// The output device disappears mid-stream (fault injection: the same signal
+/// cpal's DeviceNotAvailable error raises): the engine reports it, moves to
+/// the default device and keeps playing from the same ring.
+#[test]
+fn the_engine_recovers_when_the_output_device_disappears() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type null }\nctl.!default { type hw card 0 }\n").unwrap();
+    let name = format!("/gkloss{}", std::process::id());
+    gecko_ring_unlink(&name);
+    let out = home.path().join("out.wav");
+    let engine = gecko()
+        .env("HOME", home.path())
+        .args(["engine", "--quiet", "--no-control-socket", "--exit-on-stop", "--wait", "20", "--shm-name", &name])
+        .args(["--simulate-device-loss-after-ms", "800", "-r"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Real time, 2 s, so the loss happens mid-stream.
+    let o = run(gecko().args(["host", "--sine", "440", "--sine-seconds", "2", "--quiet", "--wait-for-engine", "20", "--shm-name", &name]));
+    assert!(o.status.success(), "host: {}", stderr(&o));
+    let o = engine.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&o.stdout);
+    let err = stderr(&o);
+    eprintln!("engine:\n{report}\n{err}");
+    assert!(o.status.success());
+    assert!(report.contains("device switches 1"), "{report}");
+    assert!(err.contains("disappeared; switching to the default device"), "the loss is reported: {err}");
+    // The ring was not lost: the engine read the whole 2 s stream.
+    let frames_in: u64 = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("frames      in "))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("frames line");
+    assert!(frames_in >= 96_000, "read {frames_in} frames of a 2 s stream");
+    assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
+    gecko_ring_unlink(&name);
+}

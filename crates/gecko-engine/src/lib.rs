@@ -67,6 +67,10 @@ pub struct EngineConfig {
     pub max_audio: Option<Duration>,
     /// Frames per block read from the ring in pump mode.
     pub block_frames: usize,
+    /// Fault injection for tests: after this long, treat the output device
+    /// as gone (exactly what cpal's `DeviceNotAvailable` error does), so the
+    /// device-loss recovery can be exercised without unplugging hardware.
+    pub simulate_device_loss_after: Option<Duration>,
 }
 
 impl EngineConfig {
@@ -91,6 +95,7 @@ impl Default for EngineConfig {
             exit_on_stop: false,
             max_audio: None,
             block_frames: 512,
+            simulate_device_loss_after: None,
         }
     }
 }
@@ -439,11 +444,18 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let mut last: Option<Telemetry> = None;
         let mut seen_io = false;
         let mut last_tick = Instant::now();
+        let mut inject_loss_at = self.config.simulate_device_loss_after.map(|d| Instant::now() + d);
         let result: Result<(), EngineError> = loop {
             if self.cancel.load(Ordering::Relaxed) {
                 break Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
+            if inject_loss_at.is_some_and(|t| Instant::now() >= t) {
+                inject_loss_at = None;
+                if let Some(s) = &stream {
+                    s.mark_lost();
+                }
+            }
             while let Some(t) = tel_rx.try_pop() {
                 last = Some(t);
             }
