@@ -13,17 +13,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 driver=""
+out=target/pkg
 args=()
 while (($#)); do
     case $1 in
         --driver) driver=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
         *) args+=("$1"); shift ;;
     esac
 done
 if [ -z "$driver" ]; then
     # The driver in the pkg is signed with the same kind of identity when one is
     # given through the environment (see docs/macos-build.md); ad hoc otherwise.
-    bash scripts/build-macos-driver.sh --out target/pkg/driver
-    driver=target/pkg/driver/GeckoAudioDevice.driver
+    bash scripts/build-macos-driver.sh --out "$out/driver"
+    driver=$out/driver/GeckoAudioDevice.driver
 fi
-cargo run -q --release -p gecko-pkg -- --driver "$driver" --out target/pkg "${args[@]}"
+cargo run -q --release -p gecko-pkg -- --driver "$driver" --out "$out" "${args[@]}"
