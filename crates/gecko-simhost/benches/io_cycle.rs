@@ -109,6 +109,9 @@ fn main() {
             memcpy_block(&mut ring, t, black_box(&src));
         }
         println!("callgrind: {n} cycles of {FRAMES} frames");
+        io.stop_io().expect("StopIO");
+        drop(reader);
+        let _ = gecko_ring::unlink_segments(&name);
         return;
     }
 

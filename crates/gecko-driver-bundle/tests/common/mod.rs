@@ -425,6 +425,17 @@ pub fn driver() -> (&'static Driver, MutexGuard<'static, ()>) {
     (d, guard)
 }
 
+/// Removes this process's ring segments (the driver lives for the whole
+/// test process, so this runs at start and, via atexit, at exit).
+extern "C" fn unlink_ring_at_exit() {
+    let shm_name = format!("/gkt{}", std::process::id());
+    for n in [shm_name.clone(), format!("{shm_name}.rd")] {
+        let c = CString::new(n).unwrap();
+        // SAFETY: a valid NUL-terminated name.
+        unsafe { libc::shm_unlink(c.as_ptr()) };
+    }
+}
+
 fn load() -> Driver {
     use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
     let path = gecko_driver_bundle::executable_path();
@@ -437,10 +448,9 @@ fn load() -> Driver {
     }
     .expect("factory exported");
     let shm_name = format!("/gkt{}", std::process::id());
-    for n in [shm_name.clone(), format!("{shm_name}.rd")] {
-        let c = CString::new(n).unwrap();
-        unsafe { libc::shm_unlink(c.as_ptr()) };
-    }
+    unlink_ring_at_exit();
+    // SAFETY: registers a plain extern "C" fn; it runs once when the test process exits.
+    unsafe { libc::atexit(unlink_ring_at_exit) };
     // Invalid configurations are refused and change nothing.
     let mut bad = sim_config(&shm_name, true);
     bad.struct_size -= 8;
