@@ -90,6 +90,15 @@ fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// cpal's text for an ALSA device that cannot be opened ("…no longer
+/// available. For example, it has been unplugged.") misleads on a machine
+/// that simply has no sound card; say that instead when ALSA reports none.
+fn explain_unavailable(detail: String) -> String {
+    let no_cards = cfg!(target_os = "linux")
+        && std::fs::read_to_string("/proc/asound/cards").map(|s| s.contains("no soundcards")).unwrap_or(true);
+    if no_cards { "this machine has no sound card (ALSA finds none)".to_owned() } else { detail }
+}
+
 /// A chosen output device and the rate it will run at.
 pub struct Selected {
     device: cpal::Device,
@@ -120,7 +129,7 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
         return Err(OutputError::FeedbackLoop(name));
     }
     let configs: Vec<_> = quiet_stderr(|| dev.supported_output_configs())
-        .map_err(|e| OutputError::Unavailable { device: name.clone(), detail: e.to_string() })?
+        .map_err(|e| OutputError::Unavailable { device: name.clone(), detail: explain_unavailable(e.to_string()) })?
         .filter(|c| c.channels() == channels && c.sample_format() == cpal::SampleFormat::F32)
         .collect();
     if configs.is_empty() {
