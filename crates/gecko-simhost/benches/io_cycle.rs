@@ -17,8 +17,8 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Reader};
 use gecko_simhost::ffi::{
-    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo, AudioTimeStamp,
-    kAudioServerPlugInIOOperationWriteMix, kAudioTimeStampHostTimeValid, kAudioTimeStampSampleTimeValid,
+    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo,
+    kAudioServerPlugInIOOperationWriteMix,
 };
 use gecko_simhost::{Host, IoRunner, SimulatedClock, load_isolated};
 use std::ffi::c_void;
@@ -35,23 +35,8 @@ const TARGET_RATIO: f64 = 2.0;
 type DoIo = unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, u32, u32, u32, *const AudioServerPlugInIOCycleInfo, *mut c_void, *mut c_void) -> i32;
 
 fn info(sample: f64) -> AudioServerPlugInIOCycleInfo {
-    let host = 1_000_000_000 + (sample * 1e9 / 48_000.0) as u64;
-    let ts = AudioTimeStamp {
-        mSampleTime: sample,
-        mHostTime: host,
-        mRateScalar: 1.0,
-        mFlags: kAudioTimeStampSampleTimeValid | kAudioTimeStampHostTimeValid,
-        ..Default::default()
-    };
-    AudioServerPlugInIOCycleInfo {
-        mNominalIOBufferFrameSize: FRAMES as u32,
-        mCurrentTime: ts,
-        mInputTime: ts,
-        mOutputTime: ts,
-        mMainHostTicksPerFrame: 1e9 / 48_000.0,
-        mDeviceHostTicksPerFrame: 1e9 / 48_000.0,
-        ..Default::default()
-    }
+    let tpf = 1e9 / 48_000.0;
+    gecko_simhost::cycle_info(sample, 1_000_000_000 + (sample * tpf) as u64, FRAMES as u32, 0, tpf)
 }
 
 /// The baseline: copy one block into the ring buffer at frame `at` (≤ 2 copies at the wrap).

@@ -16,9 +16,8 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Peek, Reader};
 use gecko_simhost::ffi::{
-    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo, AudioTimeStamp,
-    kAudioServerPlugInHostClientID, kAudioServerPlugInIOOperationWriteMix, kAudioTimeStampHostTimeValid,
-    kAudioTimeStampSampleTimeValid,
+    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo,
+    kAudioServerPlugInHostClientID, kAudioServerPlugInIOOperationWriteMix,
 };
 use gecko_simhost::{Host, IoRunner, SimulatedClock, load_isolated};
 use std::ffi::c_void;
@@ -186,22 +185,7 @@ impl RawIo {
     /// Cycle info for `frames` frames at output sample time `sample` (frames)
     /// and host time `host` (ticks), as the HAL fills it.
     fn info(frames: u32, sample: f64, host: u64) -> AudioServerPlugInIOCycleInfo {
-        let ts = AudioTimeStamp {
-            mSampleTime: sample,
-            mHostTime: host,
-            mRateScalar: 1.0,
-            mFlags: kAudioTimeStampSampleTimeValid | kAudioTimeStampHostTimeValid,
-            ..Default::default()
-        };
-        AudioServerPlugInIOCycleInfo {
-            mNominalIOBufferFrameSize: frames,
-            mCurrentTime: ts,
-            mInputTime: ts,
-            mOutputTime: ts,
-            mMainHostTicksPerFrame: TICKS_PER_SECOND / RATE,
-            mDeviceHostTicksPerFrame: TICKS_PER_SECOND / RATE,
-            ..Default::default()
-        }
+        gecko_simhost::cycle_info(sample, host, frames, 0, TICKS_PER_SECOND / RATE)
     }
 
     /// DoIOOperation(WriteMix) alone.

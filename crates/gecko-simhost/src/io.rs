@@ -109,19 +109,10 @@ impl<'a> IoRunner<'a> {
     }
 
     fn info(&self, sample_time: f64, host_time: u64, frames: u32) -> AudioServerPlugInIOCycleInfo {
-        let flags = kAudioTimeStampSampleTimeValid | kAudioTimeStampHostTimeValid | kAudioTimeStampRateScalarValid;
-        let ahead = (self.device.safety_offset + frames) as f64;
-        let ts = |s: f64, h: u64| AudioTimeStamp { mSampleTime: s, mHostTime: h, mRateScalar: 1.0, mFlags: flags, ..Default::default() };
-        let current_host = host_time.saturating_sub((ahead * self.host_ticks_per_frame) as u64);
-        AudioServerPlugInIOCycleInfo {
-            mIOCycleCounter: self.cycle_counter,
-            mNominalIOBufferFrameSize: self.nominal_frames,
-            mCurrentTime: ts(sample_time - ahead, current_host),
-            mInputTime: ts(sample_time - ahead - frames as f64, current_host),
-            mOutputTime: ts(sample_time, host_time),
-            mMainHostTicksPerFrame: self.host_ticks_per_frame,
-            mDeviceHostTicksPerFrame: self.host_ticks_per_frame,
-        }
+        let mut info = cycle_info(sample_time, host_time, frames, self.device.safety_offset, self.host_ticks_per_frame);
+        info.mIOCycleCounter = self.cycle_counter;
+        info.mNominalIOBufferFrameSize = self.nominal_frames;
+        info
     }
 
     /// `StartIO`, then `BeginIOOperation(Thread)` if the driver wants it.
@@ -341,6 +332,35 @@ impl SimulatedClock {
             ticks_per_second: self.ticks_per_second,
         };
         driver.configure(shm_name, Some(clock), Some(Box::new(self.clone())))
+    }
+}
+
+/// The cycle info the HAL passes to Begin/Do/EndIOOperation for an output
+/// buffer of `frames` frames that will be played at `output_sample_time`
+/// (frames) / `output_host_time` (host ticks): the current time is one
+/// safety offset plus one buffer earlier (the HAL writes ahead), the input
+/// time one more buffer before that; host ticks per frame at the nominal
+/// rate. Cycle counter 0 and nominal buffer size = `frames` (set them if
+/// they matter). Layout: `AudioServerPlugInIOCycleInfo`, AudioServerPlugIn.h.
+pub fn cycle_info(
+    output_sample_time: f64,
+    output_host_time: u64,
+    frames: u32,
+    safety_offset: u32,
+    host_ticks_per_frame: f64,
+) -> AudioServerPlugInIOCycleInfo {
+    let flags = kAudioTimeStampSampleTimeValid | kAudioTimeStampHostTimeValid | kAudioTimeStampRateScalarValid;
+    let ahead = (safety_offset + frames) as f64;
+    let ts = |s: f64, h: u64| AudioTimeStamp { mSampleTime: s, mHostTime: h, mRateScalar: 1.0, mFlags: flags, ..Default::default() };
+    let current_host = output_host_time.saturating_sub((ahead * host_ticks_per_frame) as u64);
+    AudioServerPlugInIOCycleInfo {
+        mIOCycleCounter: 0,
+        mNominalIOBufferFrameSize: frames,
+        mCurrentTime: ts(output_sample_time - ahead, current_host),
+        mInputTime: ts(output_sample_time - ahead - frames as f64, current_host),
+        mOutputTime: ts(output_sample_time, output_host_time),
+        mMainHostTicksPerFrame: host_ticks_per_frame,
+        mDeviceHostTicksPerFrame: host_ticks_per_frame,
     }
 }
 

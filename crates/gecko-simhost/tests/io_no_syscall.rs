@@ -25,9 +25,8 @@ use gecko_driver_bundle as bundle;
 use gecko_ring::abi::off;
 use gecko_ring::{AttachOptions, Peek, Reader};
 use gecko_simhost::ffi::{
-    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo, AudioTimeStamp,
-    kAudioServerPlugInHostClientID, kAudioServerPlugInIOOperationWriteMix, kAudioTimeStampHostTimeValid,
-    kAudioTimeStampSampleTimeValid,
+    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo,
+    kAudioServerPlugInHostClientID, kAudioServerPlugInIOOperationWriteMix,
 };
 use gecko_simhost::{DeviceInfo, Driver, Host, SimClock, SimulatedClock, load_isolated};
 use std::ffi::{CString, c_void};
@@ -160,22 +159,7 @@ impl Rig {
         if let Some(c) = &self.clock {
             c.set(host_time);
         }
-        let ts = AudioTimeStamp {
-            mSampleTime: sample_time,
-            mHostTime: host_time,
-            mRateScalar: 1.0,
-            mFlags: kAudioTimeStampSampleTimeValid | kAudioTimeStampHostTimeValid,
-            ..Default::default()
-        };
-        let info = AudioServerPlugInIOCycleInfo {
-            mNominalIOBufferFrameSize: frames,
-            mCurrentTime: ts,
-            mInputTime: ts,
-            mOutputTime: ts,
-            mMainHostTicksPerFrame: TICKS_PER_FRAME,
-            mDeviceHostTicksPerFrame: TICKS_PER_FRAME,
-            ..Default::default()
-        };
+        let info = gecko_simhost::cycle_info(sample_time, host_time, frames, 0, TICKS_PER_FRAME);
         let (op, client) = (kAudioServerPlugInIOOperationWriteMix, kAudioServerPlugInHostClientID);
         let (mut s, mut h, mut seed) = (0.0f64, 0u64, 0u64);
         let main = self.buf.as_ptr() as *mut c_void;
