@@ -1,7 +1,10 @@
 //! Compiles `csrc/abi_layout.c` against the driver's ABI header so the tests
 //! can compare every C size and offset with the Rust mirror.
 fn main() {
-    let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../driver/include");
+    // Read at run time, not baked in with env!(): a build-script binary cached
+    // in a shared target directory may have been compiled in another checkout.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let include = format!("{dir}/../../driver/include");
     println!("cargo:rerun-if-changed=csrc/abi_layout.c");
     println!("cargo:rerun-if-changed={include}/gecko_shm_abi.h");
     cc::Build::new()
