@@ -141,8 +141,13 @@ enum CtlCommand {
         #[arg(long)]
         off: bool,
     },
-    /// Gain 0 dB, no EQ, limiter off: pass audio unchanged.
+    /// Gain 0 dB, no EQ, limiter off: pass audio unchanged (a mute stays on).
     Bypass,
+    /// Mute or unmute the engine's output.
+    Mute {
+        /// on or off.
+        state: OnOff,
+    },
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
@@ -281,6 +286,7 @@ pub fn run(a: CtlArgs) -> Result<()> {
             applied(&c.set_eq_band(index, band)?, a.json)?
         }
         CtlCommand::Bypass => applied(&c.bypass()?, a.json)?,
+        CtlCommand::Mute { state } => applied(&c.set_mute(state == OnOff::On)?, a.json)?,
     }
     Ok(())
 }

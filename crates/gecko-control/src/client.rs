@@ -157,6 +157,11 @@ impl ControlClient {
         self.applied(Request::Bypass)
     }
 
+    /// Mutes or unmutes the engine's output.
+    pub fn set_mute(&mut self, muted: bool) -> Result<Applied, ClientError> {
+        self.applied(Request::SetMute { muted })
+    }
+
     /// Turns this connection into a telemetry stream at `rate_hz` (clamped
     /// to 10–30 Hz); returns the rate granted and the stream.
     pub fn subscribe(mut self, rate_hz: f64) -> Result<Subscription, ClientError> {

@@ -1,7 +1,7 @@
 //! The messages. One JSON object per line, each with `"v": 1`.
 //!
 //! Requests carry a `"type"` (`hello`, `status`, `telemetry`, `subscribe`,
-//! `set_gain`, `set_preset`, `set_eq_band`, `set_limiter`, `bypass`); replies
+//! `set_gain`, `set_preset`, `set_eq_band`, `set_limiter`, `bypass`, `set_mute`); replies
 //! carry a `"type"` too (`hello`, `status`, `telemetry`, `applied`,
 //! `subscribed`), or, on failure, an `"error": {"code", "message"}` object.
 //!
@@ -69,8 +69,14 @@ pub enum Request {
         #[serde(default)]
         ceiling_dbtp: Option<f64>,
     },
-    /// Gain 0 dB, no EQ, limiter off: the engine passes audio unchanged.
+    /// Gain 0 dB, no EQ, limiter off: the engine passes audio unchanged
+    /// (a mute stays on).
     Bypass,
+    /// Mute or unmute the engine's output (ramped; kept across presets).
+    SetMute {
+        /// Muted or not.
+        muted: bool,
+    },
 }
 
 fn default_rate() -> f64 {
@@ -333,7 +339,7 @@ fn parse_versioned(line: &str) -> Result<Map<String, Value>, ErrorBody> {
     }
 }
 
-const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass";
+const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute";
 
 /// Parses a request line; every failure is a structured error to send back.
 pub fn decode_request(line: &str) -> Result<Request, ErrorBody> {
@@ -393,6 +399,7 @@ mod tests {
             Request::SetEqBand { index: 2, band: EqBand { enabled: true, ..EqBand::default() } },
             Request::SetLimiter { enabled: Some(true), ceiling_dbtp: None },
             Request::Bypass,
+            Request::SetMute { muted: true },
         ];
         for r in reqs {
             let line = encode_request(&r);

@@ -371,6 +371,7 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
         Request::SetEqBand { index, band } => Edit::EqBand { index, band },
         Request::SetLimiter { enabled, ceiling_dbtp } => Edit::Limiter { enabled, ceiling_dbtp },
         Request::Bypass => Edit::Bypass,
+        Request::SetMute { muted } => Edit::Mute(muted),
     };
     shared.state.edit(&edit).map(|a| Reply::Applied(Box::new(a)))
 }

@@ -31,8 +31,10 @@ pub enum Edit {
         /// Ceiling, dBTP.
         ceiling_dbtp: Option<f64>,
     },
-    /// Gain 0 dB, no EQ, limiter off.
+    /// Gain 0 dB, no EQ, limiter off (the mute is kept).
     Bypass,
+    /// The user's mute on or off (kept across preset changes and bypass).
+    Mute(bool),
 }
 
 /// The chain that changes nothing (as `gecko_engine::EngineConfig::bypass_chain`).
@@ -76,7 +78,7 @@ impl Edit {
             Edit::Preset(spec) => {
                 let (pre, name) = resolve_preset(spec)?;
                 pre.validate(VALIDATION_RATE).map_err(|e| invalid(e.to_string()))?;
-                *params = pre.chain_params();
+                *params = ChainParams { mute: params.mute, ..pre.chain_params() };
                 *preset = Some(name.clone());
                 return Ok(format!("preset {name}"));
             }
@@ -97,9 +99,13 @@ impl Edit {
                 format!("limiter {}, ceiling {} dBTP", if p.limiter.enabled { "on" } else { "off" }, p.limiter.ceiling_dbtp)
             }
             Edit::Bypass => {
-                *params = bypass_chain();
+                *params = ChainParams { mute: params.mute, ..bypass_chain() };
                 *preset = None;
                 return Ok("bypass: gain 0 dB, no EQ, limiter off".into());
+            }
+            Edit::Mute(m) => {
+                params.mute = *m;
+                return Ok(if *m { "muted" } else { "unmuted" }.into());
             }
         };
         p.validate(VALIDATION_RATE).map_err(|e| invalid(format!("{e}; nothing was changed")))?;
@@ -190,5 +196,10 @@ mod tests {
         assert!(s.edit(&Edit::Preset("gain_db = \"x\"".into())).is_err());
         s.edit(&Edit::Bypass).unwrap();
         assert_eq!(s.current(), (bypass_chain(), None));
+        assert!(s.edit(&Edit::Mute(true)).unwrap().params.mute);
+        assert!(s.edit(&Edit::Preset("night".into())).unwrap().params.mute, "a preset keeps the mute");
+        assert!(s.edit(&Edit::Bypass).unwrap().params.mute, "bypass keeps the mute");
+        assert!(!s.edit(&Edit::Mute(false)).unwrap().params.mute);
+        assert_eq!(s.current().1, None, "muting does not mark a preset modified");
     }
 }

@@ -31,6 +31,9 @@ pub struct ChainParams {
     pub meters: bool,
     /// How long gain and EQ changes take, ms, in [0, 1000]. Default 20.
     pub smoothing_ms: f64,
+    /// The user's mute: silence, ramped like a gain change (the device's own
+    /// mute control comes separately, [`Chain::set_device`]). Default off.
+    pub mute: bool,
 }
 
 impl Default for ChainParams {
@@ -41,6 +44,7 @@ impl Default for ChainParams {
             limiter: LimiterParams::default(),
             meters: true,
             smoothing_ms: 20.0,
+            mute: false,
         }
     }
 }
@@ -153,6 +157,8 @@ impl Chain {
         let fs = sample_rate as f64;
         params.validate(fs)?;
         let mut gain = Gain::new(params.gain_db).map_err(|GainError::OutOfRange(g)| ChainError::Gain(g))?;
+        gain.set_ramp_frames(0); // a chain that starts muted starts silent
+        gain.set_muted(params.mute);
         gain.set_ramp_frames(ramp_frames(params.smoothing_ms, fs));
         let mut eq = Equalizer::new(fs, channels, &params.eq)?;
         eq.set_smoothing_ms(params.smoothing_ms);
@@ -206,6 +212,7 @@ impl Chain {
         let fs = self.sample_rate as f64;
         self.gain.set_ramp_frames(ramp_frames(params.smoothing_ms, fs));
         self.gain.set_gain_db(params.gain_db).map_err(|GainError::OutOfRange(g)| ChainError::Gain(g))?;
+        self.gain.set_muted(params.mute);
         self.eq.set_smoothing_ms(params.smoothing_ms);
         self.eq.set_params(&params.eq)?;
         self.limiter.set_params(&params.limiter)?;

@@ -25,7 +25,8 @@ pub fn linear_to_db(x: f64) -> f64 {
 }
 
 /// A gain stage applied to interleaved frames. The effective linear gain is
-/// `gain(dB) × device volume scalar`, or 0 when muted. When the target
+/// `gain(dB) × device volume scalar`, or 0 when muted (by the device's mute
+/// control or by the user's mute, [`Gain::set_muted`]). When the target
 /// changes, the gain ramps linearly over `ramp_frames` frames (default
 /// 10 ms at 48 kHz) so live edits never click; at a constant unity target the
 /// samples pass bit-identical (multiplication by exactly 1.0).
@@ -34,6 +35,7 @@ pub struct Gain {
     gain_db: f64,
     volume: f32,
     mute: bool,
+    user_mute: bool,
     current: f32,
     target: f32,
     step: f32,
@@ -45,7 +47,7 @@ impl Gain {
     /// A gain of `gain_db` dB, device volume 1, not muted, starting at its
     /// target (no initial ramp). Errors if the gain is out of range.
     pub fn new(gain_db: f64) -> Result<Gain, GainError> {
-        let mut g = Gain { gain_db: 0.0, volume: 1.0, mute: false, current: 1.0, target: 1.0, step: 0.0, remaining: 0, ramp_frames: 480 };
+        let mut g = Gain { gain_db: 0.0, volume: 1.0, mute: false, user_mute: false, current: 1.0, target: 1.0, step: 0.0, remaining: 0, ramp_frames: 480 };
         g.set_gain_db(gain_db)?;
         g.current = g.target;
         g.remaining = 0;
@@ -83,8 +85,17 @@ impl Gain {
         }
     }
 
+    /// The user's own mute (the app's and `gecko ctl mute`), independent of
+    /// the device's mute control (ramped).
+    pub fn set_muted(&mut self, muted: bool) {
+        if muted != self.user_mute {
+            self.user_mute = muted;
+            self.retarget();
+        }
+    }
+
     fn retarget(&mut self) {
-        let t = if self.mute { 0.0 } else { (db_to_linear(self.gain_db) * self.volume as f64) as f32 };
+        let t = if self.mute || self.user_mute { 0.0 } else { (db_to_linear(self.gain_db) * self.volume as f64) as f32 };
         if t == self.target {
             return;
         }
@@ -147,6 +158,26 @@ mod tests {
             assert!(matches!(Gain::new(db), Err(GainError::OutOfRange(_))), "{db}");
         }
         assert!(Gain::new(24.0).is_ok() && Gain::new(-120.0).is_ok());
+    }
+
+    #[test]
+    fn user_mute_and_device_mute_are_independent() {
+        let mut g = Gain::new(0.0).unwrap();
+        g.set_ramp_frames(0);
+        let level = |g: &mut Gain| {
+            let mut b = [0.5f32; 2];
+            g.process(&mut b, 2);
+            b[0]
+        };
+        g.set_muted(true);
+        assert_eq!(level(&mut g), 0.0);
+        g.set_device(1.0, true);
+        g.set_muted(false);
+        assert_eq!(level(&mut g), 0.0, "the device's mute still holds");
+        g.set_device(1.0, false);
+        assert_eq!(level(&mut g), 0.5, "both off: unity, bit-exact");
+        g.set_muted(true);
+        assert_eq!(level(&mut g), 0.0);
     }
 
     #[test]
