@@ -158,6 +158,20 @@ impl Preset {
         Ok(p)
     }
 
+    /// A preset holding `params` (what "Save preset" stores): gain, limiter,
+    /// and the EQ bands up to the last one that differs from an unused band
+    /// (disabled bands in between are kept, so indices survive a round trip).
+    pub fn from_chain_params(name: &str, params: &ChainParams) -> Preset {
+        let used = params.eq.bands.iter().rposition(|b| *b != EqBand::default()).map_or(0, |i| i + 1);
+        Preset {
+            name: Some(name.to_owned()),
+            gain_db: params.gain_db,
+            eq: PresetEq { bands: params.eq.bands[..used].to_vec() },
+            limiter: params.limiter,
+            ..Preset::default()
+        }
+    }
+
     /// The preset as TOML text.
     pub fn to_toml_string(&self) -> String {
         toml::to_string_pretty(self).expect("a preset always serialises")
@@ -372,4 +386,19 @@ mod tests {
         assert_eq!(c.eq.bands[1], p.eq.bands[1]);
         assert!(!c.eq.bands[2].enabled);
     }
+
+    #[test]
+    fn chain_params_round_trip_through_a_saved_preset() {
+        let mut params = Preset::builtin("speech").unwrap().chain_params();
+        params.gain_db = -4.5;
+        params.eq.bands[6] = EqBand { kind: FilterType::Notch, freq_hz: 60.0, q: 10.0, gain_db: 0.0, enabled: true };
+        let saved = Preset::from_chain_params("mine", &params);
+        assert_eq!(saved.eq.bands.len(), 7, "trailing unused bands are left out");
+        let text = saved.to_toml_string();
+        let back = Preset::from_toml_str(&text, "saved").unwrap();
+        back.validate(48000.0).unwrap();
+        assert_eq!(back.name.as_deref(), Some("mine"));
+        assert_eq!(back.chain_params(), params);
+    }
+
 }
