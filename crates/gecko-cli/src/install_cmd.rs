@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug, Clone)]
 pub struct RootArgs {
     /// Linux: the directory standing in for `/` (simulated system; also $GECKO_SIM_ROOT).
-    #[arg(long, value_name = "DIR", env = "GECKO_SIM_ROOT")]
+    #[arg(long, value_name = "DIR", env = "GECKO_SIM_ROOT", global = true)]
     pub root: Option<PathBuf>,
 }
 
@@ -30,28 +30,8 @@ pub struct InstallArgs {
 /// The platform for this machine: macOS itself, or on Linux the simulated
 /// system under `--root` (its audio host is this `gecko`, `gecko sim-audio`).
 pub fn platform(root: &RootArgs) -> Result<Box<dyn AudioPlatform>> {
-    #[cfg(target_os = "macos")]
-    {
-        if root.root.as_deref().is_some_and(|r| r != std::path::Path::new("/")) {
-            bail!("--root is for the Linux simulation; on macOS Gecko installs into /");
-        }
-        Ok(Box::new(gecko_platform::macos::MacPlatform))
-    }
-    #[cfg(not(target_os = "macos"))]
-    {
-        let Some(dir) = &root.root else {
-            bail!(
-                "on Linux, Gecko installs into a simulated system: pass --root DIR (a directory standing in for /), \
-                 or set GECKO_SIM_ROOT"
-            );
-        };
-        let shm = std::env::var("GECKO_SIM_SHM_NAME").unwrap_or_else(|_| gecko_ring::abi::DEFAULT_NAME.to_owned());
-        let host = gecko_platform::sim::HostCommand {
-            program: std::env::current_exe().context("locating the gecko executable")?,
-            prefix: vec!["sim-audio".into()],
-        };
-        Ok(Box::new(gecko_platform::sim::SimPlatform::new(dir, &shm, host)?))
-    }
+    let exe = std::env::current_exe().context("locating the gecko executable")?;
+    Ok(gecko_platform::this_machine(root.root.as_deref(), &exe)?)
 }
 
 fn default_bundle() -> Result<PathBuf> {

@@ -6,6 +6,7 @@ mod demo;
 mod host_cmd;
 mod preset_cmd;
 mod install_cmd;
+mod output_cmd;
 mod status_cmd;
 mod ui;
 mod uninstall_cmd;
@@ -60,6 +61,8 @@ enum Command {
     Uninstall(uninstall_cmd::UninstallArgs),
     /// Is the driver installed, right, loaded, and used by an engine?
     Status(status_cmd::StatusArgs),
+    /// The system output: show it, switch to Gecko Sink, restore the previous one.
+    Output(output_cmd::OutputArgs),
     /// The simulated coreaudiod/launchd of the Linux install simulation (internal).
     #[command(hide = true)]
     SimAudio {
@@ -226,6 +229,7 @@ fn main() {
         Command::Install(a) => install_cmd::run(a),
         Command::Uninstall(a) => uninstall_cmd::run(a),
         Command::Status(a) => status_cmd::run(a),
+        Command::Output(a) => output_cmd::run(a),
         Command::SimAudio { args } => std::process::exit(gecko_platform::sim::main_from_args(args)),
     };
     if let Err(e) = result {

@@ -48,11 +48,23 @@ fn install_status_uninstall_through_the_cli() {
         assert!(t.contains(want), "status lacks {want:?}:\n{t}");
     }
 
+    // The system output: to Gecko Sink (remembering the speakers) and back.
+    let o = gecko(&root, &shm, &["output", "use-gecko-sink"]);
+    assert!(text(&o).contains("Gecko Sink is now the system output; the engine should play on Simulated Speakers"), "{}", text(&o));
+    let o = gecko(&root, &shm, &["output"]);
+    assert!(text(&o).contains("* Gecko Sink") && text(&o).contains("remembered previous output: Simulated Speakers"), "{}", text(&o));
+    let o = gecko(&root, &shm, &["output", "restore"]);
+    assert!(text(&o).contains("system output restored to Simulated Speakers"), "{}", text(&o));
+    let o = gecko(&root, &shm, &["output"]);
+    assert!(text(&o).contains("* Simulated Speakers") && !text(&o).contains("remembered"), "{}", text(&o));
+
     let o = gecko(&root, &shm, &["uninstall"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("nothing is left behind"), "{}", text(&o));
     let o = gecko(&root, &shm, &["status"]);
     assert!(text(&o).contains("installed      no"), "{}", text(&o));
+    let o = gecko(&root, &shm, &["output", "use-gecko-sink"]);
+    assert!(!o.status.success() && text(&o).contains("install the driver"), "{}", text(&o));
 
     // Without --root on Linux: a clear refusal.
     let o = Command::new(env!("CARGO_BIN_EXE_gecko")).arg("install").env_remove("GECKO_SIM_ROOT").output().unwrap();

@@ -16,6 +16,7 @@
 //! which the .pkg also carries; [`privileged`] runs it with every argument
 //! quoted, through one administrator prompt on macOS.
 
+pub mod output;
 pub mod privileged;
 pub mod sim;
 
@@ -116,6 +117,12 @@ pub enum PlatformError {
     /// The simulated host could not be started or queried.
     #[error("simulated audio host: {0}")]
     Sim(String),
+    /// Gecko Sink is not among the output devices.
+    #[error("Gecko Sink is not listed by the audio system: install the driver (`gecko install` or the app's Install), then try again")]
+    NotListed,
+    /// On Linux no simulated system root was given.
+    #[error("on Linux, Gecko installs into a simulated system: pass --root DIR (a directory standing in for /), or set GECKO_SIM_ROOT")]
+    NoRoot,
     /// A file-system error.
     #[error("{what} {}: {source}", path.display())]
     Io {
@@ -157,6 +164,12 @@ pub trait AudioPlatform {
     fn script_base_args(&self) -> Vec<std::ffi::OsString>;
     /// The name of the driver's shared-memory ring (its segments are removed on uninstall).
     fn ring_name(&self) -> String;
+    /// Where Gecko keeps the user's own state (the remembered previous
+    /// output): `~/Library/Application Support/Gecko` on macOS,
+    /// `<root>/Library/Application Support/Gecko` in the simulation.
+    fn user_state_dir(&self) -> PathBuf {
+        self.root().join("Library/Application Support/Gecko")
+    }
 
     /// The HAL plug-in folder, `<root>/Library/Audio/Plug-Ins/HAL`.
     fn hal_dir(&self) -> PathBuf {
@@ -174,6 +187,29 @@ pub trait AudioPlatform {
     /// Whether Gecko Sink is listed now.
     fn gecko_sink_listed(&self) -> Result<bool, PlatformError> {
         Ok(self.output_devices()?.iter().any(OutputDevice::is_gecko_sink))
+    }
+}
+
+/// The platform of this machine: macOS itself (`root` must be `None` or
+/// `/`), or on Linux the simulated system under `root`, whose audio host is
+/// `gecko_exe sim-audio …` and whose driver ring is `$GECKO_SIM_SHM_NAME`
+/// (default `/GeckoAudioShm`). The CLI and the app both start here.
+/// Errors: [`PlatformError::NoRoot`] on Linux without a root.
+pub fn this_machine(root: Option<&Path>, gecko_exe: &Path) -> Result<Box<dyn AudioPlatform>, PlatformError> {
+    #[cfg(target_os = "macos")]
+    {
+        let _ = gecko_exe;
+        if root.is_some_and(|r| r != Path::new("/")) {
+            return Err(PlatformError::Sim("--root is for the Linux simulation; on macOS Gecko installs into /".into()));
+        }
+        Ok(Box::new(macos::MacPlatform))
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let root = root.ok_or(PlatformError::NoRoot)?;
+        let shm = std::env::var("GECKO_SIM_SHM_NAME").unwrap_or_else(|_| gecko_ring::abi::DEFAULT_NAME.to_owned());
+        let host = sim::HostCommand { program: gecko_exe.to_path_buf(), prefix: vec!["sim-audio".into()] };
+        Ok(Box::new(sim::SimPlatform::new(root, &shm, host)?))
     }
 }
 

@@ -134,5 +134,9 @@ impl AudioPlatform for MacPlatform {
     fn ring_name(&self) -> String {
         gecko_ring::abi::DEFAULT_NAME.to_owned()
     }
+    fn user_state_dir(&self) -> std::path::PathBuf {
+        let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+        std::path::PathBuf::from(home).join("Library/Application Support/Gecko")
+    }
 }
 
