@@ -8,17 +8,26 @@
 #     clang-19, lld-19 (ld64.lld-19), llvm-19 (llvm-lipo-19, llvm-nm-19) from Debian 12,
 #     and zig's bundled macOS libc headers from PyPI (ziglang, pinned below)
 #   - libarchive-tools (bsdtar), openssl, python3: the .pkg read-back test (crates/gecko-pkg)
+#   - the tray app (Tauri v2, app/): libwebkit2gtk-4.1-dev, libayatana-appindicator3-dev,
+#     librsvg2-dev, libxdo-dev; its end-to-end test (app/e2e): webkit2gtk-driver
+#     (WebKitWebDriver), xvfb + xauth, dbus (dbus-run-session), sox; tauri-driver
+#     (crates.io, pinned below, into $GECKO_TOOLS: scripts/tools-env.sh) and
+#     selenium (PyPI, pinned below)
 #   - a Rust toolchain if cargo is missing (rustup must be reachable)
 set -euo pipefail
 
 # The zig release whose macOS libc headers and libSystem.tbd the cross-build
 # and its test use (lib/libc/include/any-macos-any, lib/libc/darwin).
 ZIGLANG_VERSION=0.15.2
+TAURI_DRIVER_VERSION=2.1.0
+SELENIUM_VERSION=4.51.0
 
 need_apt=()
 for pkg in build-essential pkg-config libasound2-dev alsa-utils sox espeak-ng \
            clang-19 lld-19 llvm-19 python3-pip valgrind \
-           libarchive-tools openssl; do
+           libarchive-tools openssl \
+           libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
+           webkit2gtk-driver xvfb xauth dbus; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
@@ -29,25 +38,37 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# pip into the python3 the scripts run: as root (CI) system-wide, otherwise
+# into the user's site-packages (no sudo, so it is the same interpreter).
+pip_flags=(-q --disable-pip-version-check)
+[ "$(id -u)" -eq 0 ] || pip_flags+=(--user)
+# Debian's system python refuses pip installs into it (PEP 668) unless told.
+if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
+    pip_flags+=(--break-system-packages)
+fi
+
 have_ziglang() {
     [ "$(python3 -c 'import importlib.metadata as m; print(m.version("ziglang"))' 2>/dev/null)" = "$ZIGLANG_VERSION" ]
 }
 if ! have_ziglang; then
     echo "==> installing ziglang==$ZIGLANG_VERSION (PyPI; macOS libc headers)"
-    # For the python3 the build script runs: as root (CI) system-wide, otherwise
-    # into the user's site-packages (no sudo, so it is the same interpreter).
-    pip_flags=(-q --disable-pip-version-check)
-    [ "$(id -u)" -eq 0 ] || pip_flags+=(--user)
-    # Debian's system python refuses pip installs into it (PEP 668) unless told.
-    if python3 -m pip install --help 2>/dev/null | grep -q -- --break-system-packages; then
-        pip_flags+=(--break-system-packages)
-    fi
     python3 -m pip install "${pip_flags[@]}" "ziglang==$ZIGLANG_VERSION"
     have_ziglang || { echo "error: ziglang $ZIGLANG_VERSION is not importable by python3" >&2; exit 1; }
+fi
+
+if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("selenium"))' 2>/dev/null)" != "$SELENIUM_VERSION" ]; then
+    echo "==> installing selenium==$SELENIUM_VERSION (PyPI; the app's end-to-end test)"
+    python3 -m pip install "${pip_flags[@]}" "selenium==$SELENIUM_VERSION"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
     echo "error: cargo not found: install Rust (https://rustup.rs) and re-run" >&2
     exit 1
+fi
+
+source "$(dirname "$0")/tools-env.sh"
+if [ "$("$GECKO_TOOLS/bin/tauri-driver" --version 2>/dev/null)" != "tauri-driver $TAURI_DRIVER_VERSION" ]; then
+    echo "==> installing tauri-driver $TAURI_DRIVER_VERSION (crates.io) into $GECKO_TOOLS"
+    cargo install -q --locked tauri-driver --version "$TAURI_DRIVER_VERSION" --root "$GECKO_TOOLS"
 fi
 echo "==> set-up complete"

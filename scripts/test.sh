@@ -8,3 +8,5 @@ echo "==> cargo test (workspace)"
 cargo test --workspace 2>&1
 echo "==> driver conformance suite under valgrind"
 bash scripts/valgrind-conformance.sh 2>&1
+echo "==> tray app end to end (Xvfb, tauri-driver)"
+bash app/e2e/run.sh 2>&1

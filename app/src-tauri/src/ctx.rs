@@ -1,0 +1,698 @@
+//! What the app does, without Tauri: every action of the tray menu and the
+//! window is a method here, built on the crates the CLI uses
+//! (gecko-control for the engine, gecko-install and gecko-platform for the
+//! driver and the system output, gecko-dsp for presets and the EQ curve).
+//! The Tauri commands ([`crate::commands`]) and the tray ([`crate::tray`])
+//! are thin adapters over it.
+
+use gecko_control::{Applied, ClientError, ControlClient, Status};
+use gecko_dsp::{ChainParams, EqBand, EqParams, Preset};
+use gecko_install::{DeviceOutcome, Installer, RingHealth};
+use gecko_platform::output::{OutputSwitch, Restored};
+use gecko_platform::{AudioPlatform, DriverLoad, PlatformError};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// An error the window shows: a message for people, and when there is one,
+/// the action that fixes it (the window shows it as a button).
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct UiError {
+    /// `engine_not_running`, `driver_not_installed`, `cancelled`, `invalid`, `failed`.
+    pub code: &'static str,
+    /// What happened and what to do.
+    pub message: String,
+    /// The fixing action's command (`start_engine`, `install_driver`), if any.
+    pub action: Option<&'static str>,
+}
+
+impl UiError {
+    fn new(code: &'static str, message: impl Into<String>) -> UiError {
+        UiError { code, message: message.into(), action: None }
+    }
+    fn with_action(mut self, action: &'static str) -> UiError {
+        self.action = Some(action);
+        self
+    }
+}
+
+impl From<ClientError> for UiError {
+    fn from(e: ClientError) -> UiError {
+        match e {
+            ClientError::NotRunning(_) | ClientError::Closed => {
+                UiError::new("engine_not_running", format!("the engine is not running — Start engine ({e})")).with_action("start_engine")
+            }
+            ClientError::Engine(b) => UiError::new("invalid", b.message),
+            e => UiError::new("failed", e.to_string()),
+        }
+    }
+}
+
+impl From<PlatformError> for UiError {
+    fn from(e: PlatformError) -> UiError {
+        match e {
+            PlatformError::NotListed => {
+                UiError::new("driver_not_installed", "driver not installed — Install (Gecko Sink is not listed by the audio system)")
+                    .with_action("install_driver")
+            }
+            PlatformError::Cancelled(_) => UiError::new("cancelled", format!("admin prompt cancelled: {e}")),
+            e => UiError::new("failed", e.to_string()),
+        }
+    }
+}
+
+impl From<gecko_install::InstallError> for UiError {
+    fn from(e: gecko_install::InstallError) -> UiError {
+        match e {
+            gecko_install::InstallError::Platform(p) => p.into(),
+            e => UiError::new("failed", e.to_string()),
+        }
+    }
+}
+
+/// Where things are. Read from the environment once ([`Paths::from_env`]).
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The engine's control socket (`GECKO_CONTROL_SOCKET`, else gecko-control's default).
+    pub socket: PathBuf,
+    /// The `gecko` CLI, which runs the engine and the simulated audio host
+    /// (`GECKO_BIN`, else next to this executable, else on `PATH`).
+    pub gecko_exe: Option<PathBuf>,
+    /// Linux: the simulated system root (`GECKO_SIM_ROOT`, else
+    /// `$XDG_DATA_HOME/gecko/sim-root`). `None` on macOS.
+    pub sim_root: Option<PathBuf>,
+    /// The user's presets (`GECKO_PRESETS_DIR`, else `~/.config/gecko/presets`,
+    /// on macOS `~/Library/Application Support/Gecko/Presets`).
+    pub presets_dir: PathBuf,
+    /// The driver bundle to install (`GECKO_DRIVER_BUNDLE`, else the one built
+    /// with this app on Linux, or `Gecko.app/Contents/Resources` on macOS).
+    pub bundle: Option<PathBuf>,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+fn xdg(var: &str, fallback: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => home().join(fallback),
+    }
+}
+
+fn find_gecko() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("GECKO_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    let sibling = std::env::current_exe().ok()?.with_file_name("gecko");
+    if sibling.is_file() {
+        return Some(sibling);
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join("gecko")).find(|p| p.is_file())
+}
+
+impl Paths {
+    /// From the environment (see the fields).
+    pub fn from_env() -> Paths {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let sim_root = if cfg!(target_os = "macos") {
+            None
+        } else {
+            Some(var("GECKO_SIM_ROOT").unwrap_or_else(|| xdg("XDG_DATA_HOME", ".local/share").join("gecko/sim-root")))
+        };
+        let presets_dir = var("GECKO_PRESETS_DIR").unwrap_or_else(|| {
+            if cfg!(target_os = "macos") {
+                home().join("Library/Application Support/Gecko/Presets")
+            } else {
+                xdg("XDG_CONFIG_HOME", ".config").join("gecko/presets")
+            }
+        });
+        let bundle = var("GECKO_DRIVER_BUNDLE").or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            let in_app = exe.parent()?.parent()?.join("Resources").join(gecko_platform::BUNDLE_NAME);
+            #[cfg(not(target_os = "macos"))]
+            let built = Some(gecko_driver_bundle::bundle_path().to_path_buf());
+            #[cfg(target_os = "macos")]
+            let built: Option<PathBuf> = None;
+            std::iter::once(in_app).chain(built).find(|b| b.is_dir())
+        });
+        Paths {
+            socket: var("GECKO_CONTROL_SOCKET").unwrap_or_else(gecko_control::default_socket_path),
+            gecko_exe: find_gecko(),
+            sim_root,
+            presets_dir,
+            bundle,
+        }
+    }
+}
+
+/// The driver as the health check sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriverView {
+    /// Whether the bundle is in the HAL folder.
+    pub installed: bool,
+    /// Its CFBundleVersion.
+    pub version: Option<String>,
+    /// Whether the audio service lists Gecko Sink.
+    pub loaded: bool,
+    /// "loaded", "not loaded: …", "audio service not running".
+    pub load_text: String,
+    /// What is wrong with the installed files.
+    pub problems: Vec<String>,
+    /// Where it is (or would be) installed.
+    pub path: String,
+    /// Whether an engine is attached to the driver's ring.
+    pub engine_attached: bool,
+}
+
+/// One process of the audio service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceView {
+    /// Process id.
+    pub pid: u32,
+    /// Its name.
+    pub name: String,
+    /// Resident memory, MiB.
+    pub resident_mib: f64,
+    /// Whether it hosts Gecko's driver.
+    pub hosts_driver: bool,
+}
+
+/// Everything the status line and the health panel show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    /// "macOS" or "simulated (Linux)".
+    pub platform: String,
+    /// The system root ("/" on macOS).
+    pub root: String,
+    /// The driver.
+    pub driver: DriverView,
+    /// The audio service's processes (coreaudiod and the driver helper).
+    pub service: Vec<ServiceView>,
+    /// The engine's status, when one answers.
+    pub engine: Option<Status>,
+    /// Why there is no engine status.
+    pub engine_error: Option<UiError>,
+    /// The system's default output's name.
+    pub default_output: Option<String>,
+    /// Whether that is Gecko Sink.
+    pub gecko_is_default: bool,
+    /// The output Gecko Sink replaced (restored on quit).
+    pub remembered_output: Option<String>,
+    /// Things that happened that the person should know (oldest first).
+    pub notices: Vec<String>,
+    /// The one-line summary the tray and the window's header show ([`Overview::summary`]).
+    pub status_line: String,
+}
+
+impl Overview {
+    /// The one-line status: driver, engine, output, drift, xruns.
+    pub fn summary(&self) -> String {
+        let driver = match (&self.driver.installed, &self.driver.loaded, &self.driver.version) {
+            (false, _, _) => "driver not installed".to_owned(),
+            (true, true, v) => format!("driver {} loaded", v.as_deref().unwrap_or("?")),
+            (true, false, _) => "driver installed, not loaded".to_owned(),
+        };
+        let engine = match &self.engine {
+            None => "engine stopped".to_owned(),
+            Some(s) => {
+                let out = s.output_device.as_deref().unwrap_or("no output");
+                match &s.drift {
+                    Some(d) => format!("engine → {out}, {:+.1} ppm, {} xrun frames", d.applied_ppm, d.underrun_frames),
+                    None => format!("engine → {out}, waiting for Gecko Sink"),
+                }
+            }
+        };
+        format!("{driver} · {engine}")
+    }
+}
+
+/// A preset the picker lists.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PresetEntry {
+    /// Its name (built-in name or file stem).
+    pub name: String,
+    /// Built in (not a file).
+    pub builtin: bool,
+}
+
+/// The EQ's magnitude response on a log frequency grid, for the window's curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct EqCurve {
+    /// Frequencies, Hz (log-spaced, 20 Hz – 20 kHz).
+    pub freqs: Vec<f64>,
+    /// The whole EQ's response at each frequency, dB.
+    pub total_db: Vec<f64>,
+    /// Each enabled band's own response, dB: (band index, values).
+    pub bands_db: Vec<(usize, Vec<f64>)>,
+}
+
+/// The sample rate the window's curve is drawn at, Hz (Gecko Sink's default).
+pub const CURVE_RATE: f64 = 48000.0;
+
+/// The EQ's response at `points` (2–2000) log-spaced frequencies, from
+/// gecko-dsp's analytic biquad response (RBJ cookbook) at [`CURVE_RATE`].
+pub fn eq_curve(eq: &EqParams, points: usize) -> EqCurve {
+    let n = points.clamp(2, 2000);
+    let freqs: Vec<f64> = (0..n).map(|i| 20.0 * 1000f64.powf(i as f64 / (n - 1) as f64)).collect();
+    let total_db = freqs.iter().map(|&f| eq.magnitude_db(f, CURVE_RATE)).collect();
+    let bands_db = eq
+        .bands
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.enabled)
+        .map(|(i, b)| (i, freqs.iter().map(|&f| EqParams::from_bands(&[*b]).magnitude_db(f, CURVE_RATE)).collect()))
+        .collect();
+    EqCurve { freqs, total_db, bands_db }
+}
+
+/// The output devices the engine can play on, by the names
+/// `gecko engine --device` takes (never Gecko Sink itself).
+pub fn playable_devices() -> Vec<String> {
+    gecko_engine::output::output_device_names().into_iter().filter(|n| !gecko_engine::output::is_gecko_sink(n)).collect()
+}
+
+/// The app's state: paths, the engine process it started, notices.
+pub struct Ctx {
+    /// Where things are.
+    pub paths: Paths,
+    engine: Mutex<Option<Child>>,
+    notices: Mutex<Vec<String>>,
+    last_output: Mutex<Option<String>>,
+}
+
+impl Ctx {
+    /// The context for these paths.
+    pub fn new(paths: Paths) -> Ctx {
+        Ctx { paths, engine: Mutex::new(None), notices: Mutex::new(Vec::new()), last_output: Mutex::new(None) }
+    }
+
+    /// The platform (macOS, or the simulated system under `sim_root`).
+    pub fn platform(&self) -> Result<Box<dyn AudioPlatform>, UiError> {
+        let exe = self.gecko()?;
+        Ok(gecko_platform::this_machine(self.paths.sim_root.as_deref(), &exe)?)
+    }
+
+    fn gecko(&self) -> Result<PathBuf, UiError> {
+        self.paths.gecko_exe.clone().ok_or_else(|| {
+            UiError::new("failed", "the `gecko` command was not found: put it next to the app, on PATH, or set GECKO_BIN")
+        })
+    }
+
+    /// A connection to the engine.
+    pub fn client(&self) -> Result<ControlClient, UiError> {
+        Ok(ControlClient::connect(&self.paths.socket)?)
+    }
+
+    /// Records something the person should know; the window shows the last few.
+    pub fn notice(&self, msg: impl Into<String>) {
+        let mut n = self.notices.lock().unwrap_or_else(|e| e.into_inner());
+        n.push(msg.into());
+        let excess = n.len().saturating_sub(20);
+        n.drain(..excess);
+    }
+
+    /// The recorded notices (oldest first).
+    pub fn notices(&self) -> Vec<String> {
+        self.notices.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The engine's status; notes when its output device changed without
+    /// being asked (the device disappeared and the engine moved on).
+    pub fn engine_status(&self) -> Result<Status, UiError> {
+        let s = self.client()?.status()?;
+        let old = std::mem::replace(&mut *self.last_output.lock().unwrap_or_else(|e| e.into_inner()), s.output_device.clone());
+        if let (Some(old), Some(new)) = (old, s.output_device.as_ref()) {
+            if &old != new {
+                self.notice(format!("output device {old} disappeared — switched to {new}"));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Everything the status line and health panel show. Never fails: what
+    /// cannot be read is shown as such.
+    pub fn overview(&self) -> Overview {
+        let (engine, engine_error) = match self.engine_status() {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
+        let platform = self.platform();
+        let (platform_name, root, driver, service, default_output, remembered) = match &platform {
+            Ok(p) => {
+                let h = Installer::new(p.as_ref()).status();
+                let (loaded, load_text) = match &h.driver {
+                    Ok(DriverLoad::Loaded) => (true, "loaded".to_owned()),
+                    Ok(DriverLoad::NotLoaded(why)) => (false, format!("not loaded{}", why.as_ref().map(|w| format!(": {w}")).unwrap_or_default())),
+                    Ok(DriverLoad::ServiceDown) => (false, "the audio service is not running".to_owned()),
+                    Err(e) => (false, e.clone()),
+                };
+                let driver = DriverView {
+                    installed: h.installed,
+                    version: h.version.clone(),
+                    loaded,
+                    load_text,
+                    problems: h.problems.clone(),
+                    path: h.path.display().to_string(),
+                    engine_attached: matches!(h.ring, RingHealth::Present { engine_attached: true }),
+                };
+                let service = h
+                    .processes
+                    .iter()
+                    .map(|s| ServiceView {
+                        pid: s.pid,
+                        name: s.name.clone(),
+                        resident_mib: s.resident_bytes as f64 / (1024.0 * 1024.0),
+                        hosts_driver: s.hosts_driver,
+                    })
+                    .collect();
+                let default = p.default_output().ok().flatten();
+                let remembered = OutputSwitch::for_platform(p.as_ref()).remembered().map(|d| d.name);
+                (p.name().to_owned(), p.root().display().to_string(), driver, service, default, remembered)
+            }
+            Err(e) => {
+                let driver = DriverView {
+                    installed: false,
+                    version: None,
+                    loaded: false,
+                    load_text: e.message.clone(),
+                    problems: vec![],
+                    path: String::new(),
+                    engine_attached: false,
+                };
+                ("unknown".into(), String::new(), driver, vec![], None, None)
+            }
+        };
+        let mut o = Overview {
+            platform: platform_name,
+            root,
+            driver,
+            service,
+            engine,
+            engine_error,
+            gecko_is_default: default_output.as_ref().is_some_and(|d| d.is_gecko_sink()),
+            default_output: default_output.map(|d| d.name),
+            remembered_output: remembered,
+            notices: self.notices(),
+            status_line: String::new(),
+        };
+        o.status_line = o.summary();
+        o
+    }
+
+    // ---- the engine's settings (gecko-control) ----
+
+    /// Sets the engine's gain, dB.
+    pub fn set_gain(&self, db: f64) -> Result<Applied, UiError> {
+        Ok(self.client()?.set_gain(db)?)
+    }
+    /// Replaces EQ band `index`.
+    pub fn set_eq_band(&self, index: usize, band: EqBand) -> Result<Applied, UiError> {
+        Ok(self.client()?.set_eq_band(index, band)?)
+    }
+    /// Limiter on/off and ceiling.
+    pub fn set_limiter(&self, enabled: Option<bool>, ceiling_dbtp: Option<f64>) -> Result<Applied, UiError> {
+        Ok(self.client()?.set_limiter(enabled, ceiling_dbtp)?)
+    }
+    /// Mutes or unmutes the engine's output.
+    pub fn set_mute(&self, muted: bool) -> Result<Applied, UiError> {
+        Ok(self.client()?.set_mute(muted)?)
+    }
+    /// Gain 0 dB, no EQ, limiter off.
+    pub fn bypass(&self) -> Result<Applied, UiError> {
+        Ok(self.client()?.bypass()?)
+    }
+
+    // ---- presets (gecko-dsp) ----
+
+    fn preset_file(&self, name: &str) -> Result<PathBuf, UiError> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
+            && !name.starts_with('.');
+        if !ok {
+            return Err(UiError::new("invalid", format!("{name:?} is not a usable preset name: use letters, digits, spaces, - _ . (at most 64)")));
+        }
+        Ok(self.paths.presets_dir.join(format!("{name}.toml")))
+    }
+
+    /// The built-in presets, then the user's (`*.toml` in the presets folder).
+    pub fn presets(&self) -> Vec<PresetEntry> {
+        let mut v: Vec<PresetEntry> =
+            Preset::builtin_names().into_iter().map(|n| PresetEntry { name: n.to_owned(), builtin: true }).collect();
+        let mut user: Vec<String> = std::fs::read_dir(&self.paths.presets_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.path().file_name()?.to_str()?.strip_suffix(".toml").map(str::to_owned))
+            .filter(|n| !Preset::builtin_names().contains(&n.as_str()))
+            .collect();
+        user.sort();
+        v.extend(user.into_iter().map(|name| PresetEntry { name, builtin: false }));
+        v
+    }
+
+    /// Loads a preset into the engine: a built-in by name, or the user's file.
+    pub fn load_preset(&self, name: &str) -> Result<Applied, UiError> {
+        if Preset::builtin_names().contains(&name) {
+            return Ok(self.client()?.set_preset(name)?);
+        }
+        let file = self.preset_file(name)?;
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| UiError::new("invalid", format!("preset {name:?} ({}): {e}", file.display())))?;
+        Ok(self.client()?.set_preset(&text)?)
+    }
+
+    /// Saves the engine's current settings as the user's preset `name`
+    /// (refuses built-in names); returns the file written.
+    pub fn save_preset(&self, name: &str) -> Result<PathBuf, UiError> {
+        if Preset::builtin_names().contains(&name) {
+            return Err(UiError::new("invalid", format!("{name:?} is a built-in preset: choose another name")));
+        }
+        let file = self.preset_file(name)?;
+        let params: ChainParams = self.client()?.status()?.params;
+        let text = Preset::from_chain_params(name, &params).to_toml_string();
+        std::fs::create_dir_all(&self.paths.presets_dir)
+            .and_then(|_| {
+                let tmp = file.with_extension("toml.tmp");
+                std::fs::write(&tmp, &text)?;
+                std::fs::rename(&tmp, &file)
+            })
+            .map_err(|e| UiError::new("failed", format!("saving {}: {e}", file.display())))?;
+        Ok(file)
+    }
+
+    // ---- the driver (gecko-install) ----
+
+    /// Installs (or repairs) the driver: one administrator prompt on macOS.
+    pub fn install_driver(&self) -> Result<String, UiError> {
+        let p = self.platform()?;
+        let bundle = self.paths.bundle.clone().ok_or_else(|| {
+            UiError::new("failed", "no driver bundle to install: set GECKO_DRIVER_BUNDLE to a GeckoAudioDevice.driver")
+        })?;
+        let r = Installer::new(p.as_ref()).install(&bundle)?;
+        let msg = match &r.device {
+            DeviceOutcome::Done(t) => format!("Gecko Sink {} is installed and available ({:.1} s after the restart)", r.bundle.version, t.as_secs_f64()),
+            DeviceOutcome::NotYet { advice, .. } => format!("installed; {advice}"),
+        };
+        self.notice(msg.clone());
+        Ok(msg)
+    }
+
+    /// Removes the driver, after restoring the previous output if Gecko Sink was it.
+    pub fn uninstall_driver(&self) -> Result<String, UiError> {
+        let p = self.platform()?;
+        let restored = OutputSwitch::for_platform(p.as_ref()).restore(p.as_ref())?;
+        let r = Installer::new(p.as_ref()).uninstall()?;
+        let mut msg = match &r.device {
+            DeviceOutcome::Done(_) => "Gecko Sink is removed; nothing is left behind".to_owned(),
+            DeviceOutcome::NotYet { advice, .. } => advice.clone(),
+        };
+        if restored != Restored::Nothing {
+            msg = format!("{}; {msg}", restored.message());
+        }
+        self.notice(msg.clone());
+        Ok(msg)
+    }
+
+    /// Restarts the audio service (coreaudiod) so it rescans its plug-ins.
+    pub fn restart_audio(&self) -> Result<String, UiError> {
+        let p = self.platform()?;
+        p.restart_audio_service()?;
+        let msg = "the audio service restarted".to_owned();
+        self.notice(msg.clone());
+        Ok(msg)
+    }
+
+    // ---- the system output (gecko-platform) ----
+
+    /// Makes Gecko Sink the system output, remembering the previous one,
+    /// and starts the engine on that previous device if no engine runs
+    /// (on the default output when the engine cannot open it by name, as in
+    /// the Linux simulation, whose devices are not sound cards).
+    pub fn use_gecko_sink(&self) -> Result<String, UiError> {
+        let p = self.platform()?;
+        let s = OutputSwitch::for_platform(p.as_ref()).use_gecko_sink(p.as_ref())?;
+        let prev = s.previous.map(|d| d.name);
+        let mut msg = match (&prev, s.already) {
+            (Some(d), true) => format!("Gecko Sink is already the system output (previous output: {d})"),
+            (Some(d), false) => format!("Gecko Sink is the system output (previous output: {d})"),
+            (None, _) => "Gecko Sink is the system output (there is no other output to play on)".to_owned(),
+        };
+        if !self.engine_running() {
+            let device = prev.filter(|d| playable_devices().contains(d));
+            match self.start_engine(device.as_deref()) {
+                Ok(_) => msg.push_str(&format!("; the engine plays on {}", device.as_deref().unwrap_or("the default output"))),
+                Err(e) => {
+                    // Never leave the person without sound.
+                    let restored = OutputSwitch::for_platform(p.as_ref()).restore(p.as_ref()).map(|r| r.message()).unwrap_or_default();
+                    return Err(UiError::new("failed", format!("{}; {restored}", e.message)));
+                }
+            }
+        }
+        self.notice(msg.clone());
+        Ok(msg)
+    }
+
+    /// Restores the output Gecko Sink replaced.
+    pub fn restore_output(&self) -> Result<String, UiError> {
+        let p = self.platform()?;
+        let msg = OutputSwitch::for_platform(p.as_ref()).restore(p.as_ref())?.message();
+        self.notice(msg.clone());
+        Ok(msg)
+    }
+
+    // ---- the engine process ----
+
+    /// Whether an engine answers on the socket.
+    pub fn engine_running(&self) -> bool {
+        self.client().and_then(|mut c| Ok(c.hello()?)).is_ok()
+    }
+
+    /// Starts `gecko engine` in its own process group (it outlives the app),
+    /// playing on `device` (default: the system default), with its log in
+    /// the user's state folder. Waits until it answers (at most 10 s).
+    pub fn start_engine(&self, device: Option<&str>) -> Result<String, UiError> {
+        if self.engine_running() {
+            return Ok("the engine is already running".into());
+        }
+        let exe = self.gecko()?;
+        let p = self.platform()?;
+        let log_dir = p.user_state_dir();
+        std::fs::create_dir_all(&log_dir).map_err(|e| UiError::new("failed", format!("{}: {e}", log_dir.display())))?;
+        let log_path = log_dir.join("engine.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| UiError::new("failed", format!("{}: {e}", log_path.display())))?;
+        let mut cmd = Command::new(&exe);
+        cmd.arg("engine")
+            .arg("--quiet")
+            .arg("--control-socket")
+            .arg(&self.paths.socket)
+            .arg("--shm-name")
+            .arg(p.ring_name())
+            // Wait as long as it takes for Gecko Sink's ring (driver installed later).
+            .args(["--wait", "31536000"]);
+        if let Some(d) = device {
+            cmd.arg("--device").arg(d);
+        }
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let err = log.try_clone().map_err(|e| UiError::new("failed", e.to_string()))?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| UiError::new("failed", format!("starting {}: {e}", exe.display())))?;
+        let pid = child.id();
+        *self.engine.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.engine_running() {
+                // A new engine on a device of our choosing: not a disappearance.
+                *self.last_output.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                let msg = format!("engine started (pid {pid})");
+                self.notice(msg.clone());
+                return Ok(msg);
+            }
+            if let Some(st) = self.reap() {
+                let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned();
+                return Err(UiError::new("failed", format!("the engine exited ({st}): {last}")));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(UiError::new("failed", format!("the engine did not answer within 10 s; see {}", log_path.display())))
+    }
+
+    /// Reaps the engine the app started if it exited; its exit status.
+    fn reap(&self) -> Option<std::process::ExitStatus> {
+        let mut g = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+        let st = g.as_mut()?.try_wait().ok().flatten()?;
+        *g = None;
+        Some(st)
+    }
+
+    /// Stops the engine if this app started it (Quit).
+    pub fn stop_own_engine(&self) {
+        let own = self.engine.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Child::id);
+        let running = self.client().and_then(|mut c| Ok(c.hello()?.pid)).ok();
+        if own.is_some() && own == running {
+            let _ = self.stop_engine();
+        }
+    }
+
+    /// Asks the running engine to stop (SIGINT, as Ctrl-C) and waits for it.
+    pub fn stop_engine(&self) -> Result<String, UiError> {
+        let pid = self.client()?.hello()?.pid;
+        // SAFETY: kill has no memory-safety preconditions.
+        if unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) } != 0 {
+            return Err(UiError::new("failed", format!("could not stop the engine (pid {pid}): {}", std::io::Error::last_os_error())));
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            self.reap();
+            if !self.engine_running() {
+                let msg = "engine stopped".to_owned();
+                self.notice(msg.clone());
+                return Ok(msg);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(UiError::new("failed", format!("the engine (pid {pid}) did not stop within 5 s")))
+    }
+
+    /// Plays on another output device: restarts the engine on it (the
+    /// driver's ring is kept, so no audio is lost beyond the restart gap).
+    pub fn set_engine_output(&self, device: Option<&str>) -> Result<String, UiError> {
+        if self.engine_running() {
+            self.stop_engine()?;
+        }
+        self.start_engine(device)?;
+        let msg = format!("the engine plays on {}", device.unwrap_or("the default output"));
+        self.notice(msg.clone());
+        Ok(msg)
+    }
+
+    /// What "Quit" (or the engine stopping) does: if Gecko Sink is the
+    /// system output, restore the previous one, so the person is never left
+    /// without sound. Returns what was done.
+    pub fn restore_if_needed(&self) -> Option<String> {
+        let p = self.platform().ok()?;
+        match OutputSwitch::for_platform(p.as_ref()).restore(p.as_ref()) {
+            Ok(Restored::Nothing) => None,
+            Ok(r) => {
+                let m = r.message();
+                self.notice(m.clone());
+                Some(m)
+            }
+            Err(e) => {
+                let m = format!("could not restore the system output: {e}");
+                self.notice(m.clone());
+                Some(m)
+            }
+        }
+    }
+}

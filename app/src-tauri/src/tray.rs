@@ -1,0 +1,143 @@
+//! The tray (menu-bar) icon and its menu. Every item calls the same [`Ctx`]
+//! method as the window's button; results and errors become notices the
+//! window shows, and the status line follows [`crate::watch`].
+
+use crate::ctx::{Ctx, Overview};
+use std::sync::Arc;
+use tauri::menu::{CheckMenuItem, Menu, MenuBuilder, MenuItem, PredefinedMenuItem, SubmenuBuilder};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime};
+
+/// The menu items whose text or check mark follows the state.
+pub struct TrayItems<R: Runtime> {
+    status: MenuItem<R>,
+    output: MenuItem<R>,
+    install: MenuItem<R>,
+    mute: CheckMenuItem<R>,
+    presets: Vec<(String, CheckMenuItem<R>)>,
+}
+
+/// The tray's menu item ids.
+pub mod id {
+    pub const STATUS: &str = "status";
+    pub const INSTALL: &str = "install";
+    pub const UNINSTALL: &str = "uninstall";
+    pub const RESTART_AUDIO: &str = "restart-audio";
+    pub const OUTPUT: &str = "output";
+    pub const MUTE: &str = "mute";
+    pub const OPEN: &str = "open";
+    pub const QUIT: &str = "quit";
+    pub const PRESET_PREFIX: &str = "preset:";
+}
+
+fn menu<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<(Menu<R>, TrayItems<R>)> {
+    let status = MenuItem::with_id(app, id::STATUS, "Gecko: starting…", false, None::<&str>)?;
+    let install = MenuItem::with_id(app, id::INSTALL, "Install driver", true, None::<&str>)?;
+    let uninstall = MenuItem::with_id(app, id::UNINSTALL, "Uninstall driver", true, None::<&str>)?;
+    let restart = MenuItem::with_id(app, id::RESTART_AUDIO, "Restart audio", true, None::<&str>)?;
+    let output = MenuItem::with_id(app, id::OUTPUT, "Use Gecko Sink as system output", true, None::<&str>)?;
+    let mute = CheckMenuItem::with_id(app, id::MUTE, "Mute", true, false, None::<&str>)?;
+    let mut presets = Vec::new();
+    let mut sub = SubmenuBuilder::new(app, "Preset");
+    for p in ctx.presets() {
+        let item = CheckMenuItem::with_id(app, format!("{}{}", id::PRESET_PREFIX, p.name), &p.name, true, false, None::<&str>)?;
+        sub = sub.item(&item);
+        presets.push((p.name, item));
+    }
+    let sub = sub.build()?;
+    let menu = MenuBuilder::new(app)
+        .item(&status)
+        .item(&PredefinedMenuItem::separator(app)?)
+        .item(&install)
+        .item(&uninstall)
+        .item(&restart)
+        .item(&PredefinedMenuItem::separator(app)?)
+        .item(&output)
+        .item(&sub)
+        .item(&mute)
+        .item(&PredefinedMenuItem::separator(app)?)
+        .text(id::OPEN, "Open window")
+        .text(id::QUIT, "Quit Gecko")
+        .build()?;
+    Ok((menu, TrayItems { status, output, install, mute, presets }))
+}
+
+/// Opens (or raises) the main window.
+pub fn open_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+/// What every menu item does.
+fn on_menu<R: Runtime>(app: &AppHandle<R>, item: &str) {
+    let ctx = app.state::<Arc<Ctx>>().inner().clone();
+    let app2 = app.clone();
+    match item {
+        id::OPEN => open_window(app),
+        id::QUIT => crate::quit(app),
+        other => {
+            let other = other.to_owned();
+            // Off the main thread: installs and restarts wait for the audio service.
+            std::thread::spawn(move || {
+                let r = match other.as_str() {
+                    id::INSTALL => ctx.install_driver(),
+                    id::UNINSTALL => ctx.uninstall_driver(),
+                    id::RESTART_AUDIO => ctx.restart_audio(),
+                    id::OUTPUT => {
+                        if ctx.overview().gecko_is_default {
+                            ctx.restore_output()
+                        } else {
+                            ctx.use_gecko_sink()
+                        }
+                    }
+                    id::MUTE => {
+                        let muted = ctx.engine_status().map(|s| !s.params.mute).unwrap_or(true);
+                        ctx.set_mute(muted).map(|a| a.message)
+                    }
+                    p if p.starts_with(id::PRESET_PREFIX) => ctx.load_preset(&p[id::PRESET_PREFIX.len()..]).map(|a| a.message),
+                    _ => return,
+                };
+                if let Err(e) = r {
+                    ctx.notice(e.message);
+                }
+                crate::watch::refresh_now(&app2, &ctx);
+            });
+        }
+    }
+}
+
+/// Creates the tray icon (a template image on macOS, so the menu bar tints it).
+pub fn create<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<()> {
+    let (menu, items) = menu(app, ctx)?;
+    let icon = tauri::image::Image::from_bytes(include_bytes!("../icons/tray@2x.png"))?;
+    TrayIconBuilder::with_id("gecko")
+        .icon(icon)
+        .icon_as_template(true)
+        .tooltip("Gecko")
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, ev| on_menu(app, ev.id().as_ref()))
+        .build(app)?;
+    app.manage(items);
+    Ok(())
+}
+
+/// Brings the menu's texts and check marks up to date.
+pub fn refresh<R: Runtime>(app: &AppHandle<R>, o: &Overview) {
+    let Some(items) = app.try_state::<TrayItems<R>>() else { return };
+    let _ = items.status.set_text(&o.status_line);
+    let _ = items.install.set_text(if o.driver.installed { "Repair driver" } else { "Install driver" });
+    let _ = items.output.set_text(match (&o.gecko_is_default, &o.remembered_output) {
+        (true, Some(prev)) => format!("Restore previous output ({prev})"),
+        (true, None) => "Restore previous output".to_owned(),
+        (false, _) => "Use Gecko Sink as system output".to_owned(),
+    });
+    let (muted, preset) = o.engine.as_ref().map(|s| (s.params.mute, s.preset.clone())).unwrap_or((false, None));
+    let _ = items.mute.set_checked(muted);
+    for (name, item) in &items.presets {
+        let _ = item.set_checked(preset.as_deref() == Some(name.as_str()));
+    }
+}

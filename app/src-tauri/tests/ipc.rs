@@ -1,0 +1,164 @@
+//! The window's commands, called through Tauri's IPC exactly as the webview
+//! calls them (`tauri::test`'s mock runtime, the app's real config and
+//! capabilities, origin `tauri://localhost`), against a real control server
+//! (gecko-control, as run inside `gecko engine`) on a temporary socket.
+
+use gecko_app::ctx::{Ctx, Paths};
+use gecko_control::{ControlServer, ControlState, EngineInfo};
+use gecko_dsp::{EqBand, EqParams, FilterType, Preset};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    server: Option<ControlServer>,
+    _app: App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    presets_dir: std::path::PathBuf,
+}
+
+fn fixture(with_engine: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("engine.sock");
+    let server = with_engine.then(|| {
+        let state = Arc::new(ControlState::new(gecko_control::state::bypass_chain(), None));
+        let info = EngineInfo { ring: "/GeckoIpcTest".into(), recording: None, engine_version: "test".into() };
+        ControlServer::bind(&socket, state, info).unwrap()
+    });
+    let presets_dir = dir.path().join("presets");
+    let paths = Paths {
+        socket,
+        gecko_exe: None,
+        sim_root: Some(dir.path().join("root")),
+        presets_dir: presets_dir.clone(),
+        bundle: None,
+    };
+    let app = gecko_app::with_commands(mock_builder(), Arc::new(Ctx::new(paths)))
+        .build(tauri::generate_context!(test = true))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    Fixture { _dir: dir, server, _app: app, window, presets_dir }
+}
+
+fn call_from(w: &WebviewWindow<MockRuntime>, origin: &str, cmd: &str, args: Value) -> Result<Value, Value> {
+    let req = InvokeRequest {
+        cmd: cmd.into(),
+        callback: tauri::ipc::CallbackFn(0),
+        error: tauri::ipc::CallbackFn(1),
+        url: origin.parse().unwrap(),
+        body: tauri::ipc::InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(w, req).map(|b| b.deserialize::<Value>().unwrap())
+}
+
+/// On Linux the webview's origin is tauri://localhost.
+fn call(f: &Fixture, cmd: &str, args: Value) -> Result<Value, Value> {
+    call_from(&f.window, "tauri://localhost", cmd, args)
+}
+
+fn engine_params(f: &Fixture) -> gecko_dsp::ChainParams {
+    f.server.as_ref().unwrap().state().current().0
+}
+
+#[test]
+fn settings_reach_the_engine_and_bad_ones_are_refused_with_the_reason() {
+    let f = fixture(true);
+    let r = call(&f, "set_gain", json!({"db": -6.0})).unwrap();
+    assert_eq!(r["params"]["gain_db"], -6.0);
+    assert_eq!(engine_params(&f).gain_db, -6.0);
+
+    let band = json!({"type": "peaking", "freq": 3000.0, "q": 1.0, "gain_db": 4.0, "enabled": true});
+    let r = call(&f, "set_eq_band", json!({"index": 2, "band": band})).unwrap();
+    assert_eq!(r["params"]["eq"]["bands"][2]["freq"], 3000.0);
+    let expect = EqBand { kind: FilterType::Peaking, freq_hz: 3000.0, q: 1.0, gain_db: 4.0, enabled: true };
+    assert_eq!(engine_params(&f).eq.bands[2], expect);
+
+    call(&f, "set_limiter", json!({"enabled": true, "ceilingDbtp": -2.0})).unwrap();
+    let p = engine_params(&f);
+    assert!(p.limiter.enabled && p.limiter.ceiling_dbtp == -2.0);
+    call(&f, "set_mute", json!({"muted": true})).unwrap();
+    assert!(engine_params(&f).mute);
+
+    let e = call(&f, "set_gain", json!({"db": 99.0})).unwrap_err();
+    assert_eq!(e["code"], "invalid");
+    assert!(e["message"].as_str().unwrap().contains("out of range"), "{e}");
+    assert_eq!(engine_params(&f).gain_db, -6.0, "a refused edit changes nothing");
+
+    let r = call(&f, "load_preset", json!({"name": "speech"})).unwrap();
+    assert_eq!(r["preset"], "speech");
+    assert_eq!(engine_params(&f).eq, Preset::builtin("speech").unwrap().chain_params().eq);
+    assert!(engine_params(&f).mute, "loading a preset keeps the mute");
+}
+
+#[test]
+fn presets_are_saved_listed_and_loaded_back() {
+    let f = fixture(true);
+    call(&f, "set_gain", json!({"db": -3.5})).unwrap();
+    let file = call(&f, "save_preset", json!({"name": "Late night"})).unwrap();
+    assert!(file.as_str().unwrap().ends_with("Late night.toml"));
+    let saved = Preset::load(&f.presets_dir.join("Late night.toml")).unwrap();
+    assert_eq!(saved.gain_db, -3.5);
+    let list = call(&f, "presets", json!({})).unwrap();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["flat", "loudness", "speech", "night", "Late night"]);
+
+    call(&f, "bypass", json!({})).unwrap();
+    assert_eq!(engine_params(&f).gain_db, 0.0);
+    let r = call(&f, "load_preset", json!({"name": "Late night"})).unwrap();
+    assert_eq!(r["preset"], "Late night");
+    assert_eq!(engine_params(&f).gain_db, -3.5);
+
+    for bad in ["../escape", "", ".hidden", "a/b"] {
+        let e = call(&f, "save_preset", json!({"name": bad})).unwrap_err();
+        assert_eq!(e["code"], "invalid", "{bad:?}: {e}");
+    }
+    assert_eq!(call(&f, "save_preset", json!({"name": "speech"})).unwrap_err()["code"], "invalid", "built-ins are not overwritten");
+    assert!(!Path::new(&f.presets_dir).join("speech.toml").exists());
+}
+
+#[test]
+fn the_curve_is_gecko_dsps_analytic_response() {
+    let f = fixture(false);
+    let band = EqBand { kind: FilterType::Peaking, freq_hz: 1000.0, q: 1.4, gain_db: 6.0, enabled: true };
+    let eq = EqParams::from_bands(&[band]);
+    let c = call(&f, "eq_curve", json!({"eq": eq, "points": 301})).unwrap();
+    let freqs: Vec<f64> = serde_json::from_value(c["freqs"].clone()).unwrap();
+    let total: Vec<f64> = serde_json::from_value(c["total_db"].clone()).unwrap();
+    assert_eq!(freqs.len(), 301);
+    assert!((freqs[0] - 20.0).abs() < 1e-9 && (freqs[300] - 20000.0).abs() < 1e-6);
+    for (fq, db) in freqs.iter().zip(&total) {
+        assert!((db - eq.magnitude_db(*fq, 48000.0)).abs() < 1e-9);
+    }
+    // The peak: +6 dB at the grid point nearest 1 kHz (grid steps are 2.3 %).
+    let (i, max) = total.iter().enumerate().fold((0, f64::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+    assert!((freqs[i] / 1000.0 - 1.0).abs() < 0.012, "peak at {} Hz", freqs[i]);
+    assert!((max - 6.0).abs() < 0.01, "{max}");
+    assert_eq!(c["bands_db"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn without_an_engine_the_error_offers_to_start_it() {
+    let f = fixture(false);
+    let e = call(&f, "set_gain", json!({"db": -6.0})).unwrap_err();
+    assert_eq!(e["code"], "engine_not_running");
+    assert_eq!(e["action"], "start_engine");
+    let o = call(&f, "overview", json!({})).unwrap();
+    assert!(o["engine"].is_null());
+    assert_eq!(o["engine_error"]["action"], "start_engine");
+    assert!(o["status_line"].as_str().unwrap().contains("engine stopped"), "{o}");
+}
+
+#[test]
+fn a_page_from_another_origin_cannot_call_the_commands() {
+    let f = fixture(true);
+    let e = call_from(&f.window, "https://evil.example", "set_gain", json!({"db": -60.0})).unwrap_err();
+    eprintln!("refused: {e}");
+    assert!(e.to_string().contains("not allowed"), "{e}");
+    assert_eq!(engine_params(&f).gain_db, 0.0);
+}
