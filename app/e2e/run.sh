@@ -17,4 +17,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 # WebKitGTK under Xvfb: no GPU compositing; a private session bus for its accessibility/portal calls.
 export WEBKIT_DISABLE_COMPOSITING_MODE=1
-dbus-run-session -- xvfb-run -a -s "-screen 0 1280x960x24" python3 app/e2e/test_app.py "$TARGET" "$OUT"
+# The session bus's desktop-portal and accessibility services complain about
+# the bare X server; their lines go to a log, the rest to stderr.
+noise='xdg-desktop-portal|dbus-daemon|Gtk-WARNING|SpiRegistry|No skeleton to export|^$'
+dbus-run-session -- xvfb-run -a -s "-screen 0 1280x960x24" python3 app/e2e/test_app.py "$TARGET" "$OUT" \
+    2> >(tee "$OUT/session.log" | grep -E -v "$noise" >&2)

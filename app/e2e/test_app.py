@@ -137,6 +137,7 @@ def main():
     start([GECKO, "engine", "--shm-name", demo_ring, "--no-play", "--quiet", "--wait", "30"], env, "engine")
     start([GECKO, "host", program, "--shm-name", demo_ring, "--wait-for-engine", "30", "--quiet"], env, "host")
     wait_for(lambda: ctl_status(env)["format"] is not None, 30, "the engine to attach to the demo's ring")
+    engine_pid = ctl_status(env)["pid"]
 
     driver_env = dict(env)
     start(["tauri-driver", "--port", "4444", "--native-driver", shutil.which("WebKitWebDriver")], driver_env, "tauri-driver")
@@ -188,6 +189,11 @@ def main():
                          10, "a dragged band in the engine")
         check(moved["freq"] > 1000.0 and moved["gain_db"] < 18.0, f"dragging right and down moved band 0 to {moved['freq']} Hz, {moved['gain_db']} dB")
 
+        # An engine the app did not start is not restarted on another output: it says how.
+        driver.find_element(By.ID, "device-apply").click()
+        wait_for(lambda: "started outside the app" in text(driver, "banner-text"), 10, "the refusal to restart a foreign engine")
+        check(ctl_status(env)["pid"] == engine_pid, "the engine kept running")
+
         # 4. Install, switch the system output and back, uninstall: from the window.
         driver.find_element(By.ID, "install").click()
         wait_for(lambda: "loaded" in text(driver, "driver-line") and "not loaded" not in text(driver, "driver-line"), 60, "the driver to load")
@@ -204,8 +210,26 @@ def main():
         wait_for(lambda: text(driver, "driver-line").startswith("not installed"), 60, "the driver to be removed")
         check(not os.path.exists(os.path.join(env["GECKO_SIM_ROOT"], "Library/Audio/Plug-Ins/HAL/GeckoAudioDevice.driver")),
               "the bundle is gone from the simulated HAL folder")
+
+        # 5. The app's own engine: stop the demo's, start one from the window, move it
+        #    to another output: it is restarted there with its settings.
+        driver.find_element(By.ID, "engine-stop").click()
+        wait_for(lambda: "engine stopped" in text(driver, "status-line"), 15, "the engine to stop")
+        driver.find_element(By.ID, "engine-start").click()
+        wait_for(lambda: "engine started" in text(driver, "banner-text"), 20, "the app to start an engine")
+        own_pid = ctl_status(env)["pid"]
+        check(own_pid != engine_pid, f"the app's engine runs (pid {own_pid})")
+        driver.execute_script("const e = document.getElementById('gain'); e.value = '-7'; e.dispatchEvent(new Event('change'));")
+        wait_for(lambda: ctl_status(env)["params"]["gain_db"] == -7.0, 10, "gain -7 dB in the engine")
+        driver.find_element(By.ID, "device-apply").click()
+        wait_for(lambda: ctl_status(env)["pid"] not in (own_pid,), 30, "the engine restarted on the chosen output")
+        check(ctl_status(env)["params"]["gain_db"] == -7.0, "its settings were carried over (gain -7 dB)")
         driver.save_screenshot(os.path.join(OUT, "gecko-app.png"))
     finally:
+        try:  # the engine the app started outlives the app by design: stop it
+            os.kill(ctl_status(env)["pid"], signal.SIGINT)
+        except Exception:
+            pass
         try:
             driver.quit()
         except Exception:

@@ -664,13 +664,45 @@ impl Ctx {
         Err(UiError::new("failed", format!("the engine (pid {pid}) did not stop within 5 s")))
     }
 
-    /// Plays on another output device: restarts the engine on it (the
-    /// driver's ring is kept, so no audio is lost beyond the restart gap).
+    /// Plays on another output device (`None`: the system default) by
+    /// restarting the engine this app started on it, with its settings
+    /// (EQ, gain, limiter, mute) carried over; the driver's ring is kept, so
+    /// only the restart gap is lost. An engine started elsewhere (perhaps
+    /// recording, with options the app does not know) is left alone: the
+    /// error says how to move it.
     pub fn set_engine_output(&self, device: Option<&str>) -> Result<String, UiError> {
-        if self.engine_running() {
-            self.stop_engine()?;
+        if let Some(d) = device {
+            let list = playable_devices();
+            if !list.iter().any(|n| n == d) {
+                return Err(UiError::new("invalid", format!("no output device {d:?}: choose one of {}", list.join(", "))));
+            }
         }
+        let carried = match self.client().and_then(|mut c| Ok(c.status()?)) {
+            Ok(st) => {
+                let own = self.engine.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Child::id);
+                if own != Some(st.pid) {
+                    return Err(UiError::new(
+                        "invalid",
+                        format!(
+                            "the running engine (pid {}) was started outside the app, so the app does not restart it; \
+                             stop it and run `gecko engine --device {:?}`, or Stop engine here and Start it from the app",
+                            st.pid,
+                            device.unwrap_or("NAME")
+                        ),
+                    ));
+                }
+                self.stop_engine()?;
+                Some((st.params, st.preset))
+            }
+            Err(_) => None,
+        };
         self.start_engine(device)?;
+        if let Some((params, preset)) = carried {
+            let name = preset.unwrap_or_else(|| "custom".into());
+            let mut c = self.client()?;
+            c.set_preset(&Preset::from_chain_params(name.trim_end_matches(" (modified)"), &params).to_toml_string())?;
+            c.set_mute(params.mute)?;
+        }
         let msg = format!("the engine plays on {}", device.unwrap_or("the default output"));
         self.notice(msg.clone());
         Ok(msg)
