@@ -206,15 +206,23 @@ def main():
         check("previous: Simulated Speakers" in text(driver, "output-line"), f"previous output remembered: {text(driver, 'output-line')!r}")
         driver.find_element(By.ID, "output-toggle").click()
         wait_for(lambda: "System output: Simulated Speakers" in text(driver, "output-line"), 15, "the previous output restored")
+        # The engine stopping while Gecko Sink is the system output: the app restores the previous output.
+        driver.find_element(By.ID, "output-toggle").click()
+        wait_for(lambda: "System output: Gecko Sink" in text(driver, "output-line"), 15, "Gecko Sink as the system output again")
+        os.kill(engine_pid, signal.SIGINT)
+        wait_for(lambda: "System output: Simulated Speakers" in text(driver, "output-line"), 15,
+                 "the app to restore the output after the engine stopped")
+        told = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#notices li")]
+        check(told and told[0] == "the engine is not running — system output restored to Simulated Speakers",
+              f"the person is told (newest first): {told[:2]!r}")
         driver.find_element(By.ID, "uninstall").click()
         wait_for(lambda: text(driver, "driver-line").startswith("not installed"), 60, "the driver to be removed")
         check(not os.path.exists(os.path.join(env["GECKO_SIM_ROOT"], "Library/Audio/Plug-Ins/HAL/GeckoAudioDevice.driver")),
               "the bundle is gone from the simulated HAL folder")
 
-        # 5. The app's own engine: stop the demo's, start one from the window, move it
-        #    to another output: it is restarted there with its settings.
-        driver.find_element(By.ID, "engine-stop").click()
-        wait_for(lambda: "engine stopped" in text(driver, "status-line"), 15, "the engine to stop")
+        # 5. The app's own engine (the demo's was stopped above): start one from the
+        #    window, move it to another output: it is restarted there with its settings.
+        wait_for(lambda: "engine stopped" in text(driver, "status-line"), 15, "the status line to show no engine")
         driver.find_element(By.ID, "engine-start").click()
         wait_for(lambda: "engine started" in text(driver, "banner-text"), 20, "the app to start an engine")
         own_pid = ctl_status(env)["pid"]

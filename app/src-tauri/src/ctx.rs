@@ -710,21 +710,20 @@ impl Ctx {
 
     /// What "Quit" (or the engine stopping) does: if Gecko Sink is the
     /// system output, restore the previous one, so the person is never left
-    /// without sound. Returns what was done.
-    pub fn restore_if_needed(&self) -> Option<String> {
+    /// without sound. `why` prefixes the notice ("the engine is not
+    /// running"). Returns what was done.
+    pub fn restore_if_needed(&self, why: Option<&str>) -> Option<String> {
         let p = self.platform().ok()?;
-        match OutputSwitch::for_platform(p.as_ref()).restore(p.as_ref()) {
-            Ok(Restored::Nothing) => None,
-            Ok(r) => {
-                let m = r.message();
-                self.notice(m.clone());
-                Some(m)
-            }
-            Err(e) => {
-                let m = format!("could not restore the system output: {e}");
-                self.notice(m.clone());
-                Some(m)
-            }
-        }
+        let m = match OutputSwitch::for_platform(p.as_ref()).restore(p.as_ref()) {
+            Ok(Restored::Nothing) => return None,
+            Ok(r) => r.message(),
+            Err(e) => format!("could not restore the system output: {e}"),
+        };
+        let m = match why {
+            Some(w) => format!("{w} — {m}"),
+            None => m,
+        };
+        self.notice(m.clone());
+        Some(m)
     }
 }

@@ -48,7 +48,7 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>, ctx: Arc<Ctx>) -> Builder<
 /// left without sound), stop the engine if this app started it, exit.
 pub fn quit<R: Runtime>(app: &AppHandle<R>) {
     let ctx = app.state::<Arc<Ctx>>().inner().clone();
-    ctx.restore_if_needed();
+    ctx.restore_if_needed(None);
     ctx.stop_own_engine();
     app.exit(0);
 }

@@ -54,9 +54,7 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, ctx: Arc<Ctx>) {
                 let o = refresh_now(&app, &ctx);
                 silent_for = if o.engine.is_none() && o.gecko_is_default { silent_for + 1 } else { 0 };
                 if silent_for >= RESTORE_AFTER_S {
-                    if let Some(m) = ctx.restore_if_needed() {
-                        ctx.notice(format!("the engine is not running — {m}"));
-                    }
+                    ctx.restore_if_needed(Some("the engine is not running"));
                     silent_for = 0;
                 }
                 std::thread::sleep(Duration::from_secs(1));
