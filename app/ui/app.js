@@ -104,6 +104,13 @@ function onTelemetry(t) {
   if (secs > 1) $("meter-rate").textContent = `${(telemetryCount / secs).toFixed(0)} Hz`;
 }
 
+function clearMeters() {
+  document.querySelectorAll("#bars .rms").forEach((b) => (b.style.width = "0%"));
+  document.querySelectorAll("#bars .peak").forEach((b) => (b.style.left = "0%"));
+  document.querySelectorAll("#bars .label span").forEach((s) => (s.textContent = "–"));
+  for (const id of ["lufs-m", "lufs-s", "lufs-i", "true-peak", "max-peak", "limiter-gr", "drift", "fill", "xruns"]) $(id).textContent = "–";
+}
+
 // ---------- EQ curve ----------
 
 const xOf = (f) => (Math.log10(f / 20) / 3) * W;
@@ -311,6 +318,7 @@ function onOverview(o) {
   $("output-toggle").textContent = o.gecko_is_default ? "Restore previous output" : "Use Gecko Sink as system output";
   $("notices").replaceChildren(...o.notices.slice(-5).reverse().map((n) => Object.assign(document.createElement("li"), { textContent: n })));
   const e = o.engine;
+  if (!e || !e.format) clearMeters(); // no engine, or one not attached to Gecko Sink: no levels to show
   if (e) {
     $("engine-line").textContent = `engine ${e.engine_version} pid ${e.pid} → ${e.output_device || "no output"}` +
       (e.format ? `, ${e.format.channels} ch ${e.format.sample_rate} Hz` : ", waiting for Gecko Sink");
