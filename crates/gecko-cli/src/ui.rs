@@ -111,7 +111,11 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
             format!("{} peak {} rms {} dBFS", channel_label(i, r.levels.channels.len()), fmt_db(c.peak_dbfs()), fmt_db(c.rms_dbfs()))
         })
         .collect();
-    s.push_str(&format!("  levels      {}\n", levels.join(" | ")));
+    if r.levels.frames == 0 {
+        s.push_str("  levels      not measured (meters off)\n");
+    } else {
+        s.push_str(&format!("  levels      {}\n", levels.join(" | ")));
+    }
     let l = &r.meters.loudness;
     s.push_str(&format!(
         "  loudness    integrated {} LUFS · range {} LU · true peak {} dBTP · limiter max reduction {} dB\n",

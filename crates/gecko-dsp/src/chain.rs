@@ -130,7 +130,12 @@ pub struct Chain {
     gain: Gain,
     eq: Equalizer,
     limiter: Limiter,
+    /// Peak/RMS of the current window (reset by [`Chain::take_snapshot`]).
     meter: Meter,
+    /// Peak/RMS of the closed windows since the chain was built (or
+    /// [`Chain::reset_meters`]): each window is folded in when it closes, so
+    /// no sample is metered twice.
+    run_meter: Meter,
     loudness: LoudnessMeter,
     frames: u64,
     nonfinite: u64,
@@ -170,6 +175,7 @@ impl Chain {
             eq,
             limiter: Limiter::new(fs, channels, &params.limiter)?,
             meter: Meter::new(channels),
+            run_meter: Meter::new(channels),
             loudness: LoudnessMeter::new(channels, sample_rate)?,
             frames: 0,
             nonfinite: 0,
@@ -283,14 +289,27 @@ impl Chain {
     /// the limiter's maximum gain reduction (loudness keeps integrating).
     pub fn take_snapshot(&mut self) -> MeterSnapshot {
         let s = self.snapshot();
+        self.run_meter.absorb(&self.meter);
         self.meter.reset();
         self.limiter.reset_stats();
         s
     }
 
+    /// Peak/RMS per channel of everything metered since the chain was built
+    /// (or the last [`Chain::reset_meters`]), across snapshot windows: what
+    /// a run's report shows. Empty (0 frames) while the meters are off
+    /// ([`ChainParams::meters`]). Allocates the per-channel list: not for the
+    /// audio thread.
+    pub fn run_reading(&self) -> crate::MeterReading {
+        let mut m = self.run_meter.clone();
+        m.absorb(&self.meter);
+        m.reading()
+    }
+
     /// Restarts every measurement, loudness included (e.g. a new programme).
     pub fn reset_meters(&mut self) {
         self.meter.reset();
+        self.run_meter.reset();
         self.loudness.reset();
         self.limiter.reset_stats();
     }
@@ -490,4 +509,35 @@ mod tests {
         let back: ChainParams = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
     }
+
+    #[test]
+    fn the_run_reading_spans_every_snapshot_window() {
+        let mut chain = Chain::new(FS, 2, &ChainParams::default()).unwrap();
+        let quiet = sine(1000.0, -20.0, 0.5);
+        let loud = sine(1000.0, -6.0, 0.5);
+        let mut windows = 0;
+        for (i, input) in [&quiet, &loud, &quiet].into_iter().enumerate() {
+            for block in input.chunks(256) {
+                let mut b = block.to_vec();
+                chain.process(&mut b, 2);
+            }
+            if i < 2 {
+                chain.take_snapshot();
+                windows += 1;
+            }
+        }
+        assert_eq!(windows, 2);
+        let r = chain.run_reading();
+        assert_eq!(r.frames, 3 * 24000, "every frame once, across windows");
+        assert!((r.channels[0].peak_dbfs() + 6.0).abs() < 0.01, "{:?}", r.channels[0]);
+        // Mean square of (−6, −20, −20 dBFS sines) / 3, minus 3.01 dB for a sine.
+        let ms = (10f64.powf(-0.6) + 2.0 * 10f64.powf(-2.0)) / 3.0;
+        assert!((r.channels[1].rms_dbfs() - (10.0 * ms.log10() - 3.0103)).abs() < 0.01, "{:?}", r.channels[1]);
+        chain.reset_meters();
+        assert_eq!(chain.run_reading().frames, 0);
+        let mut off = Chain::new(FS, 2, &ChainParams { meters: false, ..ChainParams::default() }).unwrap();
+        off.process(&mut loud.clone(), 2);
+        assert_eq!(off.run_reading().frames, 0, "meters off: nothing measured");
+    }
+
 }

@@ -11,7 +11,7 @@
 //! `render` never allocates, locks or blocks (tested under `assert_no_alloc`).
 
 use crate::recorder::RecorderTx;
-use gecko_dsp::{Chain, ChainParams, Meter, MeterSnapshot};
+use gecko_dsp::{Chain, ChainParams, MeterSnapshot};
 use gecko_drift::{Actuator, DriftEvents, DriftLoop, Phase, RenderReport};
 use gecko_ring::{Reader, RingError, RingEvent, RingFormat};
 use ringbuf::traits::{Consumer, Producer};
@@ -77,6 +77,18 @@ pub struct CoreTotals {
     pub generations: u64,
 }
 
+/// A chain for a new ring `format` that keeps the settings in effect
+/// (`current`, live edits included) or, if they do not fit the new rate (an
+/// EQ band above its Nyquist frequency), `fallback` (the engine's start-up
+/// settings). Allocates: for the control thread. Errors only when neither fits.
+pub fn chain_for_format(format: RingFormat, current: &ChainParams, fallback: &ChainParams) -> Result<Chain, gecko_dsp::ChainError> {
+    let (rate, channels) = (format.sample_rate.round() as u32, format.channels as usize);
+    Chain::new(rate, channels, current).or_else(|e| {
+        tracing::warn!("the current settings do not fit {rate} Hz ({e}); using the start-up settings");
+        Chain::new(rate, channels, fallback)
+    })
+}
+
 /// See the module docs.
 pub struct RtCore {
     pub(crate) reader: Reader,
@@ -85,8 +97,6 @@ pub struct RtCore {
     pub(crate) recorder: Option<RecorderTx>,
     ctl_rx: HeapCons<Control>,
     tel_tx: HeapProd<Telemetry>,
-    /// Whole-run peak/RMS (the chain's window restarts at every telemetry).
-    pub(crate) total_meter: Meter,
     channels: usize,
     telemetry_every: u64,
     since_telemetry: u64,
@@ -129,7 +139,6 @@ impl RtCore {
             recorder,
             ctl_rx,
             tel_tx,
-            total_meter: Meter::new(channels),
             channels,
             telemetry_every: telemetry_every.max(1),
             since_telemetry: 0,
@@ -140,6 +149,15 @@ impl RtCore {
             rebuild: None,
             trim,
         }
+    }
+
+    /// Rebuilds the chain for a new ring `format` (control thread; allocates)
+    /// with [`chain_for_format`], and clears the pending rebuild.
+    pub(crate) fn rebuild_chain(&mut self, format: RingFormat, fallback: &ChainParams) -> Result<(), gecko_dsp::ChainError> {
+        self.chain = chain_for_format(format, self.chain.params(), fallback)?;
+        self.channels = format.channels as usize;
+        self.rebuild = None;
+        Ok(())
     }
 
     fn apply_controls(&mut self) {
@@ -202,7 +220,6 @@ impl RtCore {
         let skip = (self.trim * self.channels).min(block.len());
         self.trim -= skip / self.channels;
         let block = &block[skip..];
-        self.total_meter.process(block);
         if let Some(rec) = self.recorder.as_mut() {
             if lossless {
                 rec.push_all(block);
@@ -270,7 +287,6 @@ impl RtCore {
             let n = left.min(zeros.len() / self.channels);
             zeros.fill(0.0);
             self.chain.process(&mut zeros[..n * self.channels], self.channels);
-            self.total_meter.process(&zeros[..n * self.channels]);
             if let Some(rec) = self.recorder.as_mut() {
                 rec.push_all(&zeros[..n * self.channels]);
             }
@@ -283,7 +299,7 @@ impl RtCore {
         self.totals
     }
 
-    /// The current meters (whole-run peak/RMS is in `total_meter`).
+    /// The current meters (whole-run peak/RMS: [`Chain::run_reading`]).
     pub fn snapshot(&self) -> MeterSnapshot {
         self.chain.snapshot()
     }
@@ -305,5 +321,29 @@ impl RtCore {
             io_running: self.reader.io_running(),
             record_dropped: self.recorder.as_ref().map_or(0, |r| r.frames_dropped()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gecko_dsp::{EqBand, EqParams, FilterType};
+
+    fn format(rate: f64) -> RingFormat {
+        RingFormat { channels: 2, sample_rate: rate, capacity_frames: 16384, generation: 2, header_size: 4096, writer_pid: 1 }
+    }
+
+    #[test]
+    fn a_new_format_keeps_the_live_settings_or_falls_back_when_they_do_not_fit() {
+        let startup = ChainParams::default();
+        let band = EqBand { kind: FilterType::Peaking, freq_hz: 30_000.0, q: 1.0, gain_db: 3.0, enabled: true };
+        let live = ChainParams { gain_db: -9.0, mute: true, ..ChainParams::default() };
+        let c = chain_for_format(format(96_000.0), &live, &startup).unwrap();
+        assert_eq!((c.sample_rate(), *c.params()), (96_000, live), "live edits survive a rate change");
+        // A 30 kHz band fits 96 kHz but not 48 kHz: the start-up settings are used.
+        let high = ChainParams { eq: EqParams::from_bands(&[band]), ..live };
+        let c = chain_for_format(format(48_000.0), &high, &startup).unwrap();
+        assert_eq!(*c.params(), startup);
+        assert!(chain_for_format(format(48_000.0), &high, &high).is_err());
     }
 }

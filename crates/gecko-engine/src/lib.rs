@@ -167,7 +167,9 @@ pub struct EngineReport {
     pub reader_overruns: u64,
     /// New writer generations followed.
     pub generations_followed: u64,
-    /// Whole-run sample peak and RMS per channel.
+    /// Whole-run sample peak and RMS per channel of the processed stream
+    /// (`Chain::run_reading`: 0 frames when the meters are off; after a
+    /// format change, since that change).
     pub levels: MeterReading,
     /// The chain's meters at the end (loudness, true peak, limiter).
     pub meters: MeterSnapshot,
@@ -368,9 +370,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                         new_rate: new.sample_rate,
                     });
                 }
-                // Rebuild the chain for the new format.
-                core.chain = Chain::new(new.sample_rate.round() as u32, new.channels as usize, &self.config.chain)?;
-                core.rebuild = None;
+                core.rebuild_chain(new, &self.config.chain)?;
                 self.format = new;
                 buf = vec![0f32; block * new.channels as usize];
                 continue;
@@ -414,7 +414,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
             skipped_frames: core.reader.counters().skipped_frames,
             reader_overruns: t.reader_overruns,
             generations_followed: t.generations,
-            levels: core.total_meter.reading(),
+            levels: core.chain.run_reading(),
             meters: core.snapshot(),
             output,
             output_skipped,
@@ -499,9 +499,8 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     }
                     let mut core = slot.lock_main();
                     self.format = new;
-                    core.chain = Chain::new(new.sample_rate.round() as u32, new.channels as usize, &self.config.chain)?;
+                    core.rebuild_chain(new, &self.config.chain)?;
                     core.drift = Some(self.build_drift(report.rate)?);
-                    core.rebuild = None;
                 }
             }
             if last_tick.elapsed() >= Duration::from_millis(100) {
