@@ -17,7 +17,7 @@ fn fourcc(s: &str) -> u64 {
 
 fn probe() -> HashMap<String, u64> {
     let driver = gecko_driver_bundle::driver_source_dir();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/c/layout_probe.c");
+    let src = PathBuf::from(manifest_dir()).join("tests/c/layout_probe.c");
     let dir = std::env::temp_dir().join(format!("gecko-layout-probe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let exe = dir.join("layout_probe");
@@ -151,4 +151,11 @@ fn compat_header_matches_apple_headers() {
     }
     assert!(wrong.is_empty(), "compat header mismatches:\n{}", wrong.join("\n"));
     assert_eq!(p.len(), expected.len(), "probe and expectations list different items");
+}
+
+/// This package's directory, read when the test runs (cargo sets it), not
+/// baked in: a test binary cached in a shared target directory may have been
+/// compiled in another checkout.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("run through cargo test")
 }

@@ -50,7 +50,7 @@ const COREFOUNDATION: &str =
     "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation";
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&manifest_dir())
         .join("../..")
         .canonicalize()
         .unwrap()
@@ -697,4 +697,11 @@ fn script_refuses_developer_id_without_a_certificate() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--p12"));
+}
+
+/// This package's directory, read when the test runs (cargo sets it), not
+/// baked in: a test binary cached in a shared target directory may have been
+/// compiled in another checkout.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("run through cargo test")
 }

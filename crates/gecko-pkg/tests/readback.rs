@@ -81,7 +81,7 @@ fn build_signed() -> Built {
 }
 
 fn readback(pkg: &Path, out: &Path) -> Result<Value, String> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/readback.py");
+    let script = format!("{}/tests/readback.py", manifest_dir());
     let o = tool("python3").arg(script).arg(pkg).arg(out).output().unwrap();
     if !o.status.success() {
         return Err(String::from_utf8_lossy(&o.stderr).into_owned());
@@ -171,7 +171,7 @@ fn signed_pkg_reads_back() {
         assert_eq!(scripts[&format!("./{name}")].0, 0o100755, "{name} is not executable");
         assert_eq!(std::fs::read_to_string(out.join("scripts/GeckoDriver.pkg").join(name)).unwrap(), text);
     }
-    let repo_script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../installer/gecko-driver.sh")).unwrap();
+    let repo_script = std::fs::read_to_string(format!("{}/../../installer/gecko-driver.sh", manifest_dir())).unwrap();
     assert_eq!(std::fs::read_to_string(out.join("scripts/GeckoDriver.pkg/gecko-driver.sh")).unwrap(), repo_script);
     // The app payload keeps its executable bit and is root's.
     let app = listing(&comps["GeckoApp.pkg"]["payload"]);
@@ -301,4 +301,11 @@ fn main() {
         println!("failed: {failed:?}");
         std::process::exit(1);
     }
+}
+
+/// This package's directory, read when the test runs (cargo sets it), not
+/// baked in: a test binary cached in a shared target directory may have been
+/// compiled in another checkout.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("run through cargo test")
 }
