@@ -6,8 +6,9 @@
 const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
 
-const FILTER_TYPES = ["peaking", "low_shelf", "high_shelf", "low_pass", "high_pass", "notch", "band_pass", "all_pass"];
-const HAS_GAIN = new Set(["peaking", "low_shelf", "high_shelf"]);
+// Filter types and which use their gain: from gecko-dsp (command `filter_types`).
+let FILTER_TYPES = [];
+let HAS_GAIN = new Set();
 const DB_RANGE = 24; // EQ plot: ±24 dB
 const METER_FLOOR = -60; // meter bars: -60 dBFS … 0 dBFS
 const W = 600, H = 260;
@@ -342,6 +343,12 @@ async function refresh() {
   }
 }
 
+invoke("filter_types").then((types) => {
+  FILTER_TYPES = types.map((t) => t.name);
+  HAS_GAIN = new Set(types.filter((t) => t.uses_gain).map((t) => t.name));
+  renderBands();
+  renderCurve();
+});
 listen("telemetry", (ev) => onTelemetry(ev.payload));
 listen("overview", (ev) => onOverview(ev.payload));
 refresh();

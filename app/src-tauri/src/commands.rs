@@ -63,6 +63,21 @@ pub fn eq_curve(eq: EqParams, points: usize) -> EqCurve {
     crate::ctx::eq_curve(&eq, points)
 }
 
+/// A filter type the band list offers.
+#[derive(serde::Serialize)]
+pub struct FilterTypeInfo {
+    /// Its preset/protocol name (`"low_shelf"`).
+    pub name: &'static str,
+    /// Whether its gain field matters (peaking and shelves).
+    pub uses_gain: bool,
+}
+
+/// The EQ's filter types (gecko-dsp's RBJ cookbook set).
+#[tauri::command]
+pub fn filter_types() -> Vec<FilterTypeInfo> {
+    gecko_dsp::FilterType::ALL.iter().map(|t| FilterTypeInfo { name: t.name(), uses_gain: t.uses_gain() }).collect()
+}
+
 /// Built-in and saved presets.
 #[tauri::command]
 pub async fn presets(ctx: State<'_, Arc<Ctx>>) -> Result<Vec<PresetEntry>, UiError> {

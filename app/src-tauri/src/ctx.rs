@@ -635,11 +635,15 @@ impl Ctx {
         Some(st)
     }
 
+    /// Whether the engine with this pid is the one this app started.
+    fn is_own_engine(&self, pid: u32) -> bool {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Child::id) == Some(pid)
+    }
+
     /// Stops the engine if this app started it (Quit).
     pub fn stop_own_engine(&self) {
-        let own = self.engine.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Child::id);
-        let running = self.client().and_then(|mut c| Ok(c.hello()?.pid)).ok();
-        if own.is_some() && own == running {
+        let running = self.client().and_then(|mut c| Ok(c.hello()?.pid));
+        if running.is_ok_and(|pid| self.is_own_engine(pid)) {
             let _ = self.stop_engine();
         }
     }
@@ -679,8 +683,7 @@ impl Ctx {
         }
         let carried = match self.client().and_then(|mut c| Ok(c.status()?)) {
             Ok(st) => {
-                let own = self.engine.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Child::id);
-                if own != Some(st.pid) {
+                if !self.is_own_engine(st.pid) {
                     return Err(UiError::new(
                         "invalid",
                         format!(

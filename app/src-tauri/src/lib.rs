@@ -29,6 +29,7 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>, ctx: Arc<Ctx>) -> Builder<
         commands::set_mute,
         commands::bypass,
         commands::eq_curve,
+        commands::filter_types,
         commands::presets,
         commands::load_preset,
         commands::save_preset,

@@ -143,6 +143,17 @@ fn the_curve_is_gecko_dsps_analytic_response() {
 }
 
 #[test]
+fn the_band_list_offers_gecko_dsps_filter_types() {
+    let f = fixture(false);
+    let types = call(&f, "filter_types", json!({})).unwrap();
+    let types = types.as_array().unwrap();
+    assert_eq!(types.len(), FilterType::ALL.len());
+    for (t, k) in types.iter().zip(FilterType::ALL) {
+        assert_eq!((t["name"].as_str().unwrap(), t["uses_gain"].as_bool().unwrap()), (k.name(), k.uses_gain()));
+    }
+}
+
+#[test]
 fn without_an_engine_the_error_offers_to_start_it() {
     let f = fixture(false);
     let e = call(&f, "set_gain", json!({"db": -6.0})).unwrap_err();

@@ -279,8 +279,9 @@ pub fn run(a: CtlArgs) -> Result<()> {
         }
         CtlCommand::Limiter { state, ceiling } => applied(&c.set_limiter(Some(state == OnOff::On), ceiling)?, a.json)?,
         CtlCommand::Eq { index, kind, freq, q, gain_db, off } => {
-            let kind: gecko_dsp::FilterType = serde_json::from_value(serde_json::Value::String(kind.clone())).map_err(|_| {
-                anyhow::anyhow!("{kind:?} is not a filter type: use peaking, low_shelf, high_shelf, low_pass, high_pass, notch, band_pass or all_pass")
+            let kind = gecko_dsp::FilterType::ALL.into_iter().find(|t| t.name() == kind).ok_or_else(|| {
+                let names: Vec<_> = gecko_dsp::FilterType::ALL.iter().map(|t| t.name()).collect();
+                anyhow::anyhow!("{kind:?} is not a filter type: use one of {}", names.join(", "))
             })?;
             let band = gecko_dsp::EqBand { kind, freq_hz: freq, q, gain_db, enabled: !off };
             applied(&c.set_eq_band(index, band)?, a.json)?
