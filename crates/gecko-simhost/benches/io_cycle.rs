@@ -16,12 +16,8 @@
 
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Reader};
-use gecko_simhost::ffi::{
-    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo,
-    kAudioServerPlugInIOOperationWriteMix,
-};
-use gecko_simhost::{Host, IoRunner, SimulatedClock, load_isolated};
-use std::ffi::c_void;
+use gecko_simhost::ffi::AudioServerPlugInIOCycleInfo;
+use gecko_simhost::{Host, IoRunner, RawWriteMix, SimulatedClock, load_isolated};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,8 +27,6 @@ const FRAMES: usize = 512;
 const BATCH: usize = 32;
 const CAP: usize = gecko_ring::abi::DEFAULT_CAPACITY_FRAMES as usize;
 const TARGET_RATIO: f64 = 2.0;
-
-type DoIo = unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, u32, u32, u32, *const AudioServerPlugInIOCycleInfo, *mut c_void, *mut c_void) -> i32;
 
 fn info(sample: f64) -> AudioServerPlugInIOCycleInfo {
     let tpf = 1e9 / 48_000.0;
@@ -68,10 +62,7 @@ fn main() {
     let mut reader = Reader::attach(&name, &AttachOptions::default()).expect("attach");
     let mut io = IoRunner::new(&driver, dev.clone(), FRAMES as u32, 1e9).expect("runner");
     io.start_io().expect("StartIO");
-    let drv: AudioServerPlugInDriverRef = driver.raw();
-    // SAFETY: a live driver reference; its vtable is static.
-    let do_io: DoIo = unsafe { (&**drv as &AudioServerPlugInDriverInterface).DoIOOperation.expect("DoIOOperation") };
-    let (device, stream) = (dev.device_id, dev.stream_id);
+    let raw = RawWriteMix::new(&driver, dev.device_id, dev.stream_id).expect("IO entry points");
 
     let src: Vec<f32> = (0..FRAMES * CH).map(|i| (i as f32 * 0.001).sin()).collect();
     let mut ring = vec![0f32; CAP * CH];
@@ -80,9 +71,7 @@ fn main() {
     let cycle = |t: usize| {
         let inf = info(t as f64);
         // SAFETY: `src` holds FRAMES frames of CH float32 samples; WriteMix only reads it.
-        let st = unsafe {
-            do_io(drv, device, stream, 0, kAudioServerPlugInIOOperationWriteMix, FRAMES as u32, black_box(&inf), src.as_ptr() as *mut c_void, std::ptr::null_mut())
-        };
+        let st = unsafe { raw.do_write_mix(FRAMES as u32, black_box(&inf), src.as_ptr()) };
         assert_eq!(st, 0);
     };
 

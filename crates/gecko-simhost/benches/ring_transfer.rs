@@ -15,12 +15,8 @@
 
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Peek, Reader};
-use gecko_simhost::ffi::{
-    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo,
-    kAudioServerPlugInHostClientID, kAudioServerPlugInIOOperationWriteMix,
-};
-use gecko_simhost::{Host, IoRunner, SimulatedClock, load_isolated};
-use std::ffi::c_void;
+use gecko_simhost::ffi::{AudioServerPlugInIOCycleInfo, kAudioServerPlugInHostClientID};
+use gecko_simhost::{Host, IoRunner, RawWriteMix, SimulatedClock, load_isolated};
 use std::hint::black_box;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -145,78 +141,10 @@ fn reader_child(args: &[String]) -> ! {
 // The writer process: the driver, driven through its raw vtable
 // ---------------------------------------------------------------------------
 
-/// The IO entry points, taken from the driver's vtable once.
-struct RawIo {
-    drv: AudioServerPlugInDriverRef,
-    device: u32,
-    stream: u32,
-    zts: unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, *mut f64, *mut u64, *mut u64) -> i32,
-    begin: unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> i32,
-    #[allow(clippy::type_complexity)]
-    do_io: unsafe extern "C" fn(
-        AudioServerPlugInDriverRef,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        *const AudioServerPlugInIOCycleInfo,
-        *mut c_void,
-        *mut c_void,
-    ) -> i32,
-    end: unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> i32,
-}
-
-impl RawIo {
-    fn new(drv: AudioServerPlugInDriverRef, device: u32, stream: u32) -> RawIo {
-        // SAFETY: `drv` is a live driver reference; its vtable is static.
-        let vt: &AudioServerPlugInDriverInterface = unsafe { &**drv };
-        RawIo {
-            drv,
-            device,
-            stream,
-            zts: vt.GetZeroTimeStamp.expect("GetZeroTimeStamp"),
-            begin: vt.BeginIOOperation.expect("BeginIOOperation"),
-            do_io: vt.DoIOOperation.expect("DoIOOperation"),
-            end: vt.EndIOOperation.expect("EndIOOperation"),
-        }
-    }
-
-    /// Cycle info for `frames` frames at output sample time `sample` (frames)
-    /// and host time `host` (ticks), as the HAL fills it.
-    fn info(frames: u32, sample: f64, host: u64) -> AudioServerPlugInIOCycleInfo {
-        gecko_simhost::cycle_info(sample, host, frames, 0, TICKS_PER_SECOND / RATE)
-    }
-
-    /// DoIOOperation(WriteMix) alone.
-    ///
-    /// # Safety
-    /// `buf` holds `frames` frames of CH float32 samples.
-    #[inline(always)]
-    unsafe fn do_write_mix(&self, frames: u32, info: &AudioServerPlugInIOCycleInfo, buf: *const f32) -> i32 {
-        let op = kAudioServerPlugInIOOperationWriteMix;
-        // SAFETY: valid driver, info and buffer (the caller's promise); WriteMix only reads it.
-        unsafe { (self.do_io)(self.drv, self.device, self.stream, 0, op, frames, info, buf as *mut c_void, std::ptr::null_mut()) }
-    }
-
-    /// A whole HAL write-mix cycle through the vtable: GetZeroTimeStamp,
-    /// Begin/Do/End(WriteMix) (the driver declines every other operation).
-    ///
-    /// # Safety
-    /// As [`RawIo::do_write_mix`].
-    #[inline(always)]
-    unsafe fn cycle(&self, frames: u32, info: &AudioServerPlugInIOCycleInfo, buf: *const f32) -> i32 {
-        let op = kAudioServerPlugInIOOperationWriteMix;
-        let c = kAudioServerPlugInHostClientID;
-        let (mut s, mut h, mut seed) = (0.0f64, 0u64, 0u64);
-        // SAFETY: valid out pointers, valid driver; see do_write_mix.
-        unsafe {
-            (self.zts)(self.drv, self.device, c, &mut s, &mut h, &mut seed)
-                | (self.begin)(self.drv, self.device, c, op, frames, info)
-                | self.do_write_mix(frames, info, buf)
-                | (self.end)(self.drv, self.device, c, op, frames, info)
-        }
-    }
+/// Cycle info for `frames` frames at output sample time `sample` (frames)
+/// and host time `host` (ticks), as the HAL fills it.
+fn cycle_info(frames: u32, sample: f64, host: u64) -> AudioServerPlugInIOCycleInfo {
+    gecko_simhost::cycle_info(sample, host, frames, 0, TICKS_PER_SECOND / RATE)
 }
 
 /// The writer side: one driver for the whole run, IO started once; the
@@ -224,7 +152,7 @@ impl RawIo {
 struct Writer {
     name: String,
     clock: Arc<SimulatedClock>,
-    io: RawIo,
+    io: RawWriteMix,
     peek: Peek,
     /// Next output sample time, frames.
     t: u64,
@@ -269,7 +197,7 @@ impl Writer {
             }
             let host = Self::host_time(self.t);
             self.clock.set(host);
-            let info = RawIo::info(block as u32, self.t as f64, host);
+            let info = cycle_info(block as u32, self.t as f64, host);
             let src = pattern_at(table, pos, block);
             // SAFETY: `src` holds `block` frames.
             let st = unsafe { self.io.cycle(block as u32, &info, src.as_ptr()) };
@@ -542,7 +470,7 @@ fn bookkeeping(w: &mut Writer, driver: &gecko_simhost::Driver, dev: &gecko_simho
     // DoIOOperation(WriteMix) alone, no reader attached (the last reader child detached).
     let base = w.t;
     let do_io_no_reader = ns_per(n, |i| {
-        let info = RawIo::info(1, (base + i) as f64, Writer::host_time(base + i));
+        let info = cycle_info(1, (base + i) as f64, Writer::host_time(base + i));
         // SAFETY: `one` holds one frame.
         let st = unsafe { w.io.do_write_mix(1, black_box(&info), one.as_ptr()) };
         debug_assert_eq!(st, 0);
@@ -559,7 +487,7 @@ fn bookkeeping(w: &mut Writer, driver: &gecko_simhost::Driver, dev: &gecko_simho
     while done < n {
         let base = w.t;
         timed += ns_per(batch, |i| {
-            let info = RawIo::info(1, (base + i) as f64, Writer::host_time(base + i));
+            let info = cycle_info(1, (base + i) as f64, Writer::host_time(base + i));
             // SAFETY: `one` holds one frame.
             let st = unsafe { w.io.do_write_mix(1, black_box(&info), one.as_ptr()) };
             debug_assert_eq!(st, 0);
@@ -581,7 +509,7 @@ fn bookkeeping(w: &mut Writer, driver: &gecko_simhost::Driver, dev: &gecko_simho
     let raw_cycle = ns_per(n, |i| {
         let host = Writer::host_time(base + i);
         w.clock.set(host);
-        let info = RawIo::info(1, (base + i) as f64, host);
+        let info = cycle_info(1, (base + i) as f64, host);
         // SAFETY: `one` holds one frame.
         let st = unsafe { w.io.cycle(1, black_box(&info), one.as_ptr()) };
         debug_assert_eq!(st, 0);
@@ -645,7 +573,7 @@ fn main() {
     driver.start_io(dev.device_id, kAudioServerPlugInHostClientID).expect("StartIO");
     let peek = Peek::open(&name).expect("peek");
     let cap = peek.free_frames_fast() as usize;
-    let mut w = Writer { name: name.clone(), clock: clock.clone(), io: RawIo::new(driver.raw(), dev.device_id, dev.stream_id), peek, t: 0 };
+    let mut w = Writer { name: name.clone(), clock: clock.clone(), io: RawWriteMix::new(&driver, dev.device_id, dev.stream_id).expect("IO entry points"), peek, t: 0 };
     let table = pattern();
 
     println!("ring_transfer: C driver (writer process) -> gecko_ring::Reader (reader process), {CH}-channel float32");

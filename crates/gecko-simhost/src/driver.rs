@@ -680,3 +680,88 @@ unsafe impl Pod for AudioValueRange {}
 unsafe impl Pod for AudioStreamRangedDescription {}
 // SAFETY: as above.
 unsafe impl Pod for AudioObjectPropertyAddress {}
+
+/// The driver's write-mix entry points taken from its vtable once, called
+/// with nothing in between, as the HAL's IO thread calls them: no
+/// allocation, no lock, no system call on our side. For the benchmarks and
+/// the tests that measure or police the driver's own IO path
+/// ([`IoRunner`](crate::IoRunner) is the checked, convenient form).
+///
+/// Valid while the [`Driver`] it came from is alive (it copies the raw
+/// reference; the vtable is static).
+#[derive(Clone, Copy)]
+pub struct RawWriteMix {
+    drv: AudioServerPlugInDriverRef,
+    device: AudioObjectID,
+    stream: AudioObjectID,
+    zts: unsafe extern "C" fn(AudioServerPlugInDriverRef, AudioObjectID, u32, *mut f64, *mut u64, *mut u64) -> OSStatus,
+    begin: unsafe extern "C" fn(AudioServerPlugInDriverRef, AudioObjectID, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> OSStatus,
+    #[allow(clippy::type_complexity)]
+    do_io: unsafe extern "C" fn(
+        AudioServerPlugInDriverRef,
+        AudioObjectID,
+        AudioObjectID,
+        u32,
+        u32,
+        u32,
+        *const AudioServerPlugInIOCycleInfo,
+        *mut c_void,
+        *mut c_void,
+    ) -> OSStatus,
+    end: unsafe extern "C" fn(AudioServerPlugInDriverRef, AudioObjectID, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> OSStatus,
+}
+
+// SAFETY: plain function pointers and the driver reference, which the HAL
+// also uses from its IO thread; the driver's IO entry points are thread-safe.
+unsafe impl Send for RawWriteMix {}
+unsafe impl Sync for RawWriteMix {}
+
+impl RawWriteMix {
+    /// The entry points of `driver` for `device`'s output `stream`. Errors
+    /// when the vtable lacks one of them.
+    pub fn new(driver: &Driver, device: AudioObjectID, stream: AudioObjectID) -> Result<RawWriteMix, DriverError> {
+        let vt = driver.vtbl()?;
+        Ok(RawWriteMix {
+            drv: driver.raw(),
+            device,
+            stream,
+            zts: vt.GetZeroTimeStamp.ok_or(DriverError::NullEntry("GetZeroTimeStamp"))?,
+            begin: vt.BeginIOOperation.ok_or(DriverError::NullEntry("BeginIOOperation"))?,
+            do_io: vt.DoIOOperation.ok_or(DriverError::NullEntry("DoIOOperation"))?,
+            end: vt.EndIOOperation.ok_or(DriverError::NullEntry("EndIOOperation"))?,
+        })
+    }
+
+    /// `DoIOOperation(WriteMix)` alone on `frames` frames at `buf`; the
+    /// driver's status.
+    ///
+    /// # Safety
+    /// `buf` holds `frames` frames of the stream's channels as interleaved
+    /// f32 (WriteMix only reads it), and the driver is alive with IO started.
+    #[inline(always)]
+    pub unsafe fn do_write_mix(&self, frames: u32, info: &AudioServerPlugInIOCycleInfo, buf: *const f32) -> OSStatus {
+        let op = kAudioServerPlugInIOOperationWriteMix;
+        // SAFETY: the caller's promise; valid info.
+        unsafe { (self.do_io)(self.drv, self.device, self.stream, 0, op, frames, info, buf as *mut c_void, std::ptr::null_mut()) }
+    }
+
+    /// A whole HAL write-mix cycle: GetZeroTimeStamp, then
+    /// Begin/Do/End(WriteMix) (the driver declines every other operation).
+    /// Returns the OR of the four OSStatus values (0 when all succeeded).
+    ///
+    /// # Safety
+    /// As [`RawWriteMix::do_write_mix`].
+    #[inline(always)]
+    pub unsafe fn cycle(&self, frames: u32, info: &AudioServerPlugInIOCycleInfo, buf: *const f32) -> OSStatus {
+        let op = kAudioServerPlugInIOOperationWriteMix;
+        let c = kAudioServerPlugInHostClientID;
+        let (mut s, mut h, mut seed) = (0.0f64, 0u64, 0u64);
+        // SAFETY: valid out pointers; see do_write_mix.
+        unsafe {
+            (self.zts)(self.drv, self.device, c, &mut s, &mut h, &mut seed)
+                | (self.begin)(self.drv, self.device, c, op, frames, info)
+                | self.do_write_mix(frames, info, buf)
+                | (self.end)(self.drv, self.device, c, op, frames, info)
+        }
+    }
+}

@@ -24,11 +24,8 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::abi::off;
 use gecko_ring::{AttachOptions, Peek, Reader};
-use gecko_simhost::ffi::{
-    AudioServerPlugInDriverInterface, AudioServerPlugInDriverRef, AudioServerPlugInIOCycleInfo,
-    kAudioServerPlugInHostClientID, kAudioServerPlugInIOOperationWriteMix,
-};
-use gecko_simhost::{DeviceInfo, Driver, Host, SimClock, SimulatedClock, load_isolated};
+use gecko_simhost::ffi::kAudioServerPlugInHostClientID;
+use gecko_simhost::{DeviceInfo, Driver, Host, RawWriteMix, SimClock, SimulatedClock, load_isolated};
 use std::ffi::{CString, c_void};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -82,24 +79,7 @@ fn plan(k: usize) -> (u32, i64) {
 
 /// Everything the child touches, prepared before the fork.
 struct Rig {
-    drv: AudioServerPlugInDriverRef,
-    device: u32,
-    stream: u32,
-    zts: unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, *mut f64, *mut u64, *mut u64) -> i32,
-    begin: unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> i32,
-    #[allow(clippy::type_complexity)]
-    do_io: unsafe extern "C" fn(
-        AudioServerPlugInDriverRef,
-        u32,
-        u32,
-        u32,
-        u32,
-        u32,
-        *const AudioServerPlugInIOCycleInfo,
-        *mut c_void,
-        *mut c_void,
-    ) -> i32,
-    end: unsafe extern "C" fn(AudioServerPlugInDriverRef, u32, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> i32,
+    io: RawWriteMix,
     /// The simulated clock the driver reads (None: the driver has another clock).
     clock: Option<Arc<SimulatedClock>>,
     /// MAX_FRAMES frames of mix.
@@ -136,16 +116,8 @@ fn map_u64(name: &str, len: usize, rw: bool, offset: usize) -> &'static AtomicU6
 impl Rig {
     /// Driver `d` (initialized, IO started) on ring `name`.
     fn new(d: &Driver, dev: &DeviceInfo, name: &str, clock: Option<Arc<SimulatedClock>>) -> Rig {
-        // SAFETY: a live driver reference; its vtable is static.
-        let vt: &AudioServerPlugInDriverInterface = unsafe { &**d.raw() };
         Rig {
-            drv: d.raw(),
-            device: dev.device_id,
-            stream: dev.stream_id,
-            zts: vt.GetZeroTimeStamp.unwrap(),
-            begin: vt.BeginIOOperation.unwrap(),
-            do_io: vt.DoIOOperation.unwrap(),
-            end: vt.EndIOOperation.unwrap(),
+            io: RawWriteMix::new(d, dev.device_id, dev.stream_id).unwrap(),
             clock,
             buf: (0..MAX_FRAMES * CH).map(|i| i as f32 * 0.5).collect(),
             write_count: map_u64(name, 512, false, off::WRITE_COUNT),
@@ -160,17 +132,8 @@ impl Rig {
             c.set(host_time);
         }
         let info = gecko_simhost::cycle_info(sample_time, host_time, frames, 0, TICKS_PER_FRAME);
-        let (op, client) = (kAudioServerPlugInIOOperationWriteMix, kAudioServerPlugInHostClientID);
-        let (mut s, mut h, mut seed) = (0.0f64, 0u64, 0u64);
-        let main = self.buf.as_ptr() as *mut c_void;
-        // SAFETY: a live driver; valid out pointers and cycle info; `buf` holds
-        // MAX_FRAMES ≥ frames frames, and WriteMix only reads it.
-        unsafe {
-            (self.zts)(self.drv, self.device, client, &mut s, &mut h, &mut seed)
-                | (self.begin)(self.drv, self.device, client, op, frames, &info)
-                | (self.do_io)(self.drv, self.device, self.stream, client, op, frames, &info, main, std::ptr::null_mut())
-                | (self.end)(self.drv, self.device, client, op, frames, &info)
-        }
+        // SAFETY: a live driver with IO started; `buf` holds MAX_FRAMES ≥ frames frames.
+        unsafe { self.io.cycle(frames, &info, self.buf.as_ptr()) }
     }
 
     /// The child's work: KEEP_UP_CYCLES with a reader that keeps up (it
