@@ -109,6 +109,20 @@ static void write_state_fields(GeckoShmWriter* w, const GeckoShmParams* p) {
     store_f64(&st->clock_adjust_ppm, p->clock_adjust_ppm);
 }
 
+/* The statistics counters (not write_count, whose release store publishes
+ * frames, nor the heartbeat): one relaxed store each, readers take them as a
+ * loose snapshot. Real-time safe. */
+static inline void store_stat_counters(GeckoShmWriterCounters* c, const GeckoShmWriter* w) {
+    STORE_RELAXED(&c->io_cycles, w->io_cycles);
+    STORE_RELAXED(&c->gap_events, w->gap_events);
+    STORE_RELAXED(&c->gap_frames, w->gap_frames);
+    STORE_RELAXED(&c->overlap_events, w->overlap_events);
+    STORE_RELAXED(&c->overlap_frames, w->overlap_frames);
+    STORE_RELAXED(&c->overrun_events, w->overrun_events);
+    STORE_RELAXED(&c->overrun_frames, w->overrun_frames);
+    STORE_RELAXED(&c->reader_faults, w->reader_faults);
+}
+
 static uint64_t next_generation(uint64_t g) {
     g += 1u;
     return g ? g : 1u;
@@ -233,14 +247,7 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
     STORE_RELAXED(&h->flags, 0u);
     write_state_fields(w, p);
     /* Counters: continued (compatible) or zero; write_count last, with release. */
-    STORE_RELAXED(&c->io_cycles, w->io_cycles);
-    STORE_RELAXED(&c->gap_events, w->gap_events);
-    STORE_RELAXED(&c->gap_frames, w->gap_frames);
-    STORE_RELAXED(&c->overlap_events, w->overlap_events);
-    STORE_RELAXED(&c->overlap_frames, w->overlap_frames);
-    STORE_RELAXED(&c->overrun_events, w->overrun_events);
-    STORE_RELAXED(&c->overrun_frames, w->overrun_frames);
-    STORE_RELAXED(&c->reader_faults, w->reader_faults);
+    store_stat_counters(c, w);
     STORE_RELAXED(&c->reader_attached, 0u);
     STORE_RELEASE(&c->write_count, w->write_count);
     seq_end(st, odd);
@@ -405,14 +412,7 @@ void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
 
     GeckoShmWriterCounters* c = &seg->counters;
     STORE_RELEASE(&c->write_count, w->write_count);
-    STORE_RELAXED(&c->io_cycles, w->io_cycles);
-    STORE_RELAXED(&c->gap_events, w->gap_events);
-    STORE_RELAXED(&c->gap_frames, w->gap_frames);
-    STORE_RELAXED(&c->overlap_events, w->overlap_events);
-    STORE_RELAXED(&c->overlap_frames, w->overlap_frames);
-    STORE_RELAXED(&c->overrun_events, w->overrun_events);
-    STORE_RELAXED(&c->overrun_frames, w->overrun_frames);
-    STORE_RELAXED(&c->reader_faults, w->reader_faults);
+    store_stat_counters(c, w);
     STORE_RELAXED(&c->heartbeat_host_time, host_time);
     STORE_RELAXED(&c->reader_attached, attached);
     /* This cycle no longer uses any reader mapping it loaded. */
