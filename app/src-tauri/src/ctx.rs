@@ -281,7 +281,8 @@ pub struct Ctx {
     pub paths: Paths,
     engine: Mutex<Option<Child>>,
     notices: Mutex<Vec<String>>,
-    last_output: Mutex<Option<String>>,
+    /// The engine (pid) and output device last seen.
+    last_output: Mutex<Option<(u32, String)>>,
 }
 
 impl Ctx {
@@ -320,13 +321,15 @@ impl Ctx {
         self.notices.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The engine's status; notes when its output device changed without
-    /// being asked (the device disappeared and the engine moved on).
+    /// The engine's status; notes when the same engine's output device
+    /// changed (an engine only moves on its own when its device disappeared;
+    /// a restarted engine has another pid).
     pub fn engine_status(&self) -> Result<Status, UiError> {
         let s = self.client()?.status()?;
-        let old = std::mem::replace(&mut *self.last_output.lock().unwrap_or_else(|e| e.into_inner()), s.output_device.clone());
-        if let (Some(old), Some(new)) = (old, s.output_device.as_ref()) {
-            if &old != new {
+        let now = s.output_device.clone().map(|d| (s.pid, d));
+        let old = std::mem::replace(&mut *self.last_output.lock().unwrap_or_else(|e| e.into_inner()), now.clone());
+        if let (Some((old_pid, old)), Some((pid, new))) = (old, now) {
+            if old_pid == pid && old != new {
                 self.notice(format!("output device {old} disappeared — switched to {new}"));
             }
         }
@@ -611,8 +614,6 @@ impl Ctx {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if self.engine_running() {
-                // A new engine on a device of our choosing: not a disappearance.
-                *self.last_output.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 let msg = format!("engine started (pid {pid})");
                 self.notice(msg.clone());
                 return Ok(msg);

@@ -154,6 +154,26 @@ fn the_band_list_offers_gecko_dsps_filter_types() {
 }
 
 #[test]
+fn an_engine_that_moves_to_another_device_is_reported() {
+    let f = fixture(true);
+    let publish = |device: &str| {
+        f.server.as_ref().unwrap().publish(gecko_control::server::Snapshot {
+            format: gecko_control::FormatInfo { channels: 2, sample_rate: 48000.0, generation: 1 },
+            output_device: Some(device.into()),
+            writer: Default::default(),
+            telemetry: Default::default(),
+        })
+    };
+    publish("USB DAC");
+    let o = call(&f, "overview", json!({})).unwrap();
+    assert_eq!(o["engine"]["output_device"], "USB DAC");
+    assert!(o["notices"].as_array().unwrap().is_empty());
+    publish("MacBook Pro Speakers");
+    let o = call(&f, "overview", json!({})).unwrap();
+    assert_eq!(o["notices"], json!(["output device USB DAC disappeared — switched to MacBook Pro Speakers"]));
+}
+
+#[test]
 fn without_an_engine_the_error_offers_to_start_it() {
     let f = fixture(false);
     let e = call(&f, "set_gain", json!({"db": -6.0})).unwrap_err();
