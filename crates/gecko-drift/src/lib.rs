@@ -23,4 +23,4 @@ pub mod resampler;
 
 pub use controller::{ControllerParams, LockChange, PiController};
 pub use drift::{Actuator, ActuatorChoice, DriftConfig, DriftEvents, DriftLoop, Phase, RenderReport};
-pub use resampler::{AdaptiveResampler, Quality, ResamplerBuildError};
+pub use resampler::{AdaptiveResampler, Quality, ResamplerBuildError, SincFilter};

@@ -16,46 +16,83 @@
 //! stays exact to a fraction of a frame.
 //!
 //! # Filter
-//! [`Quality::High`] (the default): 256-tap Blackman-Harris² windowed sinc,
-//! cutoff 0.96 × the lower Nyquist frequency (rubato's
-//! `calculate_cutoff(256, BlackmanHarris2)` ≈ 0.947 leaves 44.1 kHz → 48 kHz
-//! 0.05 dB down at 20 kHz; 0.96 keeps the passband within ±0.001 dB to
-//! 20 kHz — measured in tests/resampler_quality.rs), 256× oversampled table with cubic
-//! interpolation between table points (the table error is then below
-//! −140 dB). Measured: THD+N of a −1 dBFS 1 kHz sine at ratio 1 + 200 ppm
-//! and passband ripple 44.1 → 48 kHz, see docs/drift-control.md.
+//! [`Quality::High`] (the default) picks one of two designs from the rates
+//! ([`Quality::parameters`]); both keep the audio band (to 20 kHz) flat
+//! within 0.01 dB and everything they fold into it ≥ 120 dB down:
+//! - **rate conversion** (e.g. 44.1 kHz → 48 kHz): 256-tap
+//!   Blackman-Harris² windowed sinc, cutoff 0.96 × the lower Nyquist
+//!   frequency (rubato's `calculate_cutoff(256, BlackmanHarris2)` ≈ 0.947
+//!   leaves 44.1 kHz → 48 kHz 0.05 dB down at 20 kHz; 0.96 keeps the
+//!   passband within ±0.001 dB to 20 kHz), 256× oversampled table with
+//!   cubic interpolation between table points (table error below −140 dB).
+//!   At 44.1 kHz the band from 20 kHz to the Nyquist frequency (22.05 kHz)
+//!   is only 2.05 kHz wide, hence the long filter.
+//! - **drift correction** (both rates ≥ 48 kHz, ratio within ±2 % of 1,
+//!   the case when the engine cannot steer the driver's clock): 64-tap
+//!   Blackman-Harris² sinc, cutoff 1.0, 1024× table, linear interpolation:
+//!   ~8× less CPU. At a ratio near 1 the images of audio-band content
+//!   (≤ 20 kHz) lie at ≥ fs − 20 kHz ≥ 28 kHz, so the transition band can
+//!   span 20 → 28 kHz instead of 20 → 22.05 kHz.
+//!
+//! Measured in tests/resampler_quality.rs (THD+N of −1 dBFS sines from
+//! 1 kHz to 19 kHz at ratio 1 + 200 ppm, passband ripple at 48 kHz and
+//! 44.1 kHz → 48 kHz); numbers in docs/drift-control.md.
 
 use rubato::{Resampler, SincFixedOut, SincInterpolationParameters, SincInterpolationType, WindowFunction};
 
 /// Filter quality of the [`AdaptiveResampler`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Quality {
-    /// 256 taps, cutoff 0.96, 256× table, cubic (see the module docs).
+    /// For listening: the filter is chosen from the rates (see the module
+    /// docs): 256 taps for rate conversion, 64 taps for same-rate drift
+    /// correction at ≥ 48 kHz.
     #[default]
     High,
     /// 64 taps, cutoff 0.9, 128× table, linear: for simulations that only
-    /// exercise the control loop (≈ 8× less CPU; not for listening).
+    /// exercise the control loop (≈ 8× less CPU than High's 256 taps; not
+    /// for listening).
     Draft,
 }
 
-impl Quality {
-    /// rubato's parameters for this quality.
+/// The sinc filter a [`Quality`] uses for a pair of rates (rubato's
+/// `SincInterpolationParameters`, which is neither `Clone` nor `Debug`, in
+/// a form that is).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SincFilter {
+    /// Taps (the sinc's length), input frames.
+    pub taps: usize,
+    /// Cutoff, relative to the lower of the two Nyquist frequencies.
+    pub cutoff: f32,
+    /// Table points per input frame.
+    pub oversampling: usize,
+    /// Interpolation between table points: 1 linear, 3 cubic.
+    pub interpolation_order: u8,
+}
+
+impl SincFilter {
+    /// rubato's parameters (Blackman-Harris² window).
     pub fn parameters(self) -> SincInterpolationParameters {
+        SincInterpolationParameters {
+            sinc_len: self.taps,
+            f_cutoff: self.cutoff,
+            oversampling_factor: self.oversampling,
+            interpolation: if self.interpolation_order >= 3 { SincInterpolationType::Cubic } else { SincInterpolationType::Linear },
+            window: WindowFunction::BlackmanHarris2,
+        }
+    }
+}
+
+impl Quality {
+    /// The filter for resampling from `rate_in` Hz to `rate_out` Hz (see
+    /// the module docs for why the rates decide).
+    pub fn filter(self, rate_in: f64, rate_out: f64) -> SincFilter {
+        let ratio = rate_out / rate_in;
         match self {
-            Quality::High => SincInterpolationParameters {
-                sinc_len: 256,
-                f_cutoff: 0.96,
-                oversampling_factor: 256,
-                interpolation: SincInterpolationType::Cubic,
-                window: WindowFunction::BlackmanHarris2,
-            },
-            Quality::Draft => SincInterpolationParameters {
-                sinc_len: 64,
-                f_cutoff: 0.9,
-                oversampling_factor: 128,
-                interpolation: SincInterpolationType::Linear,
-                window: WindowFunction::BlackmanHarris2,
-            },
+            Quality::High if rate_in.min(rate_out) >= 48_000.0 && (1.0 / 1.02..=1.02).contains(&ratio) => {
+                SincFilter { taps: 64, cutoff: 1.0, oversampling: 1024, interpolation_order: 1 }
+            }
+            Quality::High => SincFilter { taps: 256, cutoff: 0.96, oversampling: 256, interpolation_order: 3 },
+            Quality::Draft => SincFilter { taps: 64, cutoff: 0.9, oversampling: 128, interpolation_order: 1 },
         }
     }
 }
@@ -96,6 +133,7 @@ pub struct AdaptiveResampler {
     /// interpolation point (fed − consumed), frames; an offset-free
     /// measure of its contribution to the fill level.
     buffered: f64,
+    filter: SincFilter,
 }
 
 impl AdaptiveResampler {
@@ -109,7 +147,8 @@ impl AdaptiveResampler {
             return Err(ResamplerBuildError("0 channels or 0 frames".into()));
         }
         let nominal = rate_out / rate_in;
-        let inner = SincFixedOut::<f64>::new(nominal, MAX_RELATIVE_RATIO, quality.parameters(), max_out_frames, channels)
+        let filter = quality.filter(rate_in, rate_out);
+        let inner = SincFixedOut::<f64>::new(nominal, MAX_RELATIVE_RATIO, filter.parameters(), max_out_frames, channels)
             .map_err(|e| ResamplerBuildError(e.to_string()))?;
         let max_in = inner.input_frames_max();
         Ok(AdaptiveResampler {
@@ -121,6 +160,7 @@ impl AdaptiveResampler {
             planar_in: vec![vec![0.0; max_in]; channels],
             planar_out: vec![vec![0.0; max_out_frames]; channels],
             buffered: 0.0,
+            filter,
             inner,
         })
     }
@@ -138,6 +178,11 @@ impl AdaptiveResampler {
     /// Most input frames one call may need, frames.
     pub fn max_input_frames(&self) -> usize {
         self.planar_in[0].len()
+    }
+
+    /// The sinc filter in use.
+    pub fn filter(&self) -> SincFilter {
+        self.filter
     }
 
     /// Nominal ratio, output rate / input rate.

@@ -1,15 +1,16 @@
 //! DSP chain throughput: 48 kHz stereo in 128-frame blocks on one core,
 //! reported as × real time (seconds of audio processed per second of wall
 //! time). `cargo bench -p gecko-dsp --bench chain` (add `-- --quick` for a
-//! shorter run). Prints a Markdown table (docs/performance.md, "DSP chain").
+//! shorter run, `-- --only TEXT` for the lines whose name contains TEXT). Prints a Markdown table (docs/performance.md, "DSP chain").
 //!
 //! Lines:
 //! - the full chain (device volume, gain, 10-band EQ, true-peak limiter,
 //!   peak/RMS and BS.1770 loudness meters), without the meters, and with a
 //!   resampler in front;
-//! - the resampler alone: rubato `SincFixedOut<f64>` with the engine's
-//!   "High" parameters (256-tap Blackman-Harris² sinc, cutoff 0.96, 256×
-//!   table, cubic; crates/gecko-drift), ratio 1.0002, 128 frames out per call;
+//! - the resampler alone: the engine's `gecko_drift::AdaptiveResampler`
+//!   (rubato `SincFixedOut<f64>`, `Quality::High`) in its two designs:
+//!   drift correction at 48 kHz, ratio 1.0002 (64-tap sinc), and rate
+//!   conversion 44.1 kHz → 48 kHz (256-tap sinc); 128 frames out per call;
 //! - each stage alone;
 //! - the 10-band EQ on noise versus on silence after a loud burst (a
 //!   denormal slow-down would show as silence costing more).
@@ -19,7 +20,7 @@
 
 use gecko_dsp::biquad::FilterType;
 use gecko_dsp::{Chain, ChainParams, EqBand, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter};
-use rubato::{Resampler, SincFixedOut, SincInterpolationParameters, SincInterpolationType, WindowFunction};
+use gecko_drift::{AdaptiveResampler, Quality};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -68,45 +69,44 @@ fn full_params(meters: bool) -> ChainParams {
     ChainParams { gain_db: 3.0, eq: ten_bands(), limiter: LimiterParams::default(), meters, ..ChainParams::default() }
 }
 
-/// The engine's resampler configuration (crates/gecko-drift, Quality::High).
+/// The engine's resampler (gecko-drift, `Quality::High`), reading its
+/// input cyclically from an interleaved source.
 struct Resampler128 {
-    inner: SincFixedOut<f64>,
-    planar_in: Vec<Vec<f64>>,
-    planar_out: Vec<Vec<f64>>,
+    inner: AdaptiveResampler,
+    scratch: Vec<f32>,
     pos: usize,
 }
 
 impl Resampler128 {
-    fn new() -> Resampler128 {
-        let params = SincInterpolationParameters {
-            sinc_len: 256,
-            f_cutoff: 0.96,
-            oversampling_factor: 256,
-            interpolation: SincInterpolationType::Cubic,
-            window: WindowFunction::BlackmanHarris2,
-        };
-        let inner = SincFixedOut::<f64>::new(1.0002, 1.02, params, BLOCK, CH).unwrap();
-        let max_in = inner.input_frames_max();
-        Resampler128 { inner, planar_in: vec![vec![0.0; max_in]; CH], planar_out: vec![vec![0.0; BLOCK]; CH], pos: 0 }
+    /// Drift correction: 48 kHz → 48 kHz × 1.0002 (the 64-tap filter).
+    fn drift() -> Resampler128 {
+        let mut inner = AdaptiveResampler::new(FS as f64, FS as f64, CH, BLOCK, Quality::High).unwrap();
+        inner.set_correction_ppm(200.0);
+        Resampler128::wrap(inner)
+    }
+
+    /// Rate conversion: 44.1 kHz → 48 kHz (the 256-tap filter).
+    fn convert() -> Resampler128 {
+        Resampler128::wrap(AdaptiveResampler::new(44_100.0, FS as f64, CH, BLOCK, Quality::High).unwrap())
+    }
+
+    fn wrap(inner: AdaptiveResampler) -> Resampler128 {
+        let scratch = vec![0.0; inner.max_input_frames() * CH];
+        Resampler128 { inner, scratch, pos: 0 }
     }
 
     /// Resamples from `src` (interleaved, read cyclically) into `out` (BLOCK frames).
     fn next_block(&mut self, src: &[f32], out: &mut [f32]) {
-        let need = self.inner.input_frames_next();
-        let frames = src.len() / CH;
-        for i in 0..need {
-            let f = (self.pos + i) % frames;
-            for c in 0..CH {
-                self.planar_in[c][i] = src[f * CH + c] as f64;
-            }
+        let need = self.inner.input_needed(BLOCK);
+        let samples = src.len();
+        let mut filled = 0;
+        while filled < need * CH {
+            let take = (need * CH - filled).min(samples - self.pos);
+            self.scratch[filled..filled + take].copy_from_slice(&src[self.pos..self.pos + take]);
+            filled += take;
+            self.pos = (self.pos + take) % samples;
         }
-        self.pos = (self.pos + need) % frames;
-        let (_, produced) = self.inner.process_into_buffer(&self.planar_in, &mut self.planar_out, None).unwrap();
-        for i in 0..produced {
-            for c in 0..CH {
-                out[i * CH + c] = self.planar_out[c][i] as f32;
-            }
-        }
+        self.inner.process(&self.scratch[..need * CH], out);
     }
 }
 
@@ -131,12 +131,18 @@ fn measure(audio_secs: usize, runs: usize, mut f: impl FnMut()) -> (f64, f64) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only TEXT`: run only the lines whose name contains TEXT.
+    let only = args.windows(2).find(|w| w[0] == "--only").map(|w| w[1].clone());
     let (secs, runs) = if quick { (5, 3) } else { (20, 7) };
     let input = programme(secs);
     let mut work = input.clone();
     let mut lines = Vec::new();
     let mut run = |name: &'static str, lines: &mut Vec<Line>, f: &mut dyn FnMut(&mut [f32])| {
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            return;
+        }
         let (best, median) = measure(secs, runs, || {
             work.copy_from_slice(&input);
             for b in work.chunks_mut(BLOCK * CH) {
@@ -160,23 +166,34 @@ fn main() {
 
     let mut chain = Chain::new(FS as u32, CH, &full_params(true)).unwrap();
     chain.set_device(0.8, false);
-    let mut rs = Resampler128::new();
+    let mut rs = Resampler128::drift();
     let src = input.clone();
-    run("full chain + resampler (ratio 1.0002)", &mut lines, &mut |b| {
+    run("full chain + drift resampler (48 kHz, ratio 1.0002, 64 taps)", &mut lines, &mut |b| {
         rs.next_block(&src, b);
         chain.process(b, CH)
     });
 
     let mut chain = Chain::new(FS as u32, CH, &full_params(false)).unwrap();
     chain.set_device(0.8, false);
-    let mut rs = Resampler128::new();
-    run("full chain without the meters + resampler", &mut lines, &mut |b| {
+    let mut rs = Resampler128::drift();
+    run("full chain without the meters + drift resampler", &mut lines, &mut |b| {
         rs.next_block(&src, b);
         chain.process(b, CH)
     });
 
-    let mut rs = Resampler128::new();
-    run("resampler alone (rubato SincFixedOut<f64>, 256 taps, ratio 1.0002)", &mut lines, &mut |b| rs.next_block(&src, b));
+    let mut chain = Chain::new(FS as u32, CH, &full_params(true)).unwrap();
+    chain.set_device(0.8, false);
+    let mut rs = Resampler128::convert();
+    run("full chain + rate conversion (44.1 → 48 kHz, 256 taps)", &mut lines, &mut |b| {
+        rs.next_block(&src, b);
+        chain.process(b, CH)
+    });
+
+    let mut rs = Resampler128::drift();
+    run("drift resampler alone (48 kHz, ratio 1.0002, 64 taps)", &mut lines, &mut |b| rs.next_block(&src, b));
+
+    let mut rs = Resampler128::convert();
+    run("rate conversion alone (44.1 → 48 kHz, 256 taps)", &mut lines, &mut |b| rs.next_block(&src, b));
 
     let mut eq = Equalizer::new(FS as f64, CH, &ten_bands()).unwrap();
     run("10-band EQ alone", &mut lines, &mut |b| eq.process(b));
