@@ -168,6 +168,23 @@ pub struct DriftConfig {
     /// no actuator delay to add to it. Not used while steering (the audio
     /// is untouched there, and the driver's period delay already eats margin).
     pub resample_error_filter_s: f64,
+    /// Time constant of each of the two cascaded one-pole stages that
+    /// estimate the writer's phase, s (docs/drift-control.md, "What the
+    /// loop measures"): the offset between the ring's write count and the
+    /// driver's zero-timestamp clock, observed once per IO cycle. Default
+    /// 5 s: the offset is constant by construction (the HAL writes frame S
+    /// at sample time S); only the IO thread's wake-up lateness scatters
+    /// the observations (100 µs ≈ 5 frames at 48 kHz), and 2 × 5 s of
+    /// averaging leaves ≈ 0.02 frames rms, nearly all of it below 0.1 Hz.
+    /// Slower real changes of the offset (a few frames while the HAL
+    /// catches up with a steering step) are followed within ≈ 10 s.
+    pub writer_phase_filter_s: f64,
+    /// A writer-phase observation further than this from the estimate is a
+    /// discontinuity, not lateness, frames. Default 256 (5.3 ms at 48 kHz).
+    /// Above the estimate (the writer cannot be early) it reseeds at once;
+    /// below it (a late cycle, or frames the writer dropped on a full ring)
+    /// it is ignored unless three cycles in a row agree.
+    pub writer_jump_frames: f64,
     /// A move of the skew estimate larger than this while tracking is
     /// reported as [`DriftEvents::SKEW_CHANGED`], ppm. Default 50 ppm (real
     /// crystals drift a few ppm with temperature; a jump of tens of ppm is an
@@ -192,6 +209,8 @@ impl DriftConfig {
             steer_probe_periods: 4,
             resync_frames: 768.0,
             resample_error_filter_s: 0.5,
+            writer_phase_filter_s: 5.0,
+            writer_jump_frames: 256.0,
             skew_step_ppm: 50.0,
         }
     }
@@ -236,6 +255,135 @@ impl LineFit {
     }
 }
 
+/// The driver's latest zero timestamp with the clock rate it applies: its
+/// sample clock as a function of host time. Exact: the driver computes its
+/// timestamps from the host clock (no scheduling jitter in them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct DriverClock {
+    /// `zts_sample_time`, frames.
+    sample: f64,
+    /// `zts_host_time`, host ticks.
+    host: u64,
+    /// Host ticks per frame at the applied rate: `host_ticks_per_frame /
+    /// (1 + clock_adjust_ppm·1e-6)` (docs/shm-protocol.md §7).
+    tpf: f64,
+    /// `zts_seed`.
+    seed: u64,
+}
+
+impl DriverClock {
+    /// The driver's sample time at host time `t` (host ticks), frames.
+    fn sample_at(&self, t: u64) -> f64 {
+        self.sample + (t as i128 - self.host as i128) as f64 / self.tpf
+    }
+}
+
+/// Where the writer is, jitter-free: `write_count ≈ offset + sample_time(t)`.
+///
+/// The HAL writes the frame of output sample time S at S, and its IO cycles
+/// follow the device timeline the driver's zero timestamps define, so the
+/// ring's write count is a constant `offset` ahead of the driver's sample
+/// clock (the HAL's lead: buffer + safety offset) — plus, at the instant
+/// an IO cycle is seen to run, the lateness of that cycle's thread. Each IO
+/// cycle gives one observation `write_count − sample_time(heartbeat)` =
+/// `offset − lateness·rate` (frames); their low-passed mean is the
+/// estimate (the mean lateness is a constant bias the fill target absorbs).
+///
+/// This is the delay-locked loop of F. Adriaensen, "Using a DLL to filter
+/// time" (Linux Audio Conference 2005), with its second-order (period)
+/// path removed: the period is not estimated from the noisy event times,
+/// it is the driver's own, exact, from its zero timestamps, so only the
+/// phase is filtered. The phase filter is two cascaded one-pole stages,
+/// `x += b·(in − x)` with `b = 1 − exp(−Δframes / (τ·rate))` per cycle
+/// (Δframes = frames written since the previous observation), each
+/// starting as an equal-weight running mean (`b = Δframes / frames
+/// averaged`) until τ worth of IO has been seen. Two stages rather than
+/// one: the estimate's remaining scatter falls as 1/f² above the corner
+/// instead of 1/f, so almost none of it is left at the few hertz and above
+/// where it would reach the audio as phase modulation (see
+/// docs/drift-control.md, "Measured").
+///
+/// Discontinuities reseed both stages: a new zero-timestamp seed or a
+/// re-anchor that does not continue the previous timeline (StartIO), an
+/// observation above the estimate by more than `writer_jump_frames` (a
+/// writer is never early), or three in a row below it (frames the writer
+/// dropped, not a late thread). After a re-anchor the first cycle run on
+/// the new timeline (heartbeat ≥ its anchor) seeds.
+#[derive(Debug, Clone, Copy)]
+struct WriterPhase {
+    /// First stage: mean of the observations, frames; NaN = not seeded.
+    mean: f64,
+    /// Second stage: the estimate of `write_count − sample_time`, frames.
+    offset: f64,
+    /// Frames of IO averaged since the seed (≤ τ·rate).
+    span: f64,
+    /// (write count, heartbeat host time) of the last cycle seen.
+    last: Option<(u64, u64)>,
+    /// Consecutive observations below the mean by more than the jump.
+    low: u32,
+    /// The driver clock seen at the last update.
+    clock: Option<DriverClock>,
+    /// The timeline was re-anchored: seed only from a cycle run after the anchor.
+    await_anchor: bool,
+}
+
+impl WriterPhase {
+    const NEW: WriterPhase = WriterPhase { mean: f64::NAN, offset: f64::NAN, span: 0.0, last: None, low: 0, clock: None, await_anchor: false };
+
+    /// Feeds the writer state seen by one render: the driver clock and the
+    /// last IO cycle's write count and heartbeat (host ticks; a consistent
+    /// pair). `tau_frames` = τ·rate (per stage), `jump` in frames. Returns
+    /// the estimate of `write_count − sample_time`, frames (NaN until seeded).
+    fn update(&mut self, clock: DriverClock, write: u64, heartbeat: u64, tau_frames: f64, jump: f64) -> f64 {
+        if let Some(p) = self.clock {
+            let moved = (p.sample, p.host) != (clock.sample, clock.host);
+            if p.seed != clock.seed || moved && (p.sample_at(clock.host) - clock.sample).abs() > 1.0 {
+                self.mean = f64::NAN;
+                self.offset = f64::NAN;
+                self.await_anchor = true;
+            }
+        }
+        self.clock = Some(clock);
+        let prev = self.last.replace((write, heartbeat));
+        if prev == Some((write, heartbeat)) {
+            return self.offset;
+        }
+        let dw = prev.map_or(0, |(w, _)| write.wrapping_sub(w) as i64).max(0) as f64;
+        let obs = write as f64 - clock.sample_at(heartbeat);
+        if !self.mean.is_finite() {
+            if !self.await_anchor || heartbeat >= clock.host {
+                self.seed(obs, dw);
+            }
+            return self.offset;
+        }
+        let d = obs - self.mean;
+        if d > jump || (d < -jump && self.low >= 2) {
+            self.seed(obs, dw);
+            return self.offset;
+        }
+        if d < -jump {
+            self.low += 1;
+            return self.offset;
+        }
+        self.low = 0;
+        if dw > 0.0 {
+            self.span = (self.span + dw).min(tau_frames);
+            let b = if self.span < tau_frames { dw / self.span } else { 1.0 - (-dw / tau_frames).exp() };
+            self.mean += b * d;
+            self.offset += b * (self.mean - self.offset);
+        }
+        self.offset
+    }
+
+    fn seed(&mut self, obs: f64, weight: f64) {
+        self.mean = obs;
+        self.offset = obs;
+        self.span = weight;
+        self.low = 0;
+        self.await_anchor = false;
+    }
+}
+
 /// The drift-control loop the output callback owns. See the crate docs and
 /// docs/drift-control.md.
 pub struct DriftLoop {
@@ -272,6 +420,8 @@ pub struct DriftLoop {
     efilt: [f64; 2],
     /// Skew estimate last reported (set at lock), ppm.
     skew_ref: Option<f64>,
+    /// The writer's position against the driver's clock.
+    writer: WriterPhase,
 }
 
 impl DriftLoop {
@@ -314,6 +464,7 @@ impl DriftLoop {
             applied: 0.0,
             efilt: [0.0; 2],
             skew_ref: None,
+            writer: WriterPhase::NEW,
             cfg,
         })
     }
@@ -355,6 +506,7 @@ impl DriftLoop {
         self.pad = 0;
         self.settled_for = None;
         self.periods_since_mark = 0;
+        self.writer = WriterPhase::NEW;
         if let Some(r) = self.resampler.as_mut() {
             r.reset();
         }
@@ -424,12 +576,27 @@ impl DriftLoop {
         let tpf = state.host_ticks_per_frame / (1.0 + applied * 1e-6);
         let lag = now as i128 - c.heartbeat_host_time as i128;
         // No IO cycle for 100 ms (≥ 9 cycles of 512 frames at 48 kHz): the writer stopped.
-        let stalled = !state.io_running || lag as f64 > 0.1 * tps;
+        let stalled = !state.io_running || lag as f64 > 0.1 * tps || tpf.is_nan() || tpf <= 0.0;
         if stalled && !self.stalled {
             ev.insert(DriftEvents::IO_STALLED);
         }
         self.stalled = stalled;
-        let progress = if stalled || !(tpf > 0.0) { 0.0 } else { lag as f64 / tpf };
+        // The writer's progress since its last IO cycle, on the driver's
+        // clock, from the time that cycle was due (not the time its thread
+        // happened to run): `offset + sample_time(now) − write_count`.
+        let progress = if stalled {
+            0.0
+        } else {
+            let clock = DriverClock { sample: state.zts_sample_time, host: state.zts_host_time, tpf, seed: state.zts_seed };
+            let offset = self.writer.update(
+                clock,
+                c.write_count,
+                c.heartbeat_host_time,
+                self.cfg.writer_phase_filter_s * self.cfg.device_rate,
+                self.cfg.writer_jump_frames,
+            );
+            if offset.is_finite() { offset + clock.sample_at(now) - c.write_count as f64 } else { lag as f64 / tpf }
+        };
         let buffered = self.resampler.as_ref().filter(|_| self.actuator == Actuator::Resampling).map_or(0.0, |r| r.buffered_input_frames());
         let fill = ring + progress + buffered + self.pad as f64;
         let target = self.cfg.target_fill_frames;
@@ -711,5 +878,115 @@ impl DriftLoop {
             }
         }
         self.scratch = scratch;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TPF: f64 = 1e9 / 48_000.0;
+    const N: u64 = 512;
+
+    /// A driver clock anchored at sample `s` at host time `h`, nominal rate.
+    fn clock(s: f64, h: u64) -> DriverClock {
+        DriverClock { sample: s, host: h, tpf: TPF, seed: 1 }
+    }
+
+    /// Deterministic lateness in 0..max_us µs, host ticks.
+    fn lateness(k: u64, max_us: f64) -> u64 {
+        let x = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11) as f64 / (1u64 << 53) as f64;
+        (x * max_us * 1e3) as u64
+    }
+
+    /// IO cycle k of a writer `lead` frames ahead of the clock, `late` µs at most.
+    fn cycle(k: u64, lead: u64, max_us: f64) -> (u64, u64) {
+        let ideal = (k * N) as f64 * TPF;
+        (k * N + lead, ideal as u64 + lateness(k, max_us))
+    }
+
+    #[test]
+    fn averages_the_lateness_out_of_a_constant_offset() {
+        let mut w = WriterPhase::NEW;
+        let c = clock(0.0, 0);
+        let tau = 5.0 * 48_000.0;
+        let mut last = f64::NAN;
+        let mut max_step: f64 = 0.0;
+        for k in 1..20_000 {
+            let (wc, hb) = cycle(k, 1024, 100.0);
+            let o = w.update(c, wc, hb, tau, 256.0);
+            if k > 3000 {
+                max_step = max_step.max((o - last).abs());
+            }
+            last = o;
+        }
+        // Observations scatter over 1024 − [0, 4.8) frames; the estimate sits
+        // at their mean and moves by less than 1e-4 frames per cycle.
+        assert!((last - (1024.0 - 2.4)).abs() < 0.1, "estimate {last}");
+        assert!(max_step < 1e-4, "step {max_step}");
+    }
+
+    #[test]
+    fn a_re_anchored_timeline_reseeds_from_the_first_cycle_run_on_it() {
+        let mut w = WriterPhase::NEW;
+        let tau = 5.0 * 48_000.0;
+        let c0 = clock(0.0, 0);
+        for k in 1..1000 {
+            let (wc, hb) = cycle(k, 1024, 0.0);
+            w.update(c0, wc, hb, tau, 256.0);
+        }
+        let (w_last, h_last) = cycle(999, 1024, 0.0);
+        // StopIO, 0.5 s, StartIO: sample time 0 again, the write count goes on.
+        let h1 = h_last + 500_000_000;
+        let c1 = clock(0.0, h1);
+        assert!(w.update(c1, w_last, h_last, tau, 256.0).is_nan(), "the old cycle must not seed the new timeline");
+        // The first cycle after StartIO writes N frames (one buffer lead on the new timeline).
+        let o = w.update(c1, w_last + N, h1 + 1000, tau, 256.0);
+        let expect = (w_last + N) as f64 - c1.sample_at(h1 + 1000);
+        assert!((o - expect).abs() < 1e-9, "{o} vs {expect}");
+    }
+
+    #[test]
+    fn a_steered_timeline_is_continuous_and_keeps_the_estimate() {
+        let mut w = WriterPhase::NEW;
+        let tau = 5.0 * 48_000.0;
+        let c0 = clock(0.0, 0);
+        for k in 1..100 {
+            let (wc, hb) = cycle(k, 1024, 0.0);
+            w.update(c0, wc, hb, tau, 256.0);
+        }
+        // Re-anchored at the period boundary 16384 with +100 ppm: same timeline.
+        let b = 16384.0;
+        let c1 = DriverClock { sample: b, host: (b * TPF) as u64, tpf: TPF / 1.0001, seed: 1 };
+        let (wc, hb) = cycle(99, 1024, 0.0);
+        let o = w.update(c1, wc, hb, tau, 256.0);
+        assert!((o - 1024.0).abs() < 0.01, "{o}");
+    }
+
+    #[test]
+    fn one_very_late_cycle_is_ignored_and_dropped_frames_reseed() {
+        let mut w = WriterPhase::NEW;
+        let tau = 5.0 * 48_000.0;
+        let c = clock(0.0, 0);
+        for k in 1..1000 {
+            let (wc, hb) = cycle(k, 1024, 0.0);
+            w.update(c, wc, hb, tau, 256.0);
+        }
+        // 10 ms late (480 frames): ignored.
+        let (wc, hb) = cycle(1000, 1024, 0.0);
+        let o = w.update(c, wc, hb + 10_000_000, tau, 256.0);
+        assert!((o - 1024.0).abs() < 1e-3, "{o}");
+        // The ring was full for a while: 2048 frames dropped for good. Three
+        // cycles agree → reseed.
+        let mut o = 0.0;
+        for k in 1001..1004 {
+            let (wc, hb) = cycle(k, 1024, 0.0);
+            o = w.update(c, wc - 2048, hb, tau, 256.0);
+        }
+        assert!((o - (1024.0 - 2048.0)).abs() < 1e-3, "{o}");
+        // A writer ahead of the estimate is never lateness: reseeds at once.
+        let (wc, hb) = cycle(1004, 1024, 0.0);
+        let o = w.update(c, wc + 4096, hb, tau, 256.0);
+        assert!((o - (1024.0 + 4096.0)).abs() < 1e-3, "{o}");
     }
 }

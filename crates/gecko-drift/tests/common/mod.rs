@@ -3,7 +3,8 @@
 //! from the driver's zero timestamps, and an output device whose callbacks
 //! come at host-time intervals set by its own crystal, nominal × (1 + skew).
 //! A discrete-event loop over host time runs whichever of "next IO cycle" and
-//! "next output callback" is earlier; everything runs in fast simulated time.
+//! "next output callback" runs earlier (each up to `jitter_us` late);
+//! everything runs in fast simulated time.
 
 #![allow(dead_code)]
 
@@ -96,6 +97,14 @@ pub struct SimConfig {
     pub keep_output_from_s: Option<f64>,
     /// Scheduling jitter: each IO cycle and each output callback runs up to
     /// this many µs late (uniform, deterministic; it does not accumulate).
+    /// Events run in the order of their late run times, with the clock at
+    /// the run time: an IO cycle records the time its thread ran as its
+    /// heartbeat (`mCurrentTime`), and a callback sees the ring as it is
+    /// when it runs. What a late callback is *handed* is its buffer's place
+    /// on the output device's timeline — the time stamp CoreAudio passes to
+    /// an IOProc / render callback (`inOutputTime`, cpal's
+    /// `OutputCallbackInfo::timestamp()`), which the HAL derives from the
+    /// device's zero timestamps, not from a clock read in the callback.
     pub jitter_us: f64,
     /// Run every render inside `assert_no_alloc` (the binary must install
     /// `assert_no_alloc::AllocDisabler` as its global allocator).
@@ -304,6 +313,9 @@ pub fn run(cfg: &SimConfig) -> SimResult {
         (rng >> 11) as f64 / (1u64 << 53) as f64 * cfg.jitter_us * 1e3
     };
 
+    // Lateness of the next IO cycle and of the next callback, host ticks.
+    let mut io_late = jitter();
+    let mut cb_late = jitter();
     while t_cb < end_t {
         // ---- steps ----
         if let Some(&(at, kind)) = steps.peek() {
@@ -350,8 +362,10 @@ pub fn run(cfg: &SimConfig) -> SimResult {
             (None, Some((t, _))) => Some(t),
             (None, None) => None,
         };
-        if let Some(t_io) = next_io.filter(|&t| t <= t_cb) {
-            let now = ((t_io + jitter()).round() as u64).max(clock.now());
+        let cb_run = t_cb + cb_late;
+        if let Some(t_io) = next_io.map(|t| t + io_late).filter(|&t| t <= cb_run) {
+            let now = (t_io.round() as u64).max(clock.now());
+            io_late = jitter();
             if session.is_none() {
                 let (_, fresh) = io_resume_at.take().unwrap();
                 if fresh {
@@ -380,8 +394,11 @@ pub fn run(cfg: &SimConfig) -> SimResult {
             continue;
         }
         // ---- output callback ----
-        let now = (t_cb + jitter()).round().max(clock.now() as f64) as u64;
-        clock.set(now);
+        // It runs late (the clock says so, and every IO cycle due before
+        // it ran first) but is handed its ideal time stamp.
+        clock.set((cb_run.round() as u64).max(clock.now()));
+        cb_late = jitter();
+        let now = t_cb.round() as u64;
         let rep = if cfg.no_alloc_render {
             assert_no_alloc::assert_no_alloc(|| drift.render(&mut reader, &mut out, now))
         } else {
