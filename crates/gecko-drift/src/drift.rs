@@ -741,6 +741,9 @@ impl DriftLoop {
         match self.actuator {
             Actuator::Steering => reader.set_clock_adjust_ppm(self.request),
             Actuator::Resampling => {
+                // The driver runs at nominal: a request left by an earlier
+                // (steering) loop on this reader must not go on steering it.
+                reader.set_clock_adjust_ppm(0.0);
                 if let Some(r) = self.resampler.as_mut() {
                     r.set_correction_ppm(self.request);
                 }

@@ -68,7 +68,12 @@ fn sample_rate_change_48k_to_44k1_rebuilds_into_resampling() {
     let seg = &r.segments[1];
     assert!(seg.events.contains(DriftEvents::NEW_GENERATION) && seg.events.contains(DriftEvents::REBUILD_REQUIRED), "{:?}", r.events);
     check_relocked("rate change", seg);
-    assert_eq!(r.last.unwrap().actuator, Actuator::Resampling);
+    let last = r.last.unwrap();
+    assert_eq!(last.actuator, Actuator::Resampling);
+    // The resampler absorbs the skew; the driver is back at its nominal
+    // clock (the steering loop's last request does not outlive it).
+    assert_eq!(last.applied_ppm, 0.0, "the driver is still steered");
+    assert!((last.correction_ppm - 100.0).abs() < 20.0, "correction {} ppm for skew +100", last.correction_ppm);
 }
 
 #[test]
