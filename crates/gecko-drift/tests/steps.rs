@@ -1,7 +1,9 @@
 //! Steps: a clock jump (skew +100 → −500 ppm), a sample-rate change of Gecko
-//! Sink through the HAL's configuration-change flow, and a driver restart
-//! (a fresh isolated driver instance on the same shm name). Each recovers —
-//! reported, re-locked, no underruns once re-locked — and nothing panics.
+//! Sink through the HAL's configuration-change flow, a driver restart (a
+//! fresh isolated driver instance on the same shm name), and IO stopped and
+//! started again on the same driver (the timeline re-anchors). Each
+//! recovers — reported, re-locked, no underruns once re-locked — and nothing
+//! panics.
 
 mod common;
 use common::*;
@@ -88,4 +90,31 @@ fn driver_restart_on_the_same_shm_name() {
     check_relocked("restart", seg);
     assert_eq!(r.last.unwrap().actuator, Actuator::Steering);
     assert!((r.last.unwrap().applied_ppm + 300.0).abs() < 20.0);
+}
+
+#[test]
+fn io_stop_and_start_on_the_same_driver() {
+    for (label, dev) in [("IO pause, steering", 48_000.0), ("IO pause, resampling", 44_100.0)] {
+        let mut cfg = SimConfig::new(90.0, 250.0, auto);
+        cfg.device_rate = dev;
+        cfg.steps = vec![(30.0, StepKind::IoPause(2.0))];
+        let r = run(&cfg);
+        println!("{}", summary(label, &r));
+        let seg = &r.segments[1];
+        // The stop is seen as a stall (control held), the restart re-anchors
+        // the driver's timeline without a new generation, and the loop
+        // re-locks on it.
+        assert!(seg.events.contains(DriftEvents::IO_STALLED), "{label}: {:?}", r.events);
+        assert!(!seg.events.contains(DriftEvents::NEW_GENERATION), "{label}: {:?}", r.events);
+        check_relocked(label, seg);
+        let last = r.last.unwrap();
+        if dev == 48_000.0 {
+            assert_eq!(last.actuator, Actuator::Steering);
+            assert!((last.applied_ppm - 250.0).abs() < 20.0, "{label}: applied {} ppm", last.applied_ppm);
+            assert_eq!(r.bit_mismatched_frames, 0, "{label}");
+        } else {
+            assert_eq!(last.actuator, Actuator::Resampling);
+            assert!((last.correction_ppm - 250.0).abs() < 20.0, "{label}: correction {} ppm", last.correction_ppm);
+        }
+    }
 }

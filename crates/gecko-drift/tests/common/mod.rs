@@ -78,6 +78,10 @@ pub enum StepKind {
     /// coreaudiod restarts: the driver stops, and 0.5 s later a fresh
     /// isolated driver instance starts on the same shm name.
     Restart,
+    /// The HAL stops IO (no client plays) and starts it again this many
+    /// seconds later: same driver, same generation, the ring goes on, the
+    /// zero-timestamp timeline re-anchors at sample time 0.
+    IoPause(f64),
 }
 
 #[derive(Clone, Debug)]
@@ -347,6 +351,12 @@ pub fn run(cfg: &SimConfig) -> SimResult {
                             s.io.stop_io().expect("StopIO");
                         }
                         io_resume_at = Some((t_cb + 0.5 * TPS, true));
+                    }
+                    StepKind::IoPause(secs) => {
+                        if let Some(mut s) = session.take() {
+                            s.io.stop_io().expect("StopIO");
+                        }
+                        io_resume_at = Some((t_cb + secs * TPS, false));
                     }
                 }
             }
