@@ -171,13 +171,16 @@ pub struct DriftConfig {
     /// Time constant of each of the two cascaded one-pole stages that
     /// estimate the writer's phase, s (docs/drift-control.md, "What the
     /// loop measures"): the offset between the ring's write count and the
-    /// driver's zero-timestamp clock, observed once per IO cycle. Default
-    /// 5 s: the offset is constant by construction (the HAL writes frame S
-    /// at sample time S); only the IO thread's wake-up lateness scatters
-    /// the observations (100 µs ≈ 5 frames at 48 kHz), and 2 × 5 s of
-    /// averaging leaves ≈ 0.02 frames rms, nearly all of it below 0.1 Hz.
-    /// Slower real changes of the offset (a few frames while the HAL
-    /// catches up with a steering step) are followed within ≈ 10 s.
+    /// driver's zero-timestamp clock, observed once per IO cycle. The
+    /// offset is constant by construction (the HAL writes frame S at sample
+    /// time S); only the IO thread's wake-up lateness scatters the
+    /// observations (100 µs ≈ 5 frames at 48 kHz). Default 10 s: with
+    /// 100 µs of lateness the end-to-end THD+N is the resampler's own floor
+    /// (−150.7 dB; 5 s: −149.8 dB), with 1 ms −135 dB (5 s: −126 dB; 20 s:
+    /// −149 dB). The price is speed: a real change of the offset smaller
+    /// than `writer_jump_frames` (the HAL's IO buffer size changed by a few
+    /// frames) is followed over ≈ 2 × 10 s, as a slow correction of a few
+    /// ppm that the fill target absorbs.
     pub writer_phase_filter_s: f64,
     /// A writer-phase observation further than this from the estimate is a
     /// discontinuity, not lateness, frames. Default 256 (5.3 ms at 48 kHz).
@@ -209,7 +212,7 @@ impl DriftConfig {
             steer_probe_periods: 4,
             resync_frames: 768.0,
             resample_error_filter_s: 0.5,
-            writer_phase_filter_s: 5.0,
+            writer_phase_filter_s: 10.0,
             writer_jump_frames: 256.0,
             skew_step_ppm: 50.0,
         }

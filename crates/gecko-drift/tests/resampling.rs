@@ -108,7 +108,7 @@ fn thd_n_db(x: &[f64], rate: f64, k0: usize) -> f64 {
 /// measurement takes the writer's position from the driver's zero-timestamp
 /// clock (its IO lateness averaged out) and the reader's from the
 /// callback's time stamp, so the jitter does not reach the ratio. Measured
-/// −149.8 dB, within 1 dB of the filter's own floor at a fixed ratio (the
+/// −150.7 dB, the filter's own floor at a fixed ratio (the
 /// heartbeat-based measurement gave −99 dB; see docs/drift-control.md).
 #[test]
 fn resampling_high_quality_plus_200_ppm_keeps_thd_n_below_minus_120_db() {
