@@ -105,9 +105,11 @@ pub struct RenderReport {
     /// Frames of silence substituted because the ring was short, ring-domain
     /// frames (device rate). Silence while priming or rebuilding is not counted.
     pub underrun_frames: usize,
-    /// Fill level when the callback started, frames at the device rate:
+    /// Fill level at the callback's time stamp, frames at the device rate:
     /// frames in the ring + the writer's progress since its last IO cycle
-    /// (host time / host ticks per frame) + frames held in the resampler.
+    /// (on the driver's zero-timestamp clock, from the cycle's lateness-free
+    /// time; docs/drift-control.md) + frames held in the resampler + pending
+    /// pad.
     pub fill_frames: f64,
     /// `fill_frames` − target, frames.
     pub fill_error_frames: f64,
@@ -160,10 +162,14 @@ pub struct DriftConfig {
     pub resync_frames: f64,
     /// Time constant of each of the two cascaded one-pole low-pass filters
     /// on the fill error before the controller while resampling, s. Default
-    /// 0.5 s (corner 0.32 Hz): the fill measurement carries the callbacks'
-    /// timing jitter (100 µs ≈ 5 frames at 48 kHz), which the proportional
-    /// path would otherwise turn into ratio noise — phase modulation of the
-    /// audio (measured: THD+N −65 dB without, see docs/drift-control.md).
+    /// 0.5 s (corner 0.32 Hz): whatever noise is left in the fill
+    /// measurement (the output device's own time-stamp noise, the
+    /// writer-phase estimate's residue) the proportional path would turn
+    /// into ratio noise — phase modulation of the audio. With the
+    /// jitter-free measurement it is a second line of defence (measured
+    /// end to end, 100 µs / 1 ms of lateness: −150.7 / −135 dB with it,
+    /// −148.5 / −132 dB without; with the old heartbeat-based measurement it
+    /// was the only one: −65 dB without, −99 dB with; docs/drift-control.md).
     /// Costs ≈ 2·atan(ω_c·τ) = 28° of phase margin at ω_c = 0.5 rad/s, with
     /// no actuator delay to add to it. Not used while steering (the audio
     /// is untouched there, and the driver's period delay already eats margin).
@@ -518,12 +524,17 @@ impl DriftLoop {
     /// Fills `out` (interleaved, `out.len() / channels` frames, at the
     /// output device's rate) from the ring and runs one control step.
     ///
-    /// `now` is the host time of this callback in host ticks (the clock of
-    /// the writer's zero timestamps: `mach_absolute_time` on macOS,
-    /// CLOCK_MONOTONIC ns on Linux, the simulated clock in tests) — e.g. the
-    /// output callback's timestamp. It turns the block-quantised ring count
-    /// into a continuous fill level (the writer's progress since its last IO
-    /// cycle) and times the controller.
+    /// `now` is this buffer's time stamp on the output device's timeline in
+    /// host ticks (the clock of the writer's zero timestamps:
+    /// `mach_absolute_time` on macOS, CLOCK_MONOTONIC ns on Linux, the
+    /// simulated clock in tests): CoreAudio's IOProc/render time stamp
+    /// (`mHostTime`), cpal's `OutputCallbackInfo::timestamp()` — *not* a
+    /// clock read in the callback, whose scheduling jitter would become
+    /// fill noise and, while resampling, phase modulation of the audio. A
+    /// constant offset (e.g. the playback instant instead of the callback's)
+    /// only biases the fill. With the driver's zero timestamps it turns the
+    /// block-quantised ring count into a continuous fill level (the writer's
+    /// progress since its last IO cycle) and times the controller.
     ///
     /// Real-time safe: no allocation, no lock; system calls only if the
     /// writer's seqlock is contended (a yield) — never in the steady state.
