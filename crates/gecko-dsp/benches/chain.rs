@@ -19,7 +19,7 @@
 //! run (least disturbed by the other jobs sharing the machine) and the median.
 
 use gecko_dsp::biquad::FilterType;
-use gecko_dsp::{Chain, ChainParams, EqBand, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter};
+use gecko_dsp::{Chain, ChainParams, EqBand, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter, TruePeakDetector};
 use gecko_drift::{AdaptiveResampler, Quality};
 use std::hint::black_box;
 use std::time::Instant;
@@ -209,7 +209,10 @@ fn main() {
     });
 
     let mut lm = LoudnessMeter::new(CH, FS as u32).unwrap();
-    run("BS.1770 loudness meter alone (ebur128)", &mut lines, &mut |b| lm.process(b));
+    run("BS.1770 loudness meter alone (ebur128 M/S/I/LRA + our true peak)", &mut lines, &mut |b| lm.process(b));
+
+    let mut tp = TruePeakDetector::new(CH);
+    run("true-peak + sample-peak meter alone (BS.1770-4 Annex 2, 4x)", &mut lines, &mut |b| tp.process(b));
 
     // Denormals: the EQ on silence right after a loud burst vs on noise.
     let mut eq_noise = Equalizer::new(FS as f64, CH, &ten_bands()).unwrap();

@@ -73,6 +73,29 @@ const COEF_T: [[f32; 4]; TAPS] = {
     t
 };
 
+/// Upper bound of |interpolated point| / max |input sample| for
+/// [`BS1770_INTERPOLATOR`]: the largest sum of |coefficients| over the four
+/// phases (≈ 2.02), raised by 1e-5 to cover f32 rounding in the
+/// accumulation (12 terms, relative error < 12 × 2^-24 ≈ 7e-7).
+pub const INTERPOLATOR_GAIN_BOUND: f32 = {
+    let mut best = 0.0f32;
+    let mut p = 0;
+    while p < 4 {
+        let mut sum = 0.0f32;
+        let mut k = 0;
+        while k < TAPS {
+            let c = BS1770_INTERPOLATOR[p][k];
+            sum += if c < 0.0 { -c } else { c };
+            k += 1;
+        }
+        if sum > best {
+            best = sum;
+        }
+        p += 1;
+    }
+    best * 1.00001
+};
+
 /// 4× oversampling true-peak detector per ITU-R BS.1770-4 Annex 2 on
 /// interleaved f32 frames. Allocates at construction only.
 #[derive(Debug, Clone)]
@@ -82,13 +105,22 @@ pub struct TruePeakDetector {
     hist: Vec<[f32; 2 * TAPS]>,
     pos: usize,
     peak: Vec<f32>,
+    /// Largest |sample| per channel since the last reset (what
+    /// [`TruePeakDetector::process`] measures on the way).
+    sample_peak: Vec<f32>,
 }
 
 impl TruePeakDetector {
     /// A detector for `channels` channels (≥ 1).
     pub fn new(channels: usize) -> TruePeakDetector {
         let channels = channels.max(1);
-        TruePeakDetector { channels, hist: vec![[0.0; 2 * TAPS]; channels], pos: 0, peak: vec![0.0; channels] }
+        TruePeakDetector {
+            channels,
+            hist: vec![[0.0; 2 * TAPS]; channels],
+            pos: 0,
+            peak: vec![0.0; channels],
+            sample_peak: vec![0.0; channels],
+        }
     }
 
     /// Channels.
@@ -120,25 +152,170 @@ impl TruePeakDetector {
         m
     }
 
-    /// Measures an interleaved block (frames × channels): keeps the largest
-    /// true peak per channel since the last [`TruePeakDetector::reset_peaks`].
-    pub fn process(&mut self, block: &[f32]) {
+    /// [`TruePeakDetector::push_frame`] for every frame of an interleaved
+    /// block (frames × channels): `out[i]` receives what `push_frame` would
+    /// return for frame `i` (bit-identical: same products summed in the
+    /// same order), computed 8 frames at a time per channel (see
+    /// [`TruePeakDetector::process`]). `out` must hold at least the block's
+    /// frames. Does not touch the per-channel peaks.
+    pub fn push_block(&mut self, block: &[f32], out: &mut [f32]) {
         let ch = self.channels;
-        for frame in block.chunks_exact(ch) {
-            self.pos = if self.pos == 0 { TAPS - 1 } else { self.pos - 1 };
-            let pos = self.pos;
-            for ((h, &x), pk) in self.hist.iter_mut().zip(frame).zip(self.peak.iter_mut()) {
-                h[pos] = x;
-                h[pos + TAPS] = x;
-                let w: &[f32; TAPS] = h[pos..pos + TAPS].try_into().unwrap();
-                let mut acc = [0.0f32; 4];
-                for (c, &xv) in COEF_T.iter().zip(w.iter()) {
-                    for p in 0..4 {
-                        acc[p] += c[p] * xv;
+        let frames = (block.len() / ch).min(out.len());
+        let block = &block[..frames * ch];
+        let out = &mut out[..frames];
+        out.fill(0.0);
+        const CHUNK: usize = 64;
+        const LANES: usize = 8;
+        // x[n−6], the sample the 4 interpolated points of push n surround.
+        const MID: usize = 6;
+        let mut xb = [0.0f32; TAPS - 1 + CHUNK];
+        for c in 0..ch {
+            let h = &self.hist[c];
+            for (t, x) in xb[..TAPS - 1].iter_mut().enumerate() {
+                *x = h[self.pos + TAPS - 2 - t];
+            }
+            let mut f0 = 0;
+            while f0 < frames {
+                let m = CHUNK.min(frames - f0);
+                for (d, x) in xb[TAPS - 1..TAPS - 1 + m].iter_mut().zip(block[f0 * ch + c..].iter().step_by(ch)) {
+                    *d = *x;
+                }
+                let groups = m / LANES;
+                for g in 0..groups {
+                    let base = g * LANES + TAPS - 1;
+                    let mut vmax: [f32; LANES] = std::array::from_fn(|l| xb[base - MID + l].abs());
+                    for phase in BS1770_INTERPOLATOR.iter() {
+                        let mut acc = [0.0f32; LANES];
+                        for (k, &cc) in phase.iter().enumerate() {
+                            let xs: &[f32; LANES] = xb[base - k..base - k + LANES].try_into().unwrap();
+                            for l in 0..LANES {
+                                acc[l] += cc * xs[l];
+                            }
+                        }
+                        for l in 0..LANES {
+                            vmax[l] = vmax[l].max(acc[l].abs());
+                        }
+                    }
+                    for (o, v) in out[f0 + g * LANES..f0 + (g + 1) * LANES].iter_mut().zip(vmax) {
+                        *o = o.max(v);
                     }
                 }
-                let a = acc[0].abs().max(acc[1].abs()).max(acc[2].abs().max(acc[3].abs())).max(x.abs());
-                *pk = pk.max(a);
+                for i in groups * LANES..m {
+                    let j = i + TAPS - 1;
+                    let mut v = xb[j - MID].abs();
+                    for phase in BS1770_INTERPOLATOR.iter() {
+                        let mut acc = 0.0f32;
+                        for (k, &cc) in phase.iter().enumerate() {
+                            acc += cc * xb[j - k];
+                        }
+                        v = v.max(acc.abs());
+                    }
+                    out[f0 + i] = out[f0 + i].max(v);
+                }
+                xb.copy_within(m..m + TAPS - 1, 0);
+                f0 += m;
+            }
+        }
+        self.push_history(block);
+    }
+
+    /// Measures an interleaved block (frames × channels): keeps the largest
+    /// true peak per channel since the last [`TruePeakDetector::reset_peaks`].
+    ///
+    /// Exact shortcut: no interpolated point can exceed
+    /// [`INTERPOLATOR_GAIN_BOUND`] × the largest |sample| it is computed
+    /// from, so when that bound over the block and the 11 samples before it
+    /// stays at or under every channel's peak so far, the block cannot raise
+    /// a peak and only the history is updated. The peaks read the same as
+    /// with every point computed (test
+    /// `metering_shortcut_reads_the_same_peaks_as_the_full_computation`).
+    pub fn process(&mut self, block: &[f32]) {
+        let ch = self.channels;
+        let block = &block[..block.len() - block.len() % ch];
+        let frames = block.len() / ch;
+        if frames == 0 {
+            return;
+        }
+        let mut can_raise = false;
+        for c in 0..ch {
+            let hist_max = self.hist[c][..TAPS].iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            let block_max = block.iter().skip(c).step_by(ch).fold(0.0f32, |m, x| m.max(x.abs()));
+            self.sample_peak[c] = self.sample_peak[c].max(block_max);
+            // The sample itself is one of the values the true peak is taken over.
+            self.peak[c] = self.peak[c].max(block_max);
+            can_raise |= hist_max.max(block_max) * INTERPOLATOR_GAIN_BOUND > self.peak[c];
+        }
+        if !can_raise {
+            self.push_history(block);
+            return;
+        }
+        // Per channel, over chunks of up to CHUNK frames laid out contiguously
+        // after the TAPS − 1 samples before them, 8 frames at a time: each
+        // phase's 12-tap sum then has 8 independent lanes instead of one
+        // latency-bound chain per sample. Same products, summed in the same
+        // order (k = 0..12) as the per-frame form, so the same f32 results.
+        const CHUNK: usize = 64;
+        const LANES: usize = 8;
+        let mut xb = [0.0f32; TAPS - 1 + CHUNK];
+        for c in 0..ch {
+            let h = &self.hist[c];
+            for (t, x) in xb[..TAPS - 1].iter_mut().enumerate() {
+                *x = h[self.pos + TAPS - 2 - t];
+            }
+            let mut vmax = [0.0f32; LANES];
+            let mut smax = 0.0f32;
+            let mut f0 = 0;
+            while f0 < frames {
+                let m = CHUNK.min(frames - f0);
+                for (d, x) in xb[TAPS - 1..TAPS - 1 + m].iter_mut().zip(block[f0 * ch + c..].iter().step_by(ch)) {
+                    *d = *x;
+                }
+                let groups = m / LANES;
+                for g in 0..groups {
+                    let base = g * LANES + TAPS - 1;
+                    for phase in BS1770_INTERPOLATOR.iter() {
+                        let mut acc = [0.0f32; LANES];
+                        for (k, &cc) in phase.iter().enumerate() {
+                            let xs: &[f32; LANES] = xb[base - k..base - k + LANES].try_into().unwrap();
+                            for l in 0..LANES {
+                                acc[l] += cc * xs[l];
+                            }
+                        }
+                        for l in 0..LANES {
+                            vmax[l] = vmax[l].max(acc[l].abs());
+                        }
+                    }
+                }
+                for i in groups * LANES..m {
+                    let j = i + TAPS - 1;
+                    for phase in BS1770_INTERPOLATOR.iter() {
+                        let mut acc = 0.0f32;
+                        for (k, &cc) in phase.iter().enumerate() {
+                            acc += cc * xb[j - k];
+                        }
+                        smax = smax.max(acc.abs());
+                    }
+                }
+                xb.copy_within(m..m + TAPS - 1, 0);
+                f0 += m;
+            }
+            let m = vmax.iter().fold(smax, |a, &b| a.max(b));
+            self.peak[c] = self.peak[c].max(m);
+        }
+        self.push_history(block);
+    }
+
+    /// Pushes the last [`TAPS`] frames of `block` (interleaved) into the
+    /// history ring.
+    fn push_history(&mut self, block: &[f32]) {
+        let ch = self.channels;
+        let frames = block.len() / ch;
+        for frame in block.chunks_exact(ch).skip(frames.saturating_sub(TAPS)) {
+            self.pos = if self.pos == 0 { TAPS - 1 } else { self.pos - 1 };
+            let pos = self.pos;
+            for (h, &x) in self.hist.iter_mut().zip(frame) {
+                h[pos] = x;
+                h[pos + TAPS] = x;
             }
         }
     }
@@ -156,6 +333,13 @@ impl TruePeakDetector {
     /// Forgets the peaks (the filter history is kept).
     pub fn reset_peaks(&mut self) {
         self.peak.iter_mut().for_each(|p| *p = 0.0);
+        self.sample_peak.iter_mut().for_each(|p| *p = 0.0);
+    }
+
+    /// Largest |sample| of `channel` measured by [`TruePeakDetector::process`]
+    /// since the last reset, linear (0 if out of range).
+    pub fn sample_peak(&self, channel: usize) -> f32 {
+        self.sample_peak.get(channel).copied().unwrap_or(0.0)
     }
 }
 
@@ -380,19 +564,46 @@ impl Limiter {
     /// safe: no allocation.
     pub fn process(&mut self, block: &mut [f32]) {
         let ch = self.channels;
+        let whole = block.len() - block.len() % ch;
+        let mut min_g = 1.0f64;
+        let mut g_last = None;
+        // The detector runs over chunks of frames at once (its block form is
+        // several times faster than frame by frame), then the gain computer
+        // and the delay line go frame by frame.
+        const CHUNK: usize = 128;
+        let mut tp = [0.0f32; CHUNK];
+        for chunk in block[..whole].chunks_mut(CHUNK * ch) {
+            let frames = chunk.len() / ch;
+            if self.params.enabled {
+                self.detector.push_block(chunk, &mut tp[..frames]);
+            }
+            let (g_min, g_end) = self.gain_and_delay(chunk, &tp[..frames]);
+            min_g = min_g.min(g_min);
+            g_last = Some(g_end);
+        }
+        if let Some(g) = g_last {
+            self.stats.gain_reduction_db = (-20.0 * g.log10()) as f32;
+        }
+        let gr = (-20.0 * min_g.log10()) as f32;
+        if gr > self.stats.max_gain_reduction_db {
+            self.stats.max_gain_reduction_db = gr;
+        }
+    }
+
+    /// Steps 1–5 of the module docs for the frames of `chunk` (interleaved),
+    /// `tp[i]` being the detector's reading for frame `i` (ignored when
+    /// disabled). Returns the smallest and the last gain applied.
+    fn gain_and_delay(&mut self, chunk: &mut [f32], tp: &[f32]) -> (f64, f64) {
+        let ch = self.channels;
         let ceiling = self.ceiling;
         let threshold = self.threshold;
         let enabled = self.params.enabled;
         let a = self.avg.len();
         let mut min_g = 1.0f64;
-        for frame in block.chunks_exact_mut(ch) {
-            // 1. detector and required gain
-            let g_req = if enabled {
-                let tp = self.detector.push_frame(frame);
-                if tp > threshold { threshold / tp } else { 1.0 }
-            } else {
-                1.0
-            };
+        let mut g = 1.0f64;
+        for (frame, &tp) in chunk.chunks_exact_mut(ch).zip(tp) {
+            // 1. required gain
+            let g_req = if enabled && tp > threshold { threshold / tp } else { 1.0 };
             // 2. hold (sliding minimum)
             let g_hold = self.sliding_min(g_req) as f64;
             self.n += 1;
@@ -411,7 +622,7 @@ impl Limiter {
                 self.avg_pos = 0;
                 self.avg_sum = self.avg.iter().sum();
             }
-            let g = (self.avg_sum / a as f64).min(1.0);
+            g = (self.avg_sum / a as f64).min(1.0);
             min_g = min_g.min(g);
             let gf = g as f32;
             // 5. delay and gain
@@ -433,12 +644,8 @@ impl Limiter {
             if self.delay_pos == self.delay_frames {
                 self.delay_pos = 0;
             }
-            self.stats.gain_reduction_db = (-20.0 * g.log10()) as f32;
         }
-        let gr = (-20.0 * min_g.log10()) as f32;
-        if gr > self.stats.max_gain_reduction_db {
-            self.stats.max_gain_reduction_db = gr;
-        }
+        (min_g, g)
     }
 }
 
@@ -455,6 +662,89 @@ pub(crate) mod tests {
     pub(crate) fn fade_in(i: usize) -> f64 {
         let t = (i as f64 / 480.0).min(1.0);
         0.5 - 0.5 * (PI * t).cos()
+    }
+
+    /// `TruePeakDetector::process` skips blocks that cannot raise a peak;
+    /// its peaks must equal a plain computation of every interpolated point
+    /// (same f32 arithmetic, so bit-equal), over material that gets louder
+    /// and quieter per channel, in block sizes that do not divide the
+    /// history, across a peak reset.
+    #[test]
+    fn metering_shortcut_reads_the_same_peaks_as_the_full_computation() {
+        let n = 48000 * 3;
+        let sig: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let t = i as f64 / FS;
+                let env = |f: f64| (0.5 + 0.5 * (2.0 * PI * f * t).sin()).powi(3);
+                let l = env(0.7) * (2.0 * PI * 11_025.0 * t + 0.3).sin() + if i % 30_000 == 0 { 0.9 } else { 0.0 };
+                let r = 0.3 * env(1.3) * (2.0 * PI * 997.0 * t).sin();
+                [l as f32, r as f32]
+            })
+            .collect();
+        let reset_at = 48000 * 2;
+        // reference: every point of every frame
+        let mut want = [[0.0f32; 2]; 2]; // [before reset, after][channel]
+        for c in 0..2 {
+            let x: Vec<f32> = sig.iter().skip(c).step_by(2).copied().collect();
+            for i in 0..n {
+                let mut acc = [0.0f32; 4];
+                for k in 0..TAPS {
+                    let xv = if i >= k { x[i - k] } else { 0.0 };
+                    for p in 0..4 {
+                        acc[p] += BS1770_INTERPOLATOR[p][k] * xv;
+                    }
+                }
+                let a = acc.iter().fold(x[i].abs(), |m, v| m.max(v.abs()));
+                let slot = &mut want[usize::from(i >= reset_at)][c];
+                *slot = slot.max(a);
+            }
+        }
+        for block in [1usize, 7, 128, 1000] {
+            let mut d = TruePeakDetector::new(2);
+            let mut got = [[0.0f32; 2]; 2];
+            let mut at = 0;
+            while at < n {
+                let m = block.min(n - at).min(if at < reset_at { reset_at - at } else { n });
+                d.process(&sig[at * 2..(at + m) * 2]);
+                at += m;
+                if at == reset_at {
+                    got[0] = [d.peak(0), d.peak(1)];
+                    d.reset_peaks();
+                }
+            }
+            got[1] = [d.peak(0), d.peak(1)];
+            assert_eq!(got, want, "block {block}");
+        }
+        assert!(want[1][0] < want[0][0], "the material must leave room to skip");
+    }
+
+    /// The limiter's detector runs in block form; every frame's reading must
+    /// equal `push_frame`'s, bit for bit, whatever the block sizes.
+    #[test]
+    fn push_block_reads_what_push_frame_reads_frame_by_frame() {
+        let frames = 5000;
+        let sig: Vec<f32> = (0..frames)
+            .flat_map(|i| {
+                let t = i as f64 / FS;
+                let l = (2.0 * PI * 9_000.0 * t).sin() * (1.0 + (i % 777) as f64 / 777.0);
+                let r = -(2.0 * PI * 12_000.0 * t + 1.0).sin() * 0.7;
+                [l as f32, r as f32]
+            })
+            .collect();
+        let mut one = TruePeakDetector::new(2);
+        let want: Vec<f32> = sig.chunks_exact(2).map(|f| one.push_frame(f)).collect();
+        for block in [1usize, 5, 8, 63, 64, 65, 128, 700] {
+            let mut d = TruePeakDetector::new(2);
+            let mut got = vec![0.0f32; frames];
+            let mut at = 0;
+            while at < frames {
+                let m = block.min(frames - at);
+                d.push_block(&sig[at * 2..(at + m) * 2], &mut got[at..at + m]);
+                at += m;
+            }
+            let first = got.iter().zip(&want).position(|(a, b)| a.to_bits() != b.to_bits());
+            assert_eq!(first, None, "block {block}");
+        }
     }
 
     /// Tech 3341 cases 15–19 (see `loudness.rs` for the source), synthesised
