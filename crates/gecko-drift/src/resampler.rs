@@ -17,7 +17,7 @@
 //!
 //! # Filter
 //! [`Quality::High`] (the default) picks one of two designs from the rates
-//! ([`Quality::parameters`]); both keep the audio band (to 20 kHz) flat
+//! ([`Quality::filter`]); both keep the audio band (to 20 kHz) flat
 //! within 0.01 dB and everything they fold into it ≥ 120 dB down:
 //! - **rate conversion** (e.g. 44.1 kHz → 48 kHz): 256-tap
 //!   Blackman-Harris² windowed sinc, cutoff 0.96 × the lower Nyquist
