@@ -206,6 +206,9 @@ pub struct Overview {
     pub notices: Vec<String>,
     /// The one-line summary the tray and the window's header show ([`Overview::summary`]).
     pub status_line: String,
+    /// The presets' names as [`Ctx::presets`] lists them (built-ins first):
+    /// the tray's "Preset" submenu follows it.
+    pub preset_names: Vec<String>,
 }
 
 impl Overview {
@@ -401,6 +404,7 @@ impl Ctx {
             remembered_output: remembered,
             notices: self.notices(),
             status_line: String::new(),
+            preset_names: self.presets().into_iter().map(|p| p.name).collect(),
         };
         o.status_line = o.summary();
         o

@@ -3,8 +3,8 @@
 //! window shows, and the status line follows [`crate::watch`].
 
 use crate::ctx::{Ctx, Overview};
-use std::sync::Arc;
-use tauri::menu::{CheckMenuItem, Menu, MenuBuilder, MenuItem, PredefinedMenuItem, SubmenuBuilder};
+use std::sync::{Arc, Mutex};
+use tauri::menu::{CheckMenuItem, Menu, MenuBuilder, MenuItem, PredefinedMenuItem, Submenu, SubmenuBuilder};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -14,7 +14,19 @@ pub struct TrayItems<R: Runtime> {
     output: MenuItem<R>,
     install: MenuItem<R>,
     mute: CheckMenuItem<R>,
-    presets: Vec<(String, CheckMenuItem<R>)>,
+    /// The "Preset" submenu and its items, rebuilt when the preset list
+    /// changes (a preset saved in the window appears here within a second).
+    preset_menu: Submenu<R>,
+    presets: Mutex<Vec<(String, CheckMenuItem<R>)>>,
+}
+
+impl<R: Runtime> TrayItems<R> {
+    /// The names in the "Preset" submenu, in menu order, and the checked one.
+    pub fn preset_entries(&self) -> (Vec<String>, Option<String>) {
+        let presets = self.presets.lock().unwrap_or_else(|e| e.into_inner());
+        let checked = presets.iter().find(|(_, i)| i.is_checked().unwrap_or(false)).map(|(n, _)| n.clone());
+        (presets.iter().map(|(n, _)| n.clone()).collect(), checked)
+    }
 }
 
 /// The tray's menu item ids.
@@ -40,7 +52,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<(Menu<R>, Tr
     let mut presets = Vec::new();
     let mut sub = SubmenuBuilder::new(app, "Preset");
     for p in ctx.presets() {
-        let item = CheckMenuItem::with_id(app, format!("{}{}", id::PRESET_PREFIX, p.name), &p.name, true, false, None::<&str>)?;
+        let item = preset_item(app, &p.name)?;
         sub = sub.item(&item);
         presets.push((p.name, item));
     }
@@ -59,7 +71,20 @@ fn menu<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<(Menu<R>, Tr
         .text(id::OPEN, "Open window")
         .text(id::QUIT, "Quit Gecko")
         .build()?;
-    Ok((menu, TrayItems { status, output, install, mute, presets }))
+    Ok((menu, TrayItems { status, output, install, mute, preset_menu: sub, presets: Mutex::new(presets) }))
+}
+
+fn preset_item<R: Runtime>(app: &AppHandle<R>, name: &str) -> tauri::Result<CheckMenuItem<R>> {
+    CheckMenuItem::with_id(app, format!("{}{}", id::PRESET_PREFIX, name), name, true, false, None::<&str>)
+}
+
+/// Builds the tray's menu and registers its items for [`refresh`] (what
+/// [`create`] does before it makes the icon; tests call it alone, as the
+/// mock runtime has no tray).
+pub fn build_menu<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<Menu<R>> {
+    let (menu, items) = menu(app, ctx)?;
+    app.manage(items);
+    Ok(menu)
 }
 
 /// Opens (or raises) the main window.
@@ -111,7 +136,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, item: &str) {
 
 /// Creates the tray icon (a template image on macOS, so the menu bar tints it).
 pub fn create<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<()> {
-    let (menu, items) = menu(app, ctx)?;
+    let menu = build_menu(app, ctx)?;
     let icon = tauri::image::Image::from_bytes(include_bytes!("../icons/tray@2x.png"))?;
     TrayIconBuilder::with_id("gecko")
         .icon(icon)
@@ -121,7 +146,6 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<()> {
         .show_menu_on_left_click(true)
         .on_menu_event(|app, ev| on_menu(app, ev.id().as_ref()))
         .build(app)?;
-    app.manage(items);
     Ok(())
 }
 
@@ -137,7 +161,20 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, o: &Overview) {
     });
     let (muted, preset) = o.engine.as_ref().map(|s| (s.params.mute, s.preset.clone())).unwrap_or((false, None));
     let _ = items.mute.set_checked(muted);
-    for (name, item) in &items.presets {
+    let mut presets = items.presets.lock().unwrap_or_else(|e| e.into_inner());
+    if !presets.iter().map(|(n, _)| n).eq(o.preset_names.iter()) {
+        for (_, item) in presets.drain(..) {
+            let _ = items.preset_menu.remove(&item);
+        }
+        for name in &o.preset_names {
+            if let Ok(item) = preset_item(app, name) {
+                if items.preset_menu.append(&item).is_ok() {
+                    presets.push((name.clone(), item));
+                }
+            }
+        }
+    }
+    for (name, item) in presets.iter() {
         let _ = item.set_checked(preset.as_deref() == Some(name.as_str()));
     }
 }

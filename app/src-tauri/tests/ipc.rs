@@ -11,12 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 struct Fixture {
     _dir: tempfile::TempDir,
     server: Option<ControlServer>,
-    _app: App<MockRuntime>,
+    app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
     presets_dir: std::path::PathBuf,
 }
@@ -41,7 +41,7 @@ fn fixture(with_engine: bool) -> Fixture {
         .build(tauri::generate_context!(test = true))
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Fixture { _dir: dir, server, _app: app, window, presets_dir }
+    Fixture { _dir: dir, server, app, window, presets_dir }
 }
 
 fn call_from(w: &WebviewWindow<MockRuntime>, origin: &str, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -192,4 +192,34 @@ fn a_page_from_another_origin_cannot_call_the_commands() {
     eprintln!("refused: {e}");
     assert!(e.to_string().contains("not allowed"), "{e}");
     assert_eq!(engine_params(&f).gain_db, 0.0);
+}
+
+/// The tray's "Preset" submenu follows the preset list: a preset saved in
+/// the window appears there at the next overview refresh (1 Hz), and the
+/// engine's preset is checked. (The mock runtime has no tray icon; the menu
+/// and its refresh are the real ones.)
+#[test]
+fn a_saved_preset_appears_in_the_tray_menu() {
+    let f = fixture(true);
+    let handle = f.app.handle().clone();
+    let ctx = handle.state::<Arc<Ctx>>().inner().clone();
+    gecko_app::tray::build_menu(&handle, &ctx).unwrap();
+    let entries = || handle.state::<gecko_app::tray::TrayItems<MockRuntime>>().preset_entries();
+    let builtin: Vec<String> = Preset::builtin_names().iter().map(|s| s.to_string()).collect();
+    assert_eq!(entries().0, builtin);
+
+    call(&f, "set_gain", json!({"db": -4.0})).unwrap();
+    call(&f, "save_preset", json!({"name": "late night"})).unwrap();
+    gecko_app::watch::refresh_now(&handle, &ctx);
+    assert_eq!(entries().1, None, "saving does not load");
+    call(&f, "load_preset", json!({"name": "late night"})).unwrap();
+    gecko_app::watch::refresh_now(&handle, &ctx);
+    let (names, checked) = entries();
+    assert_eq!(names.last().map(String::as_str), Some("late night"), "{names:?}");
+    assert_eq!(names.len(), builtin.len() + 1);
+    assert_eq!(checked.as_deref(), Some("late night"), "the engine's preset is checked");
+
+    std::fs::remove_file(f.presets_dir.join("late night.toml")).unwrap();
+    gecko_app::watch::refresh_now(&handle, &ctx);
+    assert_eq!(entries().0, builtin);
 }
