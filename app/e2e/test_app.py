@@ -189,9 +189,10 @@ def main():
                          10, "a dragged band in the engine")
         check(moved["freq"] > 1000.0 and moved["gain_db"] < 18.0, f"dragging right and down moved band 0 to {moved['freq']} Hz, {moved['gain_db']} dB")
 
-        # An engine the app did not start is not restarted on another output: it says how.
+        # A headless engine the app did not start is not moved or restarted: its refusal says how.
         driver.find_element(By.ID, "device-apply").click()
-        wait_for(lambda: "started outside the app" in text(driver, "banner-text"), 10, "the refusal to restart a foreign engine")
+        wait_for(lambda: "headless" in text(driver, "banner-text"), 10, "the foreign headless engine's refusal")
+        check("gecko engine --device" in text(driver, "banner-text"), f"the refusal says how: {text(driver, 'banner-text')!r}")
         check(ctl_status(env)["pid"] == engine_pid, "the engine kept running")
 
         # 4. Install, switch the system output and back, uninstall: from the window.
@@ -221,7 +222,10 @@ def main():
               "the bundle is gone from the simulated HAL folder")
 
         # 5. The app's own engine (the demo's was stopped above): start one from the
-        #    window, move it to another output: it is restarted there with its settings.
+        #    window (headless here: this machine has no sound card), move it to
+        #    another output: it is restarted there with its settings. (An engine
+        #    that plays moves live instead: crates/gecko-cli/tests/ctl.rs and the
+        #    IPC tests cover that path.)
         wait_for(lambda: "engine stopped" in text(driver, "status-line"), 15, "the status line to show no engine")
         driver.find_element(By.ID, "engine-start").click()
         wait_for(lambda: "engine started" in text(driver, "banner-text"), 20, "the app to start an engine")

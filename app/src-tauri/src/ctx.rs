@@ -285,7 +285,7 @@ pub struct Ctx {
     engine: Mutex<Option<Child>>,
     notices: Mutex<Vec<String>>,
     /// The engine (pid) and output device last seen.
-    last_output: Mutex<Option<(u32, String)>>,
+    last_output: Mutex<Option<(u32, String, u64)>>,
 }
 
 impl Ctx {
@@ -324,15 +324,16 @@ impl Ctx {
         self.notices.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The engine's status; notes when the same engine's output device
-    /// changed (an engine only moves on its own when its device disappeared;
-    /// a restarted engine has another pid).
+    /// The engine's status; notes when the engine's output device
+    /// disappeared and it moved on its own (its `output_losses` grew; a move
+    /// someone asked for with `set_output` does not count, and a restarted
+    /// engine has another pid).
     pub fn engine_status(&self) -> Result<Status, UiError> {
         let s = self.client()?.status()?;
-        let now = s.output_device.clone().map(|d| (s.pid, d));
+        let now = s.output_device.clone().map(|d| (s.pid, d, s.output_losses));
         let old = std::mem::replace(&mut *self.last_output.lock().unwrap_or_else(|e| e.into_inner()), now.clone());
-        if let (Some((old_pid, old)), Some((pid, new))) = (old, now) {
-            if old_pid == pid && old != new {
+        if let (Some((old_pid, old, old_losses)), Some((pid, new, losses))) = (old, now) {
+            if old_pid == pid && losses > old_losses {
                 self.notice(format!("output device {old} disappeared — switched to {new}"));
             }
         }
@@ -673,12 +674,18 @@ impl Ctx {
         Err(UiError::new("failed", format!("the engine (pid {pid}) did not stop within 5 s")))
     }
 
-    /// Plays on another output device (`None`: the system default) by
-    /// restarting the engine this app started on it, with its settings
-    /// (EQ, gain, limiter, mute) carried over; the driver's ring is kept, so
-    /// only the restart gap is lost. An engine started elsewhere (perhaps
-    /// recording, with options the app does not know) is left alone: the
-    /// error says how to move it.
+    /// Plays on `device` (`None`: the system default).
+    /// - An engine that plays (the app's or one started elsewhere) moves
+    ///   live (`set_output`): its settings, drift lock and recording carry
+    ///   on, with a pause of the time it takes to open the device. The
+    ///   engine refuses Gecko Sink itself and a device it cannot open, and
+    ///   keeps playing where it was.
+    /// - A headless engine this app started is restarted on the device with
+    ///   its settings (EQ, gain, limiter, mute) carried over; the driver's
+    ///   ring is kept, so only the restart gap is lost. A headless engine
+    ///   started elsewhere (perhaps recording, with options the app does not
+    ///   know) is left alone: its refusal says how to move it.
+    /// - Without an engine, one is started on the device.
     pub fn set_engine_output(&self, device: Option<&str>) -> Result<String, UiError> {
         if let Some(d) = device {
             let list = playable_devices();
@@ -686,32 +693,24 @@ impl Ctx {
                 return Err(UiError::new("invalid", format!("no output device {d:?}: choose one of {}", list.join(", "))));
             }
         }
-        let carried = match self.client().and_then(|mut c| Ok(c.status()?)) {
-            Ok(st) => {
-                if !self.is_own_engine(st.pid) {
-                    return Err(UiError::new(
-                        "invalid",
-                        format!(
-                            "the running engine (pid {}) was started outside the app, so the app does not restart it; \
-                             stop it and run `gecko engine --device {:?}`, or Stop engine here and Start it from the app",
-                            st.pid,
-                            device.unwrap_or("NAME")
-                        ),
-                    ));
-                }
-                self.stop_engine()?;
-                Some((st.params, st.preset))
+        let msg = match self.client().and_then(|mut c| Ok((c.status()?, c))) {
+            Ok((st, mut c)) if st.output_device.is_some() || !self.is_own_engine(st.pid) => {
+                format!("the engine plays on {}", c.set_output(device)?.device)
             }
-            Err(_) => None,
+            Ok((st, _)) => {
+                self.stop_engine()?;
+                self.start_engine(device)?;
+                let name = st.preset.unwrap_or_else(|| "custom".into());
+                let mut c = self.client()?;
+                c.set_preset(&Preset::from_chain_params(name.trim_end_matches(" (modified)"), &st.params).to_toml_string())?;
+                c.set_mute(st.params.mute)?;
+                format!("the engine was restarted on {} with its settings", device.unwrap_or("the default output"))
+            }
+            Err(_) => {
+                self.start_engine(device)?;
+                format!("the engine plays on {}", device.unwrap_or("the default output"))
+            }
         };
-        self.start_engine(device)?;
-        if let Some((params, preset)) = carried {
-            let name = preset.unwrap_or_else(|| "custom".into());
-            let mut c = self.client()?;
-            c.set_preset(&Preset::from_chain_params(name.trim_end_matches(" (modified)"), &params).to_toml_string())?;
-            c.set_mute(params.mute)?;
-        }
-        let msg = format!("the engine plays on {}", device.unwrap_or("the default output"));
         self.notice(msg.clone());
         Ok(msg)
     }

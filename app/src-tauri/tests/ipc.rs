@@ -19,6 +19,7 @@ struct Fixture {
     app: App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
     presets_dir: std::path::PathBuf,
+    socket: std::path::PathBuf,
 }
 
 fn fixture(with_engine: bool) -> Fixture {
@@ -31,7 +32,7 @@ fn fixture(with_engine: bool) -> Fixture {
     });
     let presets_dir = dir.path().join("presets");
     let paths = Paths {
-        socket,
+        socket: socket.clone(),
         gecko_exe: None,
         sim_root: Some(dir.path().join("root")),
         presets_dir: presets_dir.clone(),
@@ -41,7 +42,7 @@ fn fixture(with_engine: bool) -> Fixture {
         .build(tauri::generate_context!(test = true))
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Fixture { _dir: dir, server, app, window, presets_dir }
+    Fixture { _dir: dir, server, app, window, presets_dir, socket }
 }
 
 fn call_from(w: &WebviewWindow<MockRuntime>, origin: &str, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -156,21 +157,26 @@ fn the_band_list_offers_gecko_dsps_filter_types() {
 #[test]
 fn an_engine_that_moves_to_another_device_is_reported() {
     let f = fixture(true);
-    let publish = |device: &str| {
+    let publish = |device: &str, losses: u64| {
         f.server.as_ref().unwrap().publish(gecko_control::server::Snapshot {
             format: gecko_control::FormatInfo { channels: 2, sample_rate: 48000.0, generation: 1 },
             output_device: Some(device.into()),
+            output_losses: losses,
             writer: Default::default(),
             telemetry: Default::default(),
         })
     };
-    publish("USB DAC");
+    publish("USB DAC", 0);
     let o = call(&f, "overview", json!({})).unwrap();
     assert_eq!(o["engine"]["output_device"], "USB DAC");
     assert!(o["notices"].as_array().unwrap().is_empty());
-    publish("MacBook Pro Speakers");
+    // moved because someone asked (gecko ctl device): not a loss
+    publish("Studio", 0);
     let o = call(&f, "overview", json!({})).unwrap();
-    assert_eq!(o["notices"], json!(["output device USB DAC disappeared — switched to MacBook Pro Speakers"]));
+    assert!(o["notices"].as_array().unwrap().is_empty(), "{}", o["notices"]);
+    publish("MacBook Pro Speakers", 1);
+    let o = call(&f, "overview", json!({})).unwrap();
+    assert_eq!(o["notices"], json!(["output device Studio disappeared — switched to MacBook Pro Speakers"]));
 }
 
 #[test]
@@ -222,4 +228,52 @@ fn a_saved_preset_appears_in_the_tray_menu() {
     std::fs::remove_file(f.presets_dir.join("late night.toml")).unwrap();
     gecko_app::watch::refresh_now(&handle, &ctx);
     assert_eq!(entries().0, builtin);
+}
+
+/// "Output device" moves a running engine live (`set_output`), whoever
+/// started it; the engine's refusal comes back with its reason.
+#[test]
+fn choosing_an_output_moves_the_running_engine_live() {
+    let f = fixture(true);
+    let state = f.server.as_ref().unwrap().state();
+    f.server.as_ref().unwrap().publish(gecko_control::server::Snapshot {
+        format: gecko_control::FormatInfo { channels: 2, sample_rate: 48000.0, generation: 1 },
+        output_device: Some("USB DAC".into()),
+        output_losses: 0,
+        writer: Default::default(),
+        telemetry: Default::default(),
+    });
+    state.accept_output_requests(true);
+    std::thread::scope(|s| {
+        // The engine's control loop: plays the default as "Fake Speakers", refuses the rest.
+        let engine = s.spawn(|| {
+            let mut answered = 0;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while answered < 2 && std::time::Instant::now() < deadline {
+                if let Some(t) = state.take_output_request() {
+                    let r = match t.device {
+                        None => Ok(gecko_control::OutputSet { device: "Fake Speakers".into(), rate_hz: 48000 }),
+                        Some(d) => Err(format!("cannot open {d}; still playing on Fake Speakers")),
+                    };
+                    state.finish_output(t.id, r);
+                    answered += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        });
+        let r = call(&f, "set_engine_output", json!({"device": null})).unwrap();
+        assert_eq!(r, json!("the engine plays on Fake Speakers"));
+        let o = call(&f, "overview", json!({})).unwrap();
+        assert_eq!(o["engine"]["output_device"], "Fake Speakers", "status follows at once");
+        assert!(o["notices"].as_array().unwrap().iter().any(|n| n == "the engine plays on Fake Speakers"));
+        assert!(!o["notices"].to_string().contains("disappeared"), "a requested move is not a loss: {}", o["notices"]);
+        // A device the machine does not have is refused by the app itself.
+        let e = call(&f, "set_engine_output", json!({"device": "Nowhere 9000"})).unwrap_err();
+        assert!(e["message"].as_str().unwrap().contains("no output device \"Nowhere 9000\""), "{e}");
+        // The engine's own refusal (answer the second request directly).
+        state.take_output_request();
+        let e = gecko_control::ControlClient::connect(&f.socket).unwrap().set_output(Some("Studio")).unwrap_err();
+        assert!(e.to_string().contains("cannot open Studio"), "{e}");
+        engine.join().unwrap();
+    });
 }

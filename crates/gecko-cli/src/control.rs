@@ -5,9 +5,25 @@
 //! engine's control thread picks up the latest settings and hands them to
 //! the audio thread through its lock-free queue.
 
-use gecko_control::{ControlState, Edit};
+use gecko_control::{ControlState, Edit, OutputSet};
 use std::io::BufRead;
 use std::sync::Arc;
+
+/// The control socket's `set_output` requests, handed to the engine
+/// (gecko-control's mailbox behind gecko-engine's [`gecko_engine::OutputRequests`]).
+pub struct SocketOutputs(pub Arc<ControlState>);
+
+impl gecko_engine::OutputRequests for SocketOutputs {
+    fn set_accepting(&self, yes: bool) {
+        self.0.accept_output_requests(yes);
+    }
+    fn take(&self) -> Option<(u64, Option<String>)> {
+        self.0.take_output_request().map(|t| (t.id, t.device))
+    }
+    fn finish(&self, id: u64, result: Result<(String, u32), String>) {
+        self.0.finish_output(id, result.map(|(device, rate_hz)| OutputSet { device, rate_hz }));
+    }
+}
 
 /// The preset argument as sent to the engine: a built-in name as is, a
 /// file's contents (checked here first, so errors name the file).

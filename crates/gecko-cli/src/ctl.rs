@@ -21,6 +21,7 @@ pub fn snapshot(p: &EngineProgress) -> Snapshot {
     Snapshot {
         format: FormatInfo { channels: p.format.channels, sample_rate: p.format.sample_rate, generation: p.format.generation },
         output_device: p.output.clone(),
+        output_losses: p.output_losses,
         writer: WriterStats {
             write_count: w.write_count,
             io_cycles: w.io_cycles,
@@ -147,6 +148,15 @@ enum CtlCommand {
     Mute {
         /// on or off.
         state: OnOff,
+    },
+    /// Move the engine's playback to another output device while it runs
+    /// (settings, drift lock and recording carry on; a short pause while
+    /// the device opens). Refused, and playback stays put, for a device
+    /// that cannot be opened, for Gecko Sink itself, and for a headless engine.
+    Device {
+        /// The device, as `gecko devices` lists it; leave out for the
+        /// system's default output.
+        name: Option<String>,
     },
 }
 
@@ -288,6 +298,10 @@ pub fn run(a: CtlArgs) -> Result<()> {
         }
         CtlCommand::Bypass => applied(&c.bypass()?, a.json)?,
         CtlCommand::Mute { state } => applied(&c.set_mute(state == OnOff::On)?, a.json)?,
+        CtlCommand::Device { name } => {
+            let o = c.set_output(name.as_deref())?;
+            if a.json { print_json(&o)? } else { println!("playing on {} @ {} Hz", o.device, o.rate_hz) }
+        }
     }
     Ok(())
 }

@@ -286,12 +286,19 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
         control::spawn_stdin(state.clone());
     }
     let view = ui::LiveView::new(!a.quiet);
-    let report = gecko_engine::run(&config, cancel, || state.latest(), |p| {
-        view.update(p);
-        if let Some(s) = &server {
-            s.publish(ctl::snapshot(p));
-        }
-    });
+    let outputs = control::SocketOutputs(state.clone());
+    let report = gecko_engine::run_with_outputs(
+        &config,
+        cancel,
+        || state.latest(),
+        |p| {
+            view.update(p);
+            if let Some(s) = &server {
+                s.publish(ctl::snapshot(p));
+            }
+        },
+        &outputs,
+    );
     drop(server);
     view.finish();
     let report = report.context("the engine stopped")?;

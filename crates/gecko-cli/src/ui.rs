@@ -135,8 +135,14 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
     }
     match (&r.output, &r.output_skipped) {
         (Some(o), _) => s.push_str(&format!(
-            "  output      {} @ {} Hz · played {} frames · underruns {} frames · stream errors {} · device switches {}\n",
-            o.device, o.rate, o.played_frames, o.underrun_frames, o.stream_errors, o.device_switches
+            "  output      {} @ {} Hz · played {} frames · underruns {} frames · stream errors {} · device switches {}{}\n",
+            o.device,
+            o.rate,
+            o.played_frames,
+            o.underrun_frames,
+            o.stream_errors,
+            o.device_switches,
+            if o.device_losses > 0 { format!(" ({} lost)", o.device_losses) } else { String::new() }
         )),
         (None, Some(why)) => s.push_str(&format!("  output      none ({why})\n")),
         (None, None) => {}

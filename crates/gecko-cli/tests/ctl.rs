@@ -131,6 +131,10 @@ fn ctl_controls_and_watches_a_running_engine() {
     let line = ok(&sock, &["telemetry"]);
     assert!(line.starts_with("peak -12.") && line.contains("LUFS"), "{line}");
 
+    // A headless engine has no output to move.
+    let o = ctl(&sock, &["device", "studio"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("headless"));
+
     // Refusals are clear and change nothing.
     let o = ctl(&sock, &["gain", "50"]);
     assert_eq!(o.status.code(), Some(1));
@@ -190,4 +194,96 @@ fn ctl_controls_and_watches_a_running_engine() {
     assert!(!sock.exists(), "the engine removes its socket when it stops");
     let o = ctl(&sock, &["status"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("no engine is listening"));
+}
+
+/// `gecko ctl device` moves a playing engine to another output while the
+/// audio keeps flowing from the same ring: two ALSA null PCMs ("default" and
+/// "studio", in a throwaway HOME's .asoundrc) stand in for two sound cards.
+/// Refusals (Gecko Sink itself, a device that does not exist) leave playback
+/// where it is.
+#[test]
+fn ctl_moves_playback_to_another_device_live() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".asoundrc"),
+        "pcm.!default { type null }\nctl.!default { type hw card 0 }\npcm.studio { type null\n hint { show on\n description \"Studio\" } }\n",
+    )
+    .unwrap();
+    let sock: PathBuf = dir.path().join("engine.sock");
+    let shm = format!("/gkdev{}", std::process::id());
+    let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
+    let _ = nix::sys::mman::shm_unlink(shm.as_str());
+    let secs = 10;
+    procs.children.push(
+        gecko()
+            .env("HOME", dir.path())
+            .args(["engine", "--quiet", "--exit-on-stop", "--wait", "30", "--shm-name", &shm, "--control-socket"])
+            .arg(&sock)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let host = gecko()
+        .args(["host", "--sine", "440", "--sine-seconds", &secs.to_string(), "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "the engine never opened its control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The null PCMs are unpaced: their callbacks run far faster than real
+    // time, so the 50 ms telemetry windows are mostly silence; what shows
+    // the audio flowing is the engine's count of frames read from the ring.
+    let frames_in = || {
+        let o = ctl(&sock, &["--json", "telemetry"]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).ok().and_then(|t| t["frames_in"].as_u64()).unwrap_or(0)
+    };
+    while frames_in() < 24_000 {
+        assert!(Instant::now() < deadline, "the engine never read audio from the ring");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(json(&sock, &["status"])["output_device"], "default");
+
+    let out = ok(&sock, &["device", "studio"]);
+    assert_eq!(out.trim(), "playing on studio @ 48000 Hz");
+    assert_eq!(json(&sock, &["status"])["output_device"], "studio", "the status follows within 100 ms");
+    // The ring keeps flowing into the engine after the move.
+    let at_move = frames_in();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while frames_in() < at_move + 48_000 {
+        assert!(Instant::now() < deadline, "no audio read from the ring after the move");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    for (bad, why) in [("Gecko Sink", "Gecko Sink"), ("nowhere", "nowhere")] {
+        let o = ctl(&sock, &["device", bad]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(why) && err.contains("still playing on studio"), "{err}");
+    }
+    assert_eq!(json(&sock, &["status"])["output_device"], "studio");
+    let o = json(&sock, &["device"]);
+    assert_eq!(o["device"], "default");
+    assert_eq!(o["rate_hz"], 48000);
+
+    let mut host = host;
+    assert!(host.wait().unwrap().success());
+    let engine = procs.children.remove(0);
+    let out = engine.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    eprintln!("engine:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success());
+    assert!(report.contains("device switches 2"), "{report}");
+    // The ring was never lost: the engine read the whole stream, no laps.
+    let frames_in: u64 = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("frames      in "))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("frames line");
+    assert!(frames_in >= secs * 48_000, "read {frames_in} frames of a {secs} s stream");
+    assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
 }

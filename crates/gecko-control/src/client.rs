@@ -1,6 +1,6 @@
 //! The app's and `gecko ctl`'s side: [`ControlClient`].
 
-use crate::protocol::{self, Applied, ErrorBody, Hello, MAX_LINE, Reply, Request, Status, TelemetryMsg};
+use crate::protocol::{self, Applied, ErrorBody, Hello, MAX_LINE, OutputSet, Reply, Request, Status, TelemetryMsg};
 use gecko_dsp::EqBand;
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -160,6 +160,17 @@ impl ControlClient {
     /// Mutes or unmutes the engine's output.
     pub fn set_mute(&mut self, muted: bool) -> Result<Applied, ClientError> {
         self.applied(Request::SetMute { muted })
+    }
+
+    /// Moves the engine's playback to `device` (`None`: the system default)
+    /// while it runs; returns where it plays when the new device runs. The
+    /// engine refuses (and keeps playing where it was) a device it cannot
+    /// open, Gecko Sink itself, or any device when it runs headless.
+    pub fn set_output(&mut self, device: Option<&str>) -> Result<OutputSet, ClientError> {
+        match self.request(&Request::SetOutput { device: device.map(str::to_owned) })? {
+            Reply::Output(o) => Ok(o),
+            r => Err(unexpected(&r)),
+        }
     }
 
     /// Turns this connection into a telemetry stream at `rate_hz` (clamped

@@ -20,11 +20,11 @@ pub mod state;
 
 pub use client::{ClientError, ControlClient, Subscription};
 pub use protocol::{
-    Applied, DriftInfo, ErrorBody, ErrorCode, FormatInfo, Hello, Meters, PROTOCOL_VERSION, Reply, Request, Status,
-    TelemetryMsg, WriterStats,
+    Applied, DriftInfo, ErrorBody, ErrorCode, FormatInfo, Hello, Meters, OutputSet, PROTOCOL_VERSION, Reply, Request,
+    Status, TelemetryMsg, WriterStats,
 };
 pub use server::{ControlServer, EngineInfo, ServerError};
-pub use state::{ControlState, Edit};
+pub use state::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT, OutputTicket};
 
 use std::path::PathBuf;
 

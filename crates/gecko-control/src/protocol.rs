@@ -1,9 +1,10 @@
 //! The messages. One JSON object per line, each with `"v": 1`.
 //!
 //! Requests carry a `"type"` (`hello`, `status`, `telemetry`, `subscribe`,
-//! `set_gain`, `set_preset`, `set_eq_band`, `set_limiter`, `bypass`, `set_mute`); replies
-//! carry a `"type"` too (`hello`, `status`, `telemetry`, `applied`,
-//! `subscribed`), or, on failure, an `"error": {"code", "message"}` object.
+//! `set_gain`, `set_preset`, `set_eq_band`, `set_limiter`, `bypass`, `set_mute`,
+//! `set_output`); replies carry a `"type"` too (`hello`, `status`,
+//! `telemetry`, `applied`, `subscribed`, `output`), or, on failure, an
+//! `"error": {"code", "message"}` object.
 //!
 //! Versioning: a peer rejects a message whose `v` is not [`PROTOCOL_VERSION`]
 //! (error code `unsupported_version`). Within a version, fields may only be
@@ -77,6 +78,17 @@ pub enum Request {
         /// Muted or not.
         muted: bool,
     },
+    /// Move playback to another output device while the engine runs (the
+    /// drift loop, the DSP settings, the recording and the ring carry on;
+    /// the audio pauses for the time it takes to open the device). The
+    /// reply comes when the new device plays ([`Reply::Output`]), or an
+    /// error says why not and playback stays where it was.
+    SetOutput {
+        /// The device's name as `gecko devices` lists it; `null` or absent:
+        /// the system's default output.
+        #[serde(default)]
+        device: Option<String>,
+    },
 }
 
 fn default_rate() -> f64 {
@@ -100,6 +112,17 @@ pub enum Reply {
         /// The rate after clamping, Hz.
         rate_hz: f64,
     },
+    /// Playback moved (answer to [`Request::SetOutput`]).
+    Output(OutputSet),
+}
+
+/// Where the engine plays now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSet {
+    /// The output device's name.
+    pub device: String,
+    /// Its sample rate, Hz.
+    pub rate_hz: u32,
 }
 
 /// Who is answering.
@@ -234,6 +257,11 @@ pub struct Status {
     pub format: Option<FormatInfo>,
     /// The output device (`null`: headless).
     pub output_device: Option<String>,
+    /// Output devices that disappeared while the engine played on them (it
+    /// then moved to the default device). A move a client asked for
+    /// (`set_output`) does not count.
+    #[serde(default)]
+    pub output_losses: u64,
     /// Drift control (`null` until the engine has attached).
     pub drift: Option<DriftInfo>,
     /// The driver's counters (`null` until the engine has attached).
@@ -339,7 +367,7 @@ fn parse_versioned(line: &str) -> Result<Map<String, Value>, ErrorBody> {
     }
 }
 
-const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute";
+const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute, set_output";
 
 /// Parses a request line; every failure is a structured error to send back.
 pub fn decode_request(line: &str) -> Result<Request, ErrorBody> {
@@ -400,6 +428,8 @@ mod tests {
             Request::SetLimiter { enabled: Some(true), ceiling_dbtp: None },
             Request::Bypass,
             Request::SetMute { muted: true },
+            Request::SetOutput { device: Some("Speakers".into()) },
+            Request::SetOutput { device: None },
         ];
         for r in reqs {
             let line = encode_request(&r);
@@ -407,6 +437,8 @@ mod tests {
             assert_eq!(decode_request(&line), Ok(r));
         }
         assert_eq!(decode_request(r#"{"v":1,"type":"set_gain","db":-6}"#), Ok(Request::SetGain { db: -6.0 }));
+        assert_eq!(decode_request(r#"{"v":1,"type":"set_output"}"#), Ok(Request::SetOutput { device: None }));
+        assert_eq!(decode_request(r#"{"v":1,"type":"set_output","device":null}"#), Ok(Request::SetOutput { device: None }));
     }
 
     #[test]
@@ -414,6 +446,8 @@ mod tests {
         let ok: Result<Reply, ErrorBody> =
             Ok(Reply::Hello(Hello { protocol: 1, engine_version: "0.1.0".into(), pid: 7 }));
         assert_eq!(decode_reply(&encode_reply(&ok)), Ok(ok));
+        let o: Result<Reply, ErrorBody> = Ok(Reply::Output(OutputSet { device: "Speakers".into(), rate_hz: 48000 }));
+        assert_eq!(decode_reply(&encode_reply(&o)), Ok(o));
         let t = Ok(Reply::Telemetry(Box::new(TelemetryMsg {
             seq: 3,
             meters: Meters { max_peak_dbfs: finite(f64::NEG_INFINITY), ..Meters::default() },

@@ -72,6 +72,8 @@ pub struct Snapshot {
     pub format: FormatInfo,
     /// The output device, if playing.
     pub output_device: Option<String>,
+    /// Output devices that disappeared while playing, since the engine started.
+    pub output_losses: u64,
     /// The driver's counters.
     pub writer: WriterStats,
     /// Meters and drift (`seq` is set by the server).
@@ -354,6 +356,7 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
                 ring: shared.info.ring.clone(),
                 format: latest.as_ref().map(|s| s.format),
                 output_device: latest.as_ref().and_then(|s| s.output_device.clone()),
+                output_losses: latest.as_ref().map_or(0, |s| s.output_losses),
                 drift: latest.as_ref().and_then(|s| s.telemetry.drift.clone()),
                 writer: latest.as_ref().map(|s| s.writer),
                 recording: shared.info.recording.clone(),
@@ -372,6 +375,15 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
         Request::SetLimiter { enabled, ceiling_dbtp } => Edit::Limiter { enabled, ceiling_dbtp },
         Request::Bypass => Edit::Bypass,
         Request::SetMute { muted } => Edit::Mute(muted),
+        Request::SetOutput { device } => {
+            let device = device.filter(|d| !d.trim().is_empty());
+            let o = shared.state.request_output(device, crate::state::OUTPUT_SWITCH_TIMEOUT)?;
+            // `status` says so at once, not only from the engine's next snapshot.
+            if let Some(snap) = shared.latest().as_mut() {
+                snap.output_device = Some(o.device.clone());
+            }
+            return Ok(Reply::Output(o));
+        }
     };
     shared.state.edit(&edit).map(|a| Reply::Applied(Box::new(a)))
 }

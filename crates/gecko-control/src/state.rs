@@ -2,9 +2,15 @@
 //! clients and the engine's stdin commands alike ([`Edit`]), and polled by
 //! the engine's control thread ([`ControlState::latest`]).
 
-use crate::protocol::{Applied, ErrorBody, ErrorCode};
+use crate::protocol::{Applied, ErrorBody, ErrorCode, OutputSet};
 use gecko_dsp::{ChainParams, EqBand, LimiterParams, MAX_BANDS, Preset};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a `set_output` request waits for the engine to have the new
+/// device playing (it is polled about every 20 ms; opening a device takes
+/// tens of ms, a Bluetooth one up to a second or two).
+pub const OUTPUT_SWITCH_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Sample rate settings are validated at before they are accepted (the
 /// engine checks them again at the stream's real rate).
@@ -123,16 +129,116 @@ struct Inner {
     pending: bool,
 }
 
+/// A request to move playback, handed to the engine by
+/// [`ControlState::take_output_request`] and answered with
+/// [`ControlState::finish_output`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputTicket {
+    /// Identifies the request in [`ControlState::finish_output`].
+    pub id: u64,
+    /// The device's name; `None`: the system default.
+    pub device: Option<String>,
+}
+
+#[derive(Default)]
+struct Outputs {
+    /// The engine plays to a device and takes requests.
+    accepting: bool,
+    next_id: u64,
+    pending: Option<OutputTicket>,
+    /// Answers not yet collected by their waiters.
+    done: Vec<(u64, Result<OutputSet, String>)>,
+}
+
 /// The settings being edited, shared between the editors (socket clients,
-/// stdin) and the engine's control thread.
+/// stdin) and the engine's control thread; and the mailbox through which
+/// clients ask the engine to change its output device.
 pub struct ControlState {
     inner: Mutex<Inner>,
+    outputs: Mutex<Outputs>,
+    output_done: Condvar,
 }
 
 impl ControlState {
     /// Starts from the settings the engine was started with.
     pub fn new(params: ChainParams, preset: Option<String>) -> ControlState {
-        ControlState { inner: Mutex::new(Inner { params, preset, pending: false }) }
+        ControlState {
+            inner: Mutex::new(Inner { params, preset, pending: false }),
+            outputs: Mutex::new(Outputs::default()),
+            output_done: Condvar::new(),
+        }
+    }
+
+    fn outputs(&self) -> MutexGuard<'_, Outputs> {
+        self.outputs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The engine says whether it plays to an output device and so takes
+    /// [`ControlState::request_output`]s (a headless engine does not).
+    /// Turning it off refuses a request still pending.
+    pub fn accept_output_requests(&self, yes: bool) {
+        let mut o = self.outputs();
+        o.accepting = yes;
+        if !yes {
+            if let Some(t) = o.pending.take() {
+                o.done.push((t.id, Err("the engine stopped playing".into())));
+                self.output_done.notify_all();
+            }
+        }
+    }
+
+    /// Asks the engine to play on `device` (`None`: the system default) and
+    /// waits up to `timeout` for the answer. A newer request replaces one
+    /// the engine has not taken yet (whose caller is told so). Errors: the
+    /// engine is headless, the device cannot be used (its reason), or no
+    /// answer in time.
+    pub fn request_output(&self, device: Option<String>, timeout: Duration) -> Result<OutputSet, ErrorBody> {
+        let mut o = self.outputs();
+        if !o.accepting {
+            return Err(invalid(
+                "this engine is not playing to an output device (it runs headless): restart it with `gecko engine --device NAME`",
+            ));
+        }
+        let id = o.next_id;
+        o.next_id += 1;
+        if let Some(old) = o.pending.replace(OutputTicket { id, device }) {
+            o.done.push((old.id, Err("replaced by a newer output request".into())));
+            self.output_done.notify_all();
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = o.done.iter().position(|(d, _)| *d == id) {
+                return o.done.swap_remove(i).1.map_err(invalid);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                if o.pending.as_ref().is_some_and(|t| t.id == id) {
+                    o.pending = None;
+                }
+                return Err(ErrorBody::new(
+                    ErrorCode::Internal,
+                    format!("the engine did not switch the output within {} s; it keeps playing where it was", timeout.as_secs()),
+                ));
+            }
+            o = self.output_done.wait_timeout(o, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// The engine's side: the output request waiting, if any (taken once).
+    pub fn take_output_request(&self) -> Option<OutputTicket> {
+        self.outputs().pending.take()
+    }
+
+    /// The engine's side: the answer to the request `id` (the device now
+    /// playing, or why the switch was refused; playback then stays where it was).
+    pub fn finish_output(&self, id: u64, result: Result<OutputSet, String>) {
+        let mut o = self.outputs();
+        // Answers nobody waits for any more (timed out) must not pile up.
+        if o.done.len() >= 16 {
+            let _ = o.done.remove(0);
+        }
+        o.done.push((id, result));
+        self.output_done.notify_all();
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -166,6 +272,84 @@ impl ControlState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn output_requests_reach_the_engine_and_its_answer_comes_back() {
+        let s = Arc::new(ControlState::new(bypass_chain(), None));
+        // headless: refused at once, with what to do
+        let e = s.request_output(Some("Speakers".into()), Duration::from_secs(1)).unwrap_err();
+        assert!(e.message.contains("headless"), "{e}");
+        assert_eq!(s.take_output_request(), None);
+
+        s.accept_output_requests(true);
+        let engine = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                // the engine's control loop: refuse Gecko Sink, play anything else
+                let mut answered = 0;
+                while answered < 2 {
+                    if let Some(t) = s.take_output_request() {
+                        let r = match t.device.as_deref() {
+                            Some("Gecko Sink") => Err("Gecko Sink is the engine's own input".to_owned()),
+                            d => Ok(OutputSet { device: d.unwrap_or("default").to_owned(), rate_hz: 48000 }),
+                        };
+                        s.finish_output(t.id, r);
+                        answered += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
+        let ok = s.request_output(None, Duration::from_secs(5)).unwrap();
+        assert_eq!(ok, OutputSet { device: "default".into(), rate_hz: 48000 });
+        let e = s.request_output(Some("Gecko Sink".into()), Duration::from_secs(5)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidSettings);
+        assert!(e.message.contains("own input"), "{e}");
+        engine.join().unwrap();
+
+        // nobody takes it: a timeout, and the request is withdrawn
+        let t0 = Instant::now();
+        let e = s.request_output(Some("X".into()), Duration::from_millis(200)).unwrap_err();
+        assert!(t0.elapsed() >= Duration::from_millis(200));
+        assert_eq!(e.code, ErrorCode::Internal);
+        assert_eq!(s.take_output_request(), None, "a timed-out request is withdrawn");
+
+        // a newer request replaces one not yet taken; its caller is told
+        let first = {
+            let s = s.clone();
+            std::thread::spawn(move || s.request_output(Some("A".into()), Duration::from_secs(5)))
+        };
+        while s.outputs().pending.is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let second = {
+            let s = s.clone();
+            std::thread::spawn(move || s.request_output(Some("B".into()), Duration::from_secs(5)))
+        };
+        let e = first.join().unwrap().unwrap_err();
+        assert!(e.message.contains("replaced"), "{e}");
+        let t = loop {
+            if let Some(t) = s.take_output_request() {
+                break t;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        assert_eq!(t.device.as_deref(), Some("B"));
+        s.finish_output(t.id, Ok(OutputSet { device: "B".into(), rate_hz: 44100 }));
+        assert_eq!(second.join().unwrap().unwrap().device, "B");
+
+        // the engine stops playing: a pending request is refused
+        let third = {
+            let s = s.clone();
+            std::thread::spawn(move || s.request_output(None, Duration::from_secs(5)))
+        };
+        while s.outputs().pending.is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        s.accept_output_requests(false);
+        assert!(third.join().unwrap().unwrap_err().message.contains("stopped playing"));
+    }
 
     #[test]
     fn edits_change_the_settings_or_say_why_not() {

@@ -24,6 +24,7 @@ fn snapshot(peak: f64) -> Snapshot {
     Snapshot {
         format: FormatInfo { channels: 2, sample_rate: 48000.0, generation: 1 },
         output_device: None,
+        output_losses: 0,
         writer: WriterStats::default(),
         telemetry,
     }

@@ -146,6 +146,8 @@ pub struct EngineProgress {
     pub writer: WriterCounters,
     /// The output device, if playing.
     pub output: Option<String>,
+    /// Output devices that disappeared while playing, since the start.
+    pub output_losses: u64,
 }
 
 /// What happened during a run.
@@ -234,14 +236,58 @@ pub fn ns_to_host_ticks(ns: u64) -> u64 {
     }
 }
 
+/// Where live requests to move playback to another output device come
+/// from (in `gecko engine`, gecko-control's `ControlState`, fed by the
+/// control socket's `set_output`). Polled by the engine's control thread
+/// about every 20 ms; never by the audio thread.
+pub trait OutputRequests {
+    /// The engine plays to a device and takes requests (`true`), or runs
+    /// headless or has stopped (`false`).
+    fn set_accepting(&self, yes: bool);
+    /// The next request, if any: its id and the device's name (`None`:
+    /// the system's default output).
+    fn take(&self) -> Option<(u64, Option<String>)>;
+    /// The answer to request `id`: the device and its rate (Hz) now
+    /// playing, or why the switch was refused (playback stays where it was).
+    fn finish(&self, id: u64, result: Result<(String, u32), String>);
+}
+
+/// No live output requests (the demo, tests).
+pub struct NoOutputRequests;
+
+impl OutputRequests for NoOutputRequests {
+    fn set_accepting(&self, _: bool) {}
+    fn take(&self) -> Option<(u64, Option<String>)> {
+        None
+    }
+    fn finish(&self, _: u64, _: Result<(String, u32), String>) {}
+}
+
 /// Runs the engine until the driver stops (with `exit_on_stop`), `max_audio`
 /// is reached, or `cancel` is set. `controls` are applied live (they are
 /// polled about 10 times a second). `progress` is called about 10 times a second.
 pub fn run(
     config: &EngineConfig,
     cancel: &AtomicBool,
+    controls: impl FnMut() -> Option<ChainParams>,
+    progress: impl FnMut(&EngineProgress),
+) -> Result<EngineReport, EngineError> {
+    run_with_outputs(config, cancel, controls, progress, &NoOutputRequests)
+}
+
+/// [`run`], also taking live requests to move playback to another output
+/// device from `outputs` (while playing; a headless engine refuses them).
+/// A switch keeps the ring, the drift loop (rebuilt only if the new device
+/// runs at another rate), the DSP settings and the recording; the audio
+/// pauses for the time it takes to open the device. If the new device
+/// cannot be started, playback returns to the previous one (or, failing
+/// that, the default) and the request is answered with the reason.
+pub fn run_with_outputs(
+    config: &EngineConfig,
+    cancel: &AtomicBool,
     mut controls: impl FnMut() -> Option<ChainParams>,
     mut progress: impl FnMut(&EngineProgress),
+    outputs: &dyn OutputRequests,
 ) -> Result<EngineReport, EngineError> {
     let started = Instant::now();
     let reader = attach(config, cancel)?;
@@ -264,9 +310,18 @@ pub fn run(
         }),
         Playback::Device(name) => Ok(output::select(Some(name), format.channels as u16, format.sample_rate.round() as u32)?),
     };
-    let mut ctx = RunCtx { config, cancel, started, peek, format, controls: &mut controls, progress: &mut progress };
+    let mut ctx = RunCtx { config, cancel, started, peek, format, controls: &mut controls, progress: &mut progress, outputs };
     match selected {
-        Ok(sel) => ctx.realtime(reader, recorder, sel),
+        Ok(sel) => {
+            outputs.set_accepting(true);
+            let r = ctx.realtime(reader, recorder, sel);
+            outputs.set_accepting(false);
+            // A request that arrived as the engine stopped.
+            if let Some((id, _)) = outputs.take() {
+                outputs.finish(id, Err("the engine stopped".into()));
+            }
+            r
+        }
         Err(why) => ctx.pump(reader, recorder, why),
     }
 }
@@ -279,6 +334,7 @@ struct RunCtx<'a, C, P> {
     format: RingFormat,
     controls: &'a mut C,
     progress: &'a mut P,
+    outputs: &'a dyn OutputRequests,
 }
 
 impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C, P> {
@@ -348,7 +404,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 }
                 let telemetry = core.pump_telemetry();
                 let writer = self.writer_counters();
-                (self.progress)(&EngineProgress { format: self.format, telemetry, writer, output: None });
+                (self.progress)(&EngineProgress { format: self.format, telemetry, writer, output: None, output_losses: 0 });
             }
             let want = match self.max_frames() {
                 Some(m) if m <= core.totals.frames_in => break Ok(()),
@@ -431,6 +487,64 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         DriftLoop::new(cfg).map_err(|e| EngineError::Drift(e.0))
     }
 
+    fn select(&self, device: Option<&str>) -> Result<output::Selected, EngineError> {
+        Ok(output::select(device, self.format.channels as u16, self.format.sample_rate.round() as u32)?)
+    }
+
+    /// Starts `sel` on the core (the previous stream already dropped): a new
+    /// drift loop only if the rate differs. Counted as a device switch.
+    fn switch_output(&self, slot: &Arc<CoreSlot<RtCore>>, sel: output::Selected, report: &mut OutputReport) -> Result<OutputStream, EngineError> {
+        if sel.rate != report.rate {
+            let mut core = slot.lock_main();
+            core.drift = Some(self.build_drift(sel.rate)?);
+        }
+        let (name, rate) = (sel.name.clone(), sel.rate);
+        let stream = start_stream(slot, sel)?;
+        report.device = name;
+        report.rate = rate;
+        report.device_switches += 1;
+        Ok(stream)
+    }
+
+    /// Serves a `set_output` request. `Ok(answer)`: what to tell the client
+    /// (playing on the new device, or why not, still playing where it was);
+    /// `Err`: no device could be started at all (the engine stops).
+    fn requested_output(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        stream: &mut Option<OutputStream>,
+        device: Option<&str>,
+        report: &mut OutputReport,
+    ) -> Result<Result<(String, u32), String>, EngineError> {
+        let sel = match self.select(device) {
+            Ok(sel) => sel,
+            Err(e) => return Ok(Err(format!("{e}; still playing on {}", report.device))),
+        };
+        if stream.is_some() && sel.name == report.device && sel.rate == report.rate {
+            return Ok(Ok((sel.name, sel.rate)));
+        }
+        let previous = report.device.clone();
+        if let Some(old) = stream.take() {
+            report.stream_errors += old.errors();
+        }
+        tracing::info!("moving playback from {previous:?} to {:?}", sel.name);
+        match self.switch_output(slot, sel, report) {
+            Ok(s) => {
+                *stream = Some(s);
+                Ok(Ok((report.device.clone(), report.rate)))
+            }
+            Err(e) => {
+                tracing::warn!("cannot start {device:?}: {e}; back to {previous:?}");
+                let back = self
+                    .select(Some(&previous))
+                    .and_then(|sel| self.switch_output(slot, sel, report))
+                    .or_else(|_| self.select(None).and_then(|sel| self.switch_output(slot, sel, report)))?;
+                *stream = Some(back);
+                Ok(Err(format!("{e}; playing on {} again", report.device)))
+            }
+        }
+    }
+
     /// Playback: the output device's callback drives the core.
     fn realtime(&mut self, reader: Reader, recorder: Option<RecorderTx>, sel: output::Selected) -> Result<EngineReport, EngineError> {
         let (mut ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
@@ -466,20 +580,20 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 let name = old.device().to_owned();
                 drop(old);
                 tracing::warn!("output device {name:?} disappeared; switching to the default device");
-                match output::select(None, self.format.channels as u16, self.format.sample_rate.round() as u32) {
-                    Ok(sel) => {
-                        {
-                            let mut core = slot.lock_main();
-                            if sel.rate != report.rate {
-                                core.drift = Some(self.build_drift(sel.rate)?);
-                            }
-                        }
-                        report.device = sel.name.clone();
-                        report.rate = sel.rate;
-                        report.device_switches += 1;
-                        stream = Some(start_stream(&slot, sel)?);
+                report.device_losses += 1;
+                match self.select(None).and_then(|sel| self.switch_output(&slot, sel, &mut report)) {
+                    Ok(s) => stream = Some(s),
+                    Err(e) => break Err(e),
+                }
+            }
+            // A control client asked for another device.
+            if let Some((id, device)) = self.outputs.take() {
+                match self.requested_output(&slot, &mut stream, device.as_deref(), &mut report) {
+                    Ok(answer) => self.outputs.finish(id, answer),
+                    Err(e) => {
+                        self.outputs.finish(id, Err(e.to_string()));
+                        break Err(e);
                     }
-                    Err(e) => break Err(e.into()),
                 }
             }
             {
@@ -529,7 +643,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     seen_io |= t.io_running;
                     let writer = self.writer_counters();
                     let output = stream.as_ref().map(|s| s.device().to_owned());
-                    (self.progress)(&EngineProgress { format: self.format, telemetry: t, writer, output });
+                    (self.progress)(&EngineProgress { format: self.format, telemetry: t, writer, output, output_losses: report.device_losses });
                     if let Some(m) = self.max_frames() {
                         if t.frames_in >= m {
                             break Ok(());

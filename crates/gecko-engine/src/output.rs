@@ -272,8 +272,11 @@ pub struct OutputReport {
     pub underrun_frames: u64,
     /// Stream errors cpal reported.
     pub stream_errors: u64,
-    /// Devices the engine moved away from because they disappeared.
+    /// Times the engine moved to another device: because one disappeared
+    /// (counted in `device_losses` too) or because a control client asked.
     pub device_switches: u64,
+    /// Devices that disappeared while playing (the engine then moved to the default).
+    pub device_losses: u64,
 }
 
 #[cfg(test)]
