@@ -110,6 +110,79 @@ pub struct TruePeakDetector {
     sample_peak: Vec<f32>,
 }
 
+/// Frames per chunk of [`for_each_chunk`].
+const CHUNK: usize = 64;
+/// Frames computed together (independent lanes) by [`interpolated_peaks`].
+const LANES: usize = 8;
+
+/// For one channel laid out in `xb` as the `TAPS − 1` samples before `m`
+/// new ones, `out[i]` (i < m) = the largest |interpolated point| (4 phases
+/// of [`BS1770_INTERPOLATOR`]) of new frame `i`. 8 frames at a time: each
+/// phase's 12-tap sum then has 8 independent lanes instead of one
+/// latency-bound chain per sample. Same products summed in the same order
+/// (k = 0..12) as the per-frame form ([`TruePeakDetector::push_frame`]), so
+/// the same f32 results.
+fn interpolated_peaks(xb: &[f32], m: usize, out: &mut [f32]) {
+    let groups = m / LANES;
+    for g in 0..groups {
+        let base = g * LANES + TAPS - 1;
+        let mut vmax = [0.0f32; LANES];
+        for phase in BS1770_INTERPOLATOR.iter() {
+            let mut acc = [0.0f32; LANES];
+            for (k, &cc) in phase.iter().enumerate() {
+                let xs: &[f32; LANES] = xb[base - k..base - k + LANES].try_into().unwrap();
+                for l in 0..LANES {
+                    acc[l] += cc * xs[l];
+                }
+            }
+            for l in 0..LANES {
+                vmax[l] = vmax[l].max(acc[l].abs());
+            }
+        }
+        out[g * LANES..(g + 1) * LANES].copy_from_slice(&vmax);
+    }
+    for i in groups * LANES..m {
+        let j = i + TAPS - 1;
+        let mut v = 0.0f32;
+        for phase in BS1770_INTERPOLATOR.iter() {
+            let mut acc = 0.0f32;
+            for (k, &cc) in phase.iter().enumerate() {
+                acc += cc * xb[j - k];
+            }
+            v = v.max(acc.abs());
+        }
+        out[i] = v;
+    }
+}
+
+/// Runs [`interpolated_peaks`] over an interleaved block (frames ×
+/// `channels`) channel by channel, in chunks of up to [`CHUNK`] frames laid
+/// out contiguously after the `TAPS − 1` samples before them (taken from the
+/// history ring `hist`/`pos`, newest first, then from the block), and calls
+/// `f(channel, first frame of the chunk, xb, peaks)` with the chunk's
+/// layout (`xb`: `TAPS − 1 + m` samples) and its `m` per-frame peaks.
+fn for_each_chunk(hist: &[[f32; 2 * TAPS]], pos: usize, channels: usize, block: &[f32], mut f: impl FnMut(usize, usize, &[f32], &[f32])) {
+    let frames = block.len() / channels;
+    let mut xb = [0.0f32; TAPS - 1 + CHUNK];
+    let mut peaks = [0.0f32; CHUNK];
+    for (c, h) in hist.iter().enumerate().take(channels) {
+        for (t, x) in xb[..TAPS - 1].iter_mut().enumerate() {
+            *x = h[pos + TAPS - 2 - t];
+        }
+        let mut f0 = 0;
+        while f0 < frames {
+            let m = CHUNK.min(frames - f0);
+            for (d, x) in xb[TAPS - 1..TAPS - 1 + m].iter_mut().zip(block[f0 * channels + c..].iter().step_by(channels)) {
+                *d = *x;
+            }
+            interpolated_peaks(&xb, m, &mut peaks[..m]);
+            f(c, f0, &xb[..TAPS - 1 + m], &peaks[..m]);
+            xb.copy_within(m..m + TAPS - 1, 0);
+            f0 += m;
+        }
+    }
+}
+
 impl TruePeakDetector {
     /// A detector for `channels` channels (≥ 1).
     pub fn new(channels: usize) -> TruePeakDetector {
@@ -164,58 +237,13 @@ impl TruePeakDetector {
         let block = &block[..frames * ch];
         let out = &mut out[..frames];
         out.fill(0.0);
-        const CHUNK: usize = 64;
-        const LANES: usize = 8;
         // x[n−6], the sample the 4 interpolated points of push n surround.
         const MID: usize = 6;
-        let mut xb = [0.0f32; TAPS - 1 + CHUNK];
-        for c in 0..ch {
-            let h = &self.hist[c];
-            for (t, x) in xb[..TAPS - 1].iter_mut().enumerate() {
-                *x = h[self.pos + TAPS - 2 - t];
+        for_each_chunk(&self.hist, self.pos, ch, block, |_, f0, xb, peaks| {
+            for (i, (o, p)) in out[f0..f0 + peaks.len()].iter_mut().zip(peaks).enumerate() {
+                *o = o.max(p.max(xb[i + TAPS - 1 - MID].abs()));
             }
-            let mut f0 = 0;
-            while f0 < frames {
-                let m = CHUNK.min(frames - f0);
-                for (d, x) in xb[TAPS - 1..TAPS - 1 + m].iter_mut().zip(block[f0 * ch + c..].iter().step_by(ch)) {
-                    *d = *x;
-                }
-                let groups = m / LANES;
-                for g in 0..groups {
-                    let base = g * LANES + TAPS - 1;
-                    let mut vmax: [f32; LANES] = std::array::from_fn(|l| xb[base - MID + l].abs());
-                    for phase in BS1770_INTERPOLATOR.iter() {
-                        let mut acc = [0.0f32; LANES];
-                        for (k, &cc) in phase.iter().enumerate() {
-                            let xs: &[f32; LANES] = xb[base - k..base - k + LANES].try_into().unwrap();
-                            for l in 0..LANES {
-                                acc[l] += cc * xs[l];
-                            }
-                        }
-                        for l in 0..LANES {
-                            vmax[l] = vmax[l].max(acc[l].abs());
-                        }
-                    }
-                    for (o, v) in out[f0 + g * LANES..f0 + (g + 1) * LANES].iter_mut().zip(vmax) {
-                        *o = o.max(v);
-                    }
-                }
-                for i in groups * LANES..m {
-                    let j = i + TAPS - 1;
-                    let mut v = xb[j - MID].abs();
-                    for phase in BS1770_INTERPOLATOR.iter() {
-                        let mut acc = 0.0f32;
-                        for (k, &cc) in phase.iter().enumerate() {
-                            acc += cc * xb[j - k];
-                        }
-                        v = v.max(acc.abs());
-                    }
-                    out[f0 + i] = out[f0 + i].max(v);
-                }
-                xb.copy_within(m..m + TAPS - 1, 0);
-                f0 += m;
-            }
-        }
+        });
         self.push_history(block);
     }
 
@@ -249,59 +277,11 @@ impl TruePeakDetector {
             self.push_history(block);
             return;
         }
-        // Per channel, over chunks of up to CHUNK frames laid out contiguously
-        // after the TAPS − 1 samples before them, 8 frames at a time: each
-        // phase's 12-tap sum then has 8 independent lanes instead of one
-        // latency-bound chain per sample. Same products, summed in the same
-        // order (k = 0..12) as the per-frame form, so the same f32 results.
-        const CHUNK: usize = 64;
-        const LANES: usize = 8;
-        let mut xb = [0.0f32; TAPS - 1 + CHUNK];
-        for c in 0..ch {
-            let h = &self.hist[c];
-            for (t, x) in xb[..TAPS - 1].iter_mut().enumerate() {
-                *x = h[self.pos + TAPS - 2 - t];
-            }
-            let mut vmax = [0.0f32; LANES];
-            let mut smax = 0.0f32;
-            let mut f0 = 0;
-            while f0 < frames {
-                let m = CHUNK.min(frames - f0);
-                for (d, x) in xb[TAPS - 1..TAPS - 1 + m].iter_mut().zip(block[f0 * ch + c..].iter().step_by(ch)) {
-                    *d = *x;
-                }
-                let groups = m / LANES;
-                for g in 0..groups {
-                    let base = g * LANES + TAPS - 1;
-                    for phase in BS1770_INTERPOLATOR.iter() {
-                        let mut acc = [0.0f32; LANES];
-                        for (k, &cc) in phase.iter().enumerate() {
-                            let xs: &[f32; LANES] = xb[base - k..base - k + LANES].try_into().unwrap();
-                            for l in 0..LANES {
-                                acc[l] += cc * xs[l];
-                            }
-                        }
-                        for l in 0..LANES {
-                            vmax[l] = vmax[l].max(acc[l].abs());
-                        }
-                    }
-                }
-                for i in groups * LANES..m {
-                    let j = i + TAPS - 1;
-                    for phase in BS1770_INTERPOLATOR.iter() {
-                        let mut acc = 0.0f32;
-                        for (k, &cc) in phase.iter().enumerate() {
-                            acc += cc * xb[j - k];
-                        }
-                        smax = smax.max(acc.abs());
-                    }
-                }
-                xb.copy_within(m..m + TAPS - 1, 0);
-                f0 += m;
-            }
-            let m = vmax.iter().fold(smax, |a, &b| a.max(b));
-            self.peak[c] = self.peak[c].max(m);
-        }
+        // The samples themselves are in the peaks already (above).
+        let peak = &mut self.peak;
+        for_each_chunk(&self.hist, self.pos, ch, block, |c, _, _, peaks| {
+            peak[c] = peaks.iter().fold(peak[c], |m, &p| m.max(p));
+        });
         self.push_history(block);
     }
 
@@ -570,9 +550,9 @@ impl Limiter {
         // The detector runs over chunks of frames at once (its block form is
         // several times faster than frame by frame), then the gain computer
         // and the delay line go frame by frame.
-        const CHUNK: usize = 128;
-        let mut tp = [0.0f32; CHUNK];
-        for chunk in block[..whole].chunks_mut(CHUNK * ch) {
+        const DETECT_FRAMES: usize = 128;
+        let mut tp = [0.0f32; DETECT_FRAMES];
+        for chunk in block[..whole].chunks_mut(DETECT_FRAMES * ch) {
             let frames = chunk.len() / ch;
             if self.params.enabled {
                 self.detector.push_block(chunk, &mut tp[..frames]);
