@@ -1,6 +1,9 @@
 //! The `gecko` command as a user runs it: real processes, real POSIX shared
 //! memory, the real C driver loaded by the simulated host.
 
+mod common;
+use common::report_number;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -272,24 +275,14 @@ fn the_demo_plays_through_a_real_cpal_output_stream() {
     let o = run(gecko().env("HOME", home.path()).args(["demo", src, "--realtime", "--quiet", "-o"]).arg(&out));
     assert!(o.status.success(), "{}", stderr(&o));
     let report = String::from_utf8_lossy(&o.stdout);
-    let played: u64 = report
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("output      default @ 48000 Hz · played "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no playback line in:\n{report}"));
+    let played: u64 = report_number(&report, "output      default @ 48000 Hz · played ");
     assert!(played >= 68_545, "the stream consumed {played} frames, less than the input");
     assert!(report.contains("drift       Steering"), "rates match: the drift loop steers\n{report}");
     let (_, rec) = read_f32_wav(&out);
     let (_, source) = read_f32_wav(Path::new(src));
     let peak = |s: &[f32]| s.iter().fold(0f32, |m, x| m.max(x.abs()));
     // The chain's meters see every frame played: the loudest sample went through.
-    let metered: f64 = report
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("levels      L peak "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no levels line in:\n{report}"));
+    let metered: f64 = report_number(&report, "levels      L peak ");
     let source_peak_db = 20.0 * (peak(&source) as f64).log10();
     assert!((metered - source_peak_db).abs() <= 0.051, "metered peak {metered} dBFS, source {source_peak_db:.2} dBFS");
     // The recording is what was played: the source's samples (mono, on both
@@ -351,12 +344,7 @@ fn the_engine_recovers_when_the_output_device_disappears() {
     assert!(report.contains("device switches 1"), "{report}");
     assert!(err.contains("disappeared; switching to the default device"), "the loss is reported: {err}");
     // The ring was not lost: the engine read the whole 2 s stream.
-    let frames_in: u64 = report
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("frames      in "))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("frames line");
+    let frames_in: u64 = report_number(&report, "frames      in ");
     assert!(frames_in >= 96_000, "read {frames_in} frames of a 2 s stream");
     assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
     gecko_ring_unlink(&name);

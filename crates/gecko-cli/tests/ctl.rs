@@ -2,6 +2,9 @@
 //! and `gecko engine` run as child processes; `gecko ctl` talks to the
 //! engine over its control socket.
 
+mod common;
+use common::report_number;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -278,12 +281,7 @@ fn ctl_moves_playback_to_another_device_live() {
     assert!(out.status.success());
     assert!(report.contains("device switches 2"), "{report}");
     // The ring was never lost: the engine read the whole stream, no laps.
-    let frames_in: u64 = report
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("frames      in "))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("frames line");
+    let frames_in: u64 = report_number(&report, "frames      in ");
     assert!(frames_in >= secs * 48_000, "read {frames_in} frames of a {secs} s stream");
     assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
 }
