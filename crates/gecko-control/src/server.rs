@@ -146,8 +146,16 @@ impl ControlServer {
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(io_err(path)(e)),
         }
-        let listener = UnixListener::bind(path).map_err(io_err(path))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err(path))?;
+        // Bound under a temporary name, made owner-only, then renamed into
+        // place: the socket never appears at `path` with the umask's mode.
+        let tmp = path.with_file_name(format!(".gecko-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        let listener = UnixListener::bind(&tmp).map_err(io_err(&tmp))?;
+        let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).and_then(|_| std::fs::rename(&tmp, path));
+        if let Err(e) = placed {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_err(path)(e));
+        }
         let md = std::fs::symlink_metadata(path).map_err(io_err(path))?;
         let shared = Arc::new(Shared {
             state,
