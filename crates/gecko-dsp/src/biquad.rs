@@ -400,7 +400,7 @@ impl Biquad {
     /// multiply and two adds per sample on its critical path); run one at a
     /// time, a 10-band EQ waits on 10 such chains per frame, run together
     /// their chains overlap. The states stay in registers for the pass,
-    /// which bounds `N` (4 fits x86-64's 16 vector registers).
+    /// which bounds `N` (the EQ runs at most 5 per pass: `FUSED_MAX` in eq.rs).
     pub(crate) fn cascade_stereo<const N: usize>(sections: [&mut Biquad; N], block: &mut [f64]) {
         let c: [Coefficients; N] = std::array::from_fn(|k| sections[k].coeffs);
         // st[k] = [l1, l2, r1, r2]
