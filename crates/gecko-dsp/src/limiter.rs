@@ -433,6 +433,14 @@ pub struct Limiter {
     avg_pos: usize,
     avg_sum: f64,
     stats: LimiterStats,
+    /// Consecutive frames with `g_rel` = 1 (saturating): once ≥ `A`, the
+    /// moving average holds only ones.
+    ones: u64,
+    /// Tests: never take the idle shortcut; chunks that took it.
+    #[cfg(test)]
+    force_full: bool,
+    #[cfg(test)]
+    idle_chunks: u64,
 }
 
 impl Limiter {
@@ -469,6 +477,11 @@ impl Limiter {
             avg_pos: 0,
             avg_sum: a as f64,
             stats: LimiterStats::default(),
+            ones: 0,
+            #[cfg(test)]
+            force_full: false,
+            #[cfg(test)]
+            idle_chunks: 0,
         };
         l.apply(params);
         Ok(l)
@@ -570,6 +583,68 @@ impl Limiter {
         }
     }
 
+    /// [`Limiter::gain_and_delay`] for a chunk in which every frame's
+    /// required gain is 1 while nothing is held, released or ramped: steps
+    /// 2–4 then leave the gain at what the moving average holds (a sum of
+    /// ones: 1, or a hair under it from rounding until the average's next
+    /// exact re-sum), so the state is advanced at once and only the delay
+    /// line runs per frame. The same samples, state and counters as the
+    /// frame-by-frame path (test `idle_shortcut_is_bit_identical_to_the_full_gain_computer`).
+    fn idle_chunk(&mut self, chunk: &mut [f32]) -> (f64, f64) {
+        let ch = self.channels;
+        let m = chunk.len() / ch;
+        if m == 0 {
+            return (1.0, 1.0);
+        }
+        #[cfg(test)]
+        {
+            self.idle_chunks += 1;
+        }
+        let a = self.avg.len();
+        // 2. the hold: pushing ones leaves one entry, the last frame's.
+        self.dq_len = 1;
+        self.dq_val[self.dq_head] = 1.0;
+        self.dq_idx[self.dq_head] = self.n + m as u64 - 1;
+        self.n += m as u64;
+        // 3. the release stays at 1.
+        self.ones = self.ones.saturating_add(m as u64);
+        // 4. the ramp: ones replace ones (the sum is unchanged) until the
+        //    position wraps, where the sum is recomputed exactly.
+        let g0 = (self.avg_sum / a as f64).min(1.0);
+        let wrap_at = a - 1 - self.avg_pos; // the frame during which it wraps
+        if m > wrap_at {
+            self.avg_sum = self.avg.iter().sum();
+        }
+        self.avg_pos = (self.avg_pos + m) % a;
+        let g1 = (self.avg_sum / a as f64).min(1.0);
+        // 5. delay and gain.
+        let (ceiling, enabled) = (self.ceiling, self.params.enabled);
+        for (i, frame) in chunk.chunks_exact_mut(ch).enumerate() {
+            let g = if i < wrap_at { g0 } else { g1 };
+            let gf = g as f32;
+            let d = &mut self.delay[self.delay_pos * ch..(self.delay_pos + 1) * ch];
+            for (s, dl) in frame.iter_mut().zip(d.iter_mut()) {
+                let x = *dl;
+                *dl = *s;
+                let mut y = if g == 1.0 { x } else { x * gf };
+                if enabled && y.abs() > ceiling {
+                    y = y.clamp(-ceiling, ceiling);
+                    self.stats.safety_clamps += 1;
+                }
+                if y.abs() > 1.0 {
+                    self.stats.clipped_samples += 1;
+                }
+                *s = y;
+            }
+            self.delay_pos += 1;
+            if self.delay_pos == self.delay_frames {
+                self.delay_pos = 0;
+            }
+        }
+        let min_g = if wrap_at > 0 { g0.min(g1) } else { g1 };
+        (min_g, if m > wrap_at { g1 } else { g0 })
+    }
+
     /// Steps 1–5 of the module docs for the frames of `chunk` (interleaved),
     /// `tp[i]` being the detector's reading for frame `i` (ignored when
     /// disabled). Returns the smallest and the last gain applied.
@@ -579,6 +654,18 @@ impl Limiter {
         let threshold = self.threshold;
         let enabled = self.params.enabled;
         let a = self.avg.len();
+        // Idle: no reduction in the hold, the release or the ramp, and none
+        // needed in this chunk: the gain computer's outcome is known.
+        let idle = self.g_rel == 1.0
+            && self.ones >= a as u64
+            && self.dq_len > 0
+            && self.dq_val[self.dq_head] >= 1.0
+            && (!enabled || tp.iter().all(|&t| t <= threshold));
+        #[cfg(test)]
+        let idle = idle && !self.force_full;
+        if idle {
+            return self.idle_chunk(chunk);
+        }
         let mut min_g = 1.0f64;
         let mut g = 1.0f64;
         for (frame, &tp) in chunk.chunks_exact_mut(ch).zip(tp) {
@@ -594,6 +681,7 @@ impl Limiter {
                 let g = self.g_rel + (g_hold - self.g_rel) * self.release_coef;
                 if g_hold - g < 1e-9 { g_hold } else { g }
             };
+            self.ones = if self.g_rel == 1.0 { self.ones.saturating_add(1) } else { 0 };
             // 4. attack ramp: moving average
             self.avg_sum += self.g_rel - self.avg[self.avg_pos];
             self.avg[self.avg_pos] = self.g_rel;
@@ -696,6 +784,56 @@ pub(crate) mod tests {
             assert_eq!(got, want, "block {block}");
         }
         assert!(want[1][0] < want[0][0], "the material must leave room to skip");
+    }
+
+    /// The idle shortcut (no reduction pending, none needed in a chunk)
+    /// must give the same samples and statistics as the frame-by-frame gain
+    /// computer: loud bursts between quiet stretches, block sizes that do
+    /// not line up with the lookahead, a lower ceiling and the limiter
+    /// turned off and on again mid-stream.
+    #[test]
+    fn idle_shortcut_is_bit_identical_to_the_full_gain_computer() {
+        // The release creeps back to exactly 1 in about 2 s (100 ms time
+        // constant, snapping within 1e-9), so the bursts are 4 s apart.
+        let n = 48000 * 12;
+        let sig: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let t = i as f64 / FS;
+                // 0.3 s bursts at +6 dBFS every 4 s, -20 dBFS in between
+                let loud = ((t / 4.0).fract() < 0.075) as i32 as f64;
+                let a = 0.1 + loud * 1.9;
+                let l = a * (2.0 * PI * 997.0 * t).sin();
+                let r = a * (2.0 * PI * 3001.0 * t + 0.4).sin();
+                [l as f32, r as f32]
+            })
+            .collect();
+        for block in [37usize, 128, 500] {
+            let mut fast = Limiter::new(FS, 2, &LimiterParams::default()).unwrap();
+            let mut full = fast.clone();
+            full.force_full = true;
+            let (mut a, mut b) = (sig.clone(), sig.clone());
+            for (k, (x, y)) in a.chunks_mut(block * 2).zip(b.chunks_mut(block * 2)).enumerate() {
+                let at = |s: f64| (s * FS) as usize;
+                let change = match k * block {
+                    f if f >= at(5.0) && f < at(5.0) + block => Some(LimiterParams { ceiling_dbtp: -6.0, ..LimiterParams::default() }),
+                    f if f >= at(7.9) && f < at(7.9) + block => Some(LimiterParams { enabled: false, ..LimiterParams::default() }),
+                    f if f >= at(8.6) && f < at(8.6) + block => Some(LimiterParams::default()),
+                    _ => None,
+                };
+                if let Some(p) = change {
+                    fast.set_params(&p).unwrap();
+                    full.set_params(&p).unwrap();
+                }
+                fast.process(x);
+                full.process(y);
+                assert_eq!(fast.stats(), full.stats(), "block {block}, chunk {k}");
+            }
+            let first = a.iter().zip(&b).position(|(x, y)| x.to_bits() != y.to_bits());
+            assert_eq!(first, None, "block {block}");
+            assert!(fast.idle_chunks > 10, "the shortcut ran ({} chunks)", fast.idle_chunks);
+            assert_eq!(full.idle_chunks, 0);
+            assert!(fast.stats().max_gain_reduction_db > 6.0 && fast.stats().clipped_samples > 0, "{:?}", fast.stats());
+        }
     }
 
     /// The limiter's detector runs in block form; every frame's reading must
