@@ -119,6 +119,22 @@ impl std::fmt::Debug for LoudnessMeter {
     }
 }
 
+/// Below this, momentary and short-term loudness read −∞ (silence), LUFS:
+/// what is left there is the K-weighting filter's decaying tail after the
+/// sound stopped (it reads −2700 LUFS and less), far under the noise of any
+/// 24-bit or float source (≈ −140 dBFS).
+pub const LOUDNESS_FLOOR_LUFS: f64 = -200.0;
+
+fn floor_lufs(l: f64) -> f64 {
+    if l < LOUDNESS_FLOOR_LUFS { f64::NEG_INFINITY } else { l }
+}
+
+/// BS.1770 loudness of a weighted mean-square energy: `10·log10(E) − 0.691`
+/// LUFS (ITU-R BS.1770-4 eq. 2), −∞ for silence and below [`LOUDNESS_FLOOR_LUFS`].
+fn energy_to_lufs(e: f64) -> f64 {
+    if e > 0.0 { floor_lufs(10.0 * e.log10() - 0.691) } else { f64::NEG_INFINITY }
+}
+
 fn to_db(x: f64) -> f64 {
     if x > 0.0 { 20.0 * x.log10() } else { f64::NEG_INFINITY }
 }
@@ -207,7 +223,7 @@ impl LoudnessMeter {
         self.sub_pos = (self.sub_pos + 1) % self.sub_energy.len();
         let e = self.sub_energy.iter().sum::<f64>() / self.sub_energy.len() as f64;
         let r = &mut self.reading;
-        r.short_term_lufs = if e > 0.0 { 10.0 * e.log10() - 0.691 } else { f64::NEG_INFINITY };
+        r.short_term_lufs = energy_to_lufs(e);
         // S needs a full window before its maximum means anything.
         if r.frames >= self.sample_rate as u64 * 3 {
             r.max_short_term_lufs = r.max_short_term_lufs.max(r.short_term_lufs);
@@ -232,9 +248,9 @@ impl LoudnessMeter {
         let m = if self.update_frames == self.sub_frames {
             let n = self.sub_energy.len();
             let e = (1..=4).map(|k| self.sub_energy[(self.sub_pos + n - k) % n]).sum::<f64>() / 4.0;
-            if e > 0.0 { 10.0 * e.log10() - 0.691 } else { f64::NEG_INFINITY }
+            energy_to_lufs(e)
         } else {
-            self.ebu.loudness_momentary().unwrap_or(f64::NEG_INFINITY)
+            floor_lufs(self.ebu.loudness_momentary().unwrap_or(f64::NEG_INFINITY))
         };
         let r = &mut self.reading;
         r.momentary_lufs = m;
@@ -573,6 +589,28 @@ mod tests {
         m.reset();
         m.process(&sine(&[-23.0, -23.0], 0.1, 0));
         assert!((m.reading().momentary_lufs - m.momentary_lufs()).abs() < 1e-9);
+    }
+
+    /// After the sound stops, the K-weighting filter's tail decays towards
+    /// zero energy; M and S read −∞ once it is below any real signal, not
+    /// thousands of dB down.
+    #[test]
+    fn silence_after_sound_reads_minus_infinity() {
+        let mut m = LoudnessMeter::new(2, FS).unwrap();
+        feed(&mut m, &[(-23.0, 3.0)]);
+        assert!((m.reading().momentary_lufs + 23.0).abs() < 0.1);
+        let silence = vec![0.0f32; 2 * 48000 * 4];
+        for b in silence.chunks(2 * 128) {
+            m.process(b);
+            let r = m.reading();
+            for v in [r.momentary_lufs, r.short_term_lufs] {
+                assert!(v == f64::NEG_INFINITY || v >= LOUDNESS_FLOOR_LUFS, "{v}");
+            }
+        }
+        let r = m.reading();
+        assert_eq!((r.momentary_lufs, r.short_term_lufs), (f64::NEG_INFINITY, f64::NEG_INFINITY));
+        // (the 400 ms gating blocks across the end of the tone pull it a little under -23)
+        assert!((r.integrated_lufs + 23.0).abs() < 0.5, "integrated loudness keeps the programme: {}", r.integrated_lufs);
     }
 
     #[test]
