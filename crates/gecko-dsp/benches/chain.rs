@@ -28,26 +28,8 @@ const FS: usize = 48000;
 const CH: usize = 2;
 const BLOCK: usize = 128;
 
-/// Deterministic "programme": bass, mid and treble partials, noise, a
-/// tremolo, peaking around −3 dBFS so the limiter works part of the time.
-fn programme(secs: usize) -> Vec<f32> {
-    let mut seed = 1u64;
-    let mut noise = move || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    };
-    let tau = 2.0 * std::f64::consts::PI;
-    (0..secs * FS)
-        .flat_map(|i| {
-            let t = i as f64 / FS as f64;
-            let env = 0.55 + 0.45 * (tau * 0.7 * t).sin();
-            let s = 0.35 * (tau * 55.0 * t).sin() + 0.2 * (tau * 440.0 * t + 1.0).sin() + 0.1 * (tau * 3520.0 * t).sin();
-            let l = env * (s + 0.1 * noise());
-            let r = env * (0.9 * s + 0.1 * noise());
-            [l as f32, r as f32]
-        })
-        .collect()
-}
+#[path = "common/programme.rs"]
+mod programme;
 
 fn ten_bands() -> EqParams {
     let b = |kind, freq_hz, q, gain_db| EqBand { kind, freq_hz, q, gain_db, enabled: true };
@@ -136,7 +118,7 @@ fn main() {
     // `--only TEXT`: run only the lines whose name contains TEXT.
     let only = args.windows(2).find(|w| w[0] == "--only").map(|w| w[1].clone());
     let (secs, runs) = if quick { (5, 3) } else { (20, 7) };
-    let input = programme(secs);
+    let input = programme::programme(FS, secs);
     let mut work = input.clone();
     let mut lines = Vec::new();
     let mut run = |name: &'static str, lines: &mut Vec<Line>, f: &mut dyn FnMut(&mut [f32])| {
