@@ -618,28 +618,8 @@ impl Limiter {
         self.avg_pos = (self.avg_pos + m) % a;
         let g1 = (self.avg_sum / a as f64).min(1.0);
         // 5. delay and gain.
-        let (ceiling, enabled) = (self.ceiling, self.params.enabled);
         for (i, frame) in chunk.chunks_exact_mut(ch).enumerate() {
-            let g = if i < wrap_at { g0 } else { g1 };
-            let gf = g as f32;
-            let d = &mut self.delay[self.delay_pos * ch..(self.delay_pos + 1) * ch];
-            for (s, dl) in frame.iter_mut().zip(d.iter_mut()) {
-                let x = *dl;
-                *dl = *s;
-                let mut y = if g == 1.0 { x } else { x * gf };
-                if enabled && y.abs() > ceiling {
-                    y = y.clamp(-ceiling, ceiling);
-                    self.stats.safety_clamps += 1;
-                }
-                if y.abs() > 1.0 {
-                    self.stats.clipped_samples += 1;
-                }
-                *s = y;
-            }
-            self.delay_pos += 1;
-            if self.delay_pos == self.delay_frames {
-                self.delay_pos = 0;
-            }
+            self.delay_and_gain(frame, if i < wrap_at { g0 } else { g1 });
         }
         let min_g = if wrap_at > 0 { g0.min(g1) } else { g1 };
         (min_g, if m > wrap_at { g1 } else { g0 })
@@ -650,7 +630,6 @@ impl Limiter {
     /// disabled). Returns the smallest and the last gain applied.
     fn gain_and_delay(&mut self, chunk: &mut [f32], tp: &[f32]) -> (f64, f64) {
         let ch = self.channels;
-        let ceiling = self.ceiling;
         let threshold = self.threshold;
         let enabled = self.params.enabled;
         let a = self.avg.len();
@@ -692,28 +671,37 @@ impl Limiter {
             }
             g = (self.avg_sum / a as f64).min(1.0);
             min_g = min_g.min(g);
-            let gf = g as f32;
             // 5. delay and gain
-            let d = &mut self.delay[self.delay_pos * ch..(self.delay_pos + 1) * ch];
-            for (s, dl) in frame.iter_mut().zip(d.iter_mut()) {
-                let x = *dl;
-                *dl = *s;
-                let mut y = if g == 1.0 { x } else { x * gf };
-                if enabled && y.abs() > ceiling {
-                    y = y.clamp(-ceiling, ceiling);
-                    self.stats.safety_clamps += 1;
-                }
-                if y.abs() > 1.0 {
-                    self.stats.clipped_samples += 1;
-                }
-                *s = y;
-            }
-            self.delay_pos += 1;
-            if self.delay_pos == self.delay_frames {
-                self.delay_pos = 0;
-            }
+            self.delay_and_gain(frame, g);
         }
         (min_g, g)
+    }
+
+    /// Step 5 for one frame: out = the frame `D` frames ago × `g`, the frame
+    /// goes into the delay line; the last-resort clamp and the clip count.
+    #[inline]
+    fn delay_and_gain(&mut self, frame: &mut [f32], g: f64) {
+        let ch = self.channels;
+        let (ceiling, enabled) = (self.ceiling, self.params.enabled);
+        let gf = g as f32;
+        let d = &mut self.delay[self.delay_pos * ch..(self.delay_pos + 1) * ch];
+        for (s, dl) in frame.iter_mut().zip(d.iter_mut()) {
+            let x = *dl;
+            *dl = *s;
+            let mut y = if g == 1.0 { x } else { x * gf };
+            if enabled && y.abs() > ceiling {
+                y = y.clamp(-ceiling, ceiling);
+                self.stats.safety_clamps += 1;
+            }
+            if y.abs() > 1.0 {
+                self.stats.clipped_samples += 1;
+            }
+            *s = y;
+        }
+        self.delay_pos += 1;
+        if self.delay_pos == self.delay_frames {
+            self.delay_pos = 0;
+        }
     }
 }
 
