@@ -264,6 +264,12 @@ impl LineFit {
     }
 }
 
+/// `slip` limited to ± `capacity` frames (a slip beyond the ring's size
+/// means a corrupt fill measurement, not a real one).
+fn bounded_slip(slip: i64, capacity: u32) -> i64 {
+    slip.clamp(-i64::from(capacity), i64::from(capacity))
+}
+
 /// The driver's latest zero timestamp with the clock rate it applies: its
 /// sample clock as a function of host time. Exact: the driver computes its
 /// timestamps from the host clock (no scheduling jitter in them).
@@ -765,6 +771,11 @@ impl DriftLoop {
         }
 
         // ---- audio ---------------------------------------------------------------------------
+        // Never more than a ring's worth either way: the fill comes from
+        // fields of the writer's segment, which a corrupt or hostile peer
+        // may fill with anything (an absurd fill must give a bounded slip,
+        // not an overflow or years of padding).
+        let slip = bounded_slip(slip, reader.format().capacity_frames);
         if slip != 0 {
             ev.insert(DriftEvents::SLIP);
             if slip > 0 {
@@ -901,6 +912,16 @@ impl DriftLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absurd_fill_gives_a_slip_of_at_most_the_ring() {
+        // what `err.round() as i64` gives for a fill of ±1e300 or ±inf frames
+        for (err, want) in [(1e300, 32768), (-1e300, -32768), (f64::INFINITY, 32768), (f64::NEG_INFINITY, -32768), (f64::NAN, 0), (-700.4, -700)] {
+            let slip = bounded_slip(err.round() as i64, 32768);
+            assert_eq!(slip, want, "{err}");
+            assert!(slip.checked_neg().is_some(), "negating it cannot overflow");
+        }
+    }
 
     const TPF: f64 = 1e9 / 48_000.0;
     const N: u64 = 512;
