@@ -27,10 +27,12 @@ pub mod driver;
 pub mod ffi;
 pub mod host;
 pub mod io;
+pub mod shm_name;
 pub mod source;
 
 pub use bundle::{BundleInfo, LoadError, load, load_isolated, read_bundle_info};
 pub use driver::{DeviceInfo, Driver, DriverError, OsStatus, RawWriteMix, SimClock};
 pub use host::{ConfigChangeRequest, Host, Notification};
 pub use io::{cycle_info, HostConfig, HostError, HostProgress, HostReport, IoOperation, IoRunner, Pacing, SimulatedClock, SourceSpec, ZeroTimeStampCheck, run};
+pub use shm_name::ShmName;
 pub use source::{AudioSource, FileSource, Resample, SineSource, SourceError};

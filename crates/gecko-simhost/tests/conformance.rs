@@ -21,7 +21,7 @@ use proptest::prelude::*;
 use std::ffi::c_void;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 // ---- constants not in ffi.rs (AudioHardwareBase.h) -------------------------------------
 
@@ -190,21 +190,7 @@ fn settable(object: u32, sel: u32) -> bool {
 
 // ---- harness -------------------------------------------------------------------------------
 
-/// A unique shm name per test (≤ 28 bytes), removed on drop.
-struct Name(String);
-impl Name {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = Name(format!("/gkc{}n{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        let _ = gecko_ring::unlink_segments(&n.0);
-        n
-    }
-}
-impl Drop for Name {
-    fn drop(&mut self) {
-        let _ = gecko_ring::unlink_segments(&self.0);
-    }
-}
+use gecko_simhost::ShmName as Name;
 
 fn load_from(path: &Path, name: &Name, host: Arc<Host>, clock: Option<&Arc<SimulatedClock>>) -> Driver {
     let mut d = load_isolated(path).expect("load the real bundle");
@@ -217,7 +203,7 @@ fn load_from(path: &Path, name: &Name, host: Arc<Host>, clock: Option<&Arc<Simul
 }
 
 fn loaded() -> (Driver, Arc<Host>, Name) {
-    let name = Name::new();
+    let name = Name::new("c");
     let host = Arc::new(Host::new());
     let d = load_from(bundle::bundle_path(), &name, host.clone(), None);
     (d, host, name)
@@ -660,7 +646,7 @@ fn volume_and_mute_controls() {
 
 #[test]
 fn volume_and_mute_are_restored_from_storage() {
-    let name = Name::new();
+    let name = Name::new("c");
     let host = Arc::new(Host::new());
     host.preset_storage_number("gecko.volume.scalar", cf::Number::Float(0.25));
     host.preset_storage_number("gecko.mute", cf::Number::Int(1));
@@ -675,14 +661,14 @@ fn volume_and_mute_are_restored_from_storage() {
     drop(r);
 
     // Garbage in storage (wrong types, out of range) is ignored or clamped.
-    let name2 = Name::new();
+    let name2 = Name::new("c");
     let host2 = Arc::new(Host::new());
     host2.preset_storage_string("gecko.volume.scalar", "loud");
     host2.preset_storage_number("gecko.mute", cf::Number::Float(0.5));
     let d2 = load_from(bundle::bundle_path(), &name2, host2, None);
     assert_eq!(get_f32(&d2, VOL, kAudioLevelControlPropertyScalarValue), 1.0);
     assert_eq!(d2.get_u32(MUTE, &g(kAudioBooleanControlPropertyValue)).unwrap(), 0, "a lossy SInt32 read is ignored");
-    let name3 = Name::new();
+    let name3 = Name::new("c");
     let host3 = Arc::new(Host::new());
     host3.preset_storage_number("gecko.volume.scalar", cf::Number::Float(9.0));
     let d3 = load_from(bundle::bundle_path(), &name3, host3, None);
@@ -846,7 +832,7 @@ fn stream_format_and_rate_requests_are_validated() {
 
 /// IO at every rate: bit-exact delivery, gaps as counted silence, overlaps dropped.
 fn io_at_every_rate(path: &Path, channels: u32) {
-    let name = Name::new();
+    let name = Name::new("c");
     let d = load_from(path, &name, Arc::new(Host::new()), None);
     let ch = channels as usize;
     let mut reader = Reader::attach(&name.0, &AttachOptions::default()).expect("attach");
@@ -892,7 +878,7 @@ fn io_at_every_rate_default_build() {
 
 #[test]
 fn io_at_every_rate_eight_channel_build() {
-    let name = Name::new();
+    let name = Name::new("c");
     let d = load_from(bundle::wide_bundle_path(), &name, Arc::new(Host::new()), None);
     let layout: Vec<u32> = d.get_pod_array(DEV, &AudioObjectPropertyAddress::new(K_CHANNEL_LAYOUT, OUTP), &[]).unwrap();
     assert_eq!(layout[2], bundle::WIDE_CHANNELS);
@@ -947,7 +933,7 @@ const WRITER_CLOCK_ADJUST: usize = 336;
 
 #[test]
 fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
-    let name = Name::new();
+    let name = Name::new("c");
     let clock = SimulatedClock::new(1_000_000_000, 1e9);
     let d = load_from(bundle::bundle_path(), &name, Arc::new(Host::new()), Some(&clock));
     let dev = d.find_device().unwrap();
@@ -1039,7 +1025,7 @@ fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
 
 #[test]
 fn clock_is_nominal_without_an_engine_and_real_time_host_times_track_the_host_clock() {
-    let name = Name::new();
+    let name = Name::new("c");
     let clock = SimulatedClock::new(5_000_000_000, 1e9);
     let d = load_from(bundle::bundle_path(), &name, Arc::new(Host::new()), Some(&clock));
     let dev = d.find_device().unwrap();

@@ -49,21 +49,7 @@ fn f64s(b: &[u8]) -> Vec<f64> {
 
 // ---- harness -------------------------------------------------------------------------------
 
-/// A unique shm name per test (≤ 28 bytes); both segments removed on drop.
-struct Name(String);
-impl Name {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = Name(format!("/gki{}n{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        let _ = gecko_ring::unlink_segments(&n.0);
-        n
-    }
-}
-impl Drop for Name {
-    fn drop(&mut self) {
-        let _ = gecko_ring::unlink_segments(&self.0);
-    }
-}
+use gecko_simhost::ShmName as Name;
 
 /// `Initialize`'s host: every callback NULL (no storage, no notifications,
 /// no RequestDeviceConfigurationChange).
@@ -108,7 +94,7 @@ struct T {
 
 fn driver() -> T {
     use libloading::os::unix::Library;
-    let name = Name::new();
+    let name = Name::new("i");
     let mut d = load_isolated(bundle::bundle_path()).expect("load the bundle");
     let info = d.bundle_info().clone();
     // The instance load_isolated mapped (RTLD_NOLOAD: never a second one).

@@ -28,7 +28,7 @@ use gecko_simhost::ffi::kAudioServerPlugInHostClientID;
 use gecko_simhost::{DeviceInfo, Driver, Host, RawWriteMix, SimClock, SimulatedClock, load_isolated};
 use std::ffi::{CString, c_void};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const CH: usize = bundle::CHANNELS as usize;
@@ -47,21 +47,7 @@ const CHILD_OK: u8 = 0xA5;
 /// What it writes when some call returned an error.
 const CHILD_STATUS_ERROR: u8 = 0x5A;
 
-/// A unique shm name (≤ 28 bytes), removed on drop.
-struct Name(String);
-impl Name {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = Name(format!("/gk{}sc{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        let _ = gecko_ring::unlink_segments(&n.0);
-        n
-    }
-}
-impl Drop for Name {
-    fn drop(&mut self) {
-        let _ = gecko_ring::unlink_segments(&self.0);
-    }
-}
+use gecko_simhost::ShmName as Name;
 
 /// Cycle k of the keep-up phase: (frames, sample-time jump before it in
 /// frames: +100 = a gap, −200 = an overlap of a 512-frame cycle, 0 =
@@ -250,7 +236,7 @@ fn started(name: &str, configure: impl FnOnce(&mut Driver)) -> (Driver, DeviceIn
 
 #[test]
 fn io_cycles_run_under_seccomp_strict_mode() {
-    let name = Name::new();
+    let name = Name::new("s");
     let clock = SimulatedClock::new(1_000_000_000, 1e9);
     let (d, dev, reader) = started(&name.0, |d| clock.configure(d, &name.0).expect("configure"));
     let before = Peek::open(&name.0).unwrap().status().unwrap();
@@ -306,7 +292,7 @@ unsafe extern "C" fn syscall_clock(_ctx: *mut c_void) -> u64 {
 
 #[test]
 fn control_a_system_call_inside_the_driver_io_path_kills_the_child() {
-    let name = Name::new();
+    let name = Name::new("s");
     let clock = SimClock { func: Some(syscall_clock), ctx: std::ptr::null_mut(), ticks_per_second: 1e9 };
     let (d, dev, reader) = started(&name.0, |d| d.configure(&name.0, Some(clock), None).expect("configure"));
     let rig = Rig::new(&d, &dev, &name.0, None);

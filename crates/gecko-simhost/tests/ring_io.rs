@@ -9,21 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 const CH: usize = bundle::CHANNELS as usize;
 
-/// A unique shm name per test (≤ 28 bytes), removed on drop.
-struct Name(String);
-impl Name {
-    fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = Name(format!("/gk{}r{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        let _ = gecko_ring::unlink_segments(&n.0);
-        n
-    }
-}
-impl Drop for Name {
-    fn drop(&mut self) {
-        let _ = gecko_ring::unlink_segments(&self.0);
-    }
-}
+use gecko_simhost::ShmName as Name;
 
 fn driver(name: &str) -> (Driver, DeviceInfo) {
     let mut d = load_isolated(bundle::bundle_path()).expect("load");
@@ -84,7 +70,7 @@ fn status(name: &str) -> gecko_ring::RingStatus {
 
 #[test]
 fn wrap_around_many_ring_lengths_bit_exact() {
-    let name = Name::new();
+    let name = Name::new("r");
     let (d, dev) = driver(&name.0);
     let mut r = started_with_reader(&name.0, &d, &dev);
     let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
@@ -110,7 +96,7 @@ fn wrap_around_many_ring_lengths_bit_exact() {
 
 #[test]
 fn gap_becomes_counted_silence_and_overlap_is_dropped() {
-    let name = Name::new();
+    let name = Name::new("r");
     let (d, dev) = driver(&name.0);
     let mut r = started_with_reader(&name.0, &d, &dev);
     let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
@@ -136,7 +122,7 @@ fn gap_becomes_counted_silence_and_overlap_is_dropped() {
 
 #[test]
 fn full_ring_drops_new_frames_and_counts_an_overrun() {
-    let name = Name::new();
+    let name = Name::new("r");
     let (d, dev) = driver(&name.0);
     let mut r = started_with_reader(&name.0, &d, &dev);
     let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
@@ -161,7 +147,7 @@ fn full_ring_drops_new_frames_and_counts_an_overrun() {
 
 #[test]
 fn reader_attaches_mid_stream_and_follows_a_driver_restart() {
-    let name = Name::new();
+    let name = Name::new("r");
     let (d, dev) = driver(&name.0);
     let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
     io.start_io().expect("StartIO");
@@ -270,7 +256,7 @@ fn run_cycles(io: &mut IoRunner, t: &mut u64, cycles: usize) {
 #[test]
 fn hostile_reader_counters_are_reader_faults_not_crashes() {
     for (label, bad_read_count) in [("ahead", None), ("absurd", Some(u64::MAX / 3))] {
-        let name = Name::new();
+        let name = Name::new("r");
         let (d, dev) = driver(&name.0);
         let f = forged_reader(&name.0, 384);
         let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
@@ -304,7 +290,7 @@ fn invalid_reader_segments_are_ignored() {
     // Wrong magic, wrong version, and a truncated segment: the driver never
     // honours them (no flow control) and IO keeps answering noErr.
     for case in ["magic", "version", "truncated", "garbage"] {
-        let name = Name::new();
+        let name = Name::new("r");
         let (d, dev) = driver(&name.0);
         let f = match case {
             "truncated" => forged_reader(&name.0, 100),
@@ -338,7 +324,7 @@ fn invalid_reader_segments_are_ignored() {
 fn stale_writer_segment_is_recovered_at_initialize() {
     let cap = bundle::CHANNELS as usize * 4 * 32768 + 512;
     for (case, len) in [("small", 4096usize), ("huge", cap * 2 + 4096), ("garbage-right-size", cap)] {
-        let name = Name::new();
+        let name = Name::new("r");
         {
             let stale = Forged::create(&name.0, len);
             stale.fill(7);

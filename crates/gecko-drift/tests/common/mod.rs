@@ -14,28 +14,13 @@ use gecko_ring::{AttachOptions, Reader};
 use gecko_simhost::ffi::{AudioObjectPropertyAddress, kAudioDevicePropertyNominalSampleRate};
 use gecko_simhost::{Driver, Host, IoRunner, SimulatedClock, load_isolated};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Host ticks per second of the simulated clock (ns, as CLOCK_MONOTONIC).
 pub const TPS: f64 = 1e9;
 const DEV: u32 = bundle::DEVICE_OBJECT_ID;
 
-/// A unique shm name per simulation (≤ 28 bytes), unlinked on drop.
-pub struct ShmName(pub String);
-impl ShmName {
-    pub fn new() -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = ShmName(format!("/gkd{}n{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        let _ = gecko_ring::unlink_segments(&n.0);
-        n
-    }
-}
-impl Drop for ShmName {
-    fn drop(&mut self) {
-        let _ = gecko_ring::unlink_segments(&self.0);
-    }
-}
+pub use gecko_simhost::ShmName;
 
 /// The deterministic input.
 #[derive(Clone, Copy, Debug)]
@@ -251,7 +236,7 @@ fn start_session<'a>(d: &'a Driver, clock: &SimulatedClock, now: u64) -> Session
 /// Runs one simulation.
 pub fn run(cfg: &SimConfig) -> SimResult {
     let wall = Instant::now();
-    let name = ShmName::new();
+    let name = ShmName::new("d");
     let clock = SimulatedClock::new(1_000_000_000, TPS);
     let t0: u64 = 1_000_000_000;
     let mut device_rate = cfg.device_rate;
