@@ -947,12 +947,11 @@ mod tests {
     fn averages_the_lateness_out_of_a_constant_offset() {
         let mut w = WriterPhase::NEW;
         let c = clock(0.0, 0);
-        let tau = 5.0 * 48_000.0;
         let mut last = f64::NAN;
         let mut max_step: f64 = 0.0;
         for k in 1..20_000 {
             let (wc, hb) = cycle(k, 1024, 100.0);
-            let o = w.update(c, wc, hb, tau, 256.0);
+            let o = w.update(c, wc, hb, TAU, 256.0);
             if k > 3000 {
                 max_step = max_step.max((o - last).abs());
             }
@@ -964,67 +963,65 @@ mod tests {
         assert!(max_step < 1e-4, "step {max_step}");
     }
 
+    /// Per-stage time constant of the writer-phase tests: 5 s at 48 kHz, frames.
+    const TAU: f64 = 5.0 * 48_000.0;
+
+    /// A writer phase fed cycles 1..`cycles` (1024-frame lead, on time) on `c`.
+    fn settled(c: DriverClock, cycles: u64) -> WriterPhase {
+        let mut w = WriterPhase::NEW;
+        for k in 1..cycles {
+            let (wc, hb) = cycle(k, 1024, 0.0);
+            w.update(c, wc, hb, TAU, 256.0);
+        }
+        w
+    }
+
     #[test]
     fn a_re_anchored_timeline_reseeds_from_the_first_cycle_run_on_it() {
-        let mut w = WriterPhase::NEW;
-        let tau = 5.0 * 48_000.0;
         let c0 = clock(0.0, 0);
-        for k in 1..1000 {
-            let (wc, hb) = cycle(k, 1024, 0.0);
-            w.update(c0, wc, hb, tau, 256.0);
-        }
+        let mut w = settled(c0, 1000);
         let (w_last, h_last) = cycle(999, 1024, 0.0);
         // StopIO, 0.5 s, StartIO: sample time 0 again, the write count goes on.
         let h1 = h_last + 500_000_000;
         let c1 = clock(0.0, h1);
-        assert!(w.update(c1, w_last, h_last, tau, 256.0).is_nan(), "the old cycle must not seed the new timeline");
+        assert!(w.update(c1, w_last, h_last, TAU, 256.0).is_nan(), "the old cycle must not seed the new timeline");
         // The first cycle after StartIO writes N frames (one buffer lead on the new timeline).
-        let o = w.update(c1, w_last + N, h1 + 1000, tau, 256.0);
+        let o = w.update(c1, w_last + N, h1 + 1000, TAU, 256.0);
         let expect = (w_last + N) as f64 - c1.sample_at(h1 + 1000);
         assert!((o - expect).abs() < 1e-9, "{o} vs {expect}");
     }
 
     #[test]
     fn a_steered_timeline_is_continuous_and_keeps_the_estimate() {
-        let mut w = WriterPhase::NEW;
-        let tau = 5.0 * 48_000.0;
         let c0 = clock(0.0, 0);
-        for k in 1..100 {
-            let (wc, hb) = cycle(k, 1024, 0.0);
-            w.update(c0, wc, hb, tau, 256.0);
-        }
+        let mut w = settled(c0, 100);
         // Re-anchored at the period boundary 16384 with +100 ppm: same timeline.
         let b = 16384.0;
         let c1 = DriverClock { sample: b, host: (b * TPF) as u64, tpf: TPF / 1.0001, seed: 1 };
         let (wc, hb) = cycle(99, 1024, 0.0);
-        let o = w.update(c1, wc, hb, tau, 256.0);
+        let o = w.update(c1, wc, hb, TAU, 256.0);
         assert!((o - 1024.0).abs() < 0.01, "{o}");
     }
 
     #[test]
     fn one_very_late_cycle_is_ignored_and_dropped_frames_reseed() {
-        let mut w = WriterPhase::NEW;
-        let tau = 5.0 * 48_000.0;
         let c = clock(0.0, 0);
-        for k in 1..1000 {
-            let (wc, hb) = cycle(k, 1024, 0.0);
-            w.update(c, wc, hb, tau, 256.0);
-        }
+        let mut w = settled(c, 1000);
         // 10 ms late (480 frames): ignored.
         let (wc, hb) = cycle(1000, 1024, 0.0);
-        let o = w.update(c, wc, hb + 10_000_000, tau, 256.0);
+        let o = w.update(c, wc, hb + 10_000_000, TAU, 256.0);
         assert!((o - 1024.0).abs() < 1e-3, "{o}");
         // The ring was full for a while: 2048 frames dropped for good. Three
         // cycles agree → reseed.
         let mut o = 0.0;
         for k in 1001..1004 {
             let (wc, hb) = cycle(k, 1024, 0.0);
-            o = w.update(c, wc - 2048, hb, tau, 256.0);
+            o = w.update(c, wc - 2048, hb, TAU, 256.0);
         }
         assert!((o - (1024.0 - 2048.0)).abs() < 1e-3, "{o}");
         // A writer ahead of the estimate is never lateness: reseeds at once.
         let (wc, hb) = cycle(1004, 1024, 0.0);
-        let o = w.update(c, wc + 4096, hb, tau, 256.0);
+        let o = w.update(c, wc + 4096, hb, TAU, 256.0);
         assert!((o - (1024.0 + 4096.0)).abs() < 1e-3, "{o}");
     }
 }
