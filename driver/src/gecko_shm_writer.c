@@ -109,11 +109,9 @@ static void write_state_fields(GeckoShmWriter* w, const GeckoShmParams* p) {
     store_f64(&st->clock_adjust_ppm, p->clock_adjust_ppm);
 }
 
-/* The statistics counters (not write_count, whose release store publishes
- * frames, nor the heartbeat): one relaxed store each, readers take them as a
- * loose snapshot. Real-time safe. */
-static inline void store_stat_counters(GeckoShmWriterCounters* c, const GeckoShmWriter* w) {
-    STORE_RELAXED(&c->io_cycles, w->io_cycles);
+/* The event counters (gaps, overlaps, overruns, reader faults): one relaxed
+ * store each, readers take them as a loose snapshot. Real-time safe. */
+static inline void store_event_counters(GeckoShmWriterCounters* c, const GeckoShmWriter* w) {
     STORE_RELAXED(&c->gap_events, w->gap_events);
     STORE_RELAXED(&c->gap_frames, w->gap_frames);
     STORE_RELAXED(&c->overlap_events, w->overlap_events);
@@ -121,6 +119,13 @@ static inline void store_stat_counters(GeckoShmWriterCounters* c, const GeckoShm
     STORE_RELAXED(&c->overrun_events, w->overrun_events);
     STORE_RELAXED(&c->overrun_frames, w->overrun_frames);
     STORE_RELAXED(&c->reader_faults, w->reader_faults);
+}
+
+/* Every statistics counter (not write_count, whose release store publishes
+ * frames, nor the heartbeat). */
+static inline void store_stat_counters(GeckoShmWriterCounters* c, const GeckoShmWriter* w) {
+    STORE_RELAXED(&c->io_cycles, w->io_cycles);
+    store_event_counters(c, w);
 }
 
 static uint64_t next_generation(uint64_t g) {
@@ -250,6 +255,8 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
     store_stat_counters(c, w);
     STORE_RELAXED(&c->reader_attached, 0u);
     STORE_RELEASE(&c->write_count, w->write_count);
+    w->events_dirty = false;
+    w->attached_published = 0u;
     seq_end(st, odd);
 
     gecko_log(LOG_INFO, "shm %s mapped (%zu bytes, generation %llu, %s)", w->name, want,
@@ -297,8 +304,26 @@ bool gecko_shm_writer_try_publish_zts(GeckoShmWriter* w, double sample_time, uin
     return true;
 }
 
+/** `offer` value asking the IO thread to drop its mapping (never a mapping's address:
+ *  mappings are page-aligned). */
+#define GECKO_RD_DETACH ((uintptr_t)1)
+
+/** IO thread: the reader mapping to use. Takes a mapping the attach thread offers
+ *  once the hand-back slot is free, handing back the one it replaces. Acquire loads
+ *  and release stores only. Real-time safe. */
+static inline const GeckoShmReaderSegment* io_reader(GeckoShmWriter* w) {
+    const uintptr_t o = __atomic_load_n(&w->offer, __ATOMIC_ACQUIRE);
+    if (o != 0 && __atomic_load_n(&w->handback, __ATOMIC_ACQUIRE) == 0) {
+        GeckoShmReaderSegment* old = w->io_reader;
+        w->io_reader = o == GECKO_RD_DETACH ? NULL : (GeckoShmReaderSegment*)o;
+        if (old) __atomic_store_n(&w->handback, (uintptr_t)old, __ATOMIC_RELEASE);
+        __atomic_store_n(&w->offer, (uintptr_t)0, __ATOMIC_RELEASE);
+    }
+    return w->io_reader;
+}
+
 bool gecko_shm_writer_clock_request(GeckoShmWriter* w, double* out_ppm) {
-    const GeckoShmReaderSegment* rd = __atomic_load_n(&w->reader, __ATOMIC_SEQ_CST);
+    const GeckoShmReaderSegment* rd = io_reader(w);
     if (!rd || !w->seg) return false;
     if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
         LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION)
@@ -312,8 +337,31 @@ bool gecko_shm_writer_clock_request(GeckoShmWriter* w, double* out_ppm) {
 
 /* ---- IO: WriteMix -------------------------------------------------------------- */
 
+/** Largest single memcpy into the ring, bytes. glibc's x86-64 memcpy switches from
+ *  its vector loop to `rep movsb` at x86_rep_movsb_threshold (2112 bytes by default);
+ *  into lines the reader's core has just read, that ran the two-process ring at half
+ *  the speed on AMD EPYC. A/B in one session (docs/performance.md), 512-frame blocks:
+ *  one memcpy 12.7-12.8 GB/s; 2 KB pieces through glibc's memcpy call 24.7-27.9 GB/s;
+ *  2 KB pieces as GCC compiles this (it sees the bound and copies each piece inline)
+ *  26.1-28.2 GB/s, at ~10 ns more per cycle for tiny buffers. Apple's memcpy is
+ *  unaffected by the split. */
+#define GECKO_RING_COPY_CHUNK 2048u
+
+/** memcpy in pieces of at most GECKO_RING_COPY_CHUNK bytes. Real-time safe. */
+static inline void ring_copy(void* restrict dst, const void* restrict src, size_t bytes) {
+    unsigned char* d = dst;
+    const unsigned char* s = src;
+    while (bytes > 0) {
+        const size_t k = bytes < GECKO_RING_COPY_CHUNK ? bytes : GECKO_RING_COPY_CHUNK;
+        memcpy(d, s, k);
+        d += k;
+        s += k;
+        bytes -= k;
+    }
+}
+
 /** Copies `count` frames (or zeros when src is NULL) into the ring at frame count `at`:
- *  at most two memcpy/memset calls (the ring wraps once at most). */
+ *  at most two ring_copy/memset calls (the ring wraps once at most). */
 static inline void ring_put(GeckoShmWriter* w, uint64_t at, const float* src, uint64_t count) {
     if (count == 0) return;
     const uint32_t ch = w->channels;
@@ -323,8 +371,8 @@ static inline void ring_put(GeckoShmWriter* w, uint64_t at, const float* src, ui
     const size_t frame_bytes = (size_t)ch * sizeof(float);
     float* dst = w->frames + idx * ch;
     if (src) {
-        memcpy(dst, src, (size_t)first * frame_bytes);
-        if (count > first) memcpy(w->frames, src + first * ch, (size_t)(count - first) * frame_bytes);
+        ring_copy(dst, src, (size_t)first * frame_bytes);
+        if (count > first) ring_copy(w->frames, src + first * ch, (size_t)(count - first) * frame_bytes);
     } else {
         memset(dst, 0, (size_t)first * frame_bytes);
         if (count > first) memset(w->frames, 0, (size_t)(count - first) * frame_bytes);
@@ -336,7 +384,7 @@ static inline void ring_put(GeckoShmWriter* w, uint64_t at, const float* src, ui
 static inline uint64_t ring_space(GeckoShmWriter* w, uint64_t want, uint32_t* attached) {
     const uint64_t cap = w->capacity_frames;
     *attached = 0;
-    const GeckoShmReaderSegment* rd = __atomic_load_n(&w->reader, __ATOMIC_SEQ_CST);
+    const GeckoShmReaderSegment* rd = io_reader(w);
     if (!rd) return cap;
     if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
         LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION)
@@ -355,6 +403,7 @@ static inline uint64_t ring_space(GeckoShmWriter* w, uint64_t want, uint32_t* at
         uint64_t used = w->write_count - r; /* u64 wrapping: r > W gives a huge value */
         if (used > cap) {
             w->reader_faults++;
+            w->events_dirty = true;
             w->cached_valid = false;
             return cap;
         }
@@ -377,11 +426,13 @@ void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
             uint64_t d = s - w->expected_time;
             gap = d < cap ? d : cap;
             w->gap_events++;
+            w->events_dirty = true;
             w->gap_frames += gap;
         } else if (s < w->expected_time) {
             uint64_t d = w->expected_time - s;
             skip = d < n ? d : n;
             w->overlap_events++;
+            w->events_dirty = true;
             w->overlap_frames += skip;
         }
     }
@@ -402,6 +453,7 @@ void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
     if (total > space) {
         written = space;
         w->overrun_events++;
+        w->events_dirty = true;
         w->overrun_frames += total - space;
     }
     const uint64_t silence = gap < written ? gap : written;
@@ -410,13 +462,23 @@ void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
     w->write_count += written;
     w->io_cycles++;
 
+    /* The counters line is the one line the reader polls: every store to it
+     * after write_count would take it back from the reader (a cross-core
+     * transfer each). So the cycle's statistics go first, only what changed,
+     * and the release store of write_count last publishes frames and
+     * statistics together. */
     GeckoShmWriterCounters* c = &seg->counters;
-    STORE_RELEASE(&c->write_count, w->write_count);
-    store_stat_counters(c, w);
+    STORE_RELAXED(&c->io_cycles, w->io_cycles);
     STORE_RELAXED(&c->heartbeat_host_time, host_time);
-    STORE_RELAXED(&c->reader_attached, attached);
-    /* This cycle no longer uses any reader mapping it loaded. */
-    __atomic_store_n(&w->io_epoch, LOAD_RELAXED(&w->io_epoch) + 1u, __ATOMIC_SEQ_CST);
+    if (w->events_dirty) {
+        store_event_counters(c, w);
+        w->events_dirty = false;
+    }
+    if (attached != w->attached_published) {
+        STORE_RELAXED(&c->reader_attached, attached);
+        w->attached_published = attached;
+    }
+    STORE_RELEASE(&c->write_count, w->write_count);
 }
 
 /* ---- reader segment discovery (attach thread) ------------------------------------- */
@@ -453,23 +515,21 @@ static GeckoShmReaderSegment* map_reader(GeckoShmWriter* w, dev_t* dev, ino_t* i
     return rd;
 }
 
-/** Unmaps the retired mapping once the IO thread finished a cycle since the swap. */
-static void reap_retired(GeckoShmWriter* w, bool io_stopped) {
-    if (!w->retired) return;
-    if (io_stopped || __atomic_load_n(&w->io_epoch, __ATOMIC_SEQ_CST) > w->retired_epoch) {
-        munmap(w->retired, GECKO_SHM_READER_SEGMENT_SIZE);
-        w->retired = NULL;
-    }
+/** Unmaps the mapping the IO thread handed back, if any (attach thread, or the
+ *  control path once IO stopped). */
+static void reap_handback(GeckoShmWriter* w) {
+    const uintptr_t h = __atomic_load_n(&w->handback, __ATOMIC_ACQUIRE);
+    if (!h) return;
+    munmap((void*)h, GECKO_SHM_READER_SEGMENT_SIZE);
+    __atomic_store_n(&w->handback, (uintptr_t)0, __ATOMIC_RELEASE);
 }
 
-/** Replaces the published mapping with `next` (may be NULL); the old one is retired. */
-static bool swap_reader(GeckoShmWriter* w, GeckoShmReaderSegment* next) {
-    if (w->retired) return false; /* one retired slot: wait until it is reaped */
-    GeckoShmReaderSegment* old = __atomic_exchange_n(&w->reader, next, __ATOMIC_SEQ_CST);
-    if (old) {
-        w->retired = old;
-        w->retired_epoch = __atomic_load_n(&w->io_epoch, __ATOMIC_SEQ_CST);
-    }
+/** Offers `next` (NULL = detach) to the IO thread. False while an earlier offer is
+ *  still untaken (the caller keeps or unmaps `next` and retries later). */
+static bool offer_reader(GeckoShmWriter* w, GeckoShmReaderSegment* next) {
+    if (__atomic_load_n(&w->offer, __ATOMIC_ACQUIRE) != 0) return false;
+    __atomic_store_n(&w->offer, next ? (uintptr_t)next : GECKO_RD_DETACH, __ATOMIC_RELEASE);
+    w->offered = next;
     return true;
 }
 
@@ -488,8 +548,8 @@ static void log_reader_state(GeckoShmWriter* w, int err) {
 
 /** One step of the attach thread: `recheck` re-opens by name to spot re-creation. */
 static void attach_step(GeckoShmWriter* w, bool recheck) {
-    reap_retired(w, false);
-    GeckoShmReaderSegment* cur = __atomic_load_n(&w->reader, __ATOMIC_SEQ_CST);
+    reap_handback(w);
+    const GeckoShmReaderSegment* cur = w->offered;
     if (cur && !recheck) return;
     dev_t dev = 0;
     ino_t ino = 0;
@@ -499,7 +559,7 @@ static void attach_step(GeckoShmWriter* w, bool recheck) {
         int fd = shm_open(w->reader_name, O_RDONLY, 0);
         if (fd < 0) {
             if (errno == ENOENT) { /* engine gone: stop honouring its read_count */
-                if (swap_reader(w, NULL)) log_reader_state(w, ENOENT);
+                if (offer_reader(w, NULL)) log_reader_state(w, ENOENT);
             }
             return;
         }
@@ -508,11 +568,11 @@ static void attach_step(GeckoShmWriter* w, bool recheck) {
         close(fd);
         if (ok == 0 && sb.st_dev == w->reader_dev && sb.st_ino == w->reader_ino) return;
     }
-    if (w->retired) return; /* cannot swap yet */
+    if (__atomic_load_n(&w->offer, __ATOMIC_ACQUIRE) != 0) return; /* earlier offer untaken */
     GeckoShmReaderSegment* next = map_reader(w, &dev, &ino, &err);
     log_reader_state(w, err);
     if (!next) return;
-    if (swap_reader(w, next)) {
+    if (offer_reader(w, next)) {
         w->reader_dev = dev;
         w->reader_ino = ino;
     } else {
@@ -552,9 +612,12 @@ void gecko_shm_writer_attach_stop(GeckoShmWriter* w) {
         w->attach_running = false;
     }
     /* IO is stopped: nothing uses the mappings any more. */
-    GeckoShmReaderSegment* cur = __atomic_exchange_n(&w->reader, NULL, __ATOMIC_SEQ_CST);
-    if (cur) munmap(cur, GECKO_SHM_READER_SEGMENT_SIZE);
-    reap_retired(w, true);
+    const uintptr_t o = __atomic_exchange_n(&w->offer, (uintptr_t)0, __ATOMIC_ACQ_REL);
+    if (o != 0 && o != GECKO_RD_DETACH) munmap((void*)o, GECKO_SHM_READER_SEGMENT_SIZE);
+    if (w->io_reader) munmap(w->io_reader, GECKO_SHM_READER_SEGMENT_SIZE);
+    w->io_reader = NULL;
+    w->offered = NULL;
+    reap_handback(w);
     w->cached_valid = false;
     w->cached_for = NULL;
 }

@@ -9,9 +9,19 @@
  *   control path (Initialize, StartIO, StopIO): open, publish_state,
  *     attach_start, attach_stop. May block, allocate, log.
  *   attach thread (started by attach_start): discovers and maps the engine's
- *     reader segment, swaps it on re-creation, unmaps retired mappings.
+ *     reader segment, offers it to the IO thread (again on re-creation), unmaps
+ *     the mappings the IO thread hands back.
  *   IO thread: write_mix, try_publish_zts, clock_request. Never blocks, allocates, locks,
- *     logs or makes a syscall.
+ *     logs, makes a syscall or issues a full memory fence.
+ *
+ * Reader-mapping hand-over (two single-slot mailboxes, acquire/release only):
+ *   `offer`: the attach thread stores a new mapping (or GECKO_RD_DETACH) while it
+ *     is 0; the IO thread takes it at its next use and stores 0.
+ *   `handback`: when it takes an offer, the IO thread stores the mapping it stops
+ *     using while the slot is 0 (it keeps the old one until then); the attach
+ *     thread unmaps it and stores 0. The IO thread's last access to a mapping
+ *     happens before its release store of `handback`, which happens before the
+ *     munmap: no mapping is unmapped while the IO thread may still read it.
  */
 #ifndef GECKO_SHM_WRITER_H
 #define GECKO_SHM_WRITER_H
@@ -54,13 +64,13 @@ typedef struct GeckoShmWriter {
     uint64_t generation;        /* never 0 once mapped */
     bool open_failed_logged;
 
-    /* reader segment (attach thread publishes, IO thread acquire-loads) */
-    GeckoShmReaderSegment* reader;  /* atomic pointer; NULL = none */
-    GeckoShmReaderSegment* retired; /* attach thread only: waiting to be unmapped */
-    uint64_t retired_epoch;         /* io_epoch when `retired` was swapped out */
-    dev_t reader_dev;
+    /* reader segment hand-over (see the top of this file) */
+    uintptr_t offer;                  /* atomic: 0, a mapping, or GECKO_RD_DETACH */
+    uintptr_t handback;               /* atomic: 0 or a mapping to unmap */
+    GeckoShmReaderSegment* io_reader; /* IO thread only: the mapping in use; NULL = none */
+    GeckoShmReaderSegment* offered;   /* attach thread only: the newest mapping offered */
+    dev_t reader_dev;                 /* identity of `offered` (attach thread) */
     ino_t reader_ino;
-    uint64_t io_epoch;              /* atomic; bumped by the IO thread after each write */
     pthread_t attach_thread;
     bool attach_running;            /* control path */
     uint32_t attach_stop;           /* atomic flag */
@@ -77,6 +87,8 @@ typedef struct GeckoShmWriter {
     /* IO-thread private mirrors of GeckoShmWriterCounters */
     uint64_t io_cycles, gap_events, gap_frames, overlap_events, overlap_frames;
     uint64_t overrun_events, overrun_frames, reader_faults;
+    bool events_dirty;            /* an event counter changed since it was last stored */
+    uint32_t attached_published;  /* the reader_attached value last stored */
 } GeckoShmWriter;
 
 /**

@@ -336,6 +336,23 @@ impl Drop for Shm {
     }
 }
 
+/// Mappings of the unlinked shm segment `name` in this process (lines of
+/// /proc/self/maps for `/dev/shm/<name> (deleted)`): shows whether the driver
+/// unmapped a reader segment it stopped using.
+fn deleted_mappings(name: &str) -> usize {
+    let suffix = format!("/dev/shm/{} (deleted)", name.trim_start_matches('/'));
+    std::fs::read_to_string("/proc/self/maps").expect("maps").lines().filter(|l| l.ends_with(&suffix)).count()
+}
+
+/// Waits (≤ 3 s) until `deleted_mappings(name) == want`.
+fn await_deleted_mappings(name: &str, want: usize, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while deleted_mappings(name) != want {
+        assert!(std::time::Instant::now() < deadline, "{what}: {} mappings left, want {want}", deleted_mappings(name));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn unlink(name: &str) {
     let c = CString::new(name).unwrap();
     // SAFETY: a valid NUL-terminated name.
@@ -777,6 +794,8 @@ fn flow_control_follows_the_reader_segment() {
         assert!(std::time::Instant::now() < deadline, "new reader segment never attached");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The IO thread handed the old mapping back; the attach thread unmapped it.
+    await_deleted_mappings(&rd_name, 0, "the replaced reader mapping");
     rd2.store_u64(off::READ_COUNT, w.u64(off::WRITE_COUNT));
     let over = w.u64(off::OVERRUN_EVENTS);
     for _ in 0..9 {
@@ -795,6 +814,9 @@ fn flow_control_follows_the_reader_segment() {
         assert!(std::time::Instant::now() < deadline, "driver kept following a removed reader");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Only the test's own mapping of the removed segment is left.
+    await_deleted_mappings(&rd_name, 1, "the removed reader's mapping");
     assert_eq!(call!(vt.StopIO, d.r, 2, 0), NO_ERR);
     drop(rd2);
+    assert_eq!(deleted_mappings(&rd_name), 0);
 }

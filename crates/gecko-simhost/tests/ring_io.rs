@@ -348,3 +348,36 @@ fn stale_writer_segment_is_recovered_at_initialize() {
         io.stop_io().expect("StopIO");
     }
 }
+
+/// `reader_attached` is stored only when it changes (the driver keeps the
+/// counters line quiet): it must still follow a reader leaving and coming
+/// back, one cycle after each.
+#[test]
+fn reader_attached_follows_the_reader_leaving_and_returning() {
+    let name = Name::new("r");
+    let (d, dev) = driver(&name.0);
+    let r = started_with_reader(&name.0, &d, &dev);
+    let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
+    let mut t = 0u64;
+    let mut cycle = |t: &mut u64| {
+        io.do_write_mix_cycle(*t as f64, *t, &block(*t, 512)).expect("cycle");
+        *t += 512;
+    };
+    cycle(&mut t);
+    assert!(status(&name.0).writer.reader_attached);
+    drop(r); // detaches: attached_generation = 0
+    cycle(&mut t);
+    let st = status(&name.0);
+    assert!(!st.writer.reader_attached, "one cycle after the reader left");
+    assert_eq!(st.writer.io_cycles, 2);
+    cycle(&mut t);
+    assert!(!status(&name.0).writer.reader_attached, "stays detached");
+    let mut r = attach(&name.0);
+    cycle(&mut t);
+    assert!(status(&name.0).writer.reader_attached, "one cycle after the reader came back");
+    let got = read_exact(&mut r, 512);
+    assert!(got == block(t - 512, 512), "the returning reader reads the newest cycle");
+    let st = status(&name.0);
+    assert_eq!((st.writer.io_cycles, st.write_count), (4, t));
+    assert_eq!((st.writer.overrun_events, st.writer.reader_faults), (0, 0));
+}
