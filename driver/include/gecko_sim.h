@@ -35,6 +35,11 @@ typedef struct GeckoSimConfig {
     void* host_clock_ctx;
     /** Ticks per second of host_clock (ignored when host_clock is NULL: 1e9). */
     double host_ticks_per_second;
+    /** Non-zero: the driver never applies the engine's clock requests and its
+     *  clock stays at nominal — a driver that cannot steer (an older build, or
+     *  one that cannot see the engine's reader segment), so the engine's
+     *  fallback to adaptive resampling can be tested. 0 = steering works. */
+    uint32_t ignore_clock_requests;
 } GeckoSimConfig;
 
 /** Name of the exported symbol, for dlsym. */

@@ -24,6 +24,8 @@ double gecko_host_ticks_per_second(void) {
 
 const char* gecko_configured_shm_name(void) { return GECKO_SHM_DEFAULT_NAME; }
 
+bool gecko_configured_ignore_clock_requests(void) { return false; }
+
 void gecko_config_freeze(void) {}
 
 #else /* simulated host on Linux */
@@ -37,8 +39,9 @@ static struct {
     GeckoSimHostClockFn host_clock;
     void* host_clock_ctx;
     double host_ticks_per_second;
+    bool ignore_clock_requests;
     bool frozen;
-} gConfig = {GECKO_SHM_DEFAULT_NAME, NULL, NULL, 1e9, false};
+} gConfig = {GECKO_SHM_DEFAULT_NAME, NULL, NULL, 1e9, false, false};
 
 static pthread_mutex_t gConfigMutex = PTHREAD_MUTEX_INITIALIZER;
 
@@ -75,6 +78,7 @@ GECKO_EXPORT int GeckoSim_Configure(const GeckoSimConfig* config) {
     gConfig.host_clock = config->host_clock;
     gConfig.host_clock_ctx = config->host_clock_ctx;
     gConfig.host_ticks_per_second = tps;
+    gConfig.ignore_clock_requests = config->ignore_clock_requests != 0;
     pthread_mutex_unlock(&gConfigMutex);
     return 0;
 }
@@ -86,6 +90,8 @@ void gecko_config_freeze(void) {
 }
 
 const char* gecko_configured_shm_name(void) { return gConfig.shm_name; }
+
+bool gecko_configured_ignore_clock_requests(void) { return gConfig.ignore_clock_requests; }
 
 uint64_t gecko_host_time_now(void) {
     if (gConfig.host_clock) return gConfig.host_clock(gConfig.host_clock_ctx);

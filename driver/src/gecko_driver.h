@@ -137,6 +137,9 @@ uint64_t gecko_host_time_now(void);
 double gecko_host_ticks_per_second(void);
 /** The configured writer-segment name (GECKO_SHM_DEFAULT_NAME unless GeckoSim_Configure). */
 const char* gecko_configured_shm_name(void);
+/** Whether the simulated host asked the driver to ignore clock requests
+ *  (GeckoSimConfig.ignore_clock_requests; always false on macOS). */
+bool gecko_configured_ignore_clock_requests(void);
 /** Marks the configuration as frozen (called by Initialize). */
 void gecko_config_freeze(void);
 

@@ -95,7 +95,7 @@ OSStatus gecko_StopIO(AudioServerPlugInDriverRef inDriver, AudioObjectID inDevic
 static void clock_steer(GeckoDriver* d) {
     double target = 0.0;
     double req;
-    if (gecko_shm_writer_clock_request(&d->shm, &req)) {
+    if (!gecko_configured_ignore_clock_requests() && gecko_shm_writer_clock_request(&d->shm, &req)) {
         if (!isfinite(req)) return; /* garbage: ignored */
         target = req;
         if (target > GECKO_SHM_MAX_CLOCK_ADJUST_PPM) target = GECKO_SHM_MAX_CLOCK_ADJUST_PPM;

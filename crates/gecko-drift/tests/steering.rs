@@ -1,6 +1,7 @@
 //! Clock steering against the real driver in simulated time: ±100 and
 //! ±1000 ppm output-crystal skew, one hour of audio each. The output must be
-//! the input, bit for bit, once locked.
+//! the input, bit for bit, once locked. And Auto's fallback to resampling
+//! when the driver cannot steer.
 
 mod common;
 use common::*;
@@ -53,4 +54,41 @@ fn steering_plus_1000_ppm_one_hour() {
 #[test]
 fn steering_minus_1000_ppm_one_hour() {
     one_hour(-1000.0);
+}
+
+/// A driver that cannot steer (it never applies the clock requests, as an
+/// older build or one that cannot see the engine's reader segment would):
+/// Auto notices within a few zero-timestamp periods, reports it once, and
+/// falls back to adaptive resampling, which then holds the fill like the
+/// resampling runs do. Ten minutes, +100 ppm, `Draft` filter (the control
+/// loop is what is under test).
+#[test]
+fn auto_falls_back_to_resampling_when_the_driver_cannot_steer() {
+    fn auto_draft(dev: f64, out: f64) -> DriftConfig {
+        let mut c = steering(dev, out);
+        c.quality = gecko_drift::Quality::Draft;
+        c
+    }
+    let skew = 100.0;
+    let mut cfg = SimConfig::new(600.0, skew, auto_draft);
+    cfg.driver_ignores_clock_requests = true;
+    let r = run(&cfg);
+    println!("{}", summary("Auto on a driver that cannot steer, +100 ppm, 10 min", &r));
+    let unavailable: Vec<f64> =
+        r.events.iter().filter(|(_, e)| e.contains(gecko_drift::DriftEvents::STEERING_UNAVAILABLE)).map(|(t, _)| *t).collect();
+    assert_eq!(unavailable.len(), 1, "reported once: {:?}", r.events);
+    assert!(unavailable[0] <= 5.0, "noticed after {} s", unavailable[0]);
+    let last = r.last.expect("rendered");
+    assert_eq!(last.actuator, Actuator::Resampling, "fell back to resampling and stayed there");
+    assert_eq!(last.applied_ppm, 0.0, "the driver's clock stayed at nominal");
+    let s = r.first();
+    let lock = s.lock_in_s().expect("locked after the fallback");
+    assert!(lock > unavailable[0] && lock <= unavailable[0] + 10.0, "locked at {lock} s, fallback at {} s", unavailable[0]);
+    assert!(s.p99() <= 32.0, "p99 |fill error| {} frames", s.p99());
+    assert_eq!(s.underrun_frames_locked, 0, "underruns after lock-in");
+    assert_eq!(r.driver_overrun_frames_end, r.driver_overrun_frames_at_lock, "driver overruns after lock-in");
+    assert_eq!(r.ring_overruns_locked, 0);
+    assert!(!r.events.iter().any(|(t, e)| *t > lock && e.contains(gecko_drift::DriftEvents::LOCK_LOST)), "{:?}", r.events);
+    let c = last.correction_ppm;
+    assert!((c - skew).abs() < 30.0, "correction {c} ppm for skew {skew}");
 }

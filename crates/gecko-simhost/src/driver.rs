@@ -107,6 +107,7 @@ pub struct Driver {
     host: Option<Arc<Host>>,
     keepalive: Vec<Box<dyn std::any::Any + Send + Sync>>,
     lib: LoadedLibrary,
+    ignore_clock_requests: bool,
 }
 
 // SAFETY: AudioServerPlugIn drivers must accept calls from any HAL thread;
@@ -143,7 +144,7 @@ impl Driver {
         configure_fn: Option<GeckoSimConfigureFn>,
         lib: LoadedLibrary,
     ) -> Result<Self, LoadError> {
-        let d = Driver { raw, configure_fn, host: None, keepalive: Vec::new(), lib };
+        let d = Driver { raw, configure_fn, host: None, keepalive: Vec::new(), lib, ignore_clock_requests: false };
         d.vtbl().map_err(|_| LoadError::NullVtableEntry("vtable"))?;
         Ok(d)
     }
@@ -173,6 +174,14 @@ impl Driver {
         unsafe { (*self.raw).as_ref() }.ok_or(DriverError::NullEntry("vtable"))
     }
 
+    /// Makes the next [`Driver::configure`] ask the driver to ignore the
+    /// engine's clock requests (`GeckoSimConfig.ignore_clock_requests`): a
+    /// driver that cannot steer, for testing the engine's fallback to
+    /// adaptive resampling.
+    pub fn set_ignore_clock_requests(&mut self, ignore: bool) {
+        self.ignore_clock_requests = ignore;
+    }
+
     /// Calls `GeckoSim_Configure` (gecko_sim.h) with `shm_name` (≤ 28 bytes,
     /// `/name`; empty = default) and an optional host clock. Call before
     /// [`Driver::initialize`]. `keepalive` is kept (never freed) for as long
@@ -193,6 +202,7 @@ impl Driver {
             host_clock: None,
             host_clock_ctx: std::ptr::null_mut(),
             host_ticks_per_second: 0.0,
+            ignore_clock_requests: self.ignore_clock_requests as u32,
         };
         for (d, s) in cfg.shm_name.iter_mut().zip(shm_name.bytes()) {
             *d = s as std::ffi::c_char;

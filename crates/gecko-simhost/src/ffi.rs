@@ -381,6 +381,9 @@ pub struct GeckoSimConfig {
     pub host_clock_ctx: *mut c_void,
     /// Ticks per second of `host_clock` (ignored when NULL).
     pub host_ticks_per_second: f64,
+    /// Non-zero: the driver never applies clock requests (a driver that
+    /// cannot steer); 0 = steering works.
+    pub ignore_clock_requests: u32,
 }
 
 /// `int GeckoSim_Configure(const GeckoSimConfig*)`.
@@ -408,7 +411,7 @@ mod tests {
         assert_eq!(size_of::<AudioServerPlugInHostInterface>(), 5 * 8);
         assert_eq!(size_of::<AudioServerPlugInDriverInterface>(), 23 * 8);
         assert_eq!(size_of::<CFUUIDBytes>(), 16);
-        assert_eq!(size_of::<GeckoSimConfig>(), 4 + 32 + 4 + 8 + 8 + 8);
+        assert_eq!(size_of::<GeckoSimConfig>(), 4 + 32 + 4 + 8 + 8 + 8 + 4 + 4);
     }
 
     #[test]
@@ -435,6 +438,7 @@ mod tests {
         assert_eq!(offset_of!(GeckoSimConfig, host_clock), 40);
         assert_eq!(offset_of!(GeckoSimConfig, host_clock_ctx), 48);
         assert_eq!(offset_of!(GeckoSimConfig, host_ticks_per_second), 56);
+        assert_eq!(offset_of!(GeckoSimConfig, ignore_clock_requests), 64);
     }
 
     #[test]

@@ -77,6 +77,7 @@ fn sim_config(name: &str) -> GeckoSimConfig {
         host_clock: Some(unused_clock),
         host_clock_ctx: std::ptr::null_mut(),
         host_ticks_per_second: 1e9,
+        ignore_clock_requests: 0,
     }
 }
 

@@ -98,6 +98,8 @@ pub struct SimConfig {
     /// Run every render inside `assert_no_alloc` (the binary must install
     /// `assert_no_alloc::AllocDisabler` as its global allocator).
     pub no_alloc_render: bool,
+    /// The driver ignores the engine's clock requests (it cannot steer).
+    pub driver_ignores_clock_requests: bool,
 }
 
 impl SimConfig {
@@ -115,6 +117,7 @@ impl SimConfig {
             keep_output_from_s: None,
             jitter_us: 100.0,
             no_alloc_render: false,
+            driver_ignores_clock_requests: false,
         }
     }
 }
@@ -206,8 +209,9 @@ struct Session<'a> {
     rate: f64,
 }
 
-fn load_driver(name: &str, clock: &Arc<SimulatedClock>, rate: f64) -> &'static Driver {
+fn load_driver(name: &str, clock: &Arc<SimulatedClock>, rate: f64, ignore_clock_requests: bool) -> &'static Driver {
     let mut d = load_isolated(bundle::bundle_path()).expect("load the real bundle");
+    d.set_ignore_clock_requests(ignore_clock_requests);
     clock.configure(&mut d, name).expect("configure");
     d.initialize(Arc::new(Host::new())).expect("Initialize");
     if rate != 48_000.0 {
@@ -240,7 +244,7 @@ pub fn run(cfg: &SimConfig) -> SimResult {
     let clock = SimulatedClock::new(1_000_000_000, TPS);
     let t0: u64 = 1_000_000_000;
     let mut device_rate = cfg.device_rate;
-    let mut driver = load_driver(&name.0, &clock, device_rate);
+    let mut driver = load_driver(&name.0, &clock, device_rate, cfg.driver_ignores_clock_requests);
     let mut reader = Reader::attach(&name.0, &AttachOptions::default()).expect("attach");
     let mut session = Some(start_session(driver, &clock, t0));
     let ch = session.as_ref().unwrap().channels;
@@ -364,7 +368,7 @@ pub fn run(cfg: &SimConfig) -> SimResult {
             if session.is_none() {
                 let (_, fresh) = io_resume_at.take().unwrap();
                 if fresh {
-                    driver = load_driver(&name.0, &clock, device_rate);
+                    driver = load_driver(&name.0, &clock, device_rate, cfg.driver_ignores_clock_requests);
                 }
                 let _ = pending_rate.take();
                 session = Some(start_session(driver, &clock, now));
