@@ -11,6 +11,8 @@
 //! - [`Reader`]: attach, read blocks of frames, follow driver restarts.
 //! - [`Peek`]: a passive look at both segments (pacing, status, tests).
 //! - [`unlink_segments`]: remove a ring's segments.
+//! - `forge` (feature `forge`, tests only): writer segments forged field by
+//!   field.
 //!
 //! Every value read from the driver's segment is validated before use; bad
 //! contents become a [`RingError`] with a message that says what to do.
@@ -22,6 +24,8 @@
 
 pub mod abi;
 mod error;
+#[cfg(feature = "forge")]
+pub mod forge;
 mod peek;
 mod reader;
 mod shm;

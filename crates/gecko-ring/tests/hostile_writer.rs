@@ -4,82 +4,33 @@
 //! here are forged byte by byte (the real driver is exercised through the
 //! simulated host in crates/gecko-simhost); nothing here may panic or hang.
 
-use gecko_ring::abi::{self, WriterSegment};
+use gecko_ring::abi::WriterSegment;
+use gecko_ring::forge::ForgedWriter;
 use gecko_ring::{AttachOptions, Peek, Reader, RingError, RingEvent};
 use nix::fcntl::OFlag;
-use nix::sys::mman::{MapFlags, ProtFlags, mmap, shm_open};
+use nix::sys::mman::shm_open;
 use nix::sys::stat::Mode;
-use std::num::NonZeroUsize;
-use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-static N: AtomicU32 = AtomicU32::new(0);
-
-/// A forged writer segment, unlinked (with its reader segment) on drop.
-struct Forged {
-    name: String,
-    base: NonNull<u8>,
-    len: usize,
-}
+/// The forged segments of these tests (gecko_ring::forge), with a
+/// default-options attach.
+struct Forged(ForgedWriter);
 
 impl Forged {
-    /// A valid v1 segment: `cap` frames × `ch` channels, 48 kHz, live pid.
     fn valid(cap: u32, ch: u32) -> Forged {
-        let len = abi::WRITER_HEADER_SIZE as usize + (cap * ch * 4) as usize;
-        let f = Forged::raw(len);
-        f.with(|s| {
-            s.header.magic = abi::WRITER_MAGIC;
-            s.header.version = abi::VERSION;
-            s.header.header_size = abi::WRITER_HEADER_SIZE;
-            s.header.capacity_frames = cap;
-            s.header.channels = ch;
-            s.header.sample_format = abi::FORMAT_F32_INTERLEAVED;
-            s.header.bytes_per_frame = ch * 4;
-            s.header.segment_size = len as u64;
-            s.header.writer_pid = std::process::id();
-            s.state.generation = 7;
-            s.state.sample_rate = 48000.0;
-            s.state.volume_scalar = 1.0;
-        });
-        f
+        Forged(ForgedWriter::valid("gkt", cap, ch, 48000.0))
     }
-
-    /// A zero-filled segment of `len` bytes.
     fn raw(len: usize) -> Forged {
-        let name = format!("/gkt{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let _ = gecko_ring::unlink_segments(&name);
-        let fd = shm_open(name.as_str(), OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL, Mode::from_bits_truncate(0o644)).unwrap();
-        nix::unistd::ftruncate(&fd, len as i64).unwrap();
-        // SAFETY: fresh shared mapping of len bytes.
-        let base = unsafe {
-            mmap(None, NonZeroUsize::new(len.max(1)).unwrap(), ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED, &fd, 0)
-        }
-        .unwrap();
-        Forged { name, base: base.cast(), len }
+        Forged(ForgedWriter::raw("gkt", len))
     }
-
-    fn with(&self, f: impl FnOnce(&mut WriterSegment)) {
-        assert!(self.len >= size_of::<WriterSegment>());
-        // SAFETY: mapping is at least 512 bytes and page aligned; single-threaded test writer.
-        f(unsafe { &mut *(self.base.as_ptr() as *mut WriterSegment) });
-    }
-
-    fn frames(&self) -> &mut [f32] {
-        let n = (self.len - abi::WRITER_HEADER_SIZE as usize) / 4;
-        // SAFETY: the frame area follows the 512-byte header.
-        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(512) as *mut f32, n) }
-    }
-
     fn attach(&self) -> Result<Reader, RingError> {
-        Reader::attach(&self.name, &AttachOptions::default())
+        Reader::attach(self.0.name(), &AttachOptions::default())
     }
 }
 
-impl Drop for Forged {
-    fn drop(&mut self) {
-        // SAFETY: our mapping.
-        let _ = unsafe { nix::sys::mman::munmap(self.base.cast(), self.len.max(1)) };
-        let _ = gecko_ring::unlink_segments(&self.name);
+impl std::ops::Deref for Forged {
+    type Target = ForgedWriter;
+    fn deref(&self) -> &ForgedWriter {
+        &self.0
     }
 }
 
@@ -115,7 +66,7 @@ fn a_valid_segment_attaches_and_reads_blocks_across_the_wrap() {
         assert_eq!(fr, [i as f32, -(i as f32)], "frame {i}");
     }
     // the reader published its position for the writer
-    let st = Peek::open(&f.name).unwrap().status().unwrap();
+    let st = Peek::open(f.name()).unwrap().status().unwrap();
     assert_eq!(st.read_count, Some(5000));
     assert_eq!(st.fill_frames(), Some(0));
 }
@@ -166,7 +117,7 @@ fn a_stale_segment_from_a_dead_writer_is_detected() {
     f.with(|s| s.header.writer_pid = dead);
     assert!(matches!(f.attach(), Err(RingError::StaleWriter { pid, .. }) if pid == dead));
     // waiting turns it into a timeout that names the cause
-    let err = Reader::attach(&f.name, &AttachOptions { wait: std::time::Duration::from_millis(60), ..Default::default() })
+    let err = Reader::attach(f.name(), &AttachOptions { wait: std::time::Duration::from_millis(60), ..Default::default() })
         .err()
         .unwrap();
     assert!(matches!(err, RingError::Timeout { .. }) && err.to_string().contains("timed out"), "{err}");
@@ -183,10 +134,10 @@ fn a_missing_segment_says_the_driver_is_not_installed() {
 fn a_segment_caught_mid_creation_is_waited_for() {
     // Sized but header still zero: the driver is between ftruncate and the header write.
     let f = Forged::raw(512 + 1024 * 8);
-    let err = Reader::attach(&f.name, &AttachOptions { wait: std::time::Duration::ZERO, ..Default::default() }).err().unwrap();
+    let err = Reader::attach(f.name(), &AttachOptions { wait: std::time::Duration::ZERO, ..Default::default() }).err().unwrap();
     assert!(err.is_transient(), "{err}");
     // ...and once the driver finishes writing it, a waiting reader attaches.
-    let name = f.name.clone();
+    let name = f.name().to_string();
     let waiter = std::thread::spawn(move || {
         Reader::attach(&name, &AttachOptions { wait: std::time::Duration::from_secs(5), ..Default::default() }).map(|r| r.format())
     });
@@ -316,7 +267,7 @@ fn clock_steering_requests_land_in_the_reader_segment() {
     let f = Forged::valid(1024, 2);
     let mut r = f.attach().unwrap();
     let read_back = || {
-        let fd = shm_open(format!("{}.rd", f.name).as_str(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let fd = shm_open(format!("{}.rd", f.name()).as_str(), OFlag::O_RDONLY, Mode::empty()).unwrap();
         let mut b = [0u8; 8];
         nix::sys::uio::pread(&fd, &mut b, 264).unwrap();
         f64::from_le_bytes(b)
