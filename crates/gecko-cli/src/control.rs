@@ -1,11 +1,12 @@
 //! Live control of a running engine from standard input, one command per line:
-//! `gain DB`, `preset NAME|FILE`, `limiter on|off`, `bypass`, `help`.
-//! Commands are parsed on their own thread into [`Edit`]s, the same edits the
-//! control socket's clients make ([`gecko_control::ControlState`]); the
-//! engine's control thread picks up the latest settings and hands them to
-//! the audio thread through its lock-free queue.
+//! `gain DB`, `preset NAME|FILE`, `limiter on|off`, `mute on|off`, `bypass`,
+//! `device [NAME]`, `help`. Commands are parsed on their own thread into the
+//! same requests the control socket's clients make
+//! ([`gecko_control::ControlState`]): settings [`Edit`]s, which the engine's
+//! control thread hands to the audio thread through its lock-free queue, and
+//! output moves, which the engine's output loop carries out.
 
-use gecko_control::{ControlState, Edit, OutputSet};
+use gecko_control::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT, OutputSet};
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -36,9 +37,30 @@ pub fn preset_spec(spec: &str) -> Result<String, String> {
     std::fs::read_to_string(spec).map_err(|e| format!("{spec}: {e}"))
 }
 
+/// One line of standard input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// A settings edit.
+    Edit(Edit),
+    /// Move playback to this output device (`None`: the system default).
+    Device(Option<String>),
+}
+
+const HELP: &str = "commands: gain DB | preset NAME|FILE | limiter on|off | mute on|off | bypass | device [NAME]";
+
 /// Parses one command line; `None` for a blank line, `Err` with a message
 /// for the user (including `help`'s).
-pub fn parse(line: &str) -> Result<Option<Edit>, String> {
+pub fn parse(line: &str) -> Result<Option<Command>, String> {
+    let line = line.trim();
+    if let Some(rest) = line.strip_prefix("device").filter(|r| r.is_empty() || r.starts_with(char::is_whitespace)) {
+        // Device names have spaces ("Built-in Output"): the rest of the line.
+        let name = rest.trim();
+        return Ok(Some(Command::Device((!name.is_empty()).then(|| name.to_owned()))));
+    }
+    Ok(parse_edit(line)?.map(Command::Edit))
+}
+
+fn parse_edit(line: &str) -> Result<Option<Edit>, String> {
     let mut words = line.split_whitespace();
     let Some(cmd) = words.next() else { return Ok(None) };
     let arg = words.next();
@@ -50,10 +72,28 @@ pub fn parse(line: &str) -> Result<Option<Edit>, String> {
         ("preset", Some(spec)) => Ok(Some(Edit::Preset(preset_spec(spec)?))),
         ("limiter", Some("on")) => Ok(Some(Edit::Limiter { enabled: Some(true), ceiling_dbtp: None })),
         ("limiter", Some("off")) => Ok(Some(Edit::Limiter { enabled: Some(false), ceiling_dbtp: None })),
+        ("mute", Some("on")) => Ok(Some(Edit::Mute(true))),
+        ("mute", Some("off")) => Ok(Some(Edit::Mute(false))),
         ("bypass", None) => Ok(Some(Edit::Bypass)),
-        ("help", _) => Err("commands: gain DB | preset NAME|FILE | limiter on|off | bypass".into()),
+        ("help", _) => Err(HELP.into()),
         _ => Err(format!("unknown command {line:?}; type `help`")),
     }
+}
+
+/// Carries out one command line against `state`; the message for the user
+/// (`None` for a blank line). A device move waits for the engine's answer
+/// (at most [`OUTPUT_SWITCH_TIMEOUT`]).
+pub fn run(line: &str, state: &ControlState) -> Option<String> {
+    let result = match parse(line) {
+        Ok(None) => return None,
+        Ok(Some(Command::Edit(e))) => state.edit(&e).map(|a| a.message).map_err(|e| e.message),
+        Ok(Some(Command::Device(name))) => state
+            .request_output(name, OUTPUT_SWITCH_TIMEOUT)
+            .map(|o| format!("playing on {} @ {} Hz", o.device, o.rate_hz))
+            .map_err(|e| e.message),
+        Err(e) => Err(e),
+    };
+    Some(result.unwrap_or_else(|e| e))
 }
 
 /// Starts reading commands from stdin into `state`.
@@ -61,10 +101,8 @@ pub fn spawn_stdin(state: Arc<ControlState>) {
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
-            match parse(&line).and_then(|e| e.map(|e| state.edit(&e).map_err(|e| e.message)).transpose()) {
-                Ok(Some(a)) => eprintln!("→ {}", a.message),
-                Ok(None) => {}
-                Err(e) => eprintln!("→ {e}"),
+            if let Some(message) = run(&line, &state) {
+                eprintln!("→ {message}");
             }
         }
     });
@@ -79,7 +117,8 @@ mod tests {
     fn apply(line: &str, params: &mut ChainParams) -> Result<String, String> {
         match parse(line)? {
             None => Ok(String::new()),
-            Some(edit) => edit.apply(params, &mut None).map_err(|e| e.message),
+            Some(Command::Edit(edit)) => edit.apply(params, &mut None).map_err(|e| e.message),
+            Some(Command::Device(d)) => Err(format!("not a settings edit: device {d:?}")),
         }
     }
 
@@ -103,16 +142,51 @@ mod tests {
         assert_eq!(p.gain_db, -9.0);
         std::fs::write(&file, "gain_db = 99\n").unwrap();
         assert!(apply(&format!("preset {}", file.display()), &mut p).unwrap_err().contains("mine.toml"));
+        apply("mute on", &mut p).unwrap();
+        assert!(p.mute);
         apply("bypass", &mut p).unwrap();
+        assert!(p.mute, "bypass keeps the mute");
+        apply("mute off", &mut p).unwrap();
         assert_eq!(p, gecko_engine::EngineConfig::bypass_chain());
+        assert!(apply("mute loud", &mut p).is_err());
         assert!(apply("frobnicate", &mut p).is_err());
         assert_eq!(apply("   ", &mut p), Ok(String::new()));
     }
 
     #[test]
+    fn device_takes_the_rest_of_the_line() {
+        assert_eq!(parse("device"), Ok(Some(Command::Device(None))));
+        assert_eq!(parse("  device   Built-in Output  "), Ok(Some(Command::Device(Some("Built-in Output".into())))));
+        assert!(parse("devices").is_err(), "not the device command");
+    }
+
+    #[test]
+    fn device_goes_to_the_engines_output_loop_and_its_answer_comes_back() {
+        let state = Arc::new(ControlState::new(gecko_engine::EngineConfig::bypass_chain(), None));
+        // A headless engine refuses.
+        assert!(run("device Speakers", &state).unwrap().contains("headless"));
+        // An engine playing to a device: its output loop takes the request and answers.
+        state.accept_output_requests(true);
+        let engine = {
+            let state = state.clone();
+            std::thread::spawn(move || loop {
+                if let Some(t) = state.take_output_request() {
+                    state.finish_output(t.id, Ok(OutputSet { device: t.device.unwrap_or("Default".into()), rate_hz: 48_000 }));
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            })
+        };
+        assert_eq!(run("device USB Speakers", &state), Some("playing on USB Speakers @ 48000 Hz".into()));
+        engine.join().unwrap();
+        assert_eq!(run("", &state), None);
+    }
+
+    #[test]
     fn stdin_and_socket_edit_the_same_settings() {
         let state = ControlState::new(gecko_engine::EngineConfig::bypass_chain(), None);
-        state.edit(&parse("gain -3").unwrap().unwrap()).unwrap();
+        let Some(Command::Edit(e)) = parse("gain -3").unwrap() else { panic!("gain is an edit") };
+        state.edit(&e).unwrap();
         state.edit(&Edit::Limiter { enabled: Some(true), ceiling_dbtp: None }).unwrap();
         let p = state.latest().unwrap();
         assert_eq!((p.gain_db, p.limiter.enabled), (-3.0, true));

@@ -185,7 +185,8 @@ struct EngineArgs {
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
     /// Read live commands from standard input, one per line: `gain DB`,
-    /// `preset NAME|FILE`, `limiter on|off`, `bypass` (on by default when stdin is a terminal).
+    /// `preset NAME|FILE`, `limiter on|off`, `mute on|off`, `bypass`,
+    /// `device [NAME]` (on by default when stdin is a terminal).
     #[arg(long)]
     control_stdin: bool,
     /// Control socket for the app and `gecko ctl` (mode 0600). Default:

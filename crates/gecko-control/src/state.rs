@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// tens of ms, a Bluetooth one up to a second or two).
 pub const OUTPUT_SWITCH_TIMEOUT: Duration = Duration::from_secs(4);
 
-/// Sample rate settings are validated at before they are accepted (the
+/// Sample rate (Hz) at which settings are validated before they are accepted (the
 /// engine checks them again at the stream's real rate).
 pub const VALIDATION_RATE: f64 = 48_000.0;
 
