@@ -3,6 +3,9 @@
 # Uses $CARGO_TARGET_DIR when set (CI points it at a cache outside the clone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Build scripts that watch files by absolute path re-run when the checkout
+# changes (a target directory shared between clones; see crates/*/build.rs).
+export GECKO_CHECKOUT="$PWD"
 bash scripts/setup.sh
 echo "==> cargo test (workspace)"
 cargo test --workspace 2>&1

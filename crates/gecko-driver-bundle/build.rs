@@ -19,6 +19,11 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
 
     println!("cargo:rerun-if-env-changed=GECKO_CHANNELS");
+    // The paths below are absolute: in a target directory shared by two
+    // checkouts, cargo would keep the bundle built from the other one while
+    // its files stay unchanged. scripts/test.sh exports the checkout's path,
+    // so changing checkouts re-runs this script.
+    println!("cargo:rerun-if-env-changed=GECKO_CHECKOUT");
     let channels: u32 = match env::var("GECKO_CHANNELS") {
         Ok(v) => v.trim().parse().ok().filter(|c| (1..=64).contains(c)).unwrap_or_else(|| {
             panic!("GECKO_CHANNELS must be an integer in 1..=64, got {v:?}")

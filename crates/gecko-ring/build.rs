@@ -7,6 +7,9 @@ fn main() {
     let include = format!("{dir}/../../driver/include");
     println!("cargo:rerun-if-changed=csrc/abi_layout.c");
     println!("cargo:rerun-if-changed={include}/gecko_shm_abi.h");
+    // An absolute path into this checkout: re-run when another checkout
+    // shares the target directory (scripts/test.sh exports GECKO_CHECKOUT).
+    println!("cargo:rerun-if-env-changed=GECKO_CHECKOUT");
     cc::Build::new()
         .file("csrc/abi_layout.c")
         .include(include)
