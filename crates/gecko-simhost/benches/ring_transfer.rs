@@ -604,7 +604,7 @@ fn main() {
         println!("WARNING: unoptimized build (e.g. `cargo test --benches`): a smoke run only, the numbers mean nothing");
     }
     println!("load average at start: {} (other processes compete for the cores the two-process ring needs)", loadavg());
-    println!("baselines (a) memcpy and (b) per-sample atomics are SINGLE-PROCESS, single-thread (no cross-core traffic):");
+    println!("baselines (a) memcpy and (b) the seed sketch's per-sample iterator are SINGLE-PROCESS, single-thread (no cross-core traffic):");
     println!("the comparison is conservative for the two-process ring.\n");
 
     // Interleave the three measurements rep by rep so machine noise hits all alike.
@@ -651,7 +651,7 @@ fn main() {
         let _ = std::io::stdout().flush();
     }
     println!("\n");
-    println!("block            ring 2-proc          (a) memcpy 1-proc    (b) per-sample 1-proc   ring/memcpy  ring/per-sample");
+    println!("block            ring 2-proc          (a) memcpy 1-proc    (b) seed iterator 1-proc ring/memcpy  ring/per-sample");
     println!("frames  bytes    Mframe/s   GB/s      Mframe/s   GB/s      Mframe/s   GB/s         (median of per-rep ratios)");
     let gb = |fps: f64| fps * (CH * 4) as f64 / 1e9;
     let mut ok_memcpy = true;
