@@ -3,5 +3,5 @@
 # whole path: C driver (in the simulated host) → shared memory → engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh demo
 exec cargo run --release -q -p gecko-cli -- demo "$@"

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Gecko needs on a fresh Debian 12 machine (idempotent).
+#   bash scripts/setup.sh        everything below (what scripts/test.sh needs)
+#   bash scripts/setup.sh demo   only what `gecko demo` needs: build tools,
+#                                ALSA headers, alsa-utils (scripts/demo.sh)
 #   - build tools and ALSA headers (cpal), pkg-config
 #   - alsa-utils: real recordings under /usr/share/sounds/alsa (the demo's default input)
 #   - sox, espeak-ng: make and measure more test audio
@@ -15,6 +18,11 @@
 #     selenium (PyPI, pinned below)
 #   - a Rust toolchain if cargo is missing (rustup must be reachable)
 set -euo pipefail
+profile="${1:-all}"
+case "$profile" in
+    all | demo) ;;
+    *) echo "usage: $0 [demo]" >&2; exit 2 ;;
+esac
 
 # The zig release whose macOS libc headers and libSystem.tbd the cross-build
 # and its test use (lib/libc/include/any-macos-any, lib/libc/darwin).
@@ -22,12 +30,15 @@ ZIGLANG_VERSION=0.15.2
 TAURI_DRIVER_VERSION=2.1.0
 SELENIUM_VERSION=4.51.0
 
+demo_apt=(build-essential pkg-config libasound2-dev alsa-utils)
+all_apt=("${demo_apt[@]}" sox espeak-ng
+         clang-19 lld-19 llvm-19 python3-pip valgrind
+         libarchive-tools openssl
+         libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
+         webkit2gtk-driver xvfb xauth dbus)
+if [ "$profile" = demo ]; then wanted=("${demo_apt[@]}"); else wanted=("${all_apt[@]}"); fi
 need_apt=()
-for pkg in build-essential pkg-config libasound2-dev alsa-utils sox espeak-ng \
-           clang-19 lld-19 llvm-19 python3-pip valgrind \
-           libarchive-tools openssl \
-           libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
-           webkit2gtk-driver xvfb xauth dbus; do
+for pkg in "${wanted[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
@@ -36,6 +47,12 @@ if ((${#need_apt[@]})); then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "$profile" = demo ]; then
+    command -v cargo >/dev/null 2>&1 || { echo "error: cargo not found: install Rust (https://rustup.rs) and re-run" >&2; exit 1; }
+    echo "==> set-up for the demo complete"
+    exit 0
 fi
 
 # pip into the python3 the scripts run: as root (CI) system-wide, otherwise
