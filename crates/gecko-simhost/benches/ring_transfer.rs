@@ -625,7 +625,9 @@ fn main() {
             let mut v: Vec<f64> = (0..reps).map(|_| w.transfer(&table, b, ring_frames, full_verify)).collect();
             println!("ring {b}: median {:.2} GB/s", median(&mut v) * (CH * 4) as f64 / 1e9);
         }
-        std::process::exit(0);
+        driver.stop_io(dev.device_id, kAudioServerPlugInHostClientID).expect("StopIO");
+        let _ = gecko_ring::unlink_segments(&name);
+        return;
     }
     for _ in 0..reps {
         for (i, &b) in SIZES.iter().enumerate() {
