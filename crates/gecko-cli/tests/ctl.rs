@@ -285,3 +285,73 @@ fn ctl_moves_playback_to_another_device_live() {
     assert!(frames_in >= secs * 48_000, "read {frames_in} frames of a {secs} s stream");
     assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
 }
+
+/// The engine's standard input takes the same live commands as its socket:
+/// `device studio` moves playback (the engine answers on stderr) and the
+/// ring keeps flowing; `mute on` reaches the settings.
+#[test]
+fn engine_stdin_moves_playback_and_mutes() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".asoundrc"),
+        "pcm.!default { type null }\nctl.!default { type hw card 0 }\npcm.studio { type null\n hint { show on\n description \"Studio\" } }\n",
+    )
+    .unwrap();
+    let sock: PathBuf = dir.path().join("engine.sock");
+    let shm = format!("/gkstd{}", std::process::id());
+    let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
+    let _ = nix::sys::mman::shm_unlink(shm.as_str());
+    let secs = 6;
+    let mut engine = gecko()
+        .env("HOME", dir.path())
+        .args(["engine", "--quiet", "--exit-on-stop", "--wait", "30", "--control-stdin", "--shm-name", &shm, "--control-socket"])
+        .arg(&sock)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = engine.stdin.take().unwrap();
+    procs.children.push(engine);
+    let mut host = gecko()
+        .args(["host", "--sine", "440", "--sine-seconds", &secs.to_string(), "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "the engine never opened its control socket");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let frames_in = || {
+        let o = ctl(&sock, &["--json", "telemetry"]);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).ok().and_then(|t| t["frames_in"].as_u64()).unwrap_or(0)
+    };
+    while frames_in() < 24_000 {
+        assert!(Instant::now() < deadline, "the engine never read audio from the ring");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    writeln!(stdin, "device studio").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while json(&sock, &["status"])["output_device"] != "studio" {
+        assert!(Instant::now() < deadline, "stdin's device command never moved playback");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writeln!(stdin, "mute on").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while json(&sock, &["status"])["params"]["mute"] != true {
+        assert!(Instant::now() < deadline, "stdin's mute command never reached the settings: {}", json(&sock, &["status"]));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stdin);
+    assert!(host.wait().unwrap().success());
+    let out = procs.children.remove(0).wait_with_output().unwrap();
+    let (report, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{report}\n{err}");
+    assert!(err.contains("→ playing on studio @ 48000 Hz"), "the engine's answer on stderr: {err}");
+    assert!(err.contains("→ muted"), "{err}");
+    assert!(report.contains("device switches 1"), "{report}");
+    assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
+}
