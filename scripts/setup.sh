@@ -84,7 +84,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 source "$(dirname "$0")/tools-env.sh"
-if [ "$("$GECKO_TOOLS/bin/tauri-driver" --version 2>/dev/null)" != "tauri-driver $TAURI_DRIVER_VERSION" ]; then
+# (tauri-driver has no --version: ask cargo what it installed there.)
+if ! cargo install --list --root "$GECKO_TOOLS" 2>/dev/null | grep -qx "tauri-driver v$TAURI_DRIVER_VERSION:" ||
+   [ ! -x "$GECKO_TOOLS/bin/tauri-driver" ]; then
     echo "==> installing tauri-driver $TAURI_DRIVER_VERSION (crates.io) into $GECKO_TOOLS"
     cargo install -q --locked tauri-driver --version "$TAURI_DRIVER_VERSION" --root "$GECKO_TOOLS"
 fi
