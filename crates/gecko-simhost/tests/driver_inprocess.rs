@@ -821,3 +821,71 @@ fn flow_control_follows_the_reader_segment() {
     drop(rd2);
     assert_eq!(deleted_mappings(&rd_name), 0);
 }
+
+/// The reader-mapping hand-over under real concurrency: an IO thread runs
+/// write-mix cycles flat out while the engine's segment is created, removed
+/// and created again, four times. Every cycle answers noErr, the driver
+/// follows each new segment (flow control on) and lets go of each removed one,
+/// and after each removal the old mapping is gone from the process.
+#[test]
+fn reader_segments_come_and_go_while_io_runs() {
+    struct Shared<'a>(&'a T);
+    // SAFETY: AudioServerPlugIn drivers take calls from any HAL thread; the
+    // IO thread is the only one doing IO, as in coreaudiod.
+    unsafe impl Sync for Shared<'_> {}
+    impl Shared<'_> {
+        fn get(&self) -> &T {
+            self.0
+        }
+    }
+    let d = driver();
+    let w = writer(&d);
+    let rd_name = format!("{}.rd", d.name.0);
+    assert_eq!(call!(d.vt().StartIO, d.r, 2, 0), NO_ERR);
+    let g = w.u64(off::GENERATION);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let cycles = AtomicU64::new(0);
+    let shared = Shared(&d);
+    let wait_until = |what: &str, cond: &dyn Fn() -> bool, each: &dyn Fn()| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while !cond() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            each();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let d = shared.get();
+            let mut frames = ramp(0, 64);
+            let mut t = 0.0;
+            while !stop.load(Ordering::Relaxed) {
+                assert_eq!(d.do_io(&mut frames, t, 5), NO_ERR);
+                t += 64.0;
+                cycles.fetch_add(1, Ordering::Relaxed);
+                // ~3 M frames/s: the test's reader (1 ms steps) keeps well
+                // within a ring of the writer, as a live engine does.
+                std::thread::sleep(Duration::from_micros(20));
+            }
+        });
+        for round in 0..4 {
+            let rd = Shm::create_reader(&rd_name); // a new inode each time
+            rd.store_u64(off::READ_COUNT, w.u64(off::WRITE_COUNT));
+            rd.store_u64(off::ATTACHED_GENERATION, g);
+            // Keep up with the writer until the driver honours this reader.
+            wait_until(
+                &format!("round {round}: the new reader segment was never followed"),
+                &|| w.u32(off::READER_ATTACHED) == 1,
+                &|| rd.store_u64(off::READ_COUNT, w.u64(off::WRITE_COUNT)),
+            );
+            drop(rd);
+            unlink(&rd_name);
+            wait_until(&format!("round {round}: the driver kept a removed reader"), &|| w.u32(off::READER_ATTACHED) == 0, &|| ());
+            await_deleted_mappings(&rd_name, 0, &format!("round {round}: the removed reader's mapping"));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert_eq!(call!(d.vt().StopIO, d.r, 2, 0), NO_ERR);
+    assert_eq!(w.u64(off::READER_FAULTS), 0);
+    assert!(cycles.load(Ordering::Relaxed) > 1000, "IO ran {} cycles", cycles.load(Ordering::Relaxed));
+}
