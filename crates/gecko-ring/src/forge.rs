@@ -86,7 +86,9 @@ impl ForgedWriter {
         f(unsafe { &mut *(self.base.as_ptr() as *mut WriterSegment) });
     }
 
-    /// The frame area after the header, samples (frames × channels, interleaved).
+    /// The frame area after the header, samples (frames × channels,
+    /// interleaved). Shared memory, handed out from `&self` as the driver
+    /// sees it: hold one such slice at a time.
     #[allow(clippy::mut_from_ref)]
     pub fn frames(&self) -> &mut [f32] {
         let n = self.len.saturating_sub(abi::WRITER_HEADER_SIZE as usize) / 4;
