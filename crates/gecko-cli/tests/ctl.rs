@@ -199,6 +199,76 @@ fn ctl_controls_and_watches_a_running_engine() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no engine is listening"));
 }
 
+/// A real engine playing to two ALSA null PCMs — "default" and "studio",
+/// in a throwaway HOME's .asoundrc, standing in for two sound cards — fed a
+/// 440 Hz sine of `secs` s by a simulated host, returned once audio flows.
+struct TwoCards {
+    sock: PathBuf,
+    procs: Procs,
+    host: Child,
+    /// The engine's standard input, when it reads commands there.
+    stdin: Option<std::process::ChildStdin>,
+    _home: tempfile::TempDir,
+}
+
+impl TwoCards {
+    fn start(tag: &str, secs: u64, control_stdin: bool) -> TwoCards {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join(".asoundrc"),
+            "pcm.!default { type null }\nctl.!default { type hw card 0 }\npcm.studio { type null\n hint { show on\n description \"Studio\" } }\n",
+        )
+        .unwrap();
+        let sock: PathBuf = home.path().join("engine.sock");
+        let shm = format!("/{tag}{}", std::process::id());
+        let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
+        let _ = nix::sys::mman::shm_unlink(shm.as_str());
+        let mut engine = gecko();
+        engine.env("HOME", home.path()).args(["engine", "--quiet", "--exit-on-stop", "--wait", "30", "--shm-name", &shm]);
+        if control_stdin {
+            engine.arg("--control-stdin").stdin(Stdio::piped());
+        }
+        let mut engine = engine.arg("--control-socket").arg(&sock).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let stdin = engine.stdin.take();
+        procs.children.push(engine);
+        let host = gecko()
+            .args(["host", "--sine", "440", "--sine-seconds", &secs.to_string(), "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !sock.exists() {
+            assert!(Instant::now() < deadline, "the engine never opened its control socket");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        while frames_in(&sock) < 24_000 {
+            assert!(Instant::now() < deadline, "the engine never read audio from the ring");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        TwoCards { sock, procs, host, stdin, _home: home }
+    }
+
+    /// Waits for the host to finish and the engine to exit; the engine's
+    /// (report on stdout, messages on stderr).
+    fn finish(mut self) -> (String, String) {
+        assert!(self.host.wait().unwrap().success());
+        drop(self.stdin.take());
+        let out = self.procs.children.remove(0).wait_with_output().unwrap();
+        let (report, err) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        assert!(out.status.success(), "{report}\n{err}");
+        (report, err)
+    }
+}
+
+/// Frames the engine has read from the ring. The null PCMs are unpaced:
+/// their callbacks run far faster than real time, so the 50 ms telemetry
+/// windows are mostly silence; this count is what shows the audio flowing.
+fn frames_in(sock: &Path) -> u64 {
+    let o = ctl(sock, &["--json", "telemetry"]);
+    serde_json::from_slice::<serde_json::Value>(&o.stdout).ok().and_then(|t| t["frames_in"].as_u64()).unwrap_or(0)
+}
+
 /// `gecko ctl device` moves a playing engine to another output while the
 /// audio keeps flowing from the same ring: two ALSA null PCMs ("default" and
 /// "studio", in a throwaway HOME's .asoundrc) stand in for two sound cards.
@@ -206,58 +276,18 @@ fn ctl_controls_and_watches_a_running_engine() {
 /// where it is.
 #[test]
 fn ctl_moves_playback_to_another_device_live() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".asoundrc"),
-        "pcm.!default { type null }\nctl.!default { type hw card 0 }\npcm.studio { type null\n hint { show on\n description \"Studio\" } }\n",
-    )
-    .unwrap();
-    let sock: PathBuf = dir.path().join("engine.sock");
-    let shm = format!("/gkdev{}", std::process::id());
-    let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
-    let _ = nix::sys::mman::shm_unlink(shm.as_str());
     let secs = 10;
-    procs.children.push(
-        gecko()
-            .env("HOME", dir.path())
-            .args(["engine", "--quiet", "--exit-on-stop", "--wait", "30", "--shm-name", &shm, "--control-socket"])
-            .arg(&sock)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let host = gecko()
-        .args(["host", "--sine", "440", "--sine-seconds", &secs.to_string(), "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !sock.exists() {
-        assert!(Instant::now() < deadline, "the engine never opened its control socket");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // The null PCMs are unpaced: their callbacks run far faster than real
-    // time, so the 50 ms telemetry windows are mostly silence; what shows
-    // the audio flowing is the engine's count of frames read from the ring.
-    let frames_in = || {
-        let o = ctl(&sock, &["--json", "telemetry"]);
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).ok().and_then(|t| t["frames_in"].as_u64()).unwrap_or(0)
-    };
-    while frames_in() < 24_000 {
-        assert!(Instant::now() < deadline, "the engine never read audio from the ring");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let session = TwoCards::start("gkdev", secs, false);
+    let sock = session.sock.clone();
     assert_eq!(json(&sock, &["status"])["output_device"], "default");
 
     let out = ok(&sock, &["device", "studio"]);
     assert_eq!(out.trim(), "playing on studio @ 48000 Hz");
     assert_eq!(json(&sock, &["status"])["output_device"], "studio", "the status follows within 100 ms");
     // The ring keeps flowing into the engine after the move.
-    let at_move = frames_in();
+    let at_move = frames_in(&sock);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while frames_in() < at_move + 48_000 {
+    while frames_in(&sock) < at_move + 48_000 {
         assert!(Instant::now() < deadline, "no audio read from the ring after the move");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -272,17 +302,12 @@ fn ctl_moves_playback_to_another_device_live() {
     assert_eq!(o["device"], "default");
     assert_eq!(o["rate_hz"], 48000);
 
-    let mut host = host;
-    assert!(host.wait().unwrap().success());
-    let engine = procs.children.remove(0);
-    let out = engine.wait_with_output().unwrap();
-    let report = String::from_utf8_lossy(&out.stdout);
-    eprintln!("engine:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success());
+    let (report, err) = session.finish();
+    eprintln!("engine:\n{report}\n{err}");
     assert!(report.contains("device switches 2"), "{report}");
     // The ring was never lost: the engine read the whole stream, no laps.
-    let frames_in: u64 = report_number(&report, "frames      in ");
-    assert!(frames_in >= secs * 48_000, "read {frames_in} frames of a {secs} s stream");
+    let read: u64 = report_number(&report, "frames      in ");
+    assert!(read >= secs * 48_000, "read {read} frames of a {secs} s stream");
     assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
 }
 
@@ -292,47 +317,9 @@ fn ctl_moves_playback_to_another_device_live() {
 #[test]
 fn engine_stdin_moves_playback_and_mutes() {
     use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join(".asoundrc"),
-        "pcm.!default { type null }\nctl.!default { type hw card 0 }\npcm.studio { type null\n hint { show on\n description \"Studio\" } }\n",
-    )
-    .unwrap();
-    let sock: PathBuf = dir.path().join("engine.sock");
-    let shm = format!("/gkstd{}", std::process::id());
-    let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
-    let _ = nix::sys::mman::shm_unlink(shm.as_str());
-    let secs = 6;
-    let mut engine = gecko()
-        .env("HOME", dir.path())
-        .args(["engine", "--quiet", "--exit-on-stop", "--wait", "30", "--control-stdin", "--shm-name", &shm, "--control-socket"])
-        .arg(&sock)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = engine.stdin.take().unwrap();
-    procs.children.push(engine);
-    let mut host = gecko()
-        .args(["host", "--sine", "440", "--sine-seconds", &secs.to_string(), "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !sock.exists() {
-        assert!(Instant::now() < deadline, "the engine never opened its control socket");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let frames_in = || {
-        let o = ctl(&sock, &["--json", "telemetry"]);
-        serde_json::from_slice::<serde_json::Value>(&o.stdout).ok().and_then(|t| t["frames_in"].as_u64()).unwrap_or(0)
-    };
-    while frames_in() < 24_000 {
-        assert!(Instant::now() < deadline, "the engine never read audio from the ring");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut session = TwoCards::start("gkstd", 6, true);
+    let sock = session.sock.clone();
+    let mut stdin = session.stdin.take().expect("the engine reads stdin");
     writeln!(stdin, "device studio").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while json(&sock, &["status"])["output_device"] != "studio" {
@@ -346,10 +333,7 @@ fn engine_stdin_moves_playback_and_mutes() {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(stdin);
-    assert!(host.wait().unwrap().success());
-    let out = procs.children.remove(0).wait_with_output().unwrap();
-    let (report, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{report}\n{err}");
+    let (report, err) = session.finish();
     assert!(err.contains("→ playing on studio @ 48000 Hz"), "the engine's answer on stderr: {err}");
     assert!(err.contains("→ muted"), "{err}");
     assert!(report.contains("device switches 1"), "{report}");
