@@ -138,14 +138,12 @@ pub fn read_bundle_info(bundle_dir: &Path) -> Result<BundleInfo, LoadError> {
     Err(no_factory())
 }
 
-/// A dlopened driver library plus what keeps its files alive.
+/// A dlopened driver library and where it was loaded from.
 pub(crate) struct LoadedLibrary {
     pub(crate) info: BundleInfo,
     /// Keeps the library mapped for the life of the process (never dlclosed).
     #[allow(dead_code)]
     pub(crate) lib: &'static libloading::os::unix::Library,
-    /// The temp copy of an isolated load (removed on drop; the mapping stays valid).
-    pub(crate) _temp: Option<tempfile::TempDir>,
 }
 
 /// Loads the driver in `bundle_dir` and returns it, not yet initialized.
@@ -160,7 +158,8 @@ pub fn load(bundle_dir: &Path) -> Result<Driver, LoadError> {
 /// Copies the bundle to a fresh temporary directory and loads the copy: a
 /// distinct file (inode) is a distinct dlopen instance with its own global
 /// state, so parallel tests and simulated "coreaudiod restarts" do not share
-/// a driver. The copy is deleted when the returned driver is dropped.
+/// a driver. The copy is deleted as soon as it is loaded (the mapping stays
+/// valid; the [`BundleInfo`] paths then name files that are gone).
 pub fn load_isolated(bundle_dir: &Path) -> Result<Driver, LoadError> {
     // Validate the original first, for error messages naming the real path.
     read_bundle_info(bundle_dir)?;
@@ -202,6 +201,10 @@ fn load_impl(info: BundleInfo, temp: Option<tempfile::TempDir>) -> Result<Driver
     }
     .map_err(|e| LoadError::Dlopen { path: info.executable.clone(), reason: e.to_string() })?;
     let lib: &'static libloading::os::unix::Library = Box::leak(Box::new(lib));
+    // The copy of an isolated load goes at once: the mapping stays valid
+    // without the file, and drivers that are leaked on purpose (and processes
+    // that are killed) would otherwise leave it in the temporary directory.
+    drop(temp);
 
     // SAFETY: the symbol is the factory, of CFPlugInFactoryFunction type.
     let factory: FactoryFn = unsafe { lib.get::<FactoryFn>(info.factory_symbol.as_bytes()) }
@@ -237,7 +240,7 @@ fn load_impl(info: BundleInfo, temp: Option<tempfile::TempDir>) -> Result<Driver
     if hr != S_OK || out.is_null() {
         return Err(LoadError::QueryInterface { hresult: hr as u32 });
     }
-    let loaded = LoadedLibrary { info, lib, _temp: temp };
+    let loaded = LoadedLibrary { info, lib };
     // SAFETY: `out` is the AudioServerPlugInDriverRef returned by QueryInterface,
     // holding one reference that the Driver owns.
     unsafe { Driver::from_raw(out as AudioServerPlugInDriverRef, configure, loaded) }
