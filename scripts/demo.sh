@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh demo
-exec cargo run --release -q -p gecko-cli -- demo "$@"
+# Without Mach-O signature checks (apple-codesign: most of a cold build): the
+# demo never installs a macOS bundle.
+exec cargo run --release -q -p gecko-cli --no-default-features -- demo "$@"

@@ -9,6 +9,8 @@ export GECKO_CHECKOUT="$PWD"
 bash scripts/setup.sh
 echo "==> cargo test (workspace)"
 cargo test --workspace 2>&1
+echo "==> gecko without Mach-O signature checks (what scripts/demo.sh builds) still builds"
+cargo build -q -p gecko-cli --no-default-features 2>&1
 echo "==> driver conformance suite under valgrind"
 bash scripts/valgrind-conformance.sh 2>&1
 echo "==> tray app end to end (Xvfb, tauri-driver)"

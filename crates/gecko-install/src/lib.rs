@@ -51,6 +51,13 @@ pub enum InstallError {
         /// Ours.
         expected: String,
     },
+    /// This gecko cannot check a Mach-O bundle's code signature (built
+    /// without the `macho-signatures` feature), so it does not install one.
+    #[error("{}: not installed: this gecko was built without Mach-O signature checks (cargo feature `macho-signatures`, on by default; scripts/demo.sh leaves it out). Use a gecko built with default features: cargo build --release -p gecko-cli", path.display())]
+    NoSignatureVerifier {
+        /// The bundle.
+        path: PathBuf,
+    },
     /// The code signature is missing or does not verify.
     #[error("{}: code signature refused: {reason}. Rebuild and sign the bundle (scripts/build-macos-driver.sh); a bundle changed after signing is not installed", path.display())]
     BadSignature {
@@ -96,6 +103,7 @@ pub type SignatureVerifier<'a> = &'a dyn Fn(&Path) -> Result<String, String>;
 /// `verify_bundle` also checks that every slice is signed as our bundle id
 /// and that the Info.plist and CodeResources on disk are the ones the
 /// signature sealed, so an Info.plist edited after signing is refused.
+#[cfg(feature = "macho-signatures")]
 pub fn verify_macho_signature(bundle: &Path) -> Result<String, String> {
     let info = gecko_macos_bundle::verify_bundle(bundle).map_err(|e| format!("{e:#}"))?;
     const CS_ADHOC: u32 = 0x2;
@@ -198,10 +206,7 @@ pub fn validate_bundle(
         }
         [0xca, 0xfe, 0xba, 0xbe] | [0xcf, 0xfa, 0xed, 0xfe] => {
             let Some(verify) = verify else {
-                return Err(InstallError::BadSignature {
-                    path: bundle.into(),
-                    reason: "this gecko has no signature verifier for Mach-O bundles".into(),
-                });
+                return Err(InstallError::NoSignatureVerifier { path: bundle.into() });
             };
             let sig = verify(bundle).map_err(|reason| InstallError::BadSignature { path: bundle.into(), reason })?;
             ("Mach-O".to_owned(), sig)
@@ -380,7 +385,8 @@ pub struct Installer<'a> {
     /// How long to wait for the device to appear or go.
     pub device_timeout: Duration,
     /// Verifies Mach-O code signatures (see [`SignatureVerifier`]); by default
-    /// [`verify_macho_signature`].
+    /// `verify_macho_signature` (feature `macho-signatures`), else none, and
+    /// Mach-O bundles are refused.
     pub verify_signature: Option<SignatureVerifier<'a>>,
     /// Test hook, simulation only: make the script fail at this step
     /// (`copy`, `normalize`, `swap`, `after-swap`).
@@ -394,7 +400,10 @@ impl<'a> Installer<'a> {
             platform,
             expected_version: env!("CARGO_PKG_VERSION").into(),
             device_timeout: DEVICE_TIMEOUT,
+            #[cfg(feature = "macho-signatures")]
             verify_signature: Some(&verify_macho_signature),
+            #[cfg(not(feature = "macho-signatures"))]
+            verify_signature: None,
             inject_failure_at: None,
         }
     }
