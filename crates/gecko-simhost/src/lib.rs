@@ -27,6 +27,7 @@ pub mod driver;
 pub mod ffi;
 pub mod host;
 pub mod io;
+pub mod shm_map;
 pub mod shm_name;
 pub mod source;
 
@@ -34,5 +35,6 @@ pub use bundle::{BundleInfo, LoadError, load, load_isolated, read_bundle_info};
 pub use driver::{DeviceInfo, Driver, DriverError, OsStatus, RawWriteMix, SimClock};
 pub use host::{ConfigChangeRequest, Host, Notification};
 pub use io::{cycle_info, HostConfig, HostError, HostProgress, HostReport, IoOperation, IoRunner, Pacing, SimulatedClock, SourceSpec, ZeroTimeStampCheck, run};
+pub use shm_map::ShmMap;
 pub use shm_name::ShmName;
 pub use source::{AudioSource, FileSource, Resample, SineSource, SourceError};

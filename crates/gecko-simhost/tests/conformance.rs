@@ -16,7 +16,7 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Reader, RingEvent};
 use gecko_simhost::ffi::*;
-use gecko_simhost::{DeviceInfo, Driver, Host, IoRunner, SimulatedClock, ZeroTimeStampCheck, cf, load_isolated};
+use gecko_simhost::{DeviceInfo, Driver, Host, IoRunner, ShmMap, SimulatedClock, ZeroTimeStampCheck, cf, load_isolated};
 use proptest::prelude::*;
 use std::ffi::c_void;
 use std::path::Path;
@@ -890,46 +890,10 @@ fn io_at_every_rate_eight_channel_build() {
 
 // ---- the steerable clock -------------------------------------------------------------------
 
-/// Read-write mapping of the engine's reader segment (we are the engine), to
-/// write clock_adjust_ppm as the engine would; and the writer's applied value.
-struct Raw {
-    base: *mut u8,
-    len: usize,
-}
-impl Raw {
-    fn open(name: &str, write: bool) -> Raw {
-        let c = std::ffi::CString::new(name).unwrap();
-        // SAFETY: plain POSIX calls with valid arguments.
-        unsafe {
-            let fd = libc::shm_open(c.as_ptr(), if write { libc::O_RDWR } else { libc::O_RDONLY }, 0);
-            assert!(fd >= 0, "shm_open {name}");
-            let mut st: libc::stat = std::mem::zeroed();
-            assert_eq!(libc::fstat(fd, &mut st), 0);
-            let len = st.st_size as usize;
-            let prot = if write { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
-            let base = libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd, 0);
-            libc::close(fd);
-            assert_ne!(base, libc::MAP_FAILED);
-            Raw { base: base as *mut u8, len }
-        }
-    }
-    fn word(&self, off: usize) -> &AtomicU64 {
-        assert!(off + 8 <= self.len && off.is_multiple_of(8));
-        // SAFETY: in bounds and aligned; the segment is shared memory.
-        unsafe { &*(self.base.add(off) as *const AtomicU64) }
-    }
-}
-impl Drop for Raw {
-    fn drop(&mut self) {
-        // SAFETY: our mapping.
-        unsafe { libc::munmap(self.base as *mut c_void, self.len) };
-    }
-}
-
 /// Reader segment offset of GeckoShmReaderControl.clock_adjust_ppm; writer segment
 /// offset of GeckoShmWriterState.clock_adjust_ppm (gecko_shm_abi.h).
-const READER_CLOCK_ADJUST: usize = 264;
-const WRITER_CLOCK_ADJUST: usize = 336;
+const READER_CLOCK_ADJUST: usize = gecko_ring::abi::off::CLOCK_ADJUST_PPM;
+const WRITER_CLOCK_ADJUST: usize = std::mem::offset_of!(gecko_ring::abi::WriterSegment, state.clock_adjust_ppm);
 
 #[test]
 fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
@@ -940,11 +904,13 @@ fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
     let period = dev.zero_timestamp_period as f64;
     let nominal = 1e9 / dev.sample_rate * period; // host ticks per period
     let reader = Reader::attach(&name.0, &AttachOptions::default()).expect("attach");
-    let rd = Raw::open(&format!("{}.rd", name.0), true);
-    let wr = Raw::open(&name.0, false);
-    let request = |ppm: f64| rd.word(READER_CLOCK_ADJUST).store(ppm.to_bits(), Ordering::Relaxed);
-    let request_bits = |bits: u64| rd.word(READER_CLOCK_ADJUST).store(bits, Ordering::Relaxed);
-    let applied = || f64::from_bits(wr.word(WRITER_CLOCK_ADJUST).load(Ordering::Relaxed));
+    // We are the engine: we write clock_adjust_ppm into our reader segment
+    // and read the value the driver applies from its segment.
+    let rd = ShmMap::open(&format!("{}.rd", name.0), true).expect("reader segment");
+    let wr = ShmMap::open(&name.0, false).expect("writer segment");
+    let request = |ppm: f64| rd.word64(READER_CLOCK_ADJUST).store(ppm.to_bits(), Ordering::Relaxed);
+    let request_bits = |bits: u64| rd.word64(READER_CLOCK_ADJUST).store(bits, Ordering::Relaxed);
+    let applied = || f64::from_bits(wr.word64(WRITER_CLOCK_ADJUST).load(Ordering::Relaxed));
 
     let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).unwrap();
     io.start_io().unwrap();

@@ -8,7 +8,7 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::abi::{READER_MAGIC, READER_SEGMENT_SIZE, VERSION};
 use gecko_simhost::ffi::*;
-use gecko_simhost::{Driver, SimulatedClock, cf, load_isolated};
+use gecko_simhost::{Driver, ShmMap, SimulatedClock, cf, load_isolated};
 use std::ffi::{CString, c_void};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -247,30 +247,13 @@ mod off {
     pub const ATTACHED_GENERATION: usize = offset_of!(ReaderSegment, counters.attached_generation);
 }
 
-/// A shared mapping of a whole shm segment.
-struct Shm {
-    base: *mut u8,
-    len: usize,
-}
+/// A shared mapping of a whole shm segment, with the loads and stores
+/// these tests make.
+struct Shm(ShmMap);
 
 impl Shm {
     fn open(name: &str, write: bool) -> Option<Shm> {
-        let c = CString::new(name).unwrap();
-        // SAFETY: plain POSIX calls with valid arguments.
-        unsafe {
-            let fd = libc::shm_open(c.as_ptr(), if write { libc::O_RDWR } else { libc::O_RDONLY }, 0);
-            if fd < 0 {
-                return None;
-            }
-            let mut st: libc::stat = std::mem::zeroed();
-            assert_eq!(libc::fstat(fd, &mut st), 0);
-            let len = st.st_size as usize;
-            let prot = if write { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
-            let base = libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd, 0);
-            libc::close(fd);
-            assert_ne!(base, libc::MAP_FAILED);
-            Some(Shm { base: base as *mut u8, len })
-        }
+        ShmMap::open(name, write).map(Shm)
     }
 
     /// Creates a fresh engine-side reader segment with a valid header.
@@ -292,14 +275,10 @@ impl Shm {
     }
 
     fn word64(&self, off: usize) -> &AtomicU64 {
-        assert!(off + 8 <= self.len && off.is_multiple_of(8));
-        // SAFETY: in bounds and aligned; the segment is shared memory.
-        unsafe { AtomicU64::from_ptr(self.base.add(off) as *mut u64) }
+        self.0.word64(off)
     }
     fn word32(&self, off: usize) -> &AtomicU32 {
-        assert!(off + 4 <= self.len && off.is_multiple_of(4));
-        // SAFETY: as above.
-        unsafe { AtomicU32::from_ptr(self.base.add(off) as *mut u32) }
+        self.0.word32(off)
     }
     fn u64(&self, off: usize) -> u64 {
         self.word64(off).load(Ordering::Acquire)
@@ -322,18 +301,11 @@ impl Shm {
         let cap = self.u32(off::CAPACITY) as u64;
         let hs = self.u32(off::HEADER_SIZE) as usize;
         let idx = (count & (cap - 1)) as usize;
-        assert!(hs + (idx + 1) * ch * 4 <= self.len);
+        assert!(hs + (idx + 1) * ch * 4 <= self.0.len());
         (0..ch)
             // SAFETY: in bounds (checked above); the driver writes these samples concurrently.
-            .map(|c| unsafe { std::ptr::read_volatile((self.base.add(hs) as *const f32).add(idx * ch + c)) })
+            .map(|c| unsafe { std::ptr::read_volatile((self.0.as_ptr().add(hs) as *const f32).add(idx * ch + c)) })
             .collect()
-    }
-}
-
-impl Drop for Shm {
-    fn drop(&mut self) {
-        // SAFETY: our mapping.
-        unsafe { libc::munmap(self.base as *mut c_void, self.len) };
     }
 }
 
@@ -609,7 +581,7 @@ fn io_cycle_writes_frames_at_their_sample_time() {
     assert_eq!(w.u32(off::HEADER_SIZE), 512);
     assert_eq!(w.u32(off::CAPACITY), 32_768);
     assert_eq!(w.u64(off::SEGMENT_SIZE), 512 + 32_768 * 4 * ch as u64);
-    assert_eq!(w.len as u64, w.u64(off::SEGMENT_SIZE));
+    assert_eq!(w.0.len() as u64, w.u64(off::SEGMENT_SIZE));
     assert_eq!(w.u32(off::CHANNELS), ch);
     assert_eq!(w.u32(off::FORMAT), 1);
     assert_eq!(w.u32(off::BYTES_PER_FRAME), 4 * ch);

@@ -25,8 +25,8 @@ use gecko_driver_bundle as bundle;
 use gecko_ring::abi::off;
 use gecko_ring::{AttachOptions, Peek, Reader};
 use gecko_simhost::ffi::kAudioServerPlugInHostClientID;
-use gecko_simhost::{DeviceInfo, Driver, Host, RawWriteMix, SimClock, SimulatedClock, load_isolated};
-use std::ffi::{CString, c_void};
+use gecko_simhost::{DeviceInfo, Driver, Host, RawWriteMix, ShmMap, SimClock, SimulatedClock, load_isolated};
+use std::ffi::c_void;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -78,25 +78,11 @@ struct Rig {
     read_count: &'static AtomicU64,
 }
 
-/// Maps `len` bytes of the shm object `name` (read-write if `rw`) for the
-/// rest of the process and returns the atomic u64 at `offset`.
-fn map_u64(name: &str, len: usize, rw: bool, offset: usize) -> &'static AtomicU64 {
-    let c = CString::new(name).unwrap();
-    let (oflag, prot) = if rw { (libc::O_RDWR, libc::PROT_READ | libc::PROT_WRITE) } else { (libc::O_RDONLY, libc::PROT_READ) };
-    // SAFETY: plain libc calls with a valid NUL-terminated name; the fd is closed
-    // after mmap (the mapping stays).
-    let base = unsafe {
-        let fd = libc::shm_open(c.as_ptr(), oflag, 0);
-        assert!(fd >= 0, "shm_open({name})");
-        let p = libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd, 0);
-        libc::close(fd);
-        assert!(p != libc::MAP_FAILED, "mmap({name})");
-        p as *const u8
-    };
-    assert!(offset + 8 <= len && offset.is_multiple_of(8));
-    // SAFETY: inside a mapping that is never unmapped, 8-byte aligned; the
-    // protocol accesses this word only atomically.
-    unsafe { AtomicU64::from_ptr(base.add(offset) as *mut u64) }
+/// Maps the shm object `name` (read-write if `rw`) for the rest of the
+/// process and returns the atomic u64 at `offset`.
+fn map_u64(name: &str, rw: bool, offset: usize) -> &'static AtomicU64 {
+    let map: &'static ShmMap = Box::leak(Box::new(ShmMap::open(name, rw).unwrap_or_else(|| panic!("shm_open({name})"))));
+    map.word64(offset)
 }
 
 impl Rig {
@@ -106,8 +92,8 @@ impl Rig {
             io: RawWriteMix::new(d, dev.device_id, dev.stream_id).unwrap(),
             clock,
             buf: (0..MAX_FRAMES * CH).map(|i| i as f32 * 0.5).collect(),
-            write_count: map_u64(name, 512, false, off::WRITE_COUNT),
-            read_count: map_u64(&gecko_ring::reader_name(name), 384, true, off::READ_COUNT),
+            write_count: map_u64(name, false, off::WRITE_COUNT),
+            read_count: map_u64(&gecko_ring::reader_name(name), true, off::READ_COUNT),
         }
     }
 
