@@ -317,13 +317,20 @@ fn deleted_mappings(name: &str) -> usize {
     std::fs::read_to_string("/proc/self/maps").expect("maps").lines().filter(|l| l.ends_with(&suffix)).count()
 }
 
+/// Runs `each` every few ms until `cond` holds; panics with `what` after 3 s
+/// (the driver's attach thread acts every 50 ms, re-opens every 500 ms).
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool, mut each: impl FnMut()) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        each();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Waits (≤ 3 s) until `deleted_mappings(name) == want`.
 fn await_deleted_mappings(name: &str, want: usize, what: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    while deleted_mappings(name) != want {
-        assert!(std::time::Instant::now() < deadline, "{what}: {} mappings left, want {want}", deleted_mappings(name));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(&format!("{what}: want {want} mappings"), || deleted_mappings(name) == want, || ());
 }
 
 fn unlink(name: &str) {
@@ -758,15 +765,7 @@ fn flow_control_follows_the_reader_segment() {
     let rd2 = Shm::create_reader(&rd_name); // new inode
     rd2.store_u64(off::READ_COUNT, wc);
     rd2.store_u64(off::ATTACHED_GENERATION, g);
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        cycle(16);
-        if w.u32(off::READER_ATTACHED) == 1 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "new reader segment never attached");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("new reader segment never attached", || w.u32(off::READER_ATTACHED) == 1, || cycle(16));
     // The IO thread handed the old mapping back; the attach thread unmapped it.
     await_deleted_mappings(&rd_name, 0, "the replaced reader mapping");
     rd2.store_u64(off::READ_COUNT, w.u64(off::WRITE_COUNT));
@@ -778,15 +777,7 @@ fn flow_control_follows_the_reader_segment() {
 
     // The engine goes away (segment unlinked): the driver detaches.
     unlink(&rd_name);
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    loop {
-        cycle(16);
-        if w.u32(off::READER_ATTACHED) == 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "driver kept following a removed reader");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("driver kept following a removed reader", || w.u32(off::READER_ATTACHED) == 0, || cycle(16));
     // Only the test's own mapping of the removed segment is left.
     await_deleted_mappings(&rd_name, 1, "the removed reader's mapping");
     assert_eq!(call!(vt.StopIO, d.r, 2, 0), NO_ERR);
@@ -818,14 +809,6 @@ fn reader_segments_come_and_go_while_io_runs() {
     let stop = std::sync::atomic::AtomicBool::new(false);
     let cycles = AtomicU64::new(0);
     let shared = Shared(&d);
-    let wait_until = |what: &str, cond: &dyn Fn() -> bool, each: &dyn Fn()| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(3);
-        while !cond() {
-            assert!(std::time::Instant::now() < deadline, "{what}");
-            each();
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    };
     std::thread::scope(|s| {
         s.spawn(|| {
             let d = shared.get();
@@ -847,12 +830,12 @@ fn reader_segments_come_and_go_while_io_runs() {
             // Keep up with the writer until the driver honours this reader.
             wait_until(
                 &format!("round {round}: the new reader segment was never followed"),
-                &|| w.u32(off::READER_ATTACHED) == 1,
-                &|| rd.store_u64(off::READ_COUNT, w.u64(off::WRITE_COUNT)),
+                || w.u32(off::READER_ATTACHED) == 1,
+                || rd.store_u64(off::READ_COUNT, w.u64(off::WRITE_COUNT)),
             );
             drop(rd);
             unlink(&rd_name);
-            wait_until(&format!("round {round}: the driver kept a removed reader"), &|| w.u32(off::READER_ATTACHED) == 0, &|| ());
+            wait_until(&format!("round {round}: the driver kept a removed reader"), || w.u32(off::READER_ATTACHED) == 0, || ());
             await_deleted_mappings(&rd_name, 0, &format!("round {round}: the removed reader's mapping"));
         }
         stop.store(true, Ordering::Relaxed);
