@@ -9,9 +9,19 @@ export GECKO_CHECKOUT="$PWD"
 bash scripts/setup.sh
 echo "==> cargo test (workspace)"
 cargo test --workspace 2>&1
+# The same ring, driver, drift, engine and CLI tests again, every test binary (and
+# every process it starts: gecko, the simulated host with the C driver) under
+# macOS's kernel semantics: XNU's POSIX shm rules, 16 KiB pages, Apple silicon's
+# 125/3 host timebase (scripts/macos-semantics/, docs/macos-semantics.md).
+echo "==> the same tests under macOS semantics (Apple silicon)"
+CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/macos-semantics/run" \
+    cargo test -p gecko-ring -p gecko-simhost -p gecko-driver-bundle -p gecko-drift \
+    -p gecko-engine -p gecko-cli --tests 2>&1
 echo "==> gecko without Mach-O signature checks (what scripts/demo.sh builds) still builds"
 cargo build -q -p gecko-cli --no-default-features 2>&1
 echo "==> driver conformance suite under valgrind"
 bash scripts/valgrind-conformance.sh 2>&1
+echo "==> GetZeroTimeStamp from two IO threads under ThreadSanitizer"
+bash scripts/tsan-zero-timestamp.sh 2>&1
 echo "==> tray app end to end (Xvfb, tauri-driver)"
 bash app/e2e/run.sh 2>&1

@@ -360,6 +360,16 @@ typedef struct AudioObjectPropertyAddress {
 #define kAudioDevicePropertyConfigurationApplication GECKO_FOURCC('c', 'a', 'p', 'p')
 /* (AudioServerPlugIn.h) */
 #define kAudioDevicePropertyZeroTimeStampPeriod GECKO_FOURCC('r', 'i', 'n', 'g')
+/** UInt32: the smoothing the Host applies to GetZeroTimeStamp's stamps, one of
+ *  kAudioDeviceClockAlgorithm* (AudioServerPlugIn.h). */
+#define kAudioDevicePropertyClockAlgorithm GECKO_FOURCC('c', 'l', 'o', 'k')
+/** UInt32: non-zero when the clock runs at or very near the nominal rate with only
+ *  small variations; assumed stable when not implemented (AudioServerPlugIn.h). */
+#define kAudioDevicePropertyClockIsStable GECKO_FOURCC('c', 's', 't', 'b')
+/* AudioDeviceClockAlgorithmSelector values (AudioServerPlugIn.h). */
+#define kAudioDeviceClockAlgorithmRaw GECKO_FOURCC('r', 'a', 'w', 'w')
+#define kAudioDeviceClockAlgorithmSimpleIIR GECKO_FOURCC('i', 'i', 'r', 'f')
+#define kAudioDeviceClockAlgorithm12PtMovingWindowAverage GECKO_FOURCC('m', 'a', 'v', 'g')
 
 /* AudioStream. */
 /** Two AudioStreamBasicDescription-based ranges. 56 bytes. */
@@ -433,6 +443,20 @@ typedef struct AudioServerPlugInIOCycleInfo {
                                    0x8E, 0x00, 0x8F, 0x96, 0xE7, 0xD2, 0x3B, 0x17)
 
 #define kAudioObjectPlugInObject ((AudioObjectID)1)
+
+/** An array of AudioServerPlugInCustomPropertyInfo: the object's custom properties
+ *  (AudioServerPlugIn.h, AudioObject properties). */
+#define kAudioObjectPropertyCustomPropertyInfoList GECKO_FOURCC('c', 'u', 's', 't')
+/** Describes a custom property so the Host can marshal its data. 12 bytes. */
+typedef struct AudioServerPlugInCustomPropertyInfo {
+    AudioObjectPropertySelector mSelector;
+    UInt32                      mPropertyDataType;  /* kAudioServerPlugInCustomPropertyDataType* */
+    UInt32                      mQualifierDataType; /* kAudioServerPlugInCustomPropertyDataType* */
+} AudioServerPlugInCustomPropertyInfo;
+/* AudioServerPlugInCustomPropertyDataType values (AudioServerPlugIn.h). */
+#define kAudioServerPlugInCustomPropertyDataTypeNone ((UInt32)0)
+#define kAudioServerPlugInCustomPropertyDataTypeCFString GECKO_FOURCC('c', 'f', 's', 't')
+#define kAudioServerPlugInCustomPropertyDataTypeCFPropertyList GECKO_FOURCC('p', 'l', 's', 't')
 #define kAudioServerPlugInHostClientID ((UInt32)0)
 
 /* IO operation IDs. */
@@ -560,6 +584,7 @@ _Static_assert(sizeof(AudioTimeStamp) == 64, "AudioTimeStamp");
 _Static_assert(offsetof(AudioTimeStamp, mSMPTETime) == 32, "AudioTimeStamp.mSMPTETime");
 _Static_assert(offsetof(AudioTimeStamp, mFlags) == 56, "AudioTimeStamp.mFlags");
 _Static_assert(sizeof(AudioServerPlugInClientInfo) == 24, "AudioServerPlugInClientInfo");
+_Static_assert(sizeof(AudioServerPlugInCustomPropertyInfo) == 12, "AudioServerPlugInCustomPropertyInfo");
 _Static_assert(offsetof(AudioServerPlugInIOCycleInfo, mCurrentTime) == 16, "IOCycleInfo.mCurrentTime");
 _Static_assert(offsetof(AudioServerPlugInIOCycleInfo, mOutputTime) == 144, "IOCycleInfo.mOutputTime");
 _Static_assert(offsetof(AudioServerPlugInIOCycleInfo, mDeviceHostTicksPerFrame) == 216,

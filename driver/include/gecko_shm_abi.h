@@ -80,8 +80,16 @@ extern "C" {
 #define GECKO_SHM_MIN_CHANNELS 1u
 #define GECKO_SHM_MAX_CHANNELS 64u
 
-/** Mode of both segments: owner read/write, everyone else read-only. */
+/** Mode of both segments: owner read/write, everyone else read-only. Given to
+ *  shm_open(O_CREAT); macOS applies no umask to it (XNU bsd/kern/posix_shm.c,
+ *  shm_open) and refuses fchmod on a shm descriptor (EINVAL). */
 #define GECKO_SHM_MODE 0644
+
+/** Largest page of a supported Mac (16 KiB on Apple silicon, 4 KiB on Intel).
+ *  macOS rounds a shm object's size up to the page at its one ftruncate (XNU
+ *  pshm_truncate) and fstat reports the rounded size, so a segment whose size
+ *  is in [nominal, nominal rounded up to this] is the right size. */
+#define GECKO_SHM_MAX_PAGE_SIZE 16384u
 
 /* ---- writer segment (driver-owned) ------------------------------------- */
 
@@ -102,7 +110,10 @@ typedef struct GeckoShmWriterHeader {
     uint32_t bytes_per_frame; /*  36: channels * 4 */
     uint32_t writer_pid;      /*  40: pid of the process hosting the driver */
     uint32_t flags;           /*  44: 0 in v1 */
-    uint8_t  reserved[80];    /*  48: zero */
+    uint64_t instance_id;     /*  48: random, never 0, new each time the driver maps the
+                                      segment: tells segments apart (macOS's fstat of a shm
+                                      object has st_dev = st_ino = 0) */
+    uint8_t  reserved[72];    /*  56: zero */
 } GeckoShmWriterHeader;
 
 /**
@@ -178,7 +189,10 @@ typedef struct GeckoShmReaderHeader {
     uint32_t segment_size; /*  12: GECKO_SHM_READER_SEGMENT_SIZE */
     uint32_t reader_pid;   /*  16: pid of the engine (informational) */
     uint32_t flags;        /*  20: 0 in v1 */
-    uint8_t  reserved[104];/*  24 */
+    uint64_t instance_id;  /*  24: random, never 0, new at each attach of an engine; the
+                                   driver re-maps the segment behind the name when it differs
+                                   from the one it maps (no dev/ino on macOS) */
+    uint8_t  reserved[96]; /*  32 */
 } GeckoShmReaderHeader;
 
 /**
@@ -210,7 +224,8 @@ typedef struct GeckoShmReaderCounters {
  *   clock_adjust_ppm: the rate the engine asks the device clock to run at,
  *     relative to nominal, in parts per million (+ = faster: more frames per
  *     host second). An atomic 64-bit store (relaxed) of an IEEE-754 double;
- *     the driver loads it at most once per zero-timestamp period, ignores
+ *     the driver's WriteMix thread loads it once per IO cycle and the clock
+ *     applies it at most once per zero-timestamp period; it ignores
  *     non-finite values, clamps it to +-GECKO_SHM_MAX_CLOCK_ADJUST_PPM and
  *     moves towards it by at most GECKO_SHM_MAX_CLOCK_SLEW_PPM per period.
  *     Honoured only while attached_generation equals the writer's generation;

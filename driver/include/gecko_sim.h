@@ -40,6 +40,12 @@ typedef struct GeckoSimConfig {
      *  one that cannot see the engine's reader segment), so the engine's
      *  fallback to adaptive resampling can be tested. 0 = steering works. */
     uint32_t ignore_clock_requests;
+    /** Non-zero: play the plug-in sandbox that refuses to create POSIX shared
+     *  memory — every shm_open with O_CREAT fails with EPERM, as XNU's MAC
+     *  check (mac_posixshm_check_create) refuses it whenever O_CREAT is given —
+     *  so the driver's fallback (open a pre-created segment) and its silent,
+     *  log-once behaviour can be tested. 0 = creation allowed. */
+    uint32_t deny_shm_create;
 } GeckoSimConfig;
 
 /** Name of the exported symbol, for dlsym. */

@@ -59,6 +59,17 @@
 /** The first zero-timestamp seed; incremented only on a real clock discontinuity
  *  (a sample-rate change performed by PerformDeviceConfigurationChange). */
 #define GECKO_ZTS_SEED 1u
+/**
+ * Gecko's custom device property 'gkrs' (global scope, main element; the scope
+ * and element wildcards match it too): the
+ * state of the shm ring's writer side, for diagnostics. A CFString the caller
+ * releases, of "key=value" lines (gecko_shm_writer_format_state). Listed in the
+ * device's kAudioObjectPropertyCustomPropertyInfoList with property data type
+ * kAudioServerPlugInCustomPropertyDataTypeCFString and qualifier data type
+ * kAudioServerPlugInCustomPropertyDataTypeNone (AudioServerPlugIn.h), so the
+ * HAL can marshal it to clients. Read-only; control path.
+ */
+#define GECKO_PROPERTY_RING_STATE GECKO_FOURCC('g', 'k', 'r', 's')
 /** kAudioDevicePropertyConfigurationApplication: Audio MIDI Setup (as Apple's NullAudio). */
 #define GECKO_CONFIG_APP_BUNDLE_ID "com.apple.audio.AudioMIDISetup"
 
@@ -80,6 +91,18 @@ extern const Float64 kGeckoSampleRates[];
 extern const UInt32 kGeckoSampleRateCount;
 
 /* ---- global state ---------------------------------------------------------- */
+
+/**
+ * One published zero timestamp: period `count` (sample time count x
+ * GECKO_ZTS_PERIOD_FRAMES frames) at `host_time` host ticks, with `seed`.
+ * Each field is stored and loaded with relaxed atomics; the publication
+ * protocol (gecko_io.c) makes the three a consistent triple.
+ */
+typedef struct GeckoZtsStamp {
+    uint64_t count;     /* zero-timestamp periods since sample time 0 */
+    uint64_t host_time; /* host ticks */
+    uint64_t seed;      /* GetZeroTimeStamp's outSeed (AudioServerPlugIn.h) */
+} GeckoZtsStamp;
 
 /**
  * The driver's one instance. Control-path fields are guarded by `mutex`
@@ -104,15 +127,27 @@ typedef struct GeckoDriver {
     double host_ticks_per_second;      /* ticks per second */
     double host_ticks_per_frame;       /* ticks per frame at sample_rate (nominal) */
 
-    /* zero timestamps (IO path; reset by the first StartIO and by a performed
-     * rate change, both while the IO thread is not running) */
+    /* zero timestamps. The fields below up to zts_published_count are the
+     * clock's private state: written only by the one thread holding zts_busy
+     * (an IO thread in GetZeroTimeStamp), or by the control path while no IO
+     * thread runs (first StartIO, a performed rate change). Other threads read
+     * the published stamp (zts_pub) instead. */
     uint64_t zts_seed;                 /* GECKO_ZTS_SEED, +1 per discontinuity */
     uint64_t zts_count;                /* periods since sample time 0 */
     uint64_t zts_anchor_count;         /* period at which the current clock rate began */
     uint64_t zts_anchor_host_time;     /* host ticks of period zts_anchor_count */
     double zts_ticks_per_frame;        /* host ticks per frame applied now (steered) */
-    double clock_adjust_ppm;           /* applied adjustment, ppm (+ = faster) */
+    double clock_adjust_ppm;           /* applied adjustment, ppm (+ = faster); read and
+                                          written only with gecko_clock_adjust_ppm/_set */
     uint64_t zts_published_count;      /* last zts_count published to shm, or UINT64_MAX */
+
+    /* zero timestamps shared between threads (see gecko_io.c) */
+    uint32_t zts_busy;                 /* atomic try-flag: 1 while a thread advances the clock */
+    uint64_t zts_pub_seq;              /* atomic: 2k-1 while publication k is written, 2k after */
+    GeckoZtsStamp zts_pub[2];          /* publication k is zts_pub[k & 1]; atomic fields */
+    uint64_t clock_request_bits;       /* atomic: bits of the clock target (ppm, double) the
+                                          WriteMix thread last read from the engine; NaN = keep */
+    uint32_t stream_is_active;         /* kAudioStreamPropertyIsActive (0/1); mutex */
 
     GeckoShmWriter shm;
 } GeckoDriver;
@@ -194,11 +229,30 @@ OSStatus gecko_EndIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID
                               UInt32 inClientID, UInt32 inOperationID,
                               UInt32 inIOBufferFrameSize,
                               const AudioServerPlugInIOCycleInfo* inIOCycleInfo);
-/** Host time (ticks) of zero-timestamp period `k` on the current clock segment. */
+/** Host time (ticks) of zero-timestamp period `k` on the current clock segment.
+ *  Reads the clock's private state: call holding zts_busy, or with IO stopped. */
 uint64_t gecko_zts_host_time(const GeckoDriver* d, uint64_t k);
-/** Re-anchors the clock at sample time 0 = host time `now` (IO not running). */
+/** Re-anchors the clock at sample time 0 = host time `now` (host ticks) and
+ *  publishes that stamp (control path, IO not running). */
 void gecko_clock_reset(GeckoDriver* d, uint64_t now);
-/** Fills the parameters the shm writer publishes (control path, IO thread not running). */
+/** Publishes the clock's current stamp (zts_count, its host time, zts_seed) for
+ *  the threads that do not hold zts_busy. Caller holds zts_busy or IO is stopped. */
+void gecko_zts_publish(GeckoDriver* d);
+/** The last published stamp as one consistent triple. Any thread, never blocks
+ *  (lock-free: it re-reads only if a whole publication happened meanwhile). */
+GeckoZtsStamp gecko_zts_published(const GeckoDriver* d);
+/** The applied clock adjustment, ppm (+ = faster); any thread (relaxed atomic). */
+static inline double gecko_clock_adjust_ppm(const GeckoDriver* d) {
+    double v;
+    __atomic_load(&d->clock_adjust_ppm, &v, __ATOMIC_RELAXED);
+    return v;
+}
+/** Sets the applied clock adjustment (ppm); only the clock's owner (see GeckoDriver). */
+static inline void gecko_clock_adjust_ppm_set(GeckoDriver* d, double ppm) {
+    __atomic_store(&d->clock_adjust_ppm, &ppm, __ATOMIC_RELAXED);
+}
+/** Fills the parameters the shm writer publishes (control path, under the driver mutex;
+ *  the zero timestamp comes from the published stamp, so IO may be running). */
 void gecko_fill_shm_params(GeckoShmParams* out, uint32_t io_running);
 
 /* ---- host services (gecko_plugin.c; control path only, never with the mutex held) ---- */

@@ -88,6 +88,7 @@ GeckoDriver gGeckoDriver = {
     .mute = 0,
     .zts_seed = GECKO_ZTS_SEED,
     .zts_published_count = UINT64_MAX,
+    .stream_is_active = 1,
 };
 
 /**
@@ -159,23 +160,27 @@ void gecko_clock_reset(GeckoDriver* d, uint64_t now) {
     d->zts_anchor_host_time = now;
     /* The applied steering survives a StartIO re-anchor (the engine is still
      * following the same generation); it restarts at nominal on a rate change. */
-    d->zts_ticks_per_frame = d->host_ticks_per_frame / (1.0 + d->clock_adjust_ppm * 1e-6);
+    d->zts_ticks_per_frame = d->host_ticks_per_frame / (1.0 + gecko_clock_adjust_ppm(d) * 1e-6);
+    gecko_zts_publish(d);
 }
 
 void gecko_fill_shm_params(GeckoShmParams* out, uint32_t io_running) {
     GeckoDriver* d = &gGeckoDriver;
+    /* The published stamp, not the clock's private state: safe also from a thread
+     * other than the clock's owner while IO runs (the attach thread's re-open). */
+    const GeckoZtsStamp z = gecko_zts_published(d);
     memset(out, 0, sizeof *out);
     out->sample_rate = d->sample_rate;
-    out->zts_sample_time = (double)(d->zts_count * GECKO_ZTS_PERIOD_FRAMES);
-    out->zts_host_time = gecko_zts_host_time(d, d->zts_count);
-    out->zts_seed = d->zts_seed;
+    out->zts_sample_time = (double)(z.count * GECKO_ZTS_PERIOD_FRAMES);
+    out->zts_host_time = z.host_time;
+    out->zts_seed = z.seed;
     out->host_ticks_per_frame = d->host_ticks_per_frame;
     out->host_ticks_per_second = d->host_ticks_per_second;
     out->volume_scalar = gecko_volume_scalar_to_gain(d->volume_scalar);
     out->mute = d->mute;
     out->io_running = io_running;
     out->zts_period_frames = GECKO_ZTS_PERIOD_FRAMES;
-    out->clock_adjust_ppm = d->clock_adjust_ppm;
+    out->clock_adjust_ppm = gecko_clock_adjust_ppm(d);
 }
 
 /* ---- host services ------------------------------------------------------------------ */
@@ -252,6 +257,22 @@ static void restore_controls(AudioServerPlugInHostRef h) {
     pthread_mutex_unlock(&gGeckoDriver.mutex);
 }
 
+/** The writer's re-open hook (GeckoShmWriter.reopen): called by the shm attach
+ *  thread while IO runs and no writer segment is mapped. Never blocks: if the
+ *  driver's lock is busy (a control call, or StopIO joining that very thread)
+ *  it gives up until the next try. */
+static void reopen_writer_segment(void* ctx) {
+    GeckoDriver* d = ctx;
+    if (pthread_mutex_trylock(&d->mutex) != 0) return;
+    if (d->shm.seg == NULL && __atomic_load_n(&d->io_client_count, __ATOMIC_RELAXED) > 0) {
+        GeckoShmParams p;
+        gecko_fill_shm_params(&p, 1);
+        if (gecko_shm_writer_open(&d->shm, &p, gecko_host_time_now()) == 0)
+            gecko_log(LOG_NOTICE, "shared memory %s appeared while IO runs: attached", d->shm.name);
+    }
+    pthread_mutex_unlock(&d->mutex);
+}
+
 /** Initialize: remembers the host, freezes the (simulated) configuration and
  *  creates/maps the writer segment. shm failures are logged, not fatal. */
 static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
@@ -268,12 +289,13 @@ static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
         gecko_clock_reset(d, gecko_host_time_now());
         gecko_shm_writer_init(&d->shm, gecko_configured_shm_name(), GECKO_CHANNELS,
                               GECKO_SHM_DEFAULT_CAPACITY_FRAMES);
+        d->shm.reopen = reopen_writer_segment;
+        d->shm.reopen_ctx = d;
         d->initialized = true;
     }
     GeckoShmParams p;
     gecko_fill_shm_params(&p, 0);
-    if (gecko_shm_writer_open(&d->shm, &p, gecko_host_time_now()) != 0)
-        gecko_log(LOG_WARNING, "running without shared memory; retrying at StartIO");
+    (void)gecko_shm_writer_open(&d->shm, &p, gecko_host_time_now()); /* logs its failure; retried at StartIO */
     pthread_mutex_unlock(&d->mutex);
     return kAudioHardwareNoError;
 }
@@ -327,7 +349,13 @@ static OSStatus gecko_RemoveDeviceClient(AudioServerPlugInDriverRef inDriver,
  * the clock re-anchors at sample time 0 with a new seed (a real
  * discontinuity), the steering restarts at nominal, and the ring moves to a
  * new generation carrying the new rate so the engine re-attaches.
- * Notifies NominalSampleRate and the stream's formats.
+ *
+ * No PropertiesChanged here, for the rate or the stream formats: AudioServerPlugIn.h
+ * (overview) allows a device PropertiesChanged "only for state changes that don't
+ * have any effect on IO or on the structure of the AudioDevice", and says of this
+ * call: "When PerformDeviceConfigurationChange() returns, the host will figure out
+ * what changed and restart any outstanding IO." Apple's NullAudio and BlackHole
+ * send none either.
  */
 static OSStatus gecko_PerformDeviceConfigurationChange(AudioServerPlugInDriverRef inDriver,
                                                        AudioObjectID inDeviceObjectID,
@@ -347,7 +375,10 @@ static OSStatus gecko_PerformDeviceConfigurationChange(AudioServerPlugInDriverRe
         d->sample_rate = rate;
         d->host_ticks_per_frame = d->host_ticks_per_second / rate;
         d->zts_seed++;
-        d->clock_adjust_ppm = 0.0;
+        gecko_clock_adjust_ppm_set(d, 0.0);
+        /* The engine's request was for the old generation: nominal until the
+         * WriteMix thread reads a new one. */
+        __atomic_store_n(&d->clock_request_bits, (uint64_t)0, __ATOMIC_RELAXED); /* +0.0 */
         gecko_clock_reset(d, gecko_host_time_now());
         d->zts_published_count = 0; /* published just below */
         GeckoShmParams p;
@@ -357,16 +388,7 @@ static OSStatus gecko_PerformDeviceConfigurationChange(AudioServerPlugInDriverRe
         d->sample_rate = rate; /* before Initialize: nothing runs yet */
     }
     pthread_mutex_unlock(&d->mutex);
-    if (changed) {
-        gecko_log(LOG_INFO, "nominal sample rate now %.0f Hz", rate);
-        const AudioObjectPropertyAddress dev[1] = {
-            {kAudioDevicePropertyNominalSampleRate, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN}};
-        const AudioObjectPropertyAddress stream[2] = {
-            {kAudioStreamPropertyVirtualFormat, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN},
-            {kAudioStreamPropertyPhysicalFormat, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN}};
-        gecko_notify(GECKO_OBJECT_DEVICE, 1, dev);
-        gecko_notify(GECKO_OBJECT_STREAM_OUTPUT, 2, stream);
-    }
+    if (changed) gecko_log(LOG_INFO, "nominal sample rate now %.0f Hz", rate);
     return kAudioHardwareNoError;
 }
 

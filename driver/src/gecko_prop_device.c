@@ -163,6 +163,50 @@ static OSStatus get_config_app(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_cfstring(o, GECKO_CONFIG_APP_BUNDLE_ID);
 }
+/** ClockIsStable (AudioServerPlugIn.h: non-zero when "the device's clock runs at or
+ *  very near the nominal rate with only small variations"): 1 while the clock runs
+ *  at nominal, 0 while the engine steers it (clock_adjust_ppm != 0, up to
+ *  +-GECKO_SHM_MAX_CLOCK_ADJUST_PPM, re-anchored at period boundaries). */
+static OSStatus get_clock_is_stable(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_u32(o, gecko_clock_adjust_ppm(&gGeckoDriver) == 0.0 ? 1u : 0u);
+}
+/** ClockAlgorithm: kAudioDeviceClockAlgorithmRaw (AudioServerPlugIn.h: "the Host will
+ *  not apply any filtering to the time stamps returned from GetZeroTimeStamp()").
+ *  The stamps are not measurements of a hardware clock with jitter to smooth: each
+ *  is computed from the host clock as anchor host time + periods x ticks per frame
+ *  (gecko_zts_host_time), exactly on the line of the current rate. An IIR filter
+ *  (kAudioDeviceClockAlgorithmSimpleIIR, the default for devices without this
+ *  property) would have no noise to remove and would only lag behind the rate
+ *  steps of clock steering. */
+static OSStatus get_clock_algorithm(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_u32(o, kAudioDeviceClockAlgorithmRaw);
+}
+/** CustomPropertyInfoList: Gecko's one custom property, the ring state (a CFString,
+ *  no qualifier; data types from AudioServerPlugIn.h). */
+static OSStatus get_custom_property_info(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    const AudioServerPlugInCustomPropertyInfo info[1] = {
+        {GECKO_PROPERTY_RING_STATE, kAudioServerPlugInCustomPropertyDataTypeCFString,
+         kAudioServerPlugInCustomPropertyDataTypeNone}};
+    return gecko_out_array(o, info, sizeof info[0], 1);
+}
+/** GECKO_PROPERTY_RING_STATE ('gkrs'): the writer side of the shm ring as text (a
+ *  CFString the caller releases; see gecko_shm_writer_format_state). Control path:
+ *  the writer's control fields are read under the driver mutex, its counters with
+ *  relaxed atomic loads. */
+static OSStatus get_ring_state(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    if (!o->data) return gecko_out_cfstring(o, ""); /* size query: a CFStringRef */
+    GeckoDriver* d = &gGeckoDriver;
+    char text[GECKO_SHM_STATE_TEXT_MAX];
+    const bool io_running = __atomic_load_n(&d->io_client_count, __ATOMIC_ACQUIRE) != 0;
+    pthread_mutex_lock(&d->mutex);
+    gecko_shm_writer_format_state(&d->shm, io_running, text, sizeof text);
+    pthread_mutex_unlock(&d->mutex);
+    return gecko_out_cfstring(o, text);
+}
 /** OwnedObjects: the stream and the two controls (in the scopes that list them:
  *  global, output, wildcard), filtered by the class qualifier. */
 static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
@@ -204,6 +248,10 @@ static const GeckoPropEntry kDeviceProps[] = {
     {kAudioDevicePropertyPreferredChannelLayout, GECKO_SCOPE_IO, get_channel_layout, NULL},
     {kAudioDevicePropertyDeviceIsRunningSomewhere, GECKO_SCOPE_ANY, get_is_running, NULL},
     {kAudioDevicePropertyConfigurationApplication, GECKO_SCOPE_ANY, get_config_app, NULL},
+    {kAudioDevicePropertyClockIsStable, GECKO_SCOPE_ANY, get_clock_is_stable, NULL},
+    {kAudioDevicePropertyClockAlgorithm, GECKO_SCOPE_ANY, get_clock_algorithm, NULL},
+    {kAudioObjectPropertyCustomPropertyInfoList, GECKO_SCOPE_ANY, get_custom_property_info, NULL},
+    {GECKO_PROPERTY_RING_STATE, GECKO_SCOPE_GLOBAL | GECKO_SCOPE_WILDCARD, get_ring_state, NULL},
 };
 
 const GeckoObjectDesc kGeckoDeviceObject = {

@@ -21,9 +21,36 @@ static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_array(o, NULL, sizeof(AudioObjectID), 0);
 }
+/** IsActive: UInt32, 1 (active, the default) or 0. */
 static OSStatus get_is_active(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
-    return gecko_out_u32(o, 1);
+    GeckoDriver* d = &gGeckoDriver;
+    pthread_mutex_lock(&d->mutex);
+    const UInt32 v = d->stream_is_active;
+    pthread_mutex_unlock(&d->mutex);
+    return gecko_out_u32(o, v);
+}
+/** Setting IsActive (the HAL does, on streams): a UInt32, any non-zero value = 1;
+ *  another size → kAudioHardwareBadPropertySizeError. Stored and answered back;
+ *  it changes neither IO nor the device's structure (the stream keeps receiving
+ *  WriteMix), so a change is announced with PropertiesChanged, as Apple's NullAudio
+ *  does for it. */
+static OSStatus set_is_active(const GeckoPropCtx* c, const void* data, UInt32 size) {
+    (void)c;
+    UInt32 v;
+    OSStatus st = gecko_in_value(data, size, &v, sizeof v);
+    if (st) return st;
+    GeckoDriver* d = &gGeckoDriver;
+    pthread_mutex_lock(&d->mutex);
+    const bool changed = d->stream_is_active != (v ? 1u : 0u);
+    d->stream_is_active = v ? 1u : 0u;
+    pthread_mutex_unlock(&d->mutex);
+    if (changed) {
+        static const AudioObjectPropertyAddress kChanged[1] = {
+            {kAudioStreamPropertyIsActive, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN}};
+        gecko_notify(GECKO_OBJECT_STREAM_OUTPUT, 1, kChanged);
+    }
+    return kAudioHardwareNoError;
 }
 /** Direction: 0 = output (AudioHardwareBase.h). */
 static OSStatus get_direction(const GeckoPropCtx* c, GeckoPropOut* o) {
@@ -84,7 +111,7 @@ static const GeckoPropEntry kStreamProps[] = {
     {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
     {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
     {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
-    {kAudioStreamPropertyIsActive, GECKO_SCOPE_ANY, get_is_active, NULL},
+    {kAudioStreamPropertyIsActive, GECKO_SCOPE_ANY, get_is_active, set_is_active},
     {kAudioStreamPropertyDirection, GECKO_SCOPE_ANY, get_direction, NULL},
     {kAudioStreamPropertyTerminalType, GECKO_SCOPE_ANY, get_terminal_type, NULL},
     {kAudioStreamPropertyStartingChannel, GECKO_SCOPE_ANY, get_starting_channel, NULL},

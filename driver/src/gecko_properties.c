@@ -4,7 +4,8 @@
  *
  * Error rules (AudioHardwareBase.h codes): a foreign driver ref or unknown
  * object → kAudioHardwareBadObjectError; a selector the object does not
- * have, or a scope/element it does not answer in → ...UnknownPropertyError;
+ * have, or a scope it does not answer in, or an element other than the main
+ * one and the wildcard → ...UnknownPropertyError;
  * NULL pointers → ...IllegalOperationError; a buffer too small for a fixed-
  * size value → ...BadPropertySizeError. Arrays return as many whole items as
  * fit. Nothing is ever written past inDataSize.
@@ -38,10 +39,23 @@ static unsigned scope_bit(AudioObjectPropertyScope scope) {
     }
 }
 
+/**
+ * Whether a property of the whole object answers in `element`. Every property
+ * here is object-wide (none is per channel), so it answers in the main element
+ * (0, kAudioObjectPropertyElementMain) and in kAudioObjectPropertyElementWildcard
+ * (0xFFFFFFFF), "the wildcard value for AudioObjectPropertyElements"
+ * (AudioHardwareBase.h), which matches every element including the main one.
+ * Other elements (channels 1..n of AudioHardwareBase.h's numbering) have no
+ * property of their own here: kAudioHardwareUnknownPropertyError.
+ */
+static bool element_answers(AudioObjectPropertyElement element) {
+    return element == GECKO_ELEMENT_MAIN || element == kAudioObjectPropertyElementWildcard;
+}
+
 /** The entry for `address` on `desc`, or NULL if the object does not have it there. */
 static const GeckoPropEntry* find_property(const GeckoObjectDesc* desc,
                                            const AudioObjectPropertyAddress* address) {
-    if (address->mElement != GECKO_ELEMENT_MAIN) return NULL;
+    if (!element_answers(address->mElement)) return NULL;
     const unsigned bit = scope_bit(address->mScope);
     for (size_t i = 0; i < desc->prop_count; i++) {
         const GeckoPropEntry* e = &desc->props[i];

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,9 +93,8 @@ static void seq_end(GeckoShmWriterState* st, uint64_t odd) {
     STORE_RELEASE(&st->seq, odd + 1u);
 }
 
-/** Writes every published state field (inside the seqlock). */
-static void write_state_fields(GeckoShmWriter* w, const GeckoShmParams* p) {
-    GeckoShmWriterState* st = &w->seg->state;
+/** Writes every published state field into `st` (inside the seqlock). */
+static void write_state_fields(const GeckoShmWriter* w, GeckoShmWriterState* st, const GeckoShmParams* p) {
     STORE_RELAXED(&st->generation, w->generation);
     store_f64(&st->sample_rate, p->sample_rate);
     store_f64(&st->zts_sample_time, p->zts_sample_time);
@@ -143,57 +143,127 @@ static void reset_io_tracking(GeckoShmWriter* w) {
 
 /* ---- open / create --------------------------------------------------------- */
 
-/** Opens (creating if needed) and sizes the writer segment. Returns an fd or -1. */
-static int open_sized(GeckoShmWriter* w, size_t want) {
-    int fd = shm_open(w->name, O_RDWR | O_CREAT, GECKO_SHM_MODE);
+/** Whether `actual` bytes (fstat) is a segment of `nominal` bytes: macOS rounds a
+ *  shm object's size up to the page at its one ftruncate (XNU pshm_truncate) and
+ *  fstat reports the rounded size; Linux keeps it exact. */
+bool gecko_shm_size_ok(uint64_t actual, uint64_t nominal) {
+    const uint64_t page = GECKO_SHM_MAX_PAGE_SIZE;
+    return actual >= nominal && actual <= (nominal + page - 1u) / page * page;
+}
+
+/** Logs a failure to open the writer segment when it differs from the last one
+ *  (a sandbox that refuses shm_open is logged once, not at every StartIO). */
+static void open_failed(GeckoShmWriter* w, const char* what, int err) {
+    w->open_errno = err ? err : EINVAL;
+    if (w->open_failed_logged && w->open_logged_errno == w->open_errno) return;
+    w->open_failed_logged = true;
+    w->open_logged_errno = w->open_errno;
+    gecko_log(LOG_ERR, "%s(%s) failed: %s; Gecko Sink plays silence until it can (retried at StartIO)",
+              what, w->name, strerror(w->open_errno));
+}
+
+/** The sandbox fallback (docs/macos-semantics.md, "The plug-in sandbox"): the
+ *  plug-in's sandbox may refuse shm_open(O_CREAT) — XNU's shm_open asks the MAC
+ *  policy (mac_posixshm_check_create) whenever O_CREAT is given, even for a
+ *  segment that exists — but opening an existing segment read/write is what
+ *  shipped plug-ins do. So: open the segment Gecko's installer pre-creates for
+ *  the driver's user (`gecko ring precreate`, run as _coreaudiod), without
+ *  O_CREAT. It must already have the right size: a driver that may not create
+ *  may not be allowed to size either, and the creator sizes it. */
+static int open_existing(GeckoShmWriter* w, size_t want, GeckoShmSource* source, int create_errno) {
+    int fd = gecko_shm_open(w->name, O_RDWR, 0);
     if (fd < 0) {
-        gecko_log(LOG_ERR, "shm_open(%s) failed: %s", w->name, strerror(errno));
+        /* Report the refusal of creation when nothing was pre-created. */
+        open_failed(w, "shm_open(O_CREAT)", errno == ENOENT ? create_errno : errno);
         return -1;
     }
-    (void)fchmod(fd, GECKO_SHM_MODE); /* the umask may have narrowed the mode */
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        gecko_log(LOG_ERR, "fstat(%s) failed: %s", w->name, strerror(errno));
+    if (fstat(fd, &sb) != 0 || sb.st_size <= 0 || !gecko_shm_size_ok((uint64_t)sb.st_size, want)) {
+        open_failed(w, "pre-created segment size", EINVAL);
         close(fd);
         return -1;
     }
-    if ((uint64_t)sb.st_size == (uint64_t)want) return fd; /* reuse (stale segment of a previous run) */
+    *source = GECKO_SHM_SOURCE_EXISTING;
+    return fd;
+}
+
+/** Opens (creating if needed) and sizes the writer segment. Returns an fd or -1.
+ *  macOS: shm_open(O_CREAT) applies no umask and fchmod on shm fails (EINVAL), so
+ *  fchmod runs only when the mode is not GECKO_SHM_MODE (Linux's umask narrowed
+ *  it); one ftruncate per object, never a second (XNU pshm_truncate). */
+static int open_sized(GeckoShmWriter* w, size_t want, GeckoShmSource* source) {
+    int fd = gecko_shm_open(w->name, O_RDWR | O_CREAT, GECKO_SHM_MODE);
+    if (fd < 0 && (errno == EPERM || errno == EACCES))
+        return open_existing(w, want, source, errno);
+    if (fd < 0) {
+        open_failed(w, "shm_open", errno);
+        return -1;
+    }
+    *source = GECKO_SHM_SOURCE_CREATED;
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        open_failed(w, "fstat", errno);
+        close(fd);
+        return -1;
+    }
+    if ((sb.st_mode & 0777) != GECKO_SHM_MODE) (void)fchmod(fd, GECKO_SHM_MODE);
+    if (sb.st_size != 0 && gecko_shm_size_ok((uint64_t)sb.st_size, want))
+        return fd; /* reuse (stale segment of a previous run) */
     if (sb.st_size != 0) {
         /* Another size: re-create. Never truncate twice (macOS refuses). */
         gecko_log(LOG_NOTICE, "shm %s has %lld bytes, want %zu: re-creating", w->name,
                   (long long)sb.st_size, want);
         close(fd);
         if (shm_unlink(w->name) != 0 && errno != ENOENT) {
-            gecko_log(LOG_ERR, "shm_unlink(%s) failed: %s", w->name, strerror(errno));
+            open_failed(w, "shm_unlink", errno);
             return -1;
         }
         fd = shm_open(w->name, O_RDWR | O_CREAT | O_EXCL, GECKO_SHM_MODE);
         if (fd < 0) {
-            gecko_log(LOG_ERR, "shm_open(%s, O_EXCL) failed: %s", w->name, strerror(errno));
+            open_failed(w, "shm_open(O_EXCL)", errno);
             return -1;
         }
-        (void)fchmod(fd, GECKO_SHM_MODE);
+        if (fstat(fd, &sb) == 0 && (sb.st_mode & 0777) != GECKO_SHM_MODE)
+            (void)fchmod(fd, GECKO_SHM_MODE);
     }
     if (ftruncate(fd, (off_t)want) != 0) {
-        gecko_log(LOG_ERR, "ftruncate(%s, %zu) failed: %s", w->name, want, strerror(errno));
+        open_failed(w, "ftruncate", errno);
         close(fd);
         return -1;
     }
     return fd;
 }
 
+/** Random 64-bit instance id, never 0 (arc4random: libSystem on macOS, glibc >= 2.36). */
+static uint64_t new_instance_id(void) {
+    uint64_t id = 0;
+    while (id == 0) arc4random_buf(&id, sizeof id);
+    return id;
+}
+
+/** Touches every page of a fresh mapping (an atomic OR of 0 into one word per 4 KiB:
+ *  a write access that changes nothing, safe while the reader reads), so the IO
+ *  thread never takes the first-touch page fault ("page faults are not syscalls",
+ *  DESIGN §7). Control path. */
+static void pretouch(void* base, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 4096u)
+        __atomic_fetch_or((uint32_t*)(void*)((char*)base + off), 0u, __ATOMIC_RELAXED);
+}
+
 int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t host_now) {
     if (w->seg) return 0;
     const size_t want = segment_bytes(w->channels, w->capacity_frames);
-    int fd = open_sized(w, want);
+    GeckoShmSource source = GECKO_SHM_SOURCE_NONE;
+    int fd = open_sized(w, want, &source);
     if (fd < 0) return -1;
     void* base = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int map_errno = errno;
     close(fd);
     if (base == MAP_FAILED) {
-        gecko_log(LOG_ERR, "mmap(%s) failed: %s", w->name, strerror(map_errno));
+        open_failed(w, "mmap", map_errno);
         return -1;
     }
+    pretouch(base, want);
     GeckoShmWriterSegment* seg = (GeckoShmWriterSegment*)base;
     GeckoShmWriterHeader* h = &seg->header;
     GeckoShmWriterCounters* c = &seg->counters;
@@ -210,7 +280,6 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
     uint64_t gen = old_valid ? next_generation(LOAD_RELAXED(&seg->state.generation))
                              : (host_now ? host_now : 1u);
 
-    w->seg = seg;
     w->frames = (float*)((char*)base + GECKO_SHM_WRITER_HEADER_SIZE);
     w->map_size = want;
     w->generation = gen;
@@ -250,7 +319,8 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
     STORE_RELAXED(&h->bytes_per_frame, w->channels * (uint32_t)sizeof(float));
     STORE_RELAXED(&h->writer_pid, (uint32_t)getpid());
     STORE_RELAXED(&h->flags, 0u);
-    write_state_fields(w, p);
+    STORE_RELAXED(&h->instance_id, new_instance_id());
+    write_state_fields(w, st, p);
     /* Counters: continued (compatible) or zero; write_count last, with release. */
     store_stat_counters(c, w);
     STORE_RELAXED(&c->reader_attached, 0u);
@@ -262,6 +332,11 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
     gecko_log(LOG_INFO, "shm %s mapped (%zu bytes, generation %llu, %s)", w->name, want,
               (unsigned long long)gen, compatible ? "continued" : "fresh");
     w->open_failed_logged = false;
+    w->open_errno = 0;
+    w->source = source;
+    /* Last: the IO thread (and the attach thread's re-open while IO runs) sees
+     * `seg` only with every field above in place (acquire loads of `seg`). */
+    __atomic_store_n(&w->seg, seg, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -277,7 +352,7 @@ void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool n
         w->generation = next_generation(w->generation);
         reset_io_tracking(w);
     }
-    write_state_fields(w, p);
+    write_state_fields(w, st, p);
     seq_end(st, odd);
 }
 
@@ -292,8 +367,9 @@ void gecko_shm_writer_publish_volume(GeckoShmWriter* w, float gain, uint32_t mut
 
 bool gecko_shm_writer_try_publish_zts(GeckoShmWriter* w, double sample_time, uint64_t host_time,
                                       uint64_t seed, double clock_adjust_ppm) {
-    if (!w->seg) return true; /* nothing to publish to */
-    GeckoShmWriterState* st = &w->seg->state;
+    GeckoShmWriterSegment* seg = __atomic_load_n(&w->seg, __ATOMIC_ACQUIRE);
+    if (!seg) return true; /* nothing to publish to */
+    GeckoShmWriterState* st = &seg->state;
     uint64_t odd = seq_try_begin(st);
     if (!odd) return false;
     store_f64(&st->zts_sample_time, sample_time);
@@ -324,7 +400,7 @@ static inline const GeckoShmReaderSegment* io_reader(GeckoShmWriter* w) {
 
 bool gecko_shm_writer_clock_request(GeckoShmWriter* w, double* out_ppm) {
     const GeckoShmReaderSegment* rd = io_reader(w);
-    if (!rd || !w->seg) return false;
+    if (!rd || !__atomic_load_n(&w->seg, __ATOMIC_ACQUIRE)) return false;
     if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
         LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION)
         return false;
@@ -416,6 +492,10 @@ static inline uint64_t ring_space(GeckoShmWriter* w, uint64_t want, uint32_t* at
 
 void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
                                 double sample_time, uint64_t host_time) {
+    /* No segment: the frames go nowhere, and no writer field is touched (the
+     * attach thread may be setting them up to publish a segment that appeared). */
+    GeckoShmWriterSegment* seg = __atomic_load_n(&w->seg, __ATOMIC_ACQUIRE);
+    if (!seg) return;
     const uint64_t cap = w->capacity_frames;
     /* Sample time: whole frames; non-finite, negative or huge → discontinuity. */
     const bool time_ok = isfinite(sample_time) && sample_time >= 0.0 && sample_time < 9.0e15;
@@ -442,9 +522,6 @@ void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
         w->expected_time = (skip && w->expected_time > end) ? w->expected_time : end;
     }
     w->expected_valid = time_ok;
-
-    GeckoShmWriterSegment* seg = w->seg;
-    if (!seg) return; /* no shm: frames go nowhere */
 
     const uint64_t total = gap + (n - skip);
     uint32_t attached;
@@ -484,15 +561,18 @@ void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
 /* ---- reader segment discovery (attach thread) ------------------------------------- */
 
 /** Maps the reader segment read-only if it exists and is valid. Returns NULL otherwise;
- *  *err receives an errno-like code for change-only logging (0 = ok, -1 = invalid). */
-static GeckoShmReaderSegment* map_reader(GeckoShmWriter* w, dev_t* dev, ino_t* ino, int* err) {
+ *  *err receives an errno-like code for change-only logging (0 = ok, -1 = invalid).
+ *  The size may be page-rounded (macOS); the header's own segment_size must be the v1
+ *  size. *instance receives the engine's instance id (identity: no dev/ino on macOS). */
+static GeckoShmReaderSegment* map_reader(GeckoShmWriter* w, uint64_t* instance, int* err) {
     int fd = shm_open(w->reader_name, O_RDONLY, 0);
     if (fd < 0) {
         *err = errno;
         return NULL;
     }
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || sb.st_size != (off_t)GECKO_SHM_READER_SEGMENT_SIZE) {
+    if (fstat(fd, &sb) != 0 || sb.st_size < 0 ||
+        !gecko_shm_size_ok((uint64_t)sb.st_size, GECKO_SHM_READER_SEGMENT_SIZE)) {
         *err = -1; /* not (yet) sized by the engine, or foreign */
         close(fd);
         return NULL;
@@ -502,15 +582,15 @@ static GeckoShmReaderSegment* map_reader(GeckoShmWriter* w, dev_t* dev, ino_t* i
     close(fd);
     if (base == MAP_FAILED) return NULL;
     GeckoShmReaderSegment* rd = (GeckoShmReaderSegment*)base;
+    const uint64_t id = LOAD_ACQUIRE(&rd->header.instance_id);
     if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
         LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION ||
-        LOAD_RELAXED(&rd->header.segment_size) != GECKO_SHM_READER_SEGMENT_SIZE) {
+        LOAD_RELAXED(&rd->header.segment_size) != GECKO_SHM_READER_SEGMENT_SIZE || id == 0) {
         munmap(base, GECKO_SHM_READER_SEGMENT_SIZE);
         *err = -1; /* the engine may still be writing its header: retried */
         return NULL;
     }
-    *dev = sb.st_dev;
-    *ino = sb.st_ino;
+    *instance = id;
     *err = 0;
     return rd;
 }
@@ -546,38 +626,33 @@ static void log_reader_state(GeckoShmWriter* w, int err) {
         gecko_log(LOG_WARNING, "reader segment %s: %s", w->reader_name, strerror(err));
 }
 
-/** One step of the attach thread: `recheck` re-opens by name to spot re-creation. */
+/** One step of the attach thread: `recheck` re-opens by name to spot a new engine
+ *  (another instance id behind the name: a re-created segment, or the same one
+ *  taken over by a new engine), or a removed segment. */
 static void attach_step(GeckoShmWriter* w, bool recheck) {
     reap_handback(w);
     const GeckoShmReaderSegment* cur = w->offered;
     if (cur && !recheck) return;
-    dev_t dev = 0;
-    ino_t ino = 0;
-    int err = 0;
-    if (cur) {
-        /* Same object still behind the name? */
-        int fd = shm_open(w->reader_name, O_RDONLY, 0);
-        if (fd < 0) {
-            if (errno == ENOENT) { /* engine gone: stop honouring its read_count */
-                if (offer_reader(w, NULL)) log_reader_state(w, ENOENT);
-            }
-            return;
-        }
-        struct stat sb;
-        int ok = fstat(fd, &sb);
-        close(fd);
-        if (ok == 0 && sb.st_dev == w->reader_dev && sb.st_ino == w->reader_ino) return;
-    }
     if (__atomic_load_n(&w->offer, __ATOMIC_ACQUIRE) != 0) return; /* earlier offer untaken */
-    GeckoShmReaderSegment* next = map_reader(w, &dev, &ino, &err);
-    log_reader_state(w, err);
-    if (!next) return;
-    if (offer_reader(w, next)) {
-        w->reader_dev = dev;
-        w->reader_ino = ino;
-    } else {
-        munmap(next, GECKO_SHM_READER_SEGMENT_SIZE);
+    uint64_t instance = 0;
+    int err = 0;
+    GeckoShmReaderSegment* next = map_reader(w, &instance, &err);
+    if (!next) {
+        /* Engine gone (name removed): stop honouring its read_count. A segment that
+         * is there but not valid yet keeps the current mapping until it is. */
+        if (cur && err == ENOENT && offer_reader(w, NULL)) log_reader_state(w, ENOENT);
+        if (!cur) log_reader_state(w, err);
+        return;
     }
+    if (cur && instance == w->reader_instance) { /* the one we follow */
+        munmap(next, GECKO_SHM_READER_SEGMENT_SIZE);
+        return;
+    }
+    log_reader_state(w, 0);
+    if (offer_reader(w, next))
+        w->reader_instance = instance;
+    else
+        munmap(next, GECKO_SHM_READER_SEGMENT_SIZE);
 }
 
 static void* attach_main(void* arg) {
@@ -587,7 +662,13 @@ static void* attach_main(void* arg) {
     while (!__atomic_load_n(&w->attach_stop, __ATOMIC_ACQUIRE)) {
         nanosleep(&tick, NULL);
         if (++ticks % 5u) continue; /* act every 50 ms */
-        attach_step(w, (ticks % 50u) == 0); /* re-open by name every 500 ms */
+        const bool every_500ms = (ticks % 50u) == 0;
+        /* No writer segment yet (creation refused, nothing pre-created): try again
+         * while IO runs, so Gecko Sink starts carrying audio as soon as a usable
+         * segment appears, not only at the next StartIO. */
+        if (every_500ms && w->reopen && !__atomic_load_n(&w->seg, __ATOMIC_ACQUIRE))
+            w->reopen(w->reopen_ctx);
+        attach_step(w, every_500ms); /* re-open by name every 500 ms */
     }
     return NULL;
 }
@@ -629,4 +710,22 @@ void gecko_shm_writer_close(GeckoShmWriter* w) {
         w->seg = NULL;
         w->frames = NULL;
     }
+}
+
+/* ---- ring state (control path; the 'gkrs' property) ------------------------------ */
+
+int gecko_shm_writer_format_state(const GeckoShmWriter* w, bool io_running, char* buf, size_t cap) {
+    const GeckoShmWriterSegment* seg = w->seg;
+    const int err = seg ? 0 : w->open_errno;
+    const char* source = "none";
+    if (seg && w->source == GECKO_SHM_SOURCE_CREATED) source = "created";
+    if (seg && w->source == GECKO_SHM_SOURCE_EXISTING) source = "existing";
+    const unsigned attached = seg ? (unsigned)LOAD_RELAXED(&seg->counters.reader_attached) : 0u;
+    const unsigned long long faults = seg ? (unsigned long long)LOAD_RELAXED(&seg->counters.reader_faults) : 0u;
+    return snprintf(buf, cap,
+                    "writer=%s\nreader=%s\nmapped=%d\nsegment_bytes=%zu\nopen_errno=%d\nopen_error=%s\n"
+                    "source=%s\nreader_attached=%u\nreader_faults=%llu\ngeneration=%llu\nio_running=%d\n",
+                    w->name, w->reader_name, seg ? 1 : 0, segment_bytes(w->channels, w->capacity_frames),
+                    err, err ? strerror(err) : "", source, attached ? 1u : 0u, faults,
+                    (unsigned long long)w->generation, io_running ? 1 : 0);
 }

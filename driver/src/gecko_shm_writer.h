@@ -49,6 +49,13 @@ typedef struct GeckoShmParams {
     double clock_adjust_ppm;      /* applied clock adjustment, ppm */
 } GeckoShmParams;
 
+/** How the writer segment was obtained (GeckoShmWriter.source). */
+typedef enum GeckoShmSource {
+    GECKO_SHM_SOURCE_NONE = 0, /* not mapped */
+    GECKO_SHM_SOURCE_CREATED,  /* created (or re-created) by the driver */
+    GECKO_SHM_SOURCE_EXISTING, /* an existing segment opened without O_CREAT */
+} GeckoShmSource;
+
 /** The writer's state. Zero-initialise, then gecko_shm_writer_init. */
 typedef struct GeckoShmWriter {
     /* configuration (control path) */
@@ -58,19 +65,26 @@ typedef struct GeckoShmWriter {
     uint32_t capacity_frames;                 /* ring length, frames, power of two */
 
     /* writer segment (mapped by the control path before IO starts) */
-    GeckoShmWriterSegment* seg; /* NULL when not mapped */
+    GeckoShmWriterSegment* seg; /* NULL when not mapped; stored last with release, IO thread loads acquire */
     float* frames;              /* capacity_frames x channels float32, interleaved */
     size_t map_size;            /* bytes */
     uint64_t generation;        /* never 0 once mapped */
-    bool open_failed_logged;
+    bool open_failed_logged;    /* a failure to open was logged (open_logged_errno) */
+    int open_logged_errno;
+    int open_errno;             /* errno of the last failed open, 0 when mapped */
+    GeckoShmSource source;      /* how `seg` was obtained (control path) */
+    /* Called by the attach thread about every 500 ms while IO runs and `seg` is
+     * NULL; it must not block (try the driver's lock, give up if busy) and, if it
+     * can, call gecko_shm_writer_open. NULL: no re-open while IO runs. */
+    void (*reopen)(void* ctx);
+    void* reopen_ctx;
 
     /* reader segment hand-over (see the top of this file) */
     uintptr_t offer;                  /* atomic: 0, a mapping, or GECKO_RD_DETACH */
     uintptr_t handback;               /* atomic: 0 or a mapping to unmap */
     GeckoShmReaderSegment* io_reader; /* IO thread only: the mapping in use; NULL = none */
     GeckoShmReaderSegment* offered;   /* attach thread only: the newest mapping offered */
-    dev_t reader_dev;                 /* identity of `offered` (attach thread) */
-    ino_t reader_ino;
+    uint64_t reader_instance;         /* instance id of `offered` (attach thread) */
     pthread_t attach_thread;
     bool attach_running;            /* control path */
     uint32_t attach_stop;           /* atomic flag */
@@ -163,7 +177,36 @@ void gecko_shm_writer_attach_start(GeckoShmWriter* w);
  *  unmaps every reader mapping. The IO thread must not be running. */
 void gecko_shm_writer_attach_stop(GeckoShmWriter* w);
 
+/** shm_open as the platform has it: on macOS the system's; in the Linux build for
+ *  the simulated host, the system's unless the host asked to play a sandbox that
+ *  refuses creation (GeckoSimConfig.deny_shm_create: any O_CREAT fails with EPERM,
+ *  as XNU's MAC check does whenever O_CREAT is given). driver/src/gecko_clock.c. */
+int gecko_shm_open(const char* name, int oflag, mode_t mode);
+
+/** Whether `actual` bytes (fstat) is a segment of `nominal` bytes, allowing the
+ *  kernel's rounding up to the page (at most GECKO_SHM_MAX_PAGE_SIZE). */
+bool gecko_shm_size_ok(uint64_t actual, uint64_t nominal);
+
 /** Control path (teardown): attach_stop, then unmaps the writer segment (never unlinks it). */
 void gecko_shm_writer_close(GeckoShmWriter* w);
+
+/** Bytes that always hold gecko_shm_writer_format_state's text (two names of at
+ *  most GECKO_SHM_NAME_MAX bytes, strerror's text, nine numbers). */
+#define GECKO_SHM_STATE_TEXT_MAX 768u
+
+/**
+ * Control path (the caller serialises it with open/publish/close). Formats
+ * the writer's state as "key=value\n" lines, in this order: writer (segment
+ * name), reader (reader segment name), mapped (1/0), segment_bytes (nominal
+ * writer segment size, bytes), open_errno (errno of the last failure to
+ * open/create/size/map the writer segment; 0 when mapped), open_error
+ * (strerror(open_errno), empty when 0), source (created|existing|none),
+ * reader_attached (the published counters.reader_attached, 1/0), reader_faults
+ * (the published counter), generation, io_running (the caller's `io_running`,
+ * 1/0). Counters are read with relaxed atomic loads. Writes at most `cap` bytes
+ * into `buf`, NUL-terminated (GECKO_SHM_STATE_TEXT_MAX always suffices); returns
+ * snprintf's count. No allocation.
+ */
+int gecko_shm_writer_format_state(const GeckoShmWriter* w, bool io_running, char* buf, size_t cap);
 
 #endif /* GECKO_SHM_WRITER_H */

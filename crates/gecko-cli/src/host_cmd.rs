@@ -44,6 +44,11 @@ pub struct HostArgs {
     /// No progress bar and no report.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Play the macOS plug-in sandbox that refuses to create shared memory:
+    /// the driver stays silent until a segment is pre-created for it
+    /// (`gecko ring precreate`), then attaches while IO runs.
+    #[arg(long)]
+    pub deny_shm_create: bool,
 }
 
 impl HostArgs {
@@ -71,6 +76,7 @@ impl HostArgs {
         let mut c = HostConfig::new(bundle, &self.shm_name, source);
         c.pacing = if self.fast { Pacing::Fast } else { Pacing::RealTime };
         c.io_buffer_frames = self.io_buffer_frames;
+        c.deny_shm_create = self.deny_shm_create;
         c.wait_for_reader = self.wait_for_engine.map(|s| crate::seconds("--wait-for-engine", s)).transpose()?;
         Ok(c)
     }

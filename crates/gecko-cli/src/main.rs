@@ -63,11 +63,28 @@ enum Command {
     Status(status_cmd::StatusArgs),
     /// The system output: show it, switch to Gecko Sink, restore the previous one.
     Output(output_cmd::OutputArgs),
+    /// Gecko Sink's shared-memory ring: pre-create the driver's segment.
+    #[command(subcommand)]
+    Ring(RingCommand),
     /// The simulated coreaudiod/launchd of the Linux install simulation (internal).
     #[command(hide = true)]
     SimAudio {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
+    },
+}
+
+/// `gecko ring …`.
+#[derive(Subcommand, Debug)]
+enum RingCommand {
+    /// Create the driver's writer segment for a driver the macOS plug-in
+    /// sandbox forbids to create it (docs/macos-semantics.md). Run it as the
+    /// driver's user: the installer does, as `_coreaudiod`, at install and at
+    /// boot. Idempotent.
+    Precreate {
+        /// Name of Gecko Sink's shared-memory ring.
+        #[arg(long, value_name = "NAME", default_value = gecko_ring::abi::DEFAULT_NAME)]
+        shm_name: String,
     },
 }
 
@@ -231,6 +248,17 @@ fn main() {
         Command::Uninstall(a) => uninstall_cmd::run(a),
         Command::Status(a) => status_cmd::run(a),
         Command::Output(a) => output_cmd::run(a),
+        Command::Ring(RingCommand::Precreate { shm_name }) => {
+            // The driver's format: its channel count and the ABI's ring capacity.
+            let channels = gecko_driver_bundle::CHANNELS;
+            let capacity = gecko_ring::abi::DEFAULT_CAPACITY_FRAMES;
+            gecko_ring::precreate_writer_segment(&shm_name, channels, capacity)
+                .map(|done| match done {
+                    gecko_ring::Precreated::Created => println!("created {shm_name} ({channels} ch × {capacity} frames) for the driver"),
+                    gecko_ring::Precreated::AlreadyThere => println!("{shm_name} is already there, the right size"),
+                })
+                .map_err(anyhow::Error::from)
+        }
         Command::SimAudio { args } => std::process::exit(gecko_platform::sim::main_from_args(args)),
     };
     if let Err(e) = result {

@@ -141,6 +141,23 @@ fn compat_header_matches_apple_headers() {
         ("kCFNumberSInt32Type", 3),
         ("kCFNumberFloat32Type", 5),
         ("kCFNumberFloat64Type", 6),
+        // AudioServerPlugIn.h: device clock properties and the clock algorithms.
+        ("kAudioDevicePropertyClockAlgorithm", fourcc("clok")),
+        ("kAudioDevicePropertyClockIsStable", fourcc("cstb")),
+        ("kAudioDeviceClockAlgorithmRaw", fourcc("raww")),
+        ("kAudioDeviceClockAlgorithmSimpleIIR", fourcc("iirf")),
+        ("kAudioDeviceClockAlgorithm12PtMovingWindowAverage", fourcc("mavg")),
+        // AudioServerPlugIn.h: custom properties.
+        ("kAudioObjectPropertyCustomPropertyInfoList", fourcc("cust")),
+        ("sizeof AudioServerPlugInCustomPropertyInfo", 12),
+        ("offsetof AudioServerPlugInCustomPropertyInfo.mPropertyDataType", 4),
+        ("offsetof AudioServerPlugInCustomPropertyInfo.mQualifierDataType", 8),
+        ("kAudioServerPlugInCustomPropertyDataTypeNone", 0),
+        ("kAudioServerPlugInCustomPropertyDataTypeCFString", fourcc("cfst")),
+        ("kAudioServerPlugInCustomPropertyDataTypeCFPropertyList", fourcc("plst")),
+        // AudioHardwareBase.h.
+        ("kAudioStreamPropertyIsActive", fourcc("sact")),
+        ("kAudioObjectPropertyElementWildcard", 0xFFFF_FFFF),
     ];
     let mut wrong = Vec::new();
     for (name, want) in &expected {

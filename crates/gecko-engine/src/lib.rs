@@ -192,50 +192,6 @@ impl EngineReport {
     }
 }
 
-/// The host clock the driver's zero timestamps use, in host ticks:
-/// CLOCK_MONOTONIC ns on Linux (a vDSO call, no system call),
-/// `mach_absolute_time` on macOS.
-pub fn host_now() -> u64 {
-    #[cfg(target_os = "macos")]
-    {
-        unsafe extern "C" {
-            fn mach_absolute_time() -> u64;
-        }
-        // SAFETY: no arguments, no side effects.
-        unsafe { mach_absolute_time() }
-    }
-    #[cfg(not(target_os = "macos"))]
-    {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: valid out pointer.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-    }
-}
-
-/// Nanoseconds → host ticks (identity on Linux; `mach_timebase_info` on macOS).
-pub fn ns_to_host_ticks(ns: u64) -> u64 {
-    #[cfg(target_os = "macos")]
-    {
-        #[repr(C)]
-        struct Timebase {
-            numer: u32,
-            denom: u32,
-        }
-        unsafe extern "C" {
-            fn mach_timebase_info(info: *mut Timebase) -> i32;
-        }
-        let mut tb = Timebase { numer: 1, denom: 1 };
-        // SAFETY: valid out pointer. (Cheap; the kernel fills it from a constant.)
-        unsafe { mach_timebase_info(&mut tb) };
-        (ns as u128 * tb.denom as u128 / tb.numer.max(1) as u128) as u64
-    }
-    #[cfg(not(target_os = "macos"))]
-    {
-        ns
-    }
-}
-
 /// Where live requests to move playback to another output device come
 /// from (in `gecko engine`, gecko-control's `ControlState`, fed by the
 /// control socket's `set_output`). Polled by the engine's control thread
@@ -290,6 +246,8 @@ pub fn run_with_outputs(
     outputs: &dyn OutputRequests,
 ) -> Result<EngineReport, EngineError> {
     let started = Instant::now();
+    // The audio callback reads the host clock: resolve it here, off the audio thread.
+    gecko_ring::host_clock::init();
     let reader = attach(config, cancel)?;
     let format = reader.format();
     tracing::info!(name = %config.shm_name, channels = format.channels, rate = format.sample_rate, generation = format.generation, "attached");

@@ -166,7 +166,7 @@ pub fn probe(device: Option<&str>, channels: u16, rate: u32) -> Result<String, O
 }
 
 /// Maps the output device's playback timestamps onto the driver's host
-/// clock. The first callback anchors `host_now()` to its playback instant;
+/// clock. The first callback anchors `gecko_ring::host_clock::now()` to its playback instant;
 /// later callbacks are placed by how far their playback instant is from
 /// that anchor. Callback *times* jitter with the audio server's scheduling
 /// (PipeWire's ALSA plugin delivers bursts a quantum apart); playback
@@ -181,10 +181,10 @@ pub struct Timeline {
 impl Timeline {
     /// Host ticks for the buffer that will be heard at `playback`.
     pub fn now(&mut self, playback: cpal::StreamInstant) -> u64 {
-        let (t0, h0) = *self.anchor.get_or_insert((playback, crate::host_now()));
+        let (t0, h0) = *self.anchor.get_or_insert((playback, gecko_ring::host_clock::now()));
         match playback.duration_since(&t0) {
-            Some(d) => h0 + crate::ns_to_host_ticks(d.as_nanos() as u64),
-            None => crate::host_now(),
+            Some(d) => h0 + gecko_ring::host_clock::ns_to_ticks(d.as_nanos() as u64),
+            None => gecko_ring::host_clock::now(),
         }
     }
 }

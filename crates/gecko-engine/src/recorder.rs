@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why a recording failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,11 @@ pub struct RecorderTx {
     thread: Option<JoinHandle<Result<u64, RecordError>>>,
 }
 
+/// How often the recorder thread makes the file on disk a complete WAV
+/// (header sizes updated, buffers flushed): a killed engine loses at most
+/// this much of the recording, plus what was still queued.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
 /// Starts recording to a new WAV file at `path` (float32, `channels`
 /// interleaved, `sample_rate` Hz) with a queue of `queue_frames` frames.
 /// The file is created before this returns, so a bad path fails here.
@@ -86,6 +91,7 @@ pub fn start_with_writer<W: Write + Seek + Send + 'static>(
             let wav_err = |source| RecordError::Wav { path: thread_path.clone(), source };
             let mut buf = vec![0f32; 8192 * channels];
             let mut samples = 0u64;
+            let mut flushed = Instant::now();
             loop {
                 // Read `done` before draining, so nothing pushed before it was set is missed.
                 let done = thread_shared.done.load(Ordering::Acquire);
@@ -94,6 +100,13 @@ pub fn start_with_writer<W: Write + Seek + Send + 'static>(
                     writer.write_sample(s).map_err(wav_err)?;
                 }
                 samples += n as u64;
+                // A valid WAV on disk at all times, however the engine ends (even
+                // SIGKILL): hound's flush rewrites the header's sizes and flushes the
+                // buffer. Twice a second, on whole frames.
+                if flushed.elapsed() >= FLUSH_EVERY && samples.is_multiple_of(channels as u64) {
+                    writer.flush().map_err(wav_err)?;
+                    flushed = Instant::now();
+                }
                 if n == 0 {
                     if done {
                         break;

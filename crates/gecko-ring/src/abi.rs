@@ -42,6 +42,18 @@ pub const MIN_CHANNELS: u32 = 1;
 pub const MAX_CHANNELS: u32 = 64;
 /// Mode of both segments (owner rw, others r).
 pub const MODE: u32 = 0o644;
+/// Largest page of a supported Mac, bytes (`GECKO_SHM_MAX_PAGE_SIZE`): macOS
+/// rounds a shm object's size up to the page at its one `ftruncate` (XNU
+/// `bsd/kern/posix_shm.c`, `pshm_truncate`), and `fstat` reports the rounded
+/// size. A segment of `nominal ..= round_up(nominal, MAX_PAGE_SIZE)` bytes
+/// has the right size.
+pub const MAX_PAGE_SIZE: u64 = 16384;
+
+/// Whether `actual` bytes (from `fstat`) is a segment of `nominal` bytes,
+/// rounded up to the page by the kernel (any page up to [`MAX_PAGE_SIZE`]).
+pub fn is_page_rounded_size(actual: u64, nominal: u64) -> bool {
+    actual >= nominal && actual <= nominal.div_ceil(MAX_PAGE_SIZE) * MAX_PAGE_SIZE
+}
 
 /// `GeckoShmWriterHeader`: offset 0 of the writer segment, 128 bytes.
 #[repr(C)]
@@ -57,7 +69,8 @@ pub struct WriterHeader {
     pub bytes_per_frame: u32,
     pub writer_pid: u32,
     pub flags: u32,
-    pub reserved: [u8; 80],
+    pub instance_id: u64,
+    pub reserved: [u8; 72],
 }
 
 /// `GeckoShmWriterCounters`: offset 128 of the writer segment, 128 bytes.
@@ -118,7 +131,8 @@ pub struct ReaderHeader {
     pub segment_size: u32,
     pub reader_pid: u32,
     pub flags: u32,
-    pub reserved: [u8; 104],
+    pub instance_id: u64,
+    pub reserved: [u8; 96],
 }
 
 /// `GeckoShmReaderCounters`: offset 128 of the reader segment, 128 bytes.
@@ -175,6 +189,8 @@ pub mod off {
     pub const SEQ: usize = W_STATE + offset_of!(WriterStateRaw, seq);
     pub const GENERATION: usize = W_STATE + offset_of!(WriterStateRaw, generation);
     pub const IO_RUNNING: usize = W_STATE + offset_of!(WriterStateRaw, io_running);
+    pub const WRITER_INSTANCE_ID: usize = offset_of!(WriterHeader, instance_id);
+    pub const READER_INSTANCE_ID: usize = offset_of!(ReaderHeader, instance_id);
 
     pub const R_COUNTERS: usize = offset_of!(ReaderSegment, counters);
     pub const READ_COUNT: usize = R_COUNTERS + offset_of!(ReaderCountersRaw, read_count);

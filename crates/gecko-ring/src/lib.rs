@@ -11,6 +11,7 @@
 //! - [`Reader`]: attach, read blocks of frames, follow driver restarts.
 //! - [`Peek`]: a passive look at both segments (pacing, status, tests).
 //! - [`unlink_segments`]: remove a ring's segments.
+//! - [`host_clock`]: the host clock of the zero timestamps (ticks ≠ ns on Apple silicon).
 //! - `forge` (feature `forge`, tests only): writer segments forged field by
 //!   field.
 //!
@@ -23,7 +24,9 @@
 //! the segment owner's user can do it.
 
 pub mod abi;
+mod driver_state;
 mod error;
+pub mod host_clock;
 #[cfg(feature = "forge")]
 pub mod forge;
 mod peek;
@@ -31,8 +34,9 @@ mod reader;
 mod shm;
 mod view;
 
+pub use driver_state::{DriverRingState, ParseError as RingStateParseError, SegmentSource};
 pub use error::RingError;
 pub use peek::{Peek, RingStatus};
 pub use reader::{AttachOptions, Read, Reader, ReaderCounters, RingEvent};
-pub use shm::{process_alive, reader_name, unlink_segments, validate_name};
+pub use shm::{Precreated, precreate_writer_segment, process_alive, reader_name, unlink_segments, validate_name};
 pub use view::{RingFormat, WriterCounters, WriterState};

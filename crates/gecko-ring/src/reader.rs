@@ -90,6 +90,16 @@ pub struct Reader {
     counters: ReaderCounters,
 }
 
+/// A random instance id, never 0 (the OS's random source, via std's hasher seed
+/// mixed with the pid and the time, so two engines never share one).
+fn new_instance_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish().max(1)
+}
+
 impl Reader {
     /// Attaches to the ring `name` (e.g. [`abi::DEFAULT_NAME`]): maps the
     /// writer segment read-only, validates it, creates or reuses the reader
@@ -137,13 +147,18 @@ impl Reader {
                 segment_size: abi::READER_SEGMENT_SIZE,
                 reader_pid: std::process::id(),
                 flags: 0,
-                reserved: [0; 104],
+                // Written last below (release): the driver tells engines apart by it.
+                instance_id: 0,
+                reserved: [0; 96],
             };
             // SAFETY: ReaderHeader is POD and the mapping is 384 bytes long.
             let bytes = unsafe {
                 std::slice::from_raw_parts(&hdr as *const _ as *const u8, size_of::<abi::ReaderHeader>())
             };
             reader_map[..bytes.len()].copy_from_slice(bytes);
+            let base = reader_map.as_mut_ptr() as *const u8;
+            // SAFETY: inside our 384-byte mapping, 8-byte aligned.
+            unsafe { atomic_u64(base, off::READER_INSTANCE_ID) }.store(new_instance_id(), Ordering::Release);
         }
         let mut reader = Reader {
             mask: format.capacity_frames as u64 - 1,

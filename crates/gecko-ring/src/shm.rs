@@ -52,6 +52,52 @@ pub fn unlink_segments(name: &str) -> Result<(), RingError> {
     Ok(())
 }
 
+/// What [`precreate_writer_segment`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precreated {
+    /// The segment was created and sized.
+    Created,
+    /// A segment of the right size was already there (kept as it is).
+    AlreadyThere,
+}
+
+/// Creates the driver's writer segment `name` for a driver that may not
+/// create one itself — the plug-in sandbox fallback (docs/macos-semantics.md):
+/// mode 0644, sized once to the nominal size of a ring of `channels` ×
+/// `capacity_frames` float32 frames (`abi::WRITER_HEADER_SIZE` + frames),
+/// contents zero; the driver writes the header when it maps it. Run it as the
+/// driver's user (`_coreaudiod` on macOS), so the segment the driver writes
+/// is its own. Idempotent: a segment of the right (page-rounded) size is kept.
+///
+/// Errors: [`RingError::InvalidName`], [`RingError::ShmOpen`], and
+/// [`RingError::ShmIo`] when sizing fails or a segment of another size is in
+/// the way (remove it with [`unlink_segments`] while no driver runs).
+pub fn precreate_writer_segment(name: &str, channels: u32, capacity_frames: u32) -> Result<Precreated, RingError> {
+    validate_name(name)?;
+    let want = abi::WRITER_HEADER_SIZE as u64 + capacity_frames as u64 * channels as u64 * 4;
+    let mode = Mode::from_bits_truncate(abi::MODE as _);
+    let (fd, created) = match shm_open(name, OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
+        Ok(fd) => (fd, true),
+        Err(Errno::EEXIST) => {
+            (shm_open(name, OFlag::O_RDONLY, Mode::empty()).map_err(|source| RingError::ShmOpen { name: name.to_owned(), source })?, false)
+        }
+        Err(source) => return Err(RingError::ShmOpen { name: name.to_owned(), source }),
+    };
+    let (size, perms) = fstat_size_mode(&fd, name)?;
+    if !created {
+        return if abi::is_page_rounded_size(size, want) {
+            Ok(Precreated::AlreadyThere)
+        } else {
+            Err(RingError::ShmIo { what: "pre-create (another size is in the way)", name: name.to_owned(), source: Errno::EEXIST })
+        };
+    }
+    if perms != abi::MODE {
+        fchmod(fd.as_raw_fd(), mode).map_err(|source| RingError::ShmIo { what: "chmod", name: name.to_owned(), source })?;
+    }
+    nix::unistd::ftruncate(&fd, want as i64).map_err(|source| RingError::ShmIo { what: "size", name: name.to_owned(), source })?;
+    Ok(Precreated::Created)
+}
+
 /// Opens an existing segment read-only and maps all of it.
 /// Returns the mapping and its size in bytes (from fstat).
 pub(crate) fn map_readonly(name: &str) -> Result<Mmap, RingError> {
@@ -71,32 +117,47 @@ pub(crate) fn map_readonly(name: &str) -> Result<Mmap, RingError> {
 }
 
 /// Creates (or reuses) the engine-owned reader segment `name`, mapped
-/// read-write, exactly [`abi::READER_SEGMENT_SIZE`] bytes, mode 0644.
-/// A segment of another size is unlinked and re-created (never truncated a
-/// second time: macOS refuses that).
+/// read-write ([`abi::READER_SEGMENT_SIZE`] bytes of it), mode 0644.
+///
+/// Within macOS's rules (XNU `bsd/kern/posix_shm.c`): one `ftruncate` per
+/// object, so an existing segment is reused when its size is the nominal one
+/// rounded up to the page ([`abi::is_page_rounded_size`]); `shm_open(O_CREAT)`
+/// applies no umask there and `fchmod` on a shm descriptor fails with EINVAL,
+/// so `fchmod` runs only when the mode is not 0644 (Linux's umask narrowed
+/// it). A segment of another size, or whose mode cannot be fixed, is
+/// unlinked and created anew with `O_EXCL` (the driver follows the new one:
+/// it identifies segments by their instance id).
 pub(crate) fn create_reader_segment(name: &str) -> Result<MmapMut, RingError> {
     let want = abi::READER_SEGMENT_SIZE as u64;
     let mode = Mode::from_bits_truncate(abi::MODE as _);
     let open = |flags: OFlag| -> Result<OwnedFd, RingError> {
         shm_open(name, flags, mode).map_err(|source| RingError::ShmOpen { name: name.to_owned(), source })
     };
+    let fix_mode = |fd: &OwnedFd, perms: u32| perms == abi::MODE || fchmod(fd.as_raw_fd(), mode).is_ok();
     let mut fd = open(OFlag::O_RDWR | OFlag::O_CREAT)?;
-    let mut size = fstat_size(&fd, name)?;
-    if size != 0 && size != want {
+    let (mut size, perms) = fstat_size_mode(&fd, name)?;
+    if (size != 0 && !abi::is_page_rounded_size(size, want)) || !fix_mode(&fd, perms) {
         drop(fd);
         shm_unlink(name).map_err(|source| RingError::ShmOpen { name: name.to_owned(), source })?;
         fd = open(OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL)?;
-        size = 0;
+        let perms;
+        (size, perms) = fstat_size_mode(&fd, name)?;
+        if perms != abi::MODE {
+            fchmod(fd.as_raw_fd(), mode).map_err(|source| RingError::ShmIo { what: "chmod", name: name.to_owned(), source })?;
+        }
     }
     if size == 0 {
         nix::unistd::ftruncate(&fd, want as i64)
             .map_err(|source| RingError::ShmIo { what: "size", name: name.to_owned(), source })?;
     }
-    // The umask may have narrowed the mode; the driver must be able to read it.
-    fchmod(fd.as_raw_fd(), mode).map_err(|source| RingError::ShmIo { what: "chmod", name: name.to_owned(), source })?;
     // SAFETY: shared mapping of our own segment; accessed via atomics/raw pointers only.
     unsafe { MmapOptions::new().len(want as usize).map_mut(&fd) }
         .map_err(|source| RingError::Mmap { name: name.to_owned(), source })
+}
+
+fn fstat_size_mode(fd: &OwnedFd, name: &str) -> Result<(u64, u32), RingError> {
+    let st = fstat(fd.as_raw_fd()).map_err(|source| RingError::ShmIo { what: "stat", name: name.to_owned(), source })?;
+    Ok((st.st_size.max(0) as u64, st.st_mode as u32 & 0o777))
 }
 
 fn fstat_size(fd: &OwnedFd, name: &str) -> Result<u64, RingError> {
@@ -159,6 +220,21 @@ mod tests {
         assert!(validate_name(&format!("/{}", "x".repeat(28))).is_err());
         assert!(validate_name("/a\nb").is_err());
         assert_eq!(reader_name("/GeckoAudioShm"), "/GeckoAudioShm.rd");
+    }
+
+    #[test]
+    fn a_precreated_writer_segment_has_the_nominal_size_and_is_kept() {
+        let name = format!("/gkpre{}", std::process::id());
+        let _ = unlink_segments(&name);
+        assert_eq!(precreate_writer_segment(&name, 2, 1024).unwrap(), Precreated::Created);
+        assert_eq!(precreate_writer_segment(&name, 2, 1024).unwrap(), Precreated::AlreadyThere);
+        let fd = shm_open(name.as_str(), OFlag::O_RDONLY, Mode::empty()).unwrap();
+        let (size, perms) = fstat_size_mode(&fd, &name).unwrap();
+        assert!(abi::is_page_rounded_size(size, 512 + 1024 * 8), "{size}");
+        assert_eq!(perms, 0o644);
+        // Another format's segment is in the way: an error, not a resize.
+        assert!(precreate_writer_segment(&name, 8, 32768).is_err());
+        unlink_segments(&name).unwrap();
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
     layout! { m;
         "GeckoShmWriterHeader" => WriterHeader { magic, version, header_size, segment_size,
-            capacity_frames, channels, sample_format, bytes_per_frame, writer_pid, flags, reserved }
+            capacity_frames, channels, sample_format, bytes_per_frame, writer_pid, flags, instance_id, reserved }
         "GeckoShmWriterCounters" => WriterCountersRaw { write_count, io_cycles, gap_events,
             gap_frames, overlap_events, overlap_frames, overrun_events, overrun_frames,
             reader_faults, heartbeat_host_time, reader_attached, reserved0, reserved }
@@ -51,14 +51,14 @@ fn rust_layout() -> BTreeMap<String, u64> {
             mute, io_running, zts_period_frames, clock_adjust_ppm, reserved }
         "GeckoShmWriterSegment" => WriterSegment { header, counters, state, reserved }
         "GeckoShmReaderHeader" => ReaderHeader { magic, version, segment_size, reader_pid, flags,
-            reserved }
+            instance_id, reserved }
         "GeckoShmReaderCounters" => ReaderCountersRaw { read_count, attached_generation,
             underrun_events, underrun_frames, skipped_frames, resync_events, heartbeat_ns,
             reserved }
         "GeckoShmReaderControl" => ReaderControl { seq, clock_adjust_ppm, reserved }
         "GeckoShmReaderSegment" => ReaderSegment { header, counters, control }
     }
-    let consts: [(&str, u64); 17] = [
+    let consts: [(&str, u64); 18] = [
         ("GECKO_SHM_NAME_MAX", NAME_MAX),
         ("GECKO_SHM_WRITER_NAME_MAX", WRITER_NAME_MAX),
         ("GECKO_SHM_WRITER_MAGIC", WRITER_MAGIC),
@@ -74,6 +74,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
         ("GECKO_SHM_MIN_CHANNELS", MIN_CHANNELS as u64),
         ("GECKO_SHM_MAX_CHANNELS", MAX_CHANNELS as u64),
         ("GECKO_SHM_MODE", MODE as u64),
+        ("GECKO_SHM_MAX_PAGE_SIZE", MAX_PAGE_SIZE),
         ("GECKO_SHM_MAX_CLOCK_ADJUST_PPM", MAX_CLOCK_ADJUST_PPM as u64),
         ("GECKO_SHM_MAX_CLOCK_SLEW_PPM", MAX_CLOCK_SLEW_PPM as u64),
     ];

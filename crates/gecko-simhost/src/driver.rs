@@ -55,6 +55,12 @@ impl DriverError {
     }
 }
 
+/// Gecko's custom device property `'gkrs'` (`GECKO_PROPERTY_RING_STATE`,
+/// driver/src/gecko_driver.h): the writer side of the shm ring as a CFString
+/// of `key=value` lines, global scope, listed in the device's
+/// `kAudioObjectPropertyCustomPropertyInfoList`.
+pub const GECKO_PROPERTY_RING_STATE: u32 = fourcc(b"gkrs");
+
 fn check(call: &'static str, st: OSStatus) -> Result<(), DriverError> {
     if st == kAudioHardwareNoError { Ok(()) } else { Err(DriverError::Status { call, status: OsStatus(st) }) }
 }
@@ -108,6 +114,7 @@ pub struct Driver {
     keepalive: Vec<Box<dyn std::any::Any + Send + Sync>>,
     lib: LoadedLibrary,
     ignore_clock_requests: bool,
+    deny_shm_create: bool,
 }
 
 // SAFETY: AudioServerPlugIn drivers must accept calls from any HAL thread;
@@ -144,7 +151,7 @@ impl Driver {
         configure_fn: Option<GeckoSimConfigureFn>,
         lib: LoadedLibrary,
     ) -> Result<Self, LoadError> {
-        let d = Driver { raw, configure_fn, host: None, keepalive: Vec::new(), lib, ignore_clock_requests: false };
+        let d = Driver { raw, configure_fn, host: None, keepalive: Vec::new(), lib, ignore_clock_requests: false, deny_shm_create: false };
         d.vtbl().map_err(|_| LoadError::NullVtableEntry("vtable"))?;
         Ok(d)
     }
@@ -182,6 +189,14 @@ impl Driver {
         self.ignore_clock_requests = ignore;
     }
 
+    /// Makes the next [`Driver::configure`] play the plug-in sandbox that
+    /// refuses to create POSIX shared memory (`GeckoSimConfig.deny_shm_create`:
+    /// every `shm_open` with `O_CREAT` in the driver fails with EPERM), so the
+    /// driver's fallback to a pre-created segment can be tested.
+    pub fn set_deny_shm_create(&mut self, deny: bool) {
+        self.deny_shm_create = deny;
+    }
+
     /// Calls `GeckoSim_Configure` (gecko_sim.h) with `shm_name` (≤ 28 bytes,
     /// `/name`; empty = default) and an optional host clock. Call before
     /// [`Driver::initialize`]. `keepalive` is kept (never freed) for as long
@@ -203,6 +218,7 @@ impl Driver {
             host_clock_ctx: std::ptr::null_mut(),
             host_ticks_per_second: 0.0,
             ignore_clock_requests: self.ignore_clock_requests as u32,
+            deny_shm_create: self.deny_shm_create as u32,
         };
         for (d, s) in cfg.shm_name.iter_mut().zip(shm_name.bytes()) {
             *d = s as std::ffi::c_char;
@@ -492,6 +508,15 @@ impl Driver {
         let s = cf::string_value(p).ok_or_else(|| DriverError::BadCfObject(what()))?;
         cf::release(p);
         Ok(s)
+    }
+
+    /// Gecko's ring-state property ([`GECKO_PROPERTY_RING_STATE`]) of `device`:
+    /// the text, `key=value` lines in the driver's order (writer, reader,
+    /// mapped, segment_bytes, open_errno, open_error, source, reader_attached,
+    /// reader_faults, generation, io_running). The CFString is released as
+    /// for every string property.
+    pub fn ring_state(&self, device: AudioObjectID) -> Result<String, DriverError> {
+        self.get_cfstring(device, &AudioObjectPropertyAddress::global(GECKO_PROPERTY_RING_STATE))
     }
 
     /// `StartIO` for `client` (use [`kAudioServerPlugInHostClientID`] for the host).

@@ -384,6 +384,9 @@ pub struct GeckoSimConfig {
     /// Non-zero: the driver never applies clock requests (a driver that
     /// cannot steer); 0 = steering works.
     pub ignore_clock_requests: u32,
+    /// Non-zero: every `shm_open` with `O_CREAT` in the driver fails with
+    /// EPERM (the plug-in sandbox refusing creation); 0 = allowed.
+    pub deny_shm_create: u32,
 }
 
 /// `int GeckoSim_Configure(const GeckoSimConfig*)`.
@@ -439,6 +442,7 @@ mod tests {
         assert_eq!(offset_of!(GeckoSimConfig, host_clock_ctx), 48);
         assert_eq!(offset_of!(GeckoSimConfig, host_ticks_per_second), 56);
         assert_eq!(offset_of!(GeckoSimConfig, ignore_clock_requests), 64);
+        assert_eq!(offset_of!(GeckoSimConfig, deny_shm_create), 68);
     }
 
     #[test]

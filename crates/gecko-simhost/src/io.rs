@@ -367,8 +367,9 @@ pub fn cycle_info(
 /// How IO cycles are paced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Pacing {
-    /// At the device's pace on CLOCK_MONOTONIC (the driver's default clock),
-    /// sleeping to absolute deadlines.
+    /// At the device's pace on the host clock (the driver's default clock:
+    /// CLOCK_MONOTONIC, or mach_absolute_time under the macOS-semantics
+    /// emulation; see `gecko_ring::host_clock`), sleeping to absolute deadlines.
     #[default]
     RealTime,
     /// As fast as possible on a simulated clock that advances exactly one
@@ -421,6 +422,10 @@ pub struct HostConfig {
     pub source: SourceSpec,
     /// Call the progress callback every this many cycles (≥ 1).
     pub progress_every_cycles: u64,
+    /// Play the plug-in sandbox that refuses to create shared memory (every
+    /// `shm_open(O_CREAT)` in the driver fails with EPERM): the driver runs
+    /// silent until a pre-created segment appears (`gecko ring precreate`).
+    pub deny_shm_create: bool,
 }
 
 impl HostConfig {
@@ -437,6 +442,7 @@ impl HostConfig {
             stall_timeout: Duration::from_secs(5),
             source,
             progress_every_cycles: 100,
+            deny_shm_create: false,
         }
     }
 }
@@ -519,15 +525,10 @@ fn open_source(spec: &SourceSpec, dev: &DeviceInfo) -> Result<Box<dyn AudioSourc
     })
 }
 
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// Sleeps until CLOCK_MONOTONIC reaches `deadline_ns` (absolute).
-fn sleep_until_ns(deadline_ns: u64) {
+/// Sleeps until the host clock reaches `deadline` (host ticks, absolute).
+fn sleep_until_host(deadline: u64) {
+    // The host clock counts CLOCK_MONOTONIC in its own ticks (gecko_ring::host_clock).
+    let deadline_ns = gecko_ring::host_clock::ticks_to_ns(deadline);
     let ts = libc::timespec { tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t, tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long };
     loop {
         // SAFETY: valid timespec; absolute sleep on CLOCK_MONOTONIC.
@@ -576,9 +577,14 @@ pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&H
     let name = config.shm_name.as_str();
     let buf = config.io_buffer_frames.max(1);
     let mut driver = if config.isolated { crate::load_isolated(&config.bundle)? } else { crate::load(&config.bundle)? };
+    driver.set_deny_shm_create(config.deny_shm_create);
     let sim_clock = match config.pacing {
         Pacing::Fast => {
-            let c = SimulatedClock::new(1_000_000_000, 1e9);
+            // Simulated time runs on the host clock's timebase (24 MHz ticks
+            // under the macOS-semantics emulation), so every consumer's
+            // ticks ≠ ns conversions are exercised in fast runs too.
+            let tps = gecko_ring::host_clock::ticks_per_second();
+            let c = SimulatedClock::new((tps as u64).max(1), tps);
             c.configure(&mut driver, name)?;
             Some(c)
         }
@@ -587,7 +593,7 @@ pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&H
             None
         }
     };
-    let ticks_per_second = sim_clock.as_ref().map_or(1e9, |c| c.ticks_per_second());
+    let ticks_per_second = sim_clock.as_ref().map_or_else(gecko_ring::host_clock::ticks_per_second, |c| c.ticks_per_second());
     driver.initialize(Arc::new(Host::new()))?;
     let device = driver.find_device()?;
     let mut source = open_source(&config.source, &device)?;
@@ -653,11 +659,11 @@ pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&H
                     clock.set(host_time);
                 }
                 None => {
-                    let now = monotonic_ns();
+                    let now = gecko_ring::host_clock::now();
                     if now > host_time + (buf as f64 * tpf) as u64 {
                         late += 1;
                     }
-                    sleep_until_ns(host_time);
+                    sleep_until_host(host_time);
                 }
             }
             let (s, h, seed) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;

@@ -8,7 +8,9 @@
 //! * the configuration-change flow (sample rate, stream format) while IO runs,
 //!   seen by a gecko_ring::Reader as a NewGeneration at the new rate;
 //! * IO at every rate (gaps, overlaps), and an 8-channel build;
-//! * the steerable clock (engine's clock_adjust_ppm, garbage included);
+//! * the steerable clock (engine's clock_adjust_ppm, garbage included), and what
+//!   ClockIsStable / ClockAlgorithm say about it;
+//! * the stream's settable IsActive; Gecko's custom ring-state property ('gkrs');
 //! * a proptest hammer with guarded buffers (GECKO_PROPTEST_CASES cases;
 //!   scripts/valgrind-conformance.sh runs this binary under valgrind).
 #![allow(non_upper_case_globals)]
@@ -40,6 +42,13 @@ const K_DB_TO_SCALAR: u32 = fourcc(b"lcds");
 const K_CHANNEL_LAYOUT: u32 = fourcc(b"srnd");
 const K_RUNNING_SOMEWHERE: u32 = fourcc(b"gone");
 const K_CONFIG_APP: u32 = fourcc(b"capp");
+/// Gecko's custom device property: the writer side of the shm ring as text.
+const K_RING_STATE: u32 = gecko_simhost::driver::GECKO_PROPERTY_RING_STATE;
+/// AudioServerPlugIn.h: AudioDeviceClockAlgorithmSelector values.
+const K_CLOCK_ALGORITHM_RAW: u32 = fourcc(b"raww");
+/// AudioServerPlugIn.h: AudioServerPlugInCustomPropertyDataType values.
+const K_CUSTOM_TYPE_CFSTRING: u32 = fourcc(b"cfst");
+const K_CUSTOM_TYPE_NONE: u32 = 0;
 const VOL: u32 = bundle::VOLUME_CONTROL_OBJECT_ID;
 const MUTE: u32 = bundle::MUTE_CONTROL_OBJECT_ID;
 const DEV: u32 = bundle::DEVICE_OBJECT_ID;
@@ -60,6 +69,8 @@ enum Ty {
     Ranged,
     U32Pair,
     Layout,
+    /// An array of AudioServerPlugInCustomPropertyInfo (12 bytes each).
+    CustomInfo,
 }
 
 /// Every selector the walk asks every object about, with its value type.
@@ -72,7 +83,7 @@ const SELECTORS: &[(u32, Ty)] = &[
     (kAudioObjectPropertyManufacturer, Ty::CfString),
     (kAudioObjectPropertyOwnedObjects, Ty::Ids),
     (kAudioObjectPropertyControlList, Ty::Ids),
-    (kAudioObjectPropertyCustomPropertyInfoList, Ty::Ids),
+    (kAudioObjectPropertyCustomPropertyInfoList, Ty::CustomInfo),
     (kAudioPlugInPropertyBundleID, Ty::CfString),
     (kAudioPlugInPropertyDeviceList, Ty::Ids),
     (kAudioPlugInPropertyTranslateUIDToDevice, Ty::U32),
@@ -116,6 +127,7 @@ const SELECTORS: &[(u32, Ty)] = &[
     (K_SCALAR_TO_DB, Ty::F32),
     (K_DB_TO_SCALAR, Ty::F32),
     (kAudioBooleanControlPropertyValue, Ty::U32),
+    (K_RING_STATE, Ty::CfString),
     (fourcc(b"zzzz"), Ty::U32),
     (kAudioObjectPropertySelectorWildcard, Ty::U32),
 ];
@@ -148,6 +160,10 @@ fn required(object: u32) -> Vec<u32> {
             kAudioDevicePropertyIsHidden,
             kAudioDevicePropertyZeroTimeStampPeriod,
             K_CONFIG_APP,
+            kAudioDevicePropertyClockIsStable,
+            kAudioDevicePropertyClockAlgorithm,
+            kAudioObjectPropertyCustomPropertyInfoList,
+            K_RING_STATE,
         ],
         STREAM => vec![
             kAudioStreamPropertyIsActive,
@@ -180,6 +196,7 @@ fn settable(object: u32, sel: u32) -> bool {
     matches!(
         (object, sel),
         (DEV, kAudioDevicePropertyNominalSampleRate)
+            | (STREAM, kAudioStreamPropertyIsActive)
             | (STREAM, kAudioStreamPropertyVirtualFormat)
             | (STREAM, kAudioStreamPropertyPhysicalFormat)
             | (VOL, kAudioLevelControlPropertyScalarValue)
@@ -305,6 +322,7 @@ fn check_type(obj: u32, sel: u32, ty: Ty, b: &[u8]) {
         Ty::Asbd => assert_eq!(b.len(), std::mem::size_of::<AudioStreamBasicDescription>(), "{what}"),
         Ty::Ranged => assert_eq!(b.len() % std::mem::size_of::<AudioStreamRangedDescription>(), 0, "{what}"),
         Ty::U32Pair => assert_eq!(b.len(), 8, "{what}"),
+        Ty::CustomInfo => assert_eq!(b.len() % 12, 0, "{what}"),
         Ty::Layout => {
             assert!(b.len() >= 12, "{what}");
             let h = u32s(&b[..12]);
@@ -347,6 +365,7 @@ fn inspector_walk_every_object_and_property() {
     for &obj in objects.iter().chain(&[kAudioObjectUnknown, 6, 999, u32::MAX]) {
         let known = objects.contains(&obj);
         let mut found = Vec::new();
+        let mut found_wild = Vec::new();
         for &(sel, ty) in SELECTORS {
             for scope in SCOPES {
                 for element in ELEMENTS {
@@ -365,9 +384,16 @@ fn inspector_walk_every_object_and_property() {
                         continue;
                     }
                     assert!(known);
-                    assert_eq!(element, 0, "only the main element answers ({obj} {a:?})");
+                    assert!(
+                        element == kAudioObjectPropertyElementMain || element == kAudioObjectPropertyElementWildcard,
+                        "only the main element and the wildcard answer ({obj} {a:?})"
+                    );
                     assert!(scope != 0x1234_5678);
-                    found.push((sel, scope));
+                    if element == kAudioObjectPropertyElementMain {
+                        found.push((sel, scope));
+                    } else {
+                        found_wild.push((sel, scope));
+                    }
                     assert_eq!(st_settable.unwrap(), settable(obj, sel), "settable {obj} {}", fourcc_str(sel));
                     let n = st_size.unwrap();
                     // The right size.
@@ -389,9 +415,10 @@ fn inspector_walk_every_object_and_property() {
                         }
                         let (st, b) = guarded_get(&d, obj, &a, q, short);
                         match ty {
-                            Ty::Ids | Ty::Ranges | Ty::Ranged => {
+                            Ty::Ids | Ty::Ranges | Ty::Ranged | Ty::CustomInfo => {
                                 let item = match ty {
                                     Ty::Ids => 4,
+                                    Ty::CustomInfo => 12,
                                     Ty::Ranges => 16,
                                     _ => 56,
                                 };
@@ -407,6 +434,9 @@ fn inspector_walk_every_object_and_property() {
         for sel in if known { required(obj) } else { vec![] } {
             assert!(found.contains(&(sel, GLOB)) || found.contains(&(sel, OUTP)), "object {obj} lacks {}", fourcc_str(sel));
         }
+        // Every property is object-wide: the element wildcard answers exactly where
+        // the main element does (AudioHardwareBase.h: kAudioObjectPropertyElementWildcard).
+        assert_eq!(found_wild, found, "object {obj}: the element wildcard and the main element answer differently");
         if !known {
             assert!(found.is_empty());
         }
@@ -675,6 +705,182 @@ fn volume_and_mute_are_restored_from_storage() {
     assert_eq!(get_f32(&d3, VOL, kAudioLevelControlPropertyScalarValue), 1.0);
 }
 
+// ---- stream activity, elements ------------------------------------------------------------
+
+#[test]
+fn stream_is_active_is_settable_and_answered_back() {
+    let (d, host, _name) = loaded();
+    let a = g(kAudioStreamPropertyIsActive);
+    let set = |v: &[u8]| status(d.set_property_data(STREAM, &a, &[], v));
+    assert!(d.is_property_settable(STREAM, &a).unwrap(), "the HAL sets IsActive on streams");
+    assert_eq!(d.get_u32(STREAM, &a).unwrap(), 1, "active by default");
+    host.take_notifications();
+    // Inactive: stored, answered back, announced (it affects neither IO nor structure).
+    assert_eq!(set(&0u32.to_ne_bytes()), 0);
+    assert_eq!(d.get_u32(STREAM, &a).unwrap(), 0);
+    let n = host.take_notifications();
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0].object_id, STREAM);
+    assert_eq!(n[0].addresses.iter().map(|a| a.mSelector).collect::<Vec<_>>(), vec![kAudioStreamPropertyIsActive]);
+    // The same value again: nothing to announce.
+    assert_eq!(set(&0u32.to_ne_bytes()), 0);
+    assert!(host.take_notifications().is_empty());
+    // Any non-zero UInt32 is "active".
+    assert_eq!(set(&7u32.to_ne_bytes()), 0);
+    assert_eq!(d.get_u32(STREAM, &a).unwrap(), 1);
+    assert_eq!(host.take_notifications().len(), 1);
+    // Only a UInt32 is accepted; a wrong size changes nothing.
+    for wrong in [&[0u8; 0][..], &[0u8; 1], &[0u8; 2], &[0u8; 8]] {
+        assert_eq!(set(wrong), kAudioHardwareBadPropertySizeError, "{} bytes", wrong.len());
+    }
+    assert_eq!(d.get_u32(STREAM, &a).unwrap(), 1);
+    assert!(host.take_notifications().is_empty());
+    assert!(host.pending_config_changes().is_empty(), "no configuration change for IsActive");
+}
+
+#[test]
+fn object_wide_properties_answer_the_main_element_and_the_wildcard_only() {
+    let (d, _host, _name) = loaded();
+    let at = |sel: u32, scope: u32, element: u32| AudioObjectPropertyAddress { mSelector: sel, mScope: scope, mElement: element };
+    // kAudioObjectPropertyElementWildcard (AudioHardwareBase.h) matches every
+    // element, the main one included: same answer as element 0.
+    for (obj, sel, scope) in [
+        (PLUG, kAudioObjectPropertyClass, GLOB),
+        (DEV, kAudioDevicePropertyNominalSampleRate, GLOB),
+        (DEV, kAudioDevicePropertyLatency, OUTP),
+        (STREAM, kAudioStreamPropertyIsActive, GLOB),
+        (VOL, kAudioLevelControlPropertyScalarValue, GLOB),
+        (MUTE, kAudioBooleanControlPropertyValue, GLOB),
+    ] {
+        let main = at(sel, scope, kAudioObjectPropertyElementMain);
+        let wild = at(sel, scope, kAudioObjectPropertyElementWildcard);
+        assert!(d.has_property(obj, &wild).unwrap(), "{obj} {}: wildcard element", fourcc_str(sel));
+        let n = d.get_property_data_size(obj, &main, &[]).unwrap();
+        assert_eq!(d.get_property_data_size(obj, &wild, &[]).unwrap(), n);
+        let (st_main, b_main) = guarded_get(&d, obj, &main, &[], n);
+        let (st_wild, b_wild) = guarded_get(&d, obj, &wild, &[], n);
+        assert_eq!((st_main, st_wild), (0, 0));
+        assert_eq!(b_main, b_wild, "{obj} {}: wildcard and main element differ", fourcc_str(sel));
+        assert_eq!(d.is_property_settable(obj, &wild).unwrap(), d.is_property_settable(obj, &main).unwrap());
+        // An element that does not exist (channel 1, 2, anything else): unknown property.
+        for element in [1, 2, 0x7FFF_FFFF] {
+            let a = at(sel, scope, element);
+            assert!(!d.has_property(obj, &a).unwrap(), "{obj} {} element {element}", fourcc_str(sel));
+            assert_eq!(status(d.get_property_data_size(obj, &a, &[])), kAudioHardwareUnknownPropertyError);
+            assert_eq!(guarded_get(&d, obj, &a, &[], 64).0, kAudioHardwareUnknownPropertyError);
+            assert_eq!(status(d.is_property_settable(obj, &a)), kAudioHardwareUnknownPropertyError);
+        }
+    }
+    // Setting through the wildcard element sets the (only) value.
+    let wild = at(kAudioStreamPropertyIsActive, GLOB, kAudioObjectPropertyElementWildcard);
+    d.set_property_data(STREAM, &wild, &[], &0u32.to_ne_bytes()).unwrap();
+    assert_eq!(d.get_u32(STREAM, &g(kAudioStreamPropertyIsActive)).unwrap(), 0);
+    let one = at(kAudioStreamPropertyIsActive, GLOB, 1);
+    assert_eq!(status(d.set_property_data(STREAM, &one, &[], &1u32.to_ne_bytes())), kAudioHardwareUnknownPropertyError);
+    assert_eq!(d.get_u32(STREAM, &g(kAudioStreamPropertyIsActive)).unwrap(), 0);
+}
+
+// ---- the ring-state custom property ---------------------------------------------------------
+
+/// Parses the ring-state text into (key, value) pairs, checking the line format.
+fn ring_fields(text: &str) -> Vec<(String, String)> {
+    assert!(text.ends_with('\n'), "every line ends with a newline: {text:?}");
+    text.lines()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or_else(|| panic!("not key=value: {l:?}"));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+fn ring_field<'a>(f: &'a [(String, String)], key: &str) -> &'a str {
+    &f.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no {key} in {f:?}")).1
+}
+
+#[test]
+fn ring_state_property_reports_the_writer_segment_and_the_reader() {
+    let name = Name::new("c");
+    // Block the writer segment's name with a dangling symbolic link in glibc's shm
+    // directory: shm_open opens with O_NOFOLLOW, so it fails with ELOOP (even for
+    // root): Initialize cannot map the segment.
+    let blocker = format!("/dev/shm{}", name.0);
+    std::os::unix::fs::symlink("/nonexistent/gecko-blocker", &blocker).expect("block the writer segment's name");
+    let host = Arc::new(Host::new());
+    let d = load_from(bundle::bundle_path(), &name, host, None);
+    let live = cf::live_objects_created_on_this_thread();
+
+    // Listed as a custom property: a CFString without qualifier (AudioServerPlugIn.h).
+    let info: Vec<u32> = d.get_pod_array(DEV, &g(kAudioObjectPropertyCustomPropertyInfoList), &[]).unwrap();
+    assert_eq!(info, vec![K_RING_STATE, K_CUSTOM_TYPE_CFSTRING, K_CUSTOM_TYPE_NONE]);
+    assert!(!d.is_property_settable(DEV, &g(K_RING_STATE)).unwrap());
+    for obj in [PLUG, STREAM, VOL, MUTE] {
+        assert!(!d.has_property(obj, &g(K_RING_STATE)).unwrap(), "only the device has it ({obj})");
+    }
+
+    let keys = ["writer", "reader", "mapped", "segment_bytes", "open_errno", "open_error", "source",
+                "reader_attached", "reader_faults", "generation", "io_running"];
+    let segment_bytes = (gecko_ring::abi::WRITER_HEADER_SIZE as usize
+        + gecko_ring::abi::DEFAULT_CAPACITY_FRAMES as usize * bundle::CHANNELS as usize * 4)
+        .to_string();
+    // 1. No writer segment: the failure is reported.
+    let f = ring_fields(&d.ring_state(DEV).unwrap());
+    assert_eq!(f.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), keys, "keys, in order");
+    assert_eq!(ring_field(&f, "writer"), name.0);
+    assert_eq!(ring_field(&f, "reader"), format!("{}.rd", name.0));
+    assert_eq!(ring_field(&f, "mapped"), "0");
+    assert_eq!(ring_field(&f, "segment_bytes"), segment_bytes);
+    assert_eq!(ring_field(&f, "open_errno"), libc::ELOOP.to_string());
+    // strerror's text; Rust's adds " (os error 40)".
+    let eloop = std::io::Error::from_raw_os_error(libc::ELOOP).to_string();
+    assert!(!ring_field(&f, "open_error").is_empty() && eloop.starts_with(ring_field(&f, "open_error")), "{f:?}");
+    assert_eq!(ring_field(&f, "source"), "none");
+    assert_eq!(ring_field(&f, "reader_attached"), "0");
+    assert_eq!(ring_field(&f, "reader_faults"), "0");
+    assert_eq!(ring_field(&f, "generation"), "0");
+    assert_eq!(ring_field(&f, "io_running"), "0");
+
+    // 2. The name is free again: StartIO retries and creates the segment.
+    std::fs::remove_file(&blocker).unwrap();
+    let dev = d.find_device().unwrap();
+    let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).unwrap();
+    io.start_io().unwrap();
+    let f = ring_fields(&d.ring_state(DEV).unwrap());
+    assert_eq!(ring_field(&f, "mapped"), "1");
+    assert_eq!(ring_field(&f, "open_errno"), "0");
+    assert_eq!(ring_field(&f, "open_error"), "");
+    assert_eq!(ring_field(&f, "source"), "created");
+    assert_eq!(ring_field(&f, "reader_attached"), "0", "no engine yet");
+    assert_eq!(ring_field(&f, "io_running"), "1");
+    let generation: u64 = ring_field(&f, "generation").parse().unwrap();
+    assert_ne!(generation, 0);
+    let buf = vec![0.0f32; 512 * dev.channels as usize];
+    let mut t = 0u64;
+    io.do_write_mix_cycle(0.0, 0, &buf).unwrap();
+    assert_eq!(ring_field(&ring_fields(&d.ring_state(DEV).unwrap()), "reader_attached"), "0");
+
+    // 3. An engine attaches: the IO thread publishes reader_attached = 1.
+    let reader = Reader::attach(&name.0, &AttachOptions::default()).expect("attach");
+    assert_eq!(reader.format().generation, generation, "the property's generation is the ring's");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        t += 512;
+        io.do_write_mix_cycle(t as f64, t, &buf).unwrap();
+        if ring_field(&ring_fields(&d.ring_state(DEV).unwrap()), "reader_attached") == "1" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "reader_attached never became 1");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    io.stop_io().unwrap();
+    let f = ring_fields(&d.ring_state(DEV).unwrap());
+    assert_eq!(ring_field(&f, "io_running"), "0");
+    assert_eq!(ring_field(&f, "mapped"), "1");
+    assert_eq!(ring_field(&f, "generation"), generation.to_string());
+    assert_eq!(ring_field(&f, "reader_faults"), reader.writer_counters().reader_faults.to_string());
+    drop(reader);
+    assert_eq!(cf::live_objects_created_on_this_thread(), live, "the CFStrings were released");
+}
+
 // ---- configuration changes -----------------------------------------------------------------
 
 /// Reads until a NewGeneration event (draining old frames); panics after many tries.
@@ -758,11 +964,25 @@ fn sample_rate_change_while_io_runs_goes_through_the_config_change_flow() {
     });
     host.take_notifications();
     assert_eq!(d.perform_pending_configuration_changes().unwrap(), 1);
+    // No PropertiesChanged from inside PerformDeviceConfigurationChange for what
+    // affects IO or the device's structure. AudioServerPlugIn.h: a device may call
+    // PropertiesChanged "only for state changes that don't have any effect on IO or
+    // on the structure of the AudioDevice", and "When PerformDeviceConfigurationChange()
+    // returns, the host will figure out what changed and restart any outstanding IO."
+    let n = host.take_notifications();
+    let io_affecting = |o: u32, sel: u32| {
+        (o == DEV && sel == kAudioDevicePropertyNominalSampleRate)
+            || (o == STREAM && (sel == kAudioStreamPropertyVirtualFormat || sel == kAudioStreamPropertyPhysicalFormat))
+    };
+    assert!(
+        !n.iter().any(|n| n.addresses.iter().any(|a| io_affecting(n.object_id, a.mSelector))),
+        "PropertiesChanged for the nominal rate or a stream format during PerformDeviceConfigurationChange: {n:?}"
+    );
+    assert!(n.is_empty(), "no PropertiesChanged at all during PerformDeviceConfigurationChange: {n:?}");
+    // The change is nevertheless made: the HAL finds it by reading the properties.
     assert_eq!(d.get_f64(DEV, &g(kAudioDevicePropertyNominalSampleRate)).unwrap(), 96_000.0);
     assert_eq!(d.get_asbd(STREAM, &g(kAudioStreamPropertyVirtualFormat)).unwrap().mSampleRate, 96_000.0);
-    let n = host.take_notifications();
-    assert!(n.iter().any(|n| n.object_id == DEV && n.addresses.iter().any(|a| a.mSelector == kAudioDevicePropertyNominalSampleRate)));
-    assert!(n.iter().any(|n| n.object_id == STREAM && n.addresses.iter().any(|a| a.mSelector == kAudioStreamPropertyVirtualFormat)));
+    assert_eq!(d.get_asbd(STREAM, &g(kAudioStreamPropertyPhysicalFormat)).unwrap().mSampleRate, 96_000.0);
     // The engine sees a new generation at the new rate.
     let f = await_new_generation(&mut reader, ch);
     assert_eq!(f.sample_rate, 96_000.0);
@@ -912,6 +1132,10 @@ fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
     let request_bits = |bits: u64| rd.word64(READER_CLOCK_ADJUST).store(bits, Ordering::Relaxed);
     let applied = || f64::from_bits(wr.word64(WRITER_CLOCK_ADJUST).load(Ordering::Relaxed));
 
+    let stable = || d.get_u32(DEV, &g(kAudioDevicePropertyClockIsStable)).unwrap();
+    // The stamps are computed, not measured: the HAL is told to use them as they are.
+    assert_eq!(d.get_u32(DEV, &g(kAudioDevicePropertyClockAlgorithm)).unwrap(), K_CLOCK_ALGORITHM_RAW);
+
     let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).unwrap();
     io.start_io().unwrap();
     // The host clock runs far ahead: every call advances exactly one period.
@@ -920,8 +1144,14 @@ fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
     let mut last = d.get_zero_time_stamp(DEV, 0).unwrap();
     check.observe(last.0, last.1, last.2);
     let mut last_applied = applied();
-    // One period: returns (host ticks of the period just closed, applied ppm now).
+    let silence = vec![0.0f32; 512 * dev.channels as usize];
+    let mut mixed = 0u64;
+    // One period, as an IO cycle of the HAL: a WriteMix (the IO thread reads the
+    // engine's request there), then GetZeroTimeStamp (the clock applies it at the
+    // period boundary). Returns (host ticks of the period just closed, applied ppm now).
     let mut step = |check: &mut ZeroTimeStampCheck| -> (f64, f64) {
+        io.do_write_mix_cycle(mixed as f64, u64::MAX / 4, &silence).unwrap();
+        mixed += 512;
         let z = d.get_zero_time_stamp(DEV, 0).unwrap();
         check.observe(z.0, z.1, z.2);
         assert_eq!(z.0, last.0 + period, "one period per call");
@@ -935,14 +1165,16 @@ fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
         last_applied = a;
         (dt, a)
     };
-    // No request: nominal.
+    // No request: nominal, and the clock says it is stable.
     let (dt, a) = step(&mut check);
     assert_eq!(a, 0.0);
     assert!((dt - nominal).abs() <= 1.0);
+    assert_eq!(stable(), 1, "at nominal the clock is stable");
     // +250 ppm: three slewed steps, then the period is shorter by 250 ppm.
     request(250.0);
     let seq: Vec<f64> = (0..4).map(|_| step(&mut check).1).collect();
     assert_eq!(seq, vec![100.0, 200.0, 250.0, 250.0]);
+    assert_eq!(stable(), 0, "a steered clock is not stable");
     let (dt, _) = step(&mut check);
     assert!((dt - nominal / (1.0 + 250e-6)).abs() <= 1.0, "period {dt} ticks");
     // Non-finite requests are ignored: the applied value stays.
@@ -985,6 +1217,7 @@ fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
         a = step(&mut check).1;
     }
     assert_eq!(a, 0.0);
+    assert_eq!(stable(), 1, "back at nominal the clock is stable again");
     assert_eq!(check.violations, 0, "{:?}", check.problems);
     io.stop_io().unwrap();
 }

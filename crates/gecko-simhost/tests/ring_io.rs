@@ -239,6 +239,7 @@ fn forged_reader(name: &str, len: usize) -> Forged {
         f.put_u64(0, READER_MAGIC);
         f.put_u32(8, 1);
         f.put_u32(12, 384);
+        f.put_u64(gecko_ring::abi::off::READER_INSTANCE_ID, 0x5eed_0000 | len as u64);
     }
     f
 }

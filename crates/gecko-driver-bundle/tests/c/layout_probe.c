@@ -108,5 +108,19 @@ int main(void) {
     K(kCFNumberSInt32Type);
     K(kCFNumberFloat32Type);
     K(kCFNumberFloat64Type);
+    K(kAudioDevicePropertyClockAlgorithm);
+    K(kAudioDevicePropertyClockIsStable);
+    K(kAudioDeviceClockAlgorithmRaw);
+    K(kAudioDeviceClockAlgorithmSimpleIIR);
+    K(kAudioDeviceClockAlgorithm12PtMovingWindowAverage);
+    K(kAudioObjectPropertyCustomPropertyInfoList);
+    SZ(AudioServerPlugInCustomPropertyInfo);
+    OFF(AudioServerPlugInCustomPropertyInfo, mPropertyDataType);
+    OFF(AudioServerPlugInCustomPropertyInfo, mQualifierDataType);
+    K(kAudioServerPlugInCustomPropertyDataTypeNone);
+    K(kAudioServerPlugInCustomPropertyDataTypeCFString);
+    K(kAudioServerPlugInCustomPropertyDataTypeCFPropertyList);
+    K(kAudioStreamPropertyIsActive);
+    K(kAudioObjectPropertyElementWildcard);
     return 0;
 }
