@@ -230,12 +230,25 @@ typedef struct GeckoShmReaderCounters {
  *     moves towards it by at most GECKO_SHM_MAX_CLOCK_SLEW_PPM per period.
  *     Honoured only while attached_generation equals the writer's generation;
  *     0 (nominal) otherwise.
+ *   latency_frames: the engine's latency after the ring, in frames at the
+ *     ring's sample rate (its target fill level); a relaxed 32-bit store. The
+ *     driver's attach thread reads it about every 500 ms from an attached
+ *     engine, ignores values above GECKO_SHM_MAX_LATENCY_FRAMES, and when it
+ *     differs by more than 5 ms from the latency the device reports, asks the
+ *     host to change it (RequestDeviceConfigurationChange), so the device's
+ *     kAudioDevicePropertyLatency covers it and players stay in lip-sync.
  */
 typedef struct GeckoShmReaderControl {
     uint64_t seq;              /* 256: reserved for multi-field updates (0 in v1) */
     double   clock_adjust_ppm; /* 264: ppm */
-    uint8_t  reserved[112];    /* 272 */
+    uint32_t latency_frames;   /* 272: frames the engine holds between the ring and the speakers */
+    uint32_t reserved0;        /* 276 */
+    uint8_t  reserved[104];    /* 280 */
 } GeckoShmReaderControl;
+
+/** Largest latency_frames the driver accepts (about 2.7 s at 192 kHz); more is
+ *  ignored as a hostile or corrupt value. */
+#define GECKO_SHM_MAX_LATENCY_FRAMES 524288u
 
 /** Largest clock adjustment the driver applies, ppm (1 %). */
 #define GECKO_SHM_MAX_CLOCK_ADJUST_PPM 10000.0

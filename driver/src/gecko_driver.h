@@ -48,8 +48,17 @@
 #define GECKO_DEFAULT_SAMPLE_RATE 48000.0
 /** Frames between two successive zero timestamps (kAudioDevicePropertyZeroTimeStampPeriod). */
 #define GECKO_ZTS_PERIOD_FRAMES 16384u
-/** Device and stream latency, frames. Nothing sits between the mix and the ring. */
+/** Device and stream latency of the driver itself, frames: nothing sits between the
+ *  mix and the ring. The device's kAudioDevicePropertyLatency adds the engine's
+ *  latency after the ring (GeckoDriver.engine_latency_frames). */
 #define GECKO_LATENCY_FRAMES 0u
+/** RequestDeviceConfigurationChange actions: a nominal sample rate is its value in
+ *  whole Hz (< 2^32); GECKO_CONFIG_ACTION_LATENCY + n sets the engine's latency to
+ *  n frames. */
+#define GECKO_CONFIG_ACTION_LATENCY (1ull << 32)
+/** The engine's latency is re-applied only when it moves by more than this, seconds
+ *  (a configuration change makes the HAL restart IO: not for every jitter). */
+#define GECKO_LATENCY_CHANGE_MIN_SECONDS 0.005
 /** Safety offset, frames: the ring accepts frames at any time, none is needed. */
 #define GECKO_SAFETY_OFFSET_FRAMES 0u
 /** Clock domain 0 = unspecified, separate from every other device (AudioHardwareBase.h). */
@@ -148,6 +157,9 @@ typedef struct GeckoDriver {
     uint64_t clock_request_bits;       /* atomic: bits of the clock target (ppm, double) the
                                           WriteMix thread last read from the engine; NaN = keep */
     uint32_t stream_is_active;         /* kAudioStreamPropertyIsActive (0/1); mutex */
+    uint32_t engine_latency_frames;    /* the engine's latency applied to the device's
+                                          kAudioDevicePropertyLatency, frames; stored under the
+                                          mutex, read atomically (relaxed) */
 
     GeckoShmWriter shm;
 } GeckoDriver;

@@ -273,6 +273,28 @@ static void reopen_writer_segment(void* ctx) {
     pthread_mutex_unlock(&d->mutex);
 }
 
+/** The writer's latency hook (GeckoShmWriter.latency), attach thread: the attached
+ *  engine reports `frames` of latency after the ring. When that differs from what
+ *  the device reports by more than GECKO_LATENCY_CHANGE_MIN_SECONDS, ask the host
+ *  to change it (AudioServerPlugIn.h: latency is changed through
+ *  RequestDeviceConfigurationChange; PerformDeviceConfigurationChange applies it).
+ *  Never blocks: the host pointer is read under a try-lock and called after it is
+ *  released (StopIO holds the lock while it joins this thread). */
+static bool engine_latency_changed(void* ctx, uint32_t frames) {
+    GeckoDriver* d = ctx;
+    if (pthread_mutex_trylock(&d->mutex) != 0) return false;
+    const double current = (double)__atomic_load_n(&d->engine_latency_frames, __ATOMIC_RELAXED);
+    const double threshold = d->sample_rate * GECKO_LATENCY_CHANGE_MIN_SECONDS;
+    AudioServerPlugInHostRef h = d->host;
+    pthread_mutex_unlock(&d->mutex);
+    if (fabs((double)frames - current) <= threshold) return true;
+    if (!h || !h->RequestDeviceConfigurationChange) return true;
+    OSStatus st = h->RequestDeviceConfigurationChange(h, GECKO_OBJECT_DEVICE, GECKO_CONFIG_ACTION_LATENCY + frames, NULL);
+    gecko_log(st == kAudioHardwareNoError ? LOG_INFO : LOG_WARNING,
+              "the engine holds %u frames: asked the host to report that latency (status %d)", frames, (int)st);
+    return true;
+}
+
 /** Initialize: remembers the host, freezes the (simulated) configuration and
  *  creates/maps the writer segment. shm failures are logged, not fatal. */
 static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
@@ -290,6 +312,7 @@ static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
         gecko_shm_writer_init(&d->shm, gecko_configured_shm_name(), GECKO_CHANNELS,
                               GECKO_SHM_DEFAULT_CAPACITY_FRAMES);
         d->shm.reopen = reopen_writer_segment;
+        d->shm.latency = engine_latency_changed;
         d->shm.reopen_ctx = d;
         d->initialized = true;
     }
@@ -363,6 +386,16 @@ static OSStatus gecko_PerformDeviceConfigurationChange(AudioServerPlugInDriverRe
     (void)inChangeInfo;
     if (!gecko_is_our_driver(inDriver)) return kAudioHardwareBadObjectError;
     if (inDeviceObjectID != GECKO_OBJECT_DEVICE) return kAudioHardwareBadObjectError;
+    if (inChangeAction >= GECKO_CONFIG_ACTION_LATENCY) {
+        /* The engine's latency (engine_latency_changed): the device's Latency property. */
+        const UInt64 frames = inChangeAction - GECKO_CONFIG_ACTION_LATENCY;
+        if (frames > GECKO_SHM_MAX_LATENCY_FRAMES) return kAudioHardwareIllegalOperationError;
+        pthread_mutex_lock(&gGeckoDriver.mutex);
+        __atomic_store_n(&gGeckoDriver.engine_latency_frames, (uint32_t)frames, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&gGeckoDriver.mutex);
+        gecko_log(LOG_INFO, "device latency now %llu frames (the engine's)", (unsigned long long)frames);
+        return kAudioHardwareNoError;
+    }
     if (inChangeAction > 1000000u) return kAudioHardwareIllegalOperationError;
     const Float64 rate = (Float64)inChangeAction;
     bool found = false;

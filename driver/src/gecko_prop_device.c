@@ -77,9 +77,13 @@ static OSStatus get_is_running(const GeckoPropCtx* c, GeckoPropOut* o) {
 static OSStatus get_can_be_default(const GeckoPropCtx* c, GeckoPropOut* o) {
     return gecko_out_u32(o, scope_is_input(c) ? 0 : 1);
 }
+/** Latency: the driver's own (none) plus the engine's after the ring, so that
+ *  latency + safety offset + stream latency cover what the engine holds and
+ *  players keep lip-sync (AudioHardware.h, kAudioDevicePropertyLatency). */
 static OSStatus get_latency(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
-    return gecko_out_u32(o, GECKO_LATENCY_FRAMES);
+    return gecko_out_u32(o, GECKO_LATENCY_FRAMES +
+                                __atomic_load_n(&gGeckoDriver.engine_latency_frames, __ATOMIC_RELAXED));
 }
 /** Streams: the output stream in global/output scope; none in input/play-through. */
 static OSStatus get_streams(const GeckoPropCtx* c, GeckoPropOut* o) {

@@ -282,7 +282,7 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
 
     w->frames = (float*)((char*)base + GECKO_SHM_WRITER_HEADER_SIZE);
     w->map_size = want;
-    w->generation = gen;
+    __atomic_store_n(&w->generation, gen, __ATOMIC_RELAXED); /* the attach thread reads it */
     reset_io_tracking(w);
     if (compatible) {
         w->write_count = LOAD_RELAXED(&c->write_count);
@@ -349,7 +349,7 @@ void gecko_shm_writer_publish(GeckoShmWriter* w, const GeckoShmParams* p, bool n
     GeckoShmWriterState* st = &w->seg->state;
     uint64_t odd = seq_begin(st);
     if (new_generation) {
-        w->generation = next_generation(w->generation);
+        __atomic_store_n(&w->generation, next_generation(w->generation), __ATOMIC_RELAXED);
         reset_io_tracking(w);
     }
     write_state_fields(w, st, p);
@@ -655,6 +655,24 @@ static void attach_step(GeckoShmWriter* w, bool recheck) {
         munmap(next, GECKO_SHM_READER_SEGMENT_SIZE);
 }
 
+/** Attach thread, every ~500 ms: the latency the attached engine reports
+ *  (GeckoShmReaderControl.latency_frames), handed to the driver's hook when it
+ *  changed. Values above GECKO_SHM_MAX_LATENCY_FRAMES are ignored (hostile or
+ *  corrupt); so is an engine that follows another generation. */
+static void check_latency(GeckoShmWriter* w) {
+    const GeckoShmReaderSegment* rd = w->offered;
+    if (!rd || !w->latency) return;
+    if (LOAD_ACQUIRE(&rd->counters.attached_generation) != __atomic_load_n(&w->generation, __ATOMIC_RELAXED))
+        return;
+    const uint32_t frames = LOAD_RELAXED(&rd->control.latency_frames);
+    if (frames > GECKO_SHM_MAX_LATENCY_FRAMES) return;
+    if (w->latency_seen_valid && frames == w->latency_seen) return;
+    if (w->latency(w->reopen_ctx, frames)) {
+        w->latency_seen = frames;
+        w->latency_seen_valid = true;
+    }
+}
+
 static void* attach_main(void* arg) {
     GeckoShmWriter* w = arg;
     const struct timespec tick = {0, 10 * 1000 * 1000}; /* 10 ms: stop latency */
@@ -669,6 +687,7 @@ static void* attach_main(void* arg) {
         if (every_500ms && w->reopen && !__atomic_load_n(&w->seg, __ATOMIC_ACQUIRE))
             w->reopen(w->reopen_ctx);
         attach_step(w, every_500ms); /* re-open by name every 500 ms */
+        if (every_500ms) check_latency(w);
     }
     return NULL;
 }

@@ -78,6 +78,13 @@ typedef struct GeckoShmWriter {
      * can, call gecko_shm_writer_open. NULL: no re-open while IO runs. */
     void (*reopen)(void* ctx);
     void* reopen_ctx;
+    /* Called by the attach thread (about every 500 ms, only when the value changed)
+     * with the attached engine's latency_frames, already validated; same rules as
+     * `reopen` (never block). Returns false to be called again with the same value
+     * (it could not act now). Context: reopen_ctx. NULL: ignored. */
+    bool (*latency)(void* ctx, uint32_t frames);
+    uint32_t latency_seen;   /* attach thread: the last value `latency` took */
+    bool latency_seen_valid;
 
     /* reader segment hand-over (see the top of this file) */
     uintptr_t offer;                  /* atomic: 0, a mapping, or GECKO_RD_DETACH */

@@ -642,7 +642,13 @@ fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineEr
     let once = AttachOptions { wait: Duration::ZERO, ..AttachOptions::default() };
     loop {
         match Reader::attach(&config.shm_name, &once) {
-            Ok(r) => return Ok(r),
+            Ok(mut r) => {
+                // The fill level the drift control holds is latency the device must
+                // report (the driver does, in kAudioDevicePropertyLatency).
+                let frames = (config.target_latency_ms * 1e-3 * r.format().sample_rate).round();
+                r.set_latency_frames(frames.clamp(0.0, u32::MAX as f64) as u32);
+                return Ok(r);
+            }
             Err(e) if e.is_transient() && start.elapsed() < config.attach_wait && !cancel.load(Ordering::Relaxed) => {
                 std::thread::sleep(Duration::from_millis(20));
             }

@@ -155,8 +155,13 @@ pub struct ReaderCountersRaw {
 pub struct ReaderControl {
     pub seq: u64,
     pub clock_adjust_ppm: f64,
-    pub reserved: [u8; 112],
+    pub latency_frames: u32,
+    pub reserved0: u32,
+    pub reserved: [u8; 104],
 }
+
+/// Largest `latency_frames` the driver accepts (`GECKO_SHM_MAX_LATENCY_FRAMES`).
+pub const MAX_LATENCY_FRAMES: u32 = 524_288;
 
 /// Largest clock adjustment the driver applies, ppm (`GECKO_SHM_MAX_CLOCK_ADJUST_PPM`).
 pub const MAX_CLOCK_ADJUST_PPM: f64 = 10000.0;
@@ -197,4 +202,5 @@ pub mod off {
     pub const ATTACHED_GENERATION: usize =
         R_COUNTERS + offset_of!(ReaderCountersRaw, attached_generation);
     pub const CLOCK_ADJUST_PPM: usize = offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, clock_adjust_ppm);
+    pub const LATENCY_FRAMES: usize = offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, latency_frames);
 }

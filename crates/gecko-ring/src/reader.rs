@@ -339,6 +339,19 @@ impl Reader {
         unsafe { atomic_u64(self.reader_map.as_ptr(), off::CLOCK_ADJUST_PPM) }.store(v.to_bits(), Ordering::Relaxed);
     }
 
+    /// Tells the driver how much latency the engine adds after the ring:
+    /// `frames` at the ring's sample rate (the fill level the drift control
+    /// holds, plus any output buffering the engine knows of). The driver
+    /// reports it in Gecko Sink's `kAudioDevicePropertyLatency` (changed
+    /// through the HAL's configuration-change flow when it moves by more than
+    /// 5 ms), so players keep lip-sync. Clamped to
+    /// [`abi::MAX_LATENCY_FRAMES`]. One atomic store.
+    pub fn set_latency_frames(&mut self, frames: u32) {
+        let base = self.reader_map.as_ptr();
+        // SAFETY: offset 272 is inside our 384-byte mapping, 4-byte aligned.
+        unsafe { shm::atomic_u32(base, off::LATENCY_FRAMES) }.store(frames.min(abi::MAX_LATENCY_FRAMES), Ordering::Relaxed);
+    }
+
     /// Records that the consumer needed `frames` that were not there (an underrun).
     pub fn note_underrun(&mut self, frames: u64) {
         self.counters.underrun_events += 1;

@@ -55,10 +55,10 @@ fn rust_layout() -> BTreeMap<String, u64> {
         "GeckoShmReaderCounters" => ReaderCountersRaw { read_count, attached_generation,
             underrun_events, underrun_frames, skipped_frames, resync_events, heartbeat_ns,
             reserved }
-        "GeckoShmReaderControl" => ReaderControl { seq, clock_adjust_ppm, reserved }
+        "GeckoShmReaderControl" => ReaderControl { seq, clock_adjust_ppm, latency_frames, reserved0, reserved }
         "GeckoShmReaderSegment" => ReaderSegment { header, counters, control }
     }
-    let consts: [(&str, u64); 18] = [
+    let consts: [(&str, u64); 19] = [
         ("GECKO_SHM_NAME_MAX", NAME_MAX),
         ("GECKO_SHM_WRITER_NAME_MAX", WRITER_NAME_MAX),
         ("GECKO_SHM_WRITER_MAGIC", WRITER_MAGIC),
@@ -75,6 +75,7 @@ fn rust_layout() -> BTreeMap<String, u64> {
         ("GECKO_SHM_MAX_CHANNELS", MAX_CHANNELS as u64),
         ("GECKO_SHM_MODE", MODE as u64),
         ("GECKO_SHM_MAX_PAGE_SIZE", MAX_PAGE_SIZE),
+        ("GECKO_SHM_MAX_LATENCY_FRAMES", MAX_LATENCY_FRAMES as u64),
         ("GECKO_SHM_MAX_CLOCK_ADJUST_PPM", MAX_CLOCK_ADJUST_PPM as u64),
         ("GECKO_SHM_MAX_CLOCK_SLEW_PPM", MAX_CLOCK_SLEW_PPM as u64),
     ];

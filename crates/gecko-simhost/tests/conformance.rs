@@ -1328,3 +1328,55 @@ fn hammer_random_calls_never_crash_or_write_out_of_bounds() {
     assert!(bundle::AVAILABLE_SAMPLE_RATES.contains(&info.sample_rate));
     assert_eq!(info.channels, bundle::CHANNELS);
 }
+
+/// Honest latency: the fill level the engine holds after the ring, published
+/// in its reader segment (`latency_frames`), becomes Gecko Sink's
+/// `kAudioDevicePropertyLatency` through the HAL's configuration-change flow
+/// (AudioServerPlugIn.h: latency changes go through
+/// RequestDeviceConfigurationChange): a change of more than 5 ms is requested
+/// and applied in PerformDeviceConfigurationChange; a smaller one, or a value
+/// beyond `GECKO_SHM_MAX_LATENCY_FRAMES`, is not.
+#[test]
+fn the_engine_latency_becomes_the_device_latency_through_the_config_change_flow() {
+    let (d, host, name) = loaded();
+    let lat = addr(kAudioDevicePropertyLatency, OUTP, kAudioObjectPropertyElementMain);
+    assert_eq!(d.get_u32(DEV, &lat).unwrap(), 0, "no engine: nothing after the ring");
+    d.start_io(DEV, 0).unwrap(); // the driver watches its engine while IO runs
+    let mut r = Reader::attach(&name.0, &AttachOptions::default()).expect("attach as the engine does");
+    let requested = |what: &str| -> Vec<u64> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while host.pending_config_changes().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "{what}: no configuration change requested");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        host.pending_config_changes().iter().map(|c| c.action).collect()
+    };
+    let quiet_for = |secs: f64| {
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+        host.pending_config_changes()
+    };
+    const LATENCY_ACTION: u64 = 1 << 32;
+
+    r.set_latency_frames(960); // 20 ms at 48 kHz
+    assert_eq!(requested("960 frames"), vec![LATENCY_ACTION + 960]);
+    assert_eq!(d.get_u32(DEV, &lat).unwrap(), 0, "applied only when the host performs the change");
+    assert_eq!(d.perform_pending_configuration_changes().unwrap(), 1);
+    assert_eq!(d.get_u32(DEV, &lat).unwrap(), 960);
+
+    r.set_latency_frames(1000); // 0.8 ms more: not worth an IO restart
+    assert!(quiet_for(1.2).is_empty(), "a change under 5 ms was requested");
+
+    // A hostile or corrupt value in the engine's segment is ignored.
+    let rd = ShmMap::open(&format!("{}.rd", name.0), true).expect("the engine's segment");
+    rd.word32(gecko_ring::abi::off::LATENCY_FRAMES).store(u32::MAX, Ordering::Relaxed);
+    assert!(quiet_for(1.2).is_empty(), "an absurd latency was requested");
+
+    r.set_latency_frames(4800); // 100 ms
+    assert_eq!(requested("4800 frames"), vec![LATENCY_ACTION + 4800]);
+    assert_eq!(d.perform_pending_configuration_changes().unwrap(), 1);
+    assert_eq!(d.get_u32(DEV, &lat).unwrap(), 4800);
+    // The driver validates what a (bad) host passes back too.
+    assert_ne!(status(d.perform_configuration_change(DEV, LATENCY_ACTION + (1 << 30), 0)), 0);
+    assert_eq!(d.get_u32(DEV, &lat).unwrap(), 4800);
+    d.stop_io(DEV, 0).unwrap();
+}
