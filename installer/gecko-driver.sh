@@ -21,7 +21,14 @@
 #   wait-device present|absent SECONDS
 #                      wait for "Gecko Sink" to be listed (or gone)
 #   pkg-preinstall     (the .pkg, before its payload) move a previous install aside
-#   pkg-postinstall    (the .pkg, after its payload) owner and modes, restart, wait for the device
+#   pkg-postinstall    (the .pkg, after its payload) owner and modes, the ring fallback when
+#                      the payload has Gecko.app, restart, wait for the device
+#   ring-fallback GECKO
+#                      the plug-in sandbox fallback (docs/macos-semantics.md): a LaunchDaemon
+#                      ($ROOT/Library/LaunchDaemons/com.gecko.ring.plist, user _coreaudiod,
+#                      at load) that runs `GECKO ring precreate` at every boot, loaded now;
+#                      GECKO is the gecko executable's path on the target system. In the
+#                      simulation the segment is pre-created directly (GECKO_SIM_SHM names it)
 #
 # --root DIR   the system root (default /). The .pkg passes its target volume.
 # --sim        Linux simulation (also GECKO_DRIVER_SIM=1): "coreaudiod" is the simulated
@@ -58,7 +65,7 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-[ $# -ge 1 ] || refuse "no action (install BUNDLE | uninstall | restart-audio | wait-device | pkg-preinstall | pkg-postinstall)"
+[ $# -ge 1 ] || refuse "no action (install BUNDLE | uninstall | restart-audio | wait-device | pkg-preinstall | pkg-postinstall | ring-fallback GECKO)"
 ACTION=$1
 shift
 
@@ -263,6 +270,85 @@ wait_device() {
     return 1
 }
 
+# --------------------------------------------------------------------------
+# The plug-in sandbox fallback: shared memory pre-created for the driver.
+# Since macOS 11 the driver runs sandboxed as _coreaudiod; if the sandbox refuses
+# shm_open(O_CREAT), the driver opens a segment created for it instead (without
+# O_CREAT). POSIX shm does not survive a restart, so a LaunchDaemon recreates it
+# at every boot, as the driver's user: each side still writes only memory its own
+# user owns. The driver retries while IO runs, so the order against coreaudiod's
+# start does not matter.
+
+RING_LABEL=com.gecko.ring
+RING_PLIST="$R/Library/LaunchDaemons/$RING_LABEL.plist"
+
+setup_ring_fallback() {
+    gecko=$1
+    case $gecko in
+        /*) ;;
+        *) refuse "ring-fallback: the gecko path must be absolute, got: $gecko" ;;
+    esac
+    case $gecko in
+        *[!A-Za-z0-9/._\ -]*) refuse "ring-fallback: unexpected characters in the gecko path: $gecko" ;;
+    esac
+    if [ ! -x "$R$gecko" ]; then
+        say "no gecko at $gecko: the pre-created shared memory (for a sandbox that refuses to create it) is not set up"
+        return 0
+    fi
+    for d in "$R/Library" "$R/Library/LaunchDaemons"; do
+        if [ ! -d "$d" ]; then
+            mkdir "$d" && chmod 755 "$d" || { say "error: cannot create $d"; return 1; }
+            if [ "$AS_ROOT" = 1 ]; then chown 0:0 "$d" || return 1; fi
+        fi
+    done
+    say "writing $RING_PLIST (runs '$gecko ring precreate' as _coreaudiod at every boot)"
+    tmp="$RING_PLIST.new.$$"
+    cat >"$tmp" <<PLIST || { rm -f "$tmp"; say "error: cannot write $RING_PLIST"; return 1; }
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>$RING_LABEL</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>$gecko</string>
+		<string>ring</string>
+		<string>precreate</string>
+	</array>
+	<key>UserName</key>
+	<string>_coreaudiod</string>
+	<key>RunAtLoad</key>
+	<true/>
+</dict>
+</plist>
+PLIST
+    chmod 644 "$tmp" && { [ "$AS_ROOT" != 1 ] || chown 0:0 "$tmp"; } && mv "$tmp" "$RING_PLIST" \
+        || { rm -f "$tmp"; say "error: cannot install $RING_PLIST"; return 1; }
+    [ "$LIVE" = 1 ] || return 0
+    if [ "$SIM" = 1 ]; then
+        # The simulation has no launchd jobs: what the job would do, now.
+        "$R$gecko" ring precreate --shm-name "${GECKO_SIM_SHM:-/GeckoAudioShm}" | sed 's/^/gecko-driver: /'
+        return 0
+    fi
+    launchctl bootout "system/$RING_LABEL" >/dev/null 2>&1 || true
+    if launchctl bootstrap system "$RING_PLIST"; then
+        say "loaded $RING_LABEL: the driver's shared memory is pre-created"
+    else
+        say "warning: launchctl could not load $RING_LABEL; it will run at the next boot"
+    fi
+    return 0
+}
+
+remove_ring_fallback() {
+    [ -e "$RING_PLIST" ] || return 0
+    if [ "$LIVE" = 1 ] && [ "$SIM" = 0 ]; then
+        launchctl bootout "system/$RING_LABEL" >/dev/null 2>&1 || true
+    fi
+    say "removing $RING_PLIST"
+    rm -f "$RING_PLIST"
+}
+
 forget_receipts() {
     for id in $PKG_IDS; do
         if [ -z "$R" ] && command -v pkgutil >/dev/null 2>&1 && pkgutil --pkg-info "$id" >/dev/null 2>&1; then
@@ -350,6 +436,7 @@ do_uninstall() {
     else
         say "not installed: nothing to remove"
     fi
+    remove_ring_fallback
     forget_receipts
     if [ "$LIVE" = 1 ]; then
         restart_audio_service || exit 0
@@ -381,6 +468,7 @@ do_pkg_postinstall() {
     normalize "$DEST" || { say "error: setting owner and modes of $DEST failed"; exit 1; }
     ownership_note
     rm -rf "$HAL/.$BUNDLE_NAME.pkgold"
+    setup_ring_fallback /Applications/Gecko.app/Contents/MacOS/gecko || exit 1
     if [ "$LIVE" = 1 ]; then
         restart_audio_service || exit 0
         if wait_device present 15; then
@@ -404,6 +492,9 @@ case $ACTION in
         wait_device "$1" "$2" || exit 1 ;;
     pkg-preinstall) do_pkg_preinstall ;;
     pkg-postinstall) do_pkg_postinstall ;;
+    ring-fallback)
+        [ $# -eq 1 ] || refuse "ring-fallback takes one argument: the gecko executable's path"
+        setup_ring_fallback "$1" || exit 1 ;;
     *) refuse "unknown action $ACTION" ;;
 esac
 exit 0

@@ -450,3 +450,50 @@ fn a_killed_engine_is_replaced_without_losing_the_stream_or_its_recording() {
     host.wait().unwrap();
     gecko_ring_unlink(&name);
 }
+
+/// The installer's half of the plug-in sandbox fallback, in the simulation:
+/// `gecko-driver.sh ring-fallback GECKO` writes the boot-time LaunchDaemon
+/// that runs `gecko ring precreate` as `_coreaudiod`, and (here, with no
+/// launchd) pre-creates the driver's segment at once: nominal size
+/// page-rounded, mode 0644. Idempotent; `uninstall` removes the daemon.
+#[test]
+fn the_installer_sets_up_the_precreated_segment_for_a_sandboxed_driver() {
+    let root = tempfile::tempdir().unwrap();
+    let name = format!("/gkrf{}", std::process::id());
+    gecko_ring_unlink(&name);
+    let app_bin = root.path().join("Applications/Gecko.app/Contents/MacOS");
+    std::fs::create_dir_all(&app_bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_gecko"), app_bin.join("gecko")).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../installer/gecko-driver.sh");
+    let fallback = || {
+        run(Command::new("sh")
+            .arg(&script)
+            .args(["--root"])
+            .arg(root.path())
+            .args(["--sim", "ring-fallback", "/Applications/Gecko.app/Contents/MacOS/gecko"])
+            .env("GECKO_SIM_SHM", &name))
+    };
+    let o = fallback();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let plist = std::fs::read_to_string(root.path().join("Library/LaunchDaemons/com.gecko.ring.plist")).unwrap();
+    let v = plist::Value::from_reader_xml(plist.as_bytes()).expect("a valid property list");
+    let d = v.as_dictionary().unwrap();
+    assert_eq!(d.get("UserName").and_then(|u| u.as_string()), Some("_coreaudiod"));
+    assert_eq!(d.get("RunAtLoad").and_then(|u| u.as_boolean()), Some(true));
+    let args: Vec<&str> = d.get("ProgramArguments").unwrap().as_array().unwrap().iter().map(|a| a.as_string().unwrap()).collect();
+    assert_eq!(args, ["/Applications/Gecko.app/Contents/MacOS/gecko", "ring", "precreate"]);
+    // The segment the driver will open without O_CREAT: its format's size, 0644.
+    let fd = nix::sys::mman::shm_open(name.as_str(), nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty()).expect("pre-created");
+    let st = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
+    let nominal = 512 + gecko_ring::abi::DEFAULT_CAPACITY_FRAMES as u64 * 2 * 4;
+    assert!(gecko_ring::abi::is_page_rounded_size(st.st_size as u64, nominal), "{} bytes", st.st_size);
+    assert_eq!(st.st_mode & 0o777, 0o644);
+    // Again: nothing changes, nothing fails.
+    let o = fallback();
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("already there"));
+    // Uninstall takes the daemon away.
+    let o = run(Command::new("sh").arg(&script).arg("--root").arg(root.path()).args(["--sim", "uninstall"]));
+    assert!(o.status.success());
+    assert!(!root.path().join("Library/LaunchDaemons/com.gecko.ring.plist").exists());
+    gecko_ring_unlink(&name);
+}
