@@ -793,6 +793,17 @@ fn flow_control_follows_the_reader_segment() {
     assert_eq!(deleted_mappings(&rd_name), 0);
 }
 
+/// A driver instance shared with an IO thread of the test's own.
+struct Shared<'a>(&'a T);
+// SAFETY: AudioServerPlugIn drivers take calls from any HAL thread; the
+// IO thread is the only one doing IO, as in coreaudiod.
+unsafe impl Sync for Shared<'_> {}
+impl Shared<'_> {
+    fn get(&self) -> &T {
+        self.0
+    }
+}
+
 /// The reader-mapping hand-over under real concurrency: an IO thread runs
 /// write-mix cycles flat out while the engine's segment is created, removed
 /// and created again, four times. Every cycle answers noErr, the driver
@@ -800,15 +811,6 @@ fn flow_control_follows_the_reader_segment() {
 /// and after each removal the old mapping is gone from the process.
 #[test]
 fn reader_segments_come_and_go_while_io_runs() {
-    struct Shared<'a>(&'a T);
-    // SAFETY: AudioServerPlugIn drivers take calls from any HAL thread; the
-    // IO thread is the only one doing IO, as in coreaudiod.
-    unsafe impl Sync for Shared<'_> {}
-    impl Shared<'_> {
-        fn get(&self) -> &T {
-            self.0
-        }
-    }
     let d = driver();
     let w = writer(&d);
     let rd_name = format!("{}.rd", d.name.0);
@@ -860,14 +862,6 @@ fn reader_segments_come_and_go_while_io_runs() {
 /// each lap's first pass faults once per page (64+ per lap at 4 KiB pages).
 #[test]
 fn the_io_thread_takes_no_page_fault_in_the_ring() {
-    struct Shared<'a>(&'a T);
-    // SAFETY: as in reader_segments_come_and_go_while_io_runs: one IO thread.
-    unsafe impl Sync for Shared<'_> {}
-    impl Shared<'_> {
-        fn get(&self) -> &T {
-            self.0
-        }
-    }
     fn minor_faults() -> i64 {
         // SAFETY: valid out pointer; RUSAGE_THREAD is this thread's own count.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
