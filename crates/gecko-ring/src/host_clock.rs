@@ -93,9 +93,12 @@ fn resolve() -> Clock {
     if now.is_null() || info.is_null() {
         return Clock { timebase: Timebase::NANOS, mach_now: None };
     }
+    type NowFn = unsafe extern "C" fn() -> u64;
+    type InfoFn = unsafe extern "C" fn(*mut Info) -> i32;
     // SAFETY: see above.
-    let (now, info): (unsafe extern "C" fn() -> u64, unsafe extern "C" fn(*mut Info) -> i32) =
-        unsafe { (std::mem::transmute::<*mut libc::c_void, _>(now), std::mem::transmute::<*mut libc::c_void, _>(info)) };
+    let (now, info) = unsafe {
+        (std::mem::transmute::<*mut libc::c_void, NowFn>(now), std::mem::transmute::<*mut libc::c_void, InfoFn>(info))
+    };
     let mut tb = Info { numer: 0, denom: 0 };
     // SAFETY: valid out pointer.
     if unsafe { info(&mut tb) } != 0 || tb.numer == 0 || tb.denom == 0 {
