@@ -7,6 +7,7 @@
 #   - alsa-utils: real recordings under /usr/share/sounds/alsa (the demo's default input)
 #   - sox, espeak-ng: make and measure more test audio
 #   - valgrind: scripts/valgrind-conformance.sh (the driver's conformance suite under memcheck)
+#   - libclang-rt-19-dev: clang-19's ThreadSanitizer runtime (scripts/tsan-zero-timestamp.sh)
 #   - the macOS cross toolchain of scripts/build-macos-driver.sh (docs/macos-build.md):
 #     clang-19, lld-19 (ld64.lld-19), llvm-19 (llvm-lipo-19, llvm-nm-19) from Debian 12,
 #     and zig's bundled macOS libc headers from PyPI (ziglang, pinned below)
@@ -32,7 +33,7 @@ SELENIUM_VERSION=4.51.0
 
 demo_apt=(build-essential pkg-config libasound2-dev alsa-utils)
 all_apt=("${demo_apt[@]}" sox espeak-ng
-         clang-19 lld-19 llvm-19 python3-pip valgrind
+         clang-19 libclang-rt-19-dev lld-19 llvm-19 python3-pip valgrind
          libarchive-tools openssl
          libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
          webkit2gtk-driver xvfb xauth dbus)
