@@ -858,13 +858,19 @@ fn ring_state_property_reports_the_writer_segment_and_the_reader() {
     io.do_write_mix_cycle(0.0, 0, &buf).unwrap();
     assert_eq!(ring_field(&ring_fields(&d.ring_state(DEV).unwrap()), "reader_attached"), "0");
 
-    // 3. An engine attaches: the IO thread publishes reader_attached = 1.
-    let reader = Reader::attach(&name.0, &AttachOptions::default()).expect("attach");
+    // 3. An engine attaches: the IO thread publishes reader_attached = 1. The
+    // engine drains the ring as a real one does: until the attach thread hands the
+    // reader segment to the IO thread, nothing holds the writer back, and a reader
+    // that never read would be lapped (a reader fault, not attached) on a loaded
+    // machine.
+    let mut reader = Reader::attach(&name.0, &AttachOptions::default()).expect("attach");
     assert_eq!(reader.format().generation, generation, "the property's generation is the ring's");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut drain = vec![0.0f32; 4096 * dev.channels as usize];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         t += 512;
         io.do_write_mix_cycle(t as f64, t, &buf).unwrap();
+        while reader.read(&mut drain).expect("read").frames > 0 {}
         if ring_field(&ring_fields(&d.ring_state(DEV).unwrap()), "reader_attached") == "1" {
             break;
         }
