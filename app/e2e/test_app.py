@@ -14,6 +14,8 @@ it checks that:
   3. dragging the band's handle on the curve changes it too;
   4. "Install driver" installs into the simulated system and the health panel
      shows the driver loaded and the audio service alive with its memory;
+     "Run diagnostics" lists `gecko doctor`'s checks (the driver's pass;
+     the demo's engine, which reads another ring, is named with its fix);
      "Use Gecko Sink" / "Restore previous output" switch the system output
      and back; "Uninstall" removes it;
 and saves screenshots (PNG) into the test output directory.
@@ -202,6 +204,22 @@ def main():
         svc = text(driver, "service-line")
         check("alive" in svc and "MiB" in svc, f"coreaudiod health shown: {svc!r}")
         driver.save_screenshot(os.path.join(OUT, "gecko-app-installed.png"))
+        # The Diagnostics panel: gecko doctor's checks, in order, with their fixes.
+        driver.find_element(By.ID, "diagnose").click()
+        items = wait_for(lambda: (lambda li: li if len(li) == 13 else None)(driver.find_elements(By.CSS_SELECTOR, "#diagnostics li")),
+                         30, "the 13 diagnostics")
+        ids = [li.get_attribute("id") for li in items]
+        check(ids[0] == "diag-bundle" and ids[-1] == "diag-xruns", f"the checks in order: {ids}")
+        for cid in ("bundle", "ownership", "signature", "quarantine", "audio-service", "device", "ring-state", "segments"):
+            li = driver.find_element(By.ID, f"diag-{cid}")
+            check(li.get_attribute("class") == "ok" and li.text.startswith("✔"), f"diagnostics: {cid} passes: {li.text!r}")
+        eng = driver.find_element(By.ID, "diag-engine")
+        check(eng.get_attribute("class") == "fail" and f"reads {demo_ring}" in eng.text
+              and f"gecko engine --shm-name {env['GECKO_SIM_SHM_NAME']}" in eng.text,
+              f"diagnostics name the demo's engine on another ring, with the fix: {eng.text!r}")
+        check(driver.find_element(By.ID, "diag-latency").get_attribute("class") == "skip", "what needs the engine is not run")
+        driver.execute_script("document.getElementById('diagnostics-panel').scrollIntoView()")
+        driver.save_screenshot(os.path.join(OUT, "gecko-app-diagnostics.png"))
         driver.find_element(By.ID, "output-toggle").click()
         wait_for(lambda: "System output: Gecko Sink" in text(driver, "output-line"), 15, "Gecko Sink as the system output")
         check("previous: Simulated Speakers" in text(driver, "output-line"), f"previous output remembered: {text(driver, 'output-line')!r}")

@@ -285,6 +285,7 @@ $("engine-stop").onclick = () => act(invoke("stop_engine"));
 $("install").onclick = () => act(invoke("install_driver"));
 $("uninstall").onclick = () => act(invoke("uninstall_driver"));
 $("restart-audio").onclick = () => act(invoke("restart_audio"));
+$("diagnose").onclick = runDiagnostics;
 $("output-toggle").onclick = () => act(invoke(lastOverview && lastOverview.gecko_is_default ? "restore_output" : "use_gecko_sink"));
 
 async function loadPresets() {
@@ -298,6 +299,33 @@ async function loadPresets() {
 async function loadDevices() {
   const list = await invoke("output_devices");
   $("device-select").replaceChildren(new Option("System default", ""), ...list.map((d) => new Option(d, d)));
+}
+
+// ---------- diagnostics (gecko doctor's checks) ----------
+
+async function runDiagnostics() {
+  $("diagnose").disabled = true;
+  $("diagnostics-line").textContent = "checking…";
+  try {
+    const checks = await invoke("diagnostics");
+    $("diagnostics").replaceChildren(...checks.map((c) => {
+      const li = document.createElement("li");
+      li.id = `diag-${c.check}`;
+      li.className = c.ok === true ? "ok" : c.ok === false ? "fail" : "skip";
+      const head = document.createElement("div");
+      head.textContent = `${c.ok === true ? "✔" : c.ok === false ? "✘" : "–"} ${c.check}: ${c.detail}`;
+      li.appendChild(head);
+      if (c.fix) li.appendChild(Object.assign(document.createElement("div"), { className: "fix", textContent: `fix: ${c.fix}` }));
+      return li;
+    }));
+    const failed = checks.filter((c) => c.ok === false).length;
+    $("diagnostics-line").textContent =
+      failed === 0 ? "all checks passed" : failed === 1 ? "1 problem" : `${failed} problems: fix the first one first`;
+  } catch (e) {
+    $("diagnostics-line").textContent = String((e && e.message) || e);
+  } finally {
+    $("diagnose").disabled = false;
+  }
 }
 
 // ---------- overview (1 Hz) ----------

@@ -108,6 +108,13 @@ pub async fn uninstall_driver(ctx: State<'_, Arc<Ctx>>) -> Result<String, UiErro
     blocking(&ctx, |c| c.uninstall_driver()).await
 }
 
+/// `gecko doctor`'s checks: an array of `{check, ok, detail, fix}` (`ok`
+/// null for a check not run), as `gecko doctor --json` prints them.
+#[tauri::command]
+pub async fn diagnostics(ctx: State<'_, Arc<Ctx>>) -> Result<Vec<gecko_install::doctor::Check>, UiError> {
+    blocking(&ctx, |c| c.diagnostics()).await
+}
+
 /// Restarts the audio service.
 #[tauri::command]
 pub async fn restart_audio(ctx: State<'_, Arc<Ctx>>) -> Result<String, UiError> {

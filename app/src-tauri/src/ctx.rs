@@ -526,6 +526,16 @@ impl Ctx {
         Ok(msg)
     }
 
+    /// `gecko doctor`'s checks (gecko_install::doctor), for the window's
+    /// Diagnostics panel: the same thirteen, in order, each ✔/✘ (or not
+    /// run) with its fix. Takes about a second (it watches the ring's counters).
+    pub fn diagnostics(&self) -> Result<Vec<gecko_install::doctor::Check>, UiError> {
+        let p = self.platform()?;
+        let mut options = gecko_install::doctor::DoctorOptions::from_env();
+        options.control_socket = self.paths.socket.clone();
+        Ok(gecko_install::doctor::run(p.as_ref(), &options))
+    }
+
     /// Restarts the audio service (coreaudiod) so it rescans its plug-ins.
     pub fn restart_audio(&self) -> Result<String, UiError> {
         let p = self.platform()?;

@@ -36,6 +36,7 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>, ctx: Arc<Ctx>) -> Builder<
         commands::install_driver,
         commands::uninstall_driver,
         commands::restart_audio,
+        commands::diagnostics,
         commands::use_gecko_sink,
         commands::restore_output,
         commands::start_engine,

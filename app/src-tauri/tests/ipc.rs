@@ -23,6 +23,10 @@ struct Fixture {
 }
 
 fn fixture(with_engine: bool) -> Fixture {
+    fixture_with(with_engine, None)
+}
+
+fn fixture_with(with_engine: bool, gecko_exe: Option<std::path::PathBuf>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("engine.sock");
     let server = with_engine.then(|| {
@@ -33,7 +37,7 @@ fn fixture(with_engine: bool) -> Fixture {
     let presets_dir = dir.path().join("presets");
     let paths = Paths {
         socket: socket.clone(),
-        gecko_exe: None,
+        gecko_exe,
         sim_root: Some(dir.path().join("root")),
         presets_dir: presets_dir.clone(),
         bundle: None,
@@ -276,4 +280,36 @@ fn choosing_an_output_moves_the_running_engine_live() {
         assert!(e.to_string().contains("cannot open Studio"), "{e}");
         engine.join().unwrap();
     });
+}
+
+/// The Diagnostics panel's command: `gecko doctor`'s checks through IPC, as
+/// `gecko doctor --json` prints them. Against an empty simulated system the
+/// first failures name the missing driver and the stopped audio service, each
+/// with its fix, and what needs them is not run.
+#[test]
+fn diagnostics_are_the_doctors_checks_with_their_fixes() {
+    // The doctor never starts the simulated audio host, so the program is never run.
+    let f = fixture_with(true, Some("/nonexistent/gecko".into()));
+    let root = f._dir.path().join("root");
+    let checks = call(&f, "diagnostics", json!({})).unwrap();
+    let checks = checks.as_array().unwrap();
+    let ids: Vec<&str> = checks.iter().map(|c| c["check"].as_str().unwrap()).collect();
+    assert_eq!(ids, gecko_install::doctor::CHECKS);
+    let by_id = |id: &str| checks.iter().find(|c| c["check"] == id).unwrap();
+    let bundle = by_id("bundle");
+    assert_eq!(bundle["ok"], false);
+    let path = root.canonicalize().unwrap();
+    assert_eq!(bundle["detail"], format!("no driver at {}/Library/Audio/Plug-Ins/HAL/GeckoAudioDevice.driver", path.display()));
+    assert!(bundle["fix"].as_str().unwrap().starts_with(&format!("install it: `gecko install --root {}`", path.display())), "{bundle}");
+    let service = by_id("audio-service");
+    assert_eq!((service["ok"].clone(), service["detail"].as_str().unwrap()), (json!(false), "coreaudiod is not running"));
+    for id in ["ownership", "signature", "quarantine", "device", "ring-state", "engine", "xruns"] {
+        let c = by_id(id);
+        assert!(c["ok"].is_null() && c["fix"].is_null(), "{c}");
+        assert!(c["detail"].as_str().unwrap().starts_with("not checked: needs"), "{c}");
+    }
+    // Without the `gecko` program there is no platform to check: said so.
+    let f = fixture(false);
+    let e = call(&f, "diagnostics", json!({})).unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("`gecko` command was not found"), "{e}");
 }

@@ -3,6 +3,7 @@
 mod control;
 mod ctl;
 mod demo;
+mod doctor_cmd;
 mod host_cmd;
 mod preset_cmd;
 mod install_cmd;
@@ -61,6 +62,8 @@ enum Command {
     Uninstall(uninstall_cmd::UninstallArgs),
     /// Is the driver installed, right, loaded, and used by an engine?
     Status(status_cmd::StatusArgs),
+    /// Check everything from the driver bundle to the audio in the ring, and say what to do about each problem.
+    Doctor(doctor_cmd::DoctorArgs),
     /// The system output: show it, switch to Gecko Sink, restore the previous one.
     Output(output_cmd::OutputArgs),
     /// Gecko Sink's shared-memory ring: pre-create the driver's segment.
@@ -247,6 +250,7 @@ fn main() {
         Command::Install(a) => install_cmd::run(a),
         Command::Uninstall(a) => uninstall_cmd::run(a),
         Command::Status(a) => status_cmd::run(a),
+        Command::Doctor(a) => doctor_cmd::run(a),
         Command::Output(a) => output_cmd::run(a),
         Command::Ring(RingCommand::Precreate { shm_name }) => {
             // The driver's format: its channel count and the ABI's ring capacity.

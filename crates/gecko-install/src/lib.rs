@@ -12,10 +12,13 @@
 //!   receipts, restart), then wait for the device to go, remove the ring's
 //!   shared-memory segments, and confirm nothing is left.
 //! - [`Installer::status`]: the health view.
+//! - [`doctor`]: `gecko doctor`'s checks, each with what to do when it fails.
 //!
 //! The system-facing calls go through [`gecko_platform::AudioPlatform`]: on
 //! Linux the simulated system, where all of this runs as real file operations
 //! under a directory standing in for `/`.
+
+pub mod doctor;
 
 use gecko_platform::{AudioPlatform, DriverLoad, PlatformError, ServiceProcess, BUNDLE_ID, BUNDLE_NAME, DEVICE_NAME};
 use std::ffi::OsString;
@@ -257,6 +260,19 @@ pub enum OwnerExpectation {
         /// The uid the files actually have.
         uid: u32,
     },
+}
+
+/// Whose files an installed bundle should be on `platform`: root:wheel,
+/// except on the simulated system when this process is not root (`chown`
+/// to 0:0 is impossible there, so the intended owner is only recorded).
+pub fn owner_expectation(platform: &dyn AudioPlatform) -> OwnerExpectation {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    if euid == 0 || !platform.capabilities().simulated {
+        OwnerExpectation::Root
+    } else {
+        OwnerExpectation::RecordedOnly { uid: euid }
+    }
 }
 
 /// Owner and mode problems of an installed bundle (empty when all is right).
@@ -513,13 +529,7 @@ impl<'a> Installer<'a> {
         let p = self.platform;
         let path = p.driver_path();
         let installed = p.driver_present();
-        // SAFETY: geteuid has no preconditions.
-        let euid = unsafe { libc::geteuid() };
-        let owner = if euid == 0 || !p.capabilities().simulated {
-            OwnerExpectation::Root
-        } else {
-            OwnerExpectation::RecordedOnly { uid: euid }
-        };
+        let owner = owner_expectation(p);
         let mut problems = Vec::new();
         for d in ["Library", "Library/Audio", "Library/Audio/Plug-Ins", gecko_platform::HAL_DIR] {
             if p.root().join(d).symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {

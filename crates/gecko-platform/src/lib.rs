@@ -75,7 +75,38 @@ pub struct ServiceProcess {
     pub resident_bytes: u64,
     /// Whether this process hosts Gecko's driver.
     pub hosts_driver: bool,
+    /// The user id it runs as (`_coreaudiod` on macOS), when it could be read.
+    pub uid: Option<u32>,
+    /// That user's name, when the user database knows it.
+    pub user: Option<String>,
 }
+
+/// What `fstat` says about a POSIX shared-memory segment: on macOS only
+/// these fields are filled in (XNU `pshm_stat`), so they are all Gecko uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentStat {
+    /// Size, bytes (page-rounded on macOS).
+    pub size: u64,
+    /// Permission bits (`st_mode & 0o777`).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+}
+
+/// The extended attribute macOS's Gatekeeper puts on downloaded files
+/// (`com.apple.quarantine`). On the simulated system (Linux) the same name in
+/// the `user.` namespace stands in for it, so tests can set it with
+/// `setfattr` or `setxattr(2)`.
+#[cfg(target_os = "macos")]
+pub const QUARANTINE_XATTR: &str = "com.apple.quarantine";
+/// The extended attribute macOS's Gatekeeper puts on downloaded files
+/// (`com.apple.quarantine`). On the simulated system (Linux) the same name in
+/// the `user.` namespace stands in for it, so tests can set it with
+/// `setfattr` or `setxattr(2)`.
+#[cfg(not(target_os = "macos"))]
+pub const QUARANTINE_XATTR: &str = "user.com.apple.quarantine";
 
 /// Whether and how the audio service loaded Gecko's driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +219,145 @@ pub trait AudioPlatform {
     fn gecko_sink_listed(&self) -> Result<bool, PlatformError> {
         Ok(self.output_devices()?.iter().any(OutputDevice::is_gecko_sink))
     }
+
+    /// The driver's own account of its shared-memory ring: the text of
+    /// Gecko Sink's custom property `'gkrs'` (`key=value` lines, parsed by
+    /// `gecko_ring::DriverRingState::parse`). `Ok(None)` when Gecko Sink is
+    /// not loaded or does not publish the property (a driver older than
+    /// this gecko). On macOS it is read through CoreAudio; on the simulated
+    /// system the simulated coreaudiod reads it from the loaded driver every
+    /// ~500 ms and publishes it in a file ([`sim::RING_STATE_FILE`]).
+    fn driver_ring_state(&self) -> Result<Option<String>, PlatformError>;
+
+    /// `fstat` of the POSIX shared-memory segment `name` (e.g.
+    /// `/GeckoAudioShm`), opened read-only; `Ok(None)` when it does not exist.
+    fn shm_segment(&self, name: &str) -> Result<Option<SegmentStat>, PlatformError> {
+        shm_segment_stat(name)
+    }
+
+    /// The entries of `bundle` (itself included; symbolic links not followed)
+    /// that carry the quarantine attribute ([`QUARANTINE_XATTR`]). A file
+    /// system without extended attributes has none.
+    fn quarantined(&self, bundle: &Path) -> Result<Vec<PathBuf>, PlatformError> {
+        quarantined_entries(bundle)
+    }
+
+    /// The shell command that restarts the audio service, for advice
+    /// (`sudo killall coreaudiod` on macOS: launchd starts it again; the
+    /// reasons are in `installer/gecko-driver.sh`, `restart_audio_service`).
+    fn restart_audio_command(&self) -> String {
+        "sudo killall coreaudiod".to_owned()
+    }
+}
+
+/// `fstat` of an existing shared-memory segment (see [`AudioPlatform::shm_segment`]).
+pub fn shm_segment_stat(name: &str) -> Result<Option<SegmentStat>, PlatformError> {
+    use nix::errno::Errno;
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    use std::os::fd::AsRawFd;
+    let fd = match nix::sys::mman::shm_open(name, OFlag::O_RDONLY, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => {
+            return Err(PlatformError::Io {
+                what: "opening shared memory",
+                path: PathBuf::from(name),
+                source: std::io::Error::from_raw_os_error(e as i32),
+            });
+        }
+    };
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| PlatformError::Io {
+        what: "fstat of shared memory",
+        path: PathBuf::from(name),
+        source: std::io::Error::from_raw_os_error(e as i32),
+    })?;
+    Ok(Some(SegmentStat {
+        size: st.st_size.max(0) as u64,
+        mode: st.st_mode as u32 & 0o777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+    }))
+}
+
+/// Whether `path` itself (not what a symbolic link points to) has the
+/// extended attribute `name`. A file system or file type without extended
+/// attributes answers `false`.
+pub fn has_xattr(path: &Path, name: &str) -> std::io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+    let c_name = std::ffi::CString::new(name)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "attribute name contains a NUL byte"))?;
+    // SAFETY: valid NUL-terminated strings; a null buffer of size 0 asks for the size only.
+    #[cfg(target_os = "macos")]
+    let r = unsafe { libc::getxattr(c_path.as_ptr(), c_name.as_ptr(), std::ptr::null_mut(), 0, 0, libc::XATTR_NOFOLLOW) };
+    // SAFETY: as above.
+    #[cfg(not(target_os = "macos"))]
+    let r = unsafe { libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), std::ptr::null_mut(), 0) };
+    if r >= 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    #[cfg(target_os = "macos")]
+    let absent = [libc::ENOATTR, libc::ENOTSUP, libc::EPERM];
+    #[cfg(not(target_os = "macos"))]
+    let absent = [libc::ENODATA, libc::ENOTSUP, libc::EPERM];
+    if e.raw_os_error().is_some_and(|c| absent.contains(&c)) { Ok(false) } else { Err(e) }
+}
+
+/// See [`AudioPlatform::quarantined`].
+pub fn quarantined_entries(bundle: &Path) -> Result<Vec<PathBuf>, PlatformError> {
+    let err = |what: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PlatformError::Io { what, path, source }
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![bundle.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if has_xattr(&p, QUARANTINE_XATTR).map_err(err("reading the extended attributes of", &p))? {
+            out.push(p.clone());
+        }
+        if p.symlink_metadata().map_err(err("reading", &p))?.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&p)
+                .map_err(err("listing", &p))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(err("listing", &p))?;
+            entries.sort();
+            stack.extend(entries.into_iter().rev());
+        }
+    }
+    Ok(out)
+}
+
+/// The user id process `pid` runs as (Linux: `/proc`; macOS: `ps`), or None.
+pub fn process_uid(pid: u32) -> Option<u32> {
+    #[cfg(target_os = "macos")]
+    {
+        let out = std::process::Command::new("/bin/ps").args(["-o", "uid=", "-p", &pid.to_string()]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()
+    }
+}
+
+/// The name of user `uid` in the user database (`getpwuid_r`), or None.
+pub fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: zeroed passwd is a valid out parameter.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: valid pointers and the buffer's true length.
+    let r = unsafe { libc::getpwuid_r(uid as libc::uid_t, &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if r != 0 || result.is_null() || pw.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded: pw_name points into `buf`, NUL-terminated.
+    Some(unsafe { std::ffi::CStr::from_ptr(pw.pw_name) }.to_string_lossy().into_owned())
 }
 
 /// The platform of this machine: macOS itself (`root` must be `None` or
@@ -219,4 +389,47 @@ pub fn resident_bytes(pid: u32) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// `s` as one shell word for advice a person copies into a terminal: as it
+/// is when it has only characters no shell treats specially, else in single
+/// quotes. (The privileged script's arguments go through
+/// [`privileged::shell_quote`] instead, which always quotes.)
+pub fn display_quote(s: &str) -> String {
+    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@,=%".contains(c));
+    if plain { s.to_owned() } else { format!("'{}'", s.replace('\'', r"'\''")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quote_leaves_plain_words_alone_and_quotes_the_rest() {
+        assert_eq!(display_quote("/GeckoAudioShm"), "/GeckoAudioShm");
+        assert_eq!(display_quote("/tmp/sim root"), "'/tmp/sim root'");
+        assert_eq!(display_quote("it's"), r"'it'\''s'");
+        assert_eq!(display_quote("$(x)"), "'$(x)'");
+        assert_eq!(display_quote(""), "''");
+    }
+
+    #[test]
+    fn quarantined_entries_finds_the_attribute_anywhere_in_the_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("X.driver");
+        std::fs::create_dir_all(b.join("Contents/MacOS")).unwrap();
+        std::fs::write(b.join("Contents/Info.plist"), "x").unwrap();
+        assert_eq!(quarantined_entries(&b).unwrap(), Vec::<PathBuf>::new());
+        let target = b.join("Contents/Info.plist");
+        let p = std::ffi::CString::new(target.to_str().unwrap()).unwrap();
+        let n = std::ffi::CString::new(QUARANTINE_XATTR).unwrap();
+        // SAFETY: valid strings and a 4-byte value.
+        #[cfg(not(target_os = "macos"))]
+        let r = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), b"0081".as_ptr().cast(), 4, 0) };
+        // SAFETY: as above.
+        #[cfg(target_os = "macos")]
+        let r = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), b"0081".as_ptr().cast(), 4, 0, 0) };
+        assert_eq!(r, 0, "setxattr: {} (a file system without user extended attributes?)", std::io::Error::last_os_error());
+        assert_eq!(quarantined_entries(&b).unwrap(), vec![target]);
+    }
 }

@@ -10,12 +10,22 @@ use coreaudio::audio_unit::macos_helpers::{
     get_audio_device_ids, get_audio_device_supports_scope, get_default_device_id, get_device_name,
 };
 use coreaudio::sys::{
-    AudioDeviceID, AudioObjectPropertyAddress, AudioObjectSetPropertyData, kAudioHardwareNoError,
-    kAudioHardwarePropertyDefaultOutputDevice, kAudioObjectPropertyElementMaster,
-    kAudioObjectPropertyScopeGlobal, kAudioObjectSystemObject,
+    AudioDeviceID, AudioObjectGetPropertyData, AudioObjectPropertyAddress, AudioObjectSetPropertyData, CFIndex,
+    CFRelease, CFStringCreateWithBytes, CFStringGetCString, CFStringGetLength, CFStringGetMaximumSizeForEncoding,
+    CFStringRef, kAudioHardwareBadObjectError, kAudioHardwareNoError, kAudioHardwarePropertyDefaultOutputDevice,
+    kAudioHardwarePropertyTranslateUIDToDevice, kAudioHardwareUnknownPropertyError, kAudioObjectPropertyElementMaster,
+    kAudioObjectPropertyScopeGlobal, kAudioObjectSystemObject, kAudioObjectUnknown, kCFAllocatorDefault,
+    kCFStringEncodingUTF8,
 };
 use std::ffi::OsString;
+use std::os::raw::{c_char, c_void};
 use std::path::Path;
+
+/// Gecko Sink's device UID (`kAudioDevicePropertyDeviceUID`, driver/src).
+pub const DEVICE_UID: &str = "com.gecko.driver.AudioDevice.Sink";
+/// Gecko's custom device property `'gkrs'` (`GECKO_PROPERTY_RING_STATE`,
+/// driver/src/gecko_driver.h): the ring state, a CFString.
+pub const PROPERTY_RING_STATE: u32 = u32::from_be_bytes(*b"gkrs");
 
 /// The real system.
 pub struct MacPlatform;
@@ -29,6 +39,70 @@ fn coreaudio_status(e: coreaudio::Error) -> i32 {
         coreaudio::Error::Unknown(s) => s,
         _ => -1,
     }
+}
+
+/// A CFString we own (released on drop).
+struct OwnedCFString(CFStringRef);
+
+impl OwnedCFString {
+    /// A new CFString with the UTF-8 text `s`.
+    fn new(s: &str) -> Option<OwnedCFString> {
+        // SAFETY: `s` is valid UTF-8 of the length given; the result is ours to release.
+        let r = unsafe {
+            CFStringCreateWithBytes(kCFAllocatorDefault, s.as_ptr(), s.len() as CFIndex, kCFStringEncodingUTF8, 0)
+        };
+        (!r.is_null()).then_some(OwnedCFString(r))
+    }
+
+    /// Its text (None if it cannot be converted to UTF-8).
+    fn text(&self) -> Option<String> {
+        // SAFETY: self.0 is a valid CFString; the buffer has the length given.
+        unsafe {
+            let len = CFStringGetLength(self.0);
+            let cap = CFStringGetMaximumSizeForEncoding(len, kCFStringEncodingUTF8) + 1;
+            let mut buf = vec![0u8; cap.max(1) as usize];
+            if CFStringGetCString(self.0, buf.as_mut_ptr() as *mut c_char, buf.len() as CFIndex, kCFStringEncodingUTF8) == 0 {
+                return None;
+            }
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            buf.truncate(end);
+            String::from_utf8(buf).ok()
+        }
+    }
+}
+
+impl Drop for OwnedCFString {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { CFRelease(self.0 as *const c_void) };
+    }
+}
+
+/// Gecko Sink's AudioObjectID, found by its UID; None when no device has it.
+fn gecko_sink_device() -> Result<Option<AudioDeviceID>, PlatformError> {
+    let uid = OwnedCFString::new(DEVICE_UID).ok_or_else(|| audio_err("creating a CFString", -1))?;
+    let address = AudioObjectPropertyAddress {
+        mSelector: kAudioHardwarePropertyTranslateUIDToDevice,
+        mScope: kAudioObjectPropertyScopeGlobal,
+        mElement: kAudioObjectPropertyElementMaster,
+    };
+    let mut device: AudioDeviceID = kAudioObjectUnknown;
+    let mut size = std::mem::size_of::<AudioDeviceID>() as u32;
+    // SAFETY: the qualifier is a CFStringRef of the size given; the output is an AudioDeviceID.
+    let status = unsafe {
+        AudioObjectGetPropertyData(
+            kAudioObjectSystemObject,
+            &address,
+            std::mem::size_of::<CFStringRef>() as u32,
+            &uid.0 as *const CFStringRef as *const c_void,
+            &mut size,
+            &mut device as *mut AudioDeviceID as *mut c_void,
+        )
+    };
+    if status != kAudioHardwareNoError as i32 {
+        return Err(audio_err("finding Gecko Sink by its UID", status));
+    }
+    Ok((device != kAudioObjectUnknown).then_some(device))
 }
 
 impl AudioPlatform for MacPlatform {
@@ -86,9 +160,10 @@ impl AudioPlatform for MacPlatform {
         Ok(if self.gecko_sink_listed()? { DriverLoad::Loaded } else { DriverLoad::NotLoaded(None) })
     }
     fn service_processes(&self) -> Result<Vec<ServiceProcess>, PlatformError> {
-        // coreaudiod, and (macOS 14+) the helper processes that host HAL drivers.
+        // coreaudiod, and (macOS 11+) the helper processes that host HAL drivers
+        // (com.apple.audio.Core-Audio-Driver-Service.helper, user _coreaudiod).
         let out = std::process::Command::new("/bin/ps")
-            .args(["-axww", "-o", "pid=,rss=,comm="])
+            .args(["-axww", "-o", "pid=,rss=,uid=,comm="])
             .output()
             .map_err(|e| PlatformError::Audio { what: format!("running ps: {e}"), status: -1 })?;
         let loaded = self.gecko_sink_listed().unwrap_or(false);
@@ -98,6 +173,7 @@ impl AudioPlatform for MacPlatform {
                 let mut f = l.split_whitespace();
                 let pid = f.next()?.parse().ok()?;
                 let rss_kb: u64 = f.next()?.parse().ok()?;
+                let uid: Option<u32> = f.next()?.parse().ok();
                 let comm = f.collect::<Vec<_>>().join(" ");
                 let name = comm.rsplit('/').next().unwrap_or(&comm).to_owned();
                 let helper = name.contains("Core-Audio-Driver-Service") || name.contains("Core Audio Driver");
@@ -106,6 +182,8 @@ impl AudioPlatform for MacPlatform {
                     hosts_driver: loaded && helper,
                     name,
                     resident_bytes: rss_kb * 1024,
+                    uid,
+                    user: uid.and_then(crate::user_name),
                 })
             })
             .collect())
@@ -133,6 +211,40 @@ impl AudioPlatform for MacPlatform {
     }
     fn ring_name(&self) -> String {
         gecko_ring::abi::DEFAULT_NAME.to_owned()
+    }
+    fn driver_ring_state(&self) -> Result<Option<String>, PlatformError> {
+        let Some(device) = gecko_sink_device()? else { return Ok(None) };
+        let address = AudioObjectPropertyAddress {
+            mSelector: PROPERTY_RING_STATE,
+            mScope: kAudioObjectPropertyScopeGlobal,
+            mElement: kAudioObjectPropertyElementMaster,
+        };
+        let mut text: CFStringRef = std::ptr::null();
+        let mut size = std::mem::size_of::<CFStringRef>() as u32;
+        // SAFETY: the output is one CFStringRef of the size given; the HAL
+        // hands us a reference we own (released by OwnedCFString).
+        let status = unsafe {
+            AudioObjectGetPropertyData(
+                device,
+                &address,
+                0,
+                std::ptr::null(),
+                &mut size,
+                &mut text as *mut CFStringRef as *mut c_void,
+            )
+        };
+        // An older driver without the property, or the device just went away.
+        if status == kAudioHardwareUnknownPropertyError as i32 || status == kAudioHardwareBadObjectError as i32 {
+            return Ok(None);
+        }
+        if status != kAudioHardwareNoError as i32 {
+            return Err(audio_err("reading Gecko Sink's ring state ('gkrs')", status));
+        }
+        if text.is_null() {
+            return Ok(None);
+        }
+        let owned = OwnedCFString(text);
+        owned.text().map(Some).ok_or_else(|| audio_err("reading Gecko Sink's ring state: not UTF-8", -1))
     }
     fn user_state_dir(&self) -> std::path::PathBuf {
         let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());

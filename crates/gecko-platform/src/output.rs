@@ -224,6 +224,9 @@ mod tests {
         fn ring_name(&self) -> String {
             "/GeckoTest".into()
         }
+        fn driver_ring_state(&self) -> Result<Option<String>, PlatformError> {
+            Ok(None)
+        }
     }
 
     #[test]

@@ -13,7 +13,16 @@
 //!   creates the driver's shared-memory ring), and lists the devices it found
 //!   in `coreaudiod.devices`: a first line `pid N`, then `uid<TAB>name` per
 //!   device (a simulated built-in output first), then `!bundle<TAB>error` per
-//!   bundle that failed to load. It then idles until killed.
+//!   bundle that failed to load. Until killed, it then plays the HAL's part
+//!   for Gecko Sink's ring-state property: every ~500 ms it reads `'gkrs'`
+//!   from the loaded driver and writes it to [`RING_STATE_FILE`] (a first
+//!   line `pid N`, then the property's text; written atomically), which
+//!   [`SimPlatform`]'s `driver_ring_state` reads.
+//!
+//! With `GECKO_SIM_DENY_SHM_CREATE=1` in its environment, coreaudiod plays the
+//! plug-in sandbox that refuses to create shared memory
+//! (`gecko_simhost::Driver::set_deny_shm_create`): the driver then needs a
+//! pre-created segment (`gecko ring precreate`), as it may on a Mac.
 //!
 //! Restarting it is the same script step as on macOS (SIGTERM, then SIGKILL
 //! if it lingers), addressed by pid instead of `killall`.
@@ -33,6 +42,16 @@ pub const BUILT_IN_UID: &str = "SimBuiltInSpeakerDevice";
 pub const BUILT_IN_NAME: &str = "Simulated Speakers";
 /// The simulated coreaudiod's command name in [`ServiceProcess`].
 pub const COREAUDIOD_NAME: &str = "coreaudiod (simulated)";
+/// Where the simulated processes keep their state, relative to the root.
+pub const RUN_DIR: &str = "var/run/gecko-sim";
+/// The file in [`RUN_DIR`] where coreaudiod publishes Gecko Sink's
+/// ring-state property (see the module docs).
+pub const RING_STATE_FILE: &str = "ring-state";
+/// Set to `1` in coreaudiod's environment: the driver may not create shared
+/// memory (the plug-in sandbox's refusal; see the module docs).
+pub const DENY_SHM_CREATE_ENV: &str = "GECKO_SIM_DENY_SHM_CREATE";
+/// How often coreaudiod refreshes [`RING_STATE_FILE`].
+pub const RING_STATE_PERIOD: Duration = Duration::from_millis(500);
 
 /// How to start the simulated host: a program and the arguments that come
 /// before `launchd`/`coreaudiod` (e.g. `gecko` + `["sim-audio"]`, or the
@@ -104,7 +123,7 @@ impl SimPlatform {
 
     /// `<root>/var/run/gecko-sim`, the simulated processes' state.
     pub fn run_dir(&self) -> PathBuf {
-        self.root.join("var/run/gecko-sim")
+        self.root.join(RUN_DIR)
     }
 
     /// The driver's shared-memory ring name in this simulation.
@@ -256,11 +275,14 @@ impl AudioPlatform for SimPlatform {
     fn service_processes(&self) -> Result<Vec<ServiceProcess>, PlatformError> {
         let Some(pid) = self.coreaudiod_pid() else { return Ok(Vec::new()) };
         let hosts = self.state().is_some_and(|s| s.devices.iter().any(|(_, n)| n == DEVICE_NAME));
+        let uid = crate::process_uid(pid);
         Ok(vec![ServiceProcess {
             pid,
             name: COREAUDIOD_NAME.into(),
             resident_bytes: crate::resident_bytes(pid).unwrap_or(0),
             hosts_driver: hosts,
+            uid,
+            user: uid.and_then(crate::user_name),
         }])
     }
     fn restart_audio_service(&self) -> Result<String, PlatformError> {
@@ -283,6 +305,28 @@ impl AudioPlatform for SimPlatform {
     }
     fn ring_name(&self) -> String {
         self.shm_name.clone()
+    }
+    fn driver_ring_state(&self) -> Result<Option<String>, PlatformError> {
+        let Some(st) = self.state() else { return Ok(None) };
+        if !st.devices.iter().any(|(_, n)| n == DEVICE_NAME) {
+            return Ok(None);
+        }
+        let path = self.run_dir().join(RING_STATE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(PlatformError::Io { what: "reading", path, source: e }),
+        };
+        // Written by this coreaudiod (not a stale one): `pid N` first.
+        match text.split_once('\n') {
+            Some((first, rest)) if first == format!("pid {}", st.pid) => Ok(Some(rest.to_owned())),
+            _ => Ok(None),
+        }
+    }
+    fn restart_audio_command(&self) -> String {
+        // The simulated launchd starts it again, as launchd does coreaudiod.
+        let pid_file = self.run_dir().join("coreaudiod.pid");
+        format!("kill $(cat {})", crate::display_quote(&pid_file.to_string_lossy()))
     }
 }
 
@@ -398,8 +442,11 @@ fn run_coreaudiod(root: &Path, shm: &str, ignore_term: bool) -> i32 {
         eprintln!("coreaudiod: {e}");
         return 1;
     }
+    let ring_state_path = run.join(RING_STATE_FILE);
+    let _ = std::fs::remove_file(&ring_state_path); // a dead coreaudiod's
     let mut text = format!("pid {pid}\n{BUILT_IN_UID}\t{BUILT_IN_NAME}\n");
     let mut drivers = Vec::new();
+    let mut gecko_sink = None;
     let hal = root.join(crate::HAL_DIR);
     let mut bundles: Vec<PathBuf> = std::fs::read_dir(&hal)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
@@ -411,28 +458,53 @@ fn run_coreaudiod(root: &Path, shm: &str, ignore_term: bool) -> i32 {
             continue;
         }
         match load_one(&b, shm) {
-            Ok((driver, uid, dev_name)) => {
-                text.push_str(&format!("{uid}\t{dev_name}\n"));
+            Ok((driver, dev)) => {
+                text.push_str(&format!("{}\t{}\n", dev.uid, dev.name));
+                if dev.name == DEVICE_NAME && gecko_sink.is_none() {
+                    gecko_sink = Some((drivers.len(), dev.device_id));
+                }
                 drivers.push(driver);
             }
             Err(e) => text.push_str(&format!("!{}\t{}\n", b.display(), e.replace(['\n', '\t'], " "))),
         }
     }
+    // The ring state first, so it is there as soon as the devices are listed.
+    let publish_ring_state = || {
+        if let Some((i, device)) = gecko_sink {
+            let driver: &gecko_simhost::Driver = &drivers[i];
+            match driver.ring_state(device) {
+                Ok(state) => {
+                    if let Err(e) = write_atomic(&ring_state_path, &format!("pid {pid}\n{state}")) {
+                        eprintln!("coreaudiod: {e}");
+                    }
+                }
+                // An older driver without the property: nothing to publish.
+                Err(_) => {
+                    let _ = std::fs::remove_file(&ring_state_path);
+                }
+            }
+        }
+    };
+    publish_ring_state();
     if let Err(e) = write_atomic(&run.join("coreaudiod.devices"), &text) {
         eprintln!("coreaudiod: {e}");
         return 1;
     }
     loop {
-        std::thread::sleep(Duration::from_secs(3600));
+        std::thread::sleep(RING_STATE_PERIOD);
+        publish_ring_state();
     }
 }
 
-fn load_one(bundle: &Path, shm: &str) -> Result<(gecko_simhost::Driver, String, String), String> {
+fn load_one(bundle: &Path, shm: &str) -> Result<(gecko_simhost::Driver, gecko_simhost::DeviceInfo), String> {
     let mut driver = gecko_simhost::load(bundle).map_err(|e| e.to_string())?;
     if driver.has_sim_configure() {
+        if std::env::var(DENY_SHM_CREATE_ENV).is_ok_and(|v| v == "1") {
+            driver.set_deny_shm_create(true);
+        }
         driver.configure(shm, None, None).map_err(|e| e.to_string())?;
     }
     driver.initialize(std::sync::Arc::new(gecko_simhost::Host::new())).map_err(|e| e.to_string())?;
     let dev = driver.find_device().map_err(|e| e.to_string())?;
-    Ok((driver, dev.uid, dev.name))
+    Ok((driver, dev))
 }
