@@ -399,6 +399,27 @@ impl WriterPhase {
     }
 }
 
+/// What the measure section of one render saw (see [`DriftLoop::render`]).
+#[derive(Debug, Clone, Copy)]
+struct Measurement {
+    /// This buffer's time stamp, host ticks.
+    now: u64,
+    /// The writer's host clock, ticks per second.
+    ticks_per_second: f64,
+    /// Seconds since the previous render (one buffer's duration at the first).
+    dt: f64,
+    /// Fill level, device-rate frames (ring + writer progress + resampler input + pad).
+    fill: f64,
+    /// `fill` − the target fill, frames.
+    err: f64,
+    /// The driver's applied clock adjustment, ppm.
+    applied: f64,
+    /// The writer's latest zero-timestamp sample time, frames (a new value: a new period).
+    zts_sample_time: f64,
+    /// The writer is stopped or silent for 100 ms: no control step.
+    stalled: bool,
+}
+
 /// The drift-control loop the output callback owns. See the crate docs and
 /// docs/drift-control.md.
 pub struct DriftLoop {
@@ -549,7 +570,6 @@ impl DriftLoop {
         let n = out.len() / ch;
         let out = &mut out[..n * ch];
         let mut ev = DriftEvents::default();
-        let mut underrun = 0usize;
 
         if self.phase != Phase::RebuildRequired && reader.format().channels as usize != self.cfg.channels {
             self.phase = Phase::RebuildRequired;
@@ -567,13 +587,24 @@ impl DriftLoop {
             ev.insert(if self.phase == Phase::RebuildRequired { DriftEvents::REBUILD_REQUIRED } else { DriftEvents::default() });
             return self.report(n, 0, f64::NAN, 0.0, ev);
         }
-
-        // ---- measure ---------------------------------------------------------------------
-        let Ok(state) = reader.writer_state() else {
+        let Some(m) = self.measure(reader, n, now, &mut ev) else {
             out.fill(0.0);
             ev.insert(DriftEvents::RING_ERROR);
             return self.report(n, 0, f64::NAN, 0.0, ev);
         };
+        let slip = self.control(&m, &mut ev);
+        self.actuate(reader);
+        let underrun = self.audio(reader, out, slip, &mut ev);
+        self.report(n, underrun, m.fill, m.err, ev)
+    }
+
+    /// The measure section of [`DriftLoop::render`]: the fill level (ring +
+    /// the writer's progress since its last IO cycle + the resampler's input
+    /// + pending pad, frames) against the target, the time since the last
+    /// render, the driver's applied clock adjustment and whether the writer
+    /// stalled. `None` when the writer's state cannot be read (a ring error).
+    fn measure(&mut self, reader: &mut Reader, n: usize, now: u64, ev: &mut DriftEvents) -> Option<Measurement> {
+        let state = reader.writer_state().ok()?;
         let applied = state.clock_adjust_ppm;
         self.applied = applied;
         let tps = if state.host_ticks_per_second > 0.0 { state.host_ticks_per_second } else { 1e9 };
@@ -619,17 +650,33 @@ impl DriftLoop {
         };
         let buffered = self.resampler.as_ref().filter(|_| self.actuator == Actuator::Resampling).map_or(0.0, |r| r.buffered_input_frames());
         let fill = ring + progress + buffered + self.pad as f64;
-        let target = self.cfg.target_fill_frames;
-        let err = fill - target;
+        Some(Measurement {
+            now,
+            ticks_per_second: tps,
+            dt,
+            fill,
+            err: fill - self.cfg.target_fill_frames,
+            applied,
+            zts_sample_time: state.zts_sample_time,
+            stalled,
+        })
+    }
 
+    /// The control section of [`DriftLoop::render`]: one step of the
+    /// acquisition (prime → measure → settle → track) and of the PI
+    /// controller from a [`Measurement`], without touching the ring. Sets the
+    /// correction to ask for (`self.request`, ppm), may fall back from
+    /// steering to resampling (the steering probe), and returns the slip to
+    /// apply now: frames to drop (> 0) or to pad with silence (< 0).
+    fn control(&mut self, m: &Measurement, ev: &mut DriftEvents) -> i64 {
+        let Measurement { now, ticks_per_second, dt, fill, err, applied, stalled, .. } = *m;
+        let target = self.cfg.target_fill_frames;
         // Zero-timestamp periods (for the steering actuator's lag).
-        let new_period = state.zts_sample_time != self.last_zts;
+        let new_period = m.zts_sample_time != self.last_zts;
         if new_period {
-            self.last_zts = state.zts_sample_time;
+            self.last_zts = m.zts_sample_time;
             self.periods_since_mark = self.periods_since_mark.saturating_add(1);
         }
-
-        // ---- control -----------------------------------------------------------------------
         let g = self.cfg.device_rate * 1e-6;
         let steering = self.actuator == Actuator::Steering;
         let actuator_settled = |s: &mut Self| -> bool {
@@ -649,115 +696,123 @@ impl DriftLoop {
             }
         };
         let mut slip: i64 = 0;
-        if !stalled {
-            match self.phase {
-                Phase::Prime => {
-                    let req = if self.have_estimate { self.ctrl.integrator() } else { self.request };
-                    self.set_request(req, applied);
-                    if fill >= target {
-                        self.phase = if self.have_estimate { Phase::Settle } else { Phase::Measure };
-                        self.fit = LineFit::default();
-                        self.measure_t0 = None;
-                    }
-                }
-                Phase::Settle | Phase::Measure if err.abs() > self.cfg.resync_frames => {
-                    // Drifting too far while acquiring: re-align now, measure again.
-                    slip = err.round() as i64;
+        if stalled {
+            return slip;
+        }
+        match self.phase {
+            Phase::Prime => {
+                let req = if self.have_estimate { self.ctrl.integrator() } else { self.request };
+                self.set_request(req, applied);
+                if fill >= target {
+                    self.phase = if self.have_estimate { Phase::Settle } else { Phase::Measure };
                     self.fit = LineFit::default();
                     self.measure_t0 = None;
                 }
-                Phase::Settle => {
-                    if actuator_settled(self) {
-                        if self.have_estimate {
-                            // Align the fill once, then track.
-                            slip = err.round() as i64;
-                            self.ctrl.preset(self.request);
-                            self.efilt = [err - slip as f64; 2];
-                            self.phase = Phase::Track;
-                        } else {
-                            self.phase = Phase::Measure;
-                        }
-                    }
-                }
-                Phase::Measure => {
-                    if !actuator_settled(self) {
-                        self.fit = LineFit::default();
-                        self.measure_t0 = None;
-                    } else {
-                        let t0 = *self.measure_t0.get_or_insert(now);
-                        let x = now.wrapping_sub(t0) as i64 as f64 / tps;
-                        self.fit.add(x, err);
-                        if x >= self.cfg.measure_s {
-                            if let Some(slope) = self.fit.slope() {
-                                let u_eff = if steering { applied } else { self.request };
-                                let skew = u_eff - slope / g;
-                                let max = self.cfg.controller.max_ppm;
-                                self.have_estimate = true;
-                                self.ctrl.preset(skew.clamp(-max, max));
-                                self.set_request(self.ctrl.output(), applied);
-                                self.phase = Phase::Settle;
-                            }
-                        }
-                    }
-                }
-                Phase::Track => {
-                    if err.abs() > self.cfg.resync_frames {
-                        slip = err.round() as i64;
-                        self.ctrl.unlock();
-                        ev.insert(DriftEvents::LOCK_LOST);
-                    } else {
-                        let e = if steering {
-                            err
-                        } else {
-                            let a = 1.0 - (-dt / self.cfg.resample_error_filter_s.max(1e-6)).exp();
-                            self.efilt[0] += (err - self.efilt[0]) * a;
-                            self.efilt[1] += (self.efilt[0] - self.efilt[1]) * a;
-                            self.efilt[1]
-                        };
-                        let (u, change) = self.ctrl.update(e, dt);
-                        match change {
-                            LockChange::Locked => ev.insert(DriftEvents::LOCKED),
-                            LockChange::Lost => ev.insert(DriftEvents::LOCK_LOST),
-                            LockChange::None => {}
-                        }
-                        self.request = u;
-                        let est = self.ctrl.integrator();
-                        if self.ctrl.locked() {
-                            self.have_estimate = true;
-                        }
-                        match self.skew_ref {
-                            None if self.ctrl.locked() => self.skew_ref = Some(est),
-                            Some(r) if (est - r).abs() > self.cfg.skew_step_ppm => {
-                                ev.insert(DriftEvents::SKEW_CHANGED);
-                                self.skew_ref = Some(est);
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                Phase::RebuildRequired => {}
             }
-            // Steering probe: the driver must move towards a request within a few periods.
-            if steering && !self.steering_confirmed {
-                let moved = (applied - self.applied_at_request).abs() > 1e-9;
-                if moved {
-                    self.steering_confirmed = true;
-                } else if (self.request - applied).abs() > 1e-6 && self.periods_since_mark >= self.cfg.steer_probe_periods {
-                    ev.insert(DriftEvents::STEERING_UNAVAILABLE);
-                    if self.resampler.is_some() {
-                        self.actuator = Actuator::Resampling;
-                        reader.set_clock_adjust_ppm(0.0);
-                        let est = self.request;
-                        self.restart_acquisition();
-                        self.set_request(est, applied);
-                        self.phase = Phase::Measure;
-                        self.have_estimate = false;
+            Phase::Settle | Phase::Measure if err.abs() > self.cfg.resync_frames => {
+                // Drifting too far while acquiring: re-align now, measure again.
+                slip = err.round() as i64;
+                self.fit = LineFit::default();
+                self.measure_t0 = None;
+            }
+            Phase::Settle => {
+                if actuator_settled(self) {
+                    if self.have_estimate {
+                        // Align the fill once, then track.
+                        slip = err.round() as i64;
+                        self.ctrl.preset(self.request);
+                        self.efilt = [err - slip as f64; 2];
+                        self.phase = Phase::Track;
                     } else {
-                        self.steering_confirmed = true; // reported once; keep asking
+                        self.phase = Phase::Measure;
                     }
+                }
+            }
+            Phase::Measure => {
+                if !actuator_settled(self) {
+                    self.fit = LineFit::default();
+                    self.measure_t0 = None;
+                } else {
+                    let t0 = *self.measure_t0.get_or_insert(now);
+                    let x = now.wrapping_sub(t0) as i64 as f64 / ticks_per_second;
+                    self.fit.add(x, err);
+                    if x >= self.cfg.measure_s {
+                        if let Some(slope) = self.fit.slope() {
+                            let u_eff = if steering { applied } else { self.request };
+                            let skew = u_eff - slope / g;
+                            let max = self.cfg.controller.max_ppm;
+                            self.have_estimate = true;
+                            self.ctrl.preset(skew.clamp(-max, max));
+                            self.set_request(self.ctrl.output(), applied);
+                            self.phase = Phase::Settle;
+                        }
+                    }
+                }
+            }
+            Phase::Track => {
+                if err.abs() > self.cfg.resync_frames {
+                    slip = err.round() as i64;
+                    self.ctrl.unlock();
+                    ev.insert(DriftEvents::LOCK_LOST);
+                } else {
+                    let e = if steering {
+                        err
+                    } else {
+                        let a = 1.0 - (-dt / self.cfg.resample_error_filter_s.max(1e-6)).exp();
+                        self.efilt[0] += (err - self.efilt[0]) * a;
+                        self.efilt[1] += (self.efilt[0] - self.efilt[1]) * a;
+                        self.efilt[1]
+                    };
+                    let (u, change) = self.ctrl.update(e, dt);
+                    match change {
+                        LockChange::Locked => ev.insert(DriftEvents::LOCKED),
+                        LockChange::Lost => ev.insert(DriftEvents::LOCK_LOST),
+                        LockChange::None => {}
+                    }
+                    self.request = u;
+                    let est = self.ctrl.integrator();
+                    if self.ctrl.locked() {
+                        self.have_estimate = true;
+                    }
+                    match self.skew_ref {
+                        None if self.ctrl.locked() => self.skew_ref = Some(est),
+                        Some(r) if (est - r).abs() > self.cfg.skew_step_ppm => {
+                            ev.insert(DriftEvents::SKEW_CHANGED);
+                            self.skew_ref = Some(est);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Phase::RebuildRequired => {}
+        }
+        // Steering probe: the driver must move towards a request within a few periods.
+        if steering && !self.steering_confirmed {
+            let moved = (applied - self.applied_at_request).abs() > 1e-9;
+            if moved {
+                self.steering_confirmed = true;
+            } else if (self.request - applied).abs() > 1e-6 && self.periods_since_mark >= self.cfg.steer_probe_periods {
+                ev.insert(DriftEvents::STEERING_UNAVAILABLE);
+                if self.resampler.is_some() {
+                    // Resampling from now on; `actuate` returns the driver to nominal.
+                    self.actuator = Actuator::Resampling;
+                    let est = self.request;
+                    self.restart_acquisition();
+                    self.set_request(est, applied);
+                    self.phase = Phase::Measure;
+                    self.have_estimate = false;
+                } else {
+                    self.steering_confirmed = true; // reported once; keep asking
                 }
             }
         }
+        slip
+    }
+
+    /// Hands the correction to the actuator: the driver's clock (steering,
+    /// through the reader segment) or the resampler's ratio (the driver then
+    /// runs at nominal).
+    fn actuate(&mut self, reader: &mut Reader) {
         match self.actuator {
             Actuator::Steering => reader.set_clock_adjust_ppm(self.request),
             Actuator::Resampling => {
@@ -769,8 +824,16 @@ impl DriftLoop {
                 }
             }
         }
+    }
 
-        // ---- audio ---------------------------------------------------------------------------
+    /// The audio section of [`DriftLoop::render`]: applies `slip` (bounded to
+    /// a ring's worth), then fills `out` (interleaved, frames × channels)
+    /// from the ring, through the resampler when it is the actuator; silence
+    /// while priming. Returns the frames the ring could not supply.
+    fn audio(&mut self, reader: &mut Reader, out: &mut [f32], slip: i64, ev: &mut DriftEvents) -> usize {
+        let ch = self.cfg.channels.max(1);
+        let n = out.len() / ch;
+        let mut underrun = 0usize;
         // Never more than a ring's worth either way: the fill comes from
         // fields of the writer's segment, which a corrupt or hostile peer
         // may fill with anything (an absurd fill must give a bounded slip,
@@ -779,7 +842,7 @@ impl DriftLoop {
         if slip != 0 {
             ev.insert(DriftEvents::SLIP);
             if slip > 0 {
-                self.discard(reader, slip as usize, &mut ev);
+                self.discard(reader, slip as usize, ev);
             } else {
                 self.pad += (-slip) as usize;
             }
@@ -788,7 +851,7 @@ impl DriftLoop {
             out.fill(0.0);
         } else {
             match self.actuator {
-                Actuator::Steering => underrun += self.pull(reader, out, n, &mut ev),
+                Actuator::Steering => underrun += self.pull(reader, out, n, ev),
                 Actuator::Resampling => {
                     let mut done = 0;
                     while done < n && self.resampler.is_some() {
@@ -796,7 +859,7 @@ impl DriftLoop {
                         let k = (n - done).min(max);
                         let need = self.resampler.as_mut().map_or(0, |r| r.input_needed(k));
                         let mut scratch = std::mem::take(&mut self.scratch);
-                        underrun += self.pull(reader, &mut scratch[..need * ch], need, &mut ev);
+                        underrun += self.pull(reader, &mut scratch[..need * ch], need, ev);
                         if let Some(r) = self.resampler.as_mut() {
                             r.process(&scratch[..need * ch], &mut out[done * ch..(done + k) * ch]);
                         }
@@ -816,7 +879,7 @@ impl DriftLoop {
             ev.insert(DriftEvents::UNDERRUN);
             reader.note_underrun(underrun as u64);
         }
-        self.report(n, underrun, fill, err, ev)
+        underrun
     }
 
     fn report(&self, n: usize, underrun: usize, fill: f64, err: f64, events: DriftEvents) -> RenderReport {
@@ -921,6 +984,88 @@ mod tests {
             assert_eq!(slip, want, "{err}");
             assert!(slip.checked_neg().is_some(), "negating it cannot overflow");
         }
+    }
+
+    // ---- the control section, without a ring ------------------------------------------
+
+    /// A resampling loop (the driver is not steered: the request acts at once).
+    fn resampling_loop() -> DriftLoop {
+        let mut cfg = DriftConfig::new(2, 48_000.0, 48_000.0);
+        cfg.actuator = ActuatorChoice::Resample;
+        DriftLoop::new(cfg).unwrap()
+    }
+
+    /// A measurement at `t` seconds (ns ticks) of a fill `fill` frames, 10 ms after the last.
+    fn at(t: f64, fill: f64) -> Measurement {
+        Measurement {
+            now: (t * 1e9) as u64,
+            ticks_per_second: 1e9,
+            dt: 0.01,
+            fill,
+            err: fill - 1536.0,
+            applied: 0.0,
+            zts_sample_time: 0.0,
+            stalled: false,
+        }
+    }
+
+    #[test]
+    fn control_primes_then_measures_the_skew_from_the_fill_slope() {
+        let mut d = resampling_loop();
+        let mut ev = DriftEvents::default();
+        assert_eq!(d.control(&at(0.0, 100.0), &mut ev), 0);
+        assert_eq!(d.phase(), Phase::Prime, "below the target fill: still priming");
+        assert_eq!(d.control(&at(0.01, 1536.0), &mut ev), 0);
+        assert_eq!(d.phase(), Phase::Measure);
+        // The writer is 20 ppm fast: the fill grows by 20e-6 × 48000 = 0.96 frames/s,
+        // so the loop must ask for −20 ppm (+ppm = the driver's clock faster).
+        let mut t = 0.02;
+        while d.phase() == Phase::Measure {
+            let slip = d.control(&at(t, 1536.0 + 0.96 * (t - 0.02)), &mut ev);
+            assert_eq!(slip, 0);
+            t += 0.01;
+            assert!(t < 2.0, "measured for too long");
+        }
+        assert_eq!(d.phase(), Phase::Settle);
+        assert!((d.request + 20.0).abs() < 0.01, "skew estimate {} ppm", d.request);
+        assert!((d.controller().integrator() + 20.0).abs() < 0.01);
+        // Settle (resampling settles at once): align the fill by a slip, then track.
+        let slip = d.control(&at(t, 1536.0 + 40.0), &mut ev);
+        assert_eq!(slip, 40, "the fill's excess is dropped once");
+        assert_eq!(d.phase(), Phase::Track);
+    }
+
+    #[test]
+    fn control_resyncs_a_fill_error_beyond_the_threshold_and_does_nothing_while_stalled() {
+        let mut d = resampling_loop();
+        let mut ev = DriftEvents::default();
+        d.control(&at(0.0, 1536.0), &mut ev);
+        assert_eq!(d.phase(), Phase::Measure);
+        // 1000 frames over the target (threshold 768): slip them at once, measure again.
+        assert_eq!(d.control(&at(0.01, 2536.0), &mut ev), 1000);
+        assert_eq!(d.phase(), Phase::Measure);
+        // A stalled writer: no step at all, whatever the fill says.
+        let before = d.request;
+        let stalled = Measurement { stalled: true, ..at(0.02, 9000.0) };
+        assert_eq!(d.control(&stalled, &mut ev), 0);
+        assert_eq!((d.phase(), d.request), (Phase::Measure, before));
+        assert!(!ev.contains(DriftEvents::LOCK_LOST));
+    }
+
+    #[test]
+    fn control_falls_back_to_resampling_when_the_driver_ignores_steering() {
+        let mut d = DriftLoop::new(DriftConfig::new(2, 48_000.0, 48_000.0)).unwrap();
+        assert_eq!(d.actuator(), Actuator::Steering);
+        d.request = 30.0; // asked for; the driver keeps applying 0
+        let mut ev = DriftEvents::default();
+        for k in 0..8 {
+            // A new zero-timestamp period each time, applied stays 0.
+            let m = Measurement { zts_sample_time: 16384.0 * (k + 1) as f64, ..at(0.01 * k as f64, 100.0) };
+            d.control(&m, &mut ev);
+        }
+        assert!(ev.contains(DriftEvents::STEERING_UNAVAILABLE));
+        assert_eq!(d.actuator(), Actuator::Resampling);
+        assert_eq!(d.phase(), Phase::Measure, "acquisition restarts on the resampler");
     }
 
     const TPF: f64 = 1e9 / 48_000.0;
