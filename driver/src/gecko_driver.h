@@ -105,7 +105,7 @@ extern const UInt32 kGeckoSampleRateCount;
  * One published zero timestamp: period `count` (sample time count x
  * GECKO_ZTS_PERIOD_FRAMES frames) at `host_time` host ticks, with `seed`.
  * Each field is stored and loaded with relaxed atomics; the publication
- * protocol (gecko_io.c) makes the three a consistent triple.
+ * protocol (gecko_zts.c) makes the three a consistent triple.
  */
 typedef struct GeckoZtsStamp {
     uint64_t count;     /* zero-timestamp periods since sample time 0 */
@@ -150,7 +150,7 @@ typedef struct GeckoDriver {
                                           written only with gecko_clock_adjust_ppm/_set */
     uint64_t zts_published_count;      /* last zts_count published to shm, or UINT64_MAX */
 
-    /* zero timestamps shared between threads (see gecko_io.c) */
+    /* zero timestamps shared between threads (see gecko_zts.c) */
     uint32_t zts_busy;                 /* atomic try-flag: 1 while a thread advances the clock */
     uint64_t zts_pub_seq;              /* atomic: 2k-1 while publication k is written, 2k after */
     GeckoZtsStamp zts_pub[2];          /* publication k is zts_pub[k & 1]; atomic fields */
@@ -241,6 +241,7 @@ OSStatus gecko_EndIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID
                               UInt32 inClientID, UInt32 inOperationID,
                               UInt32 inIOBufferFrameSize,
                               const AudioServerPlugInIOCycleInfo* inIOCycleInfo);
+/* ---- the device clock (gecko_zts.c) ------------------------------------------- */
 /** Host time (ticks) of zero-timestamp period `k` on the current clock segment.
  *  Reads the clock's private state: call holding zts_busy, or with IO stopped. */
 uint64_t gecko_zts_host_time(const GeckoDriver* d, uint64_t k);
@@ -263,11 +264,25 @@ static inline double gecko_clock_adjust_ppm(const GeckoDriver* d) {
 static inline void gecko_clock_adjust_ppm_set(GeckoDriver* d, double ppm) {
     __atomic_store(&d->clock_adjust_ppm, &ppm, __ATOMIC_RELAXED);
 }
+/** The clock core of GetZeroTimeStamp at host time `now` (host ticks): advances,
+ *  steers and publishes the clock when this thread wins the try-flag zts_busy,
+ *  else returns the last published stamp. IO threads, possibly two at once; never
+ *  blocks, allocates or makes syscalls. */
+GeckoZtsStamp gecko_zts_tick(GeckoDriver* d, uint64_t now);
+/** WriteMix thread, once per cycle: reads the engine's clock request (ppm) from the
+ *  reader segment and leaves the clamped target for the clock in clock_request_bits. */
+void gecko_clock_request_sample(GeckoDriver* d);
+
+/* ---- the ring, the driver's side (gecko_ring.c) --------------------------------- */
 /** Fills the parameters the shm writer publishes (control path, under the driver mutex;
  *  the zero timestamp comes from the published stamp, so IO may be running). */
 void gecko_fill_shm_params(GeckoShmParams* out, uint32_t io_running);
 
-/* ---- host services (gecko_plugin.c; control path only, never with the mutex held) ---- */
+/** Initialize, once: sets up the writer (not yet mapped) with the configured name
+ *  and the driver's attach-thread hooks (re-open, engine latency). Under the mutex. */
+void gecko_ring_init(GeckoDriver* d);
+
+/* ---- host services (gecko_host.c; control path only, never with the mutex held) ---- */
 
 /** PropertiesChanged for `n` addresses of `object`; a no-op without a host. */
 void gecko_notify(AudioObjectID object, UInt32 n, const AudioObjectPropertyAddress* addrs);
@@ -276,10 +291,15 @@ void gecko_notify(AudioObjectID object, UInt32 n, const AudioObjectPropertyAddre
 OSStatus gecko_request_config_change(UInt64 action);
 /** Writes a Float32 (is_float) or SInt32 value to the host's storage under `key`. */
 void gecko_storage_write_number(const char* key, bool is_float, double value);
+/** Initialize: restores volume and mute from the host's storage (`h`'s
+ *  CopyFromStorage); invalid stored values are ignored. Takes the driver mutex. */
+void gecko_restore_controls(AudioServerPlugInHostRef h);
 
-/* ---- controls (gecko_prop_control.c) -------------------------------------------- */
+/* ---- the volume curve (gecko_volume.c) ------------------------------------------ */
 
 /** Volume curve (see GECKO_VOLUME_MIN_DB): scalar 0..1 <-> dB, and the linear gain. */
+/** A scalar clamped to 0..1 (NaN is the caller's to reject). */
+Float32 gecko_volume_clamp(Float32 v);
 Float32 gecko_volume_scalar_to_db(Float32 scalar);
 Float32 gecko_volume_db_to_scalar(Float32 db);
 Float32 gecko_volume_scalar_to_gain(Float32 scalar);

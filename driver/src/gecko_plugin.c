@@ -1,12 +1,13 @@
 /*
  * gecko_plugin.c — the CFPlugIn factory, the COM (IUnknown) methods, the
- * driver vtable, Initialize, and the device-lifecycle entry points.
+ * driver vtable, Initialize, and the device-lifecycle entry points. The
+ * driver's services live by job: the host's services (gecko_host.c), the host
+ * clock (gecko_clock.c), the device clock (gecko_zts.c), the volume curve
+ * (gecko_volume.c), the ring glue (gecko_ring.c); the objects' properties in
+ * gecko_properties.c and gecko_prop_*.c. Nothing there calls back into this file.
  */
 #include "gecko_driver.h"
 
-#if defined(__APPLE__) && !(defined(GECKO_USE_COMPAT_HEADERS) && GECKO_USE_COMPAT_HEADERS)
-#include <CoreFoundation/CFNumber.h> /* Apple SDK build; the compat header declares it otherwise */
-#endif
 #include <math.h>
 #include <string.h>
 #include <syslog.h>
@@ -148,160 +149,13 @@ static ULONG gecko_Release(void* inDriver) {
 
 /* ---- lifecycle -------------------------------------------------------------------- */
 
-uint64_t gecko_zts_host_time(const GeckoDriver* d, uint64_t k) {
-    const uint64_t periods = k >= d->zts_anchor_count ? k - d->zts_anchor_count : 0u;
-    return d->zts_anchor_host_time +
-           (uint64_t)((double)periods * (double)GECKO_ZTS_PERIOD_FRAMES * d->zts_ticks_per_frame);
-}
-
-void gecko_clock_reset(GeckoDriver* d, uint64_t now) {
-    d->zts_count = 0;
-    d->zts_anchor_count = 0;
-    d->zts_anchor_host_time = now;
-    /* The applied steering survives a StartIO re-anchor (the engine is still
-     * following the same generation); it restarts at nominal on a rate change. */
-    d->zts_ticks_per_frame = d->host_ticks_per_frame / (1.0 + gecko_clock_adjust_ppm(d) * 1e-6);
-    gecko_zts_publish(d);
-}
-
-void gecko_fill_shm_params(GeckoShmParams* out, uint32_t io_running) {
-    GeckoDriver* d = &gGeckoDriver;
-    /* The published stamp, not the clock's private state: safe also from a thread
-     * other than the clock's owner while IO runs (the attach thread's re-open). */
-    const GeckoZtsStamp z = gecko_zts_published(d);
-    memset(out, 0, sizeof *out);
-    out->sample_rate = d->sample_rate;
-    out->zts_sample_time = (double)(z.count * GECKO_ZTS_PERIOD_FRAMES);
-    out->zts_host_time = z.host_time;
-    out->zts_seed = z.seed;
-    out->host_ticks_per_frame = d->host_ticks_per_frame;
-    out->host_ticks_per_second = d->host_ticks_per_second;
-    out->volume_scalar = gecko_volume_scalar_to_gain(d->volume_scalar);
-    out->mute = d->mute;
-    out->io_running = io_running;
-    out->zts_period_frames = GECKO_ZTS_PERIOD_FRAMES;
-    out->clock_adjust_ppm = gecko_clock_adjust_ppm(d);
-}
-
-/* ---- host services ------------------------------------------------------------------ */
-
-static AudioServerPlugInHostRef current_host(void) {
-    pthread_mutex_lock(&gGeckoDriver.mutex);
-    AudioServerPlugInHostRef h = gGeckoDriver.host;
-    pthread_mutex_unlock(&gGeckoDriver.mutex);
-    return h;
-}
-
-void gecko_notify(AudioObjectID object, UInt32 n, const AudioObjectPropertyAddress* addrs) {
-    AudioServerPlugInHostRef h = current_host();
-    if (h && h->PropertiesChanged) h->PropertiesChanged(h, object, n, addrs);
-}
-
-OSStatus gecko_request_config_change(UInt64 action) {
-    AudioServerPlugInHostRef h = current_host();
-    if (!h || !h->RequestDeviceConfigurationChange) return kAudioHardwareUnsupportedOperationError;
-    return h->RequestDeviceConfigurationChange(h, GECKO_OBJECT_DEVICE, action, NULL);
-}
-
-void gecko_storage_write_number(const char* key, bool is_float, double value) {
-    AudioServerPlugInHostRef h = current_host();
-    if (!h || !h->WriteToStorage) return;
-    const Float32 f = (Float32)value;
-    const SInt32 i = (SInt32)value;
-    CFNumberRef num = is_float ? CFNumberCreate(kCFAllocatorDefault, kCFNumberFloat32Type, &f)
-                               : CFNumberCreate(kCFAllocatorDefault, kCFNumberSInt32Type, &i);
-    CFStringRef k = CFStringCreateWithCString(kCFAllocatorDefault, key, kCFStringEncodingUTF8);
-    if (num && k) {
-        OSStatus st = h->WriteToStorage(h, k, num);
-        if (st != kAudioHardwareNoError) gecko_log(LOG_WARNING, "WriteToStorage(%s) failed: %d", key, (int)st);
-    }
-    if (num) CFRelease(num);
-    if (k) CFRelease(k);
-}
-
-/** Reads a number stored under `key` as a double; false if absent or not a CFNumber. */
-static bool storage_read_number(AudioServerPlugInHostRef h, const char* key, bool is_float,
-                                double* out) {
-    if (!h || !h->CopyFromStorage) return false;
-    CFStringRef k = CFStringCreateWithCString(kCFAllocatorDefault, key, kCFStringEncodingUTF8);
-    if (!k) return false;
-    CFPropertyListRef v = NULL;
-    bool ok = false;
-    if (h->CopyFromStorage(h, k, &v) == kAudioHardwareNoError && v != NULL &&
-        CFGetTypeID(v) == CFNumberGetTypeID()) {
-        Float32 f = 0.0f;
-        SInt32 i = 0;
-        if (is_float ? CFNumberGetValue((CFNumberRef)v, kCFNumberFloat32Type, &f)
-                     : CFNumberGetValue((CFNumberRef)v, kCFNumberSInt32Type, &i)) {
-            *out = is_float ? (double)f : (double)i;
-            ok = true;
-        }
-    }
-    if (v) CFRelease(v);
-    CFRelease(k);
-    return ok;
-}
-
-/** Restores volume and mute from the host's storage (Initialize, before the shm
- *  state is first published). Invalid stored values are ignored. */
-static void restore_controls(AudioServerPlugInHostRef h) {
-    double v;
-    Float32 scalar = gGeckoDriver.volume_scalar;
-    uint32_t mute = gGeckoDriver.mute;
-    if (storage_read_number(h, GECKO_STORAGE_KEY_VOLUME, true, &v) && isfinite(v))
-        scalar = v < 0.0 ? 0.0f : (v > 1.0 ? 1.0f : (Float32)v);
-    if (storage_read_number(h, GECKO_STORAGE_KEY_MUTE, false, &v)) mute = v != 0.0 ? 1u : 0u;
-    pthread_mutex_lock(&gGeckoDriver.mutex);
-    gGeckoDriver.volume_scalar = scalar;
-    gGeckoDriver.mute = mute;
-    pthread_mutex_unlock(&gGeckoDriver.mutex);
-}
-
-/** The writer's re-open hook (GeckoShmWriter.reopen): called by the shm attach
- *  thread while IO runs and no writer segment is mapped. Never blocks: if the
- *  driver's lock is busy (a control call, or StopIO joining that very thread)
- *  it gives up until the next try. */
-static void reopen_writer_segment(void* ctx) {
-    GeckoDriver* d = ctx;
-    if (pthread_mutex_trylock(&d->mutex) != 0) return;
-    if (d->shm.seg == NULL && __atomic_load_n(&d->io_client_count, __ATOMIC_RELAXED) > 0) {
-        GeckoShmParams p;
-        gecko_fill_shm_params(&p, 1);
-        if (gecko_shm_writer_open(&d->shm, &p, gecko_host_time_now()) == 0)
-            gecko_log(LOG_NOTICE, "shared memory %s appeared while IO runs: attached", d->shm.name);
-    }
-    pthread_mutex_unlock(&d->mutex);
-}
-
-/** The writer's latency hook (GeckoShmWriter.latency), attach thread: the attached
- *  engine reports `frames` of latency after the ring. When that differs from what
- *  the device reports by more than GECKO_LATENCY_CHANGE_MIN_SECONDS, ask the host
- *  to change it (AudioServerPlugIn.h: latency is changed through
- *  RequestDeviceConfigurationChange; PerformDeviceConfigurationChange applies it).
- *  Never blocks: the host pointer is read under a try-lock and called after it is
- *  released (StopIO holds the lock while it joins this thread). */
-static bool engine_latency_changed(void* ctx, uint32_t frames) {
-    GeckoDriver* d = ctx;
-    if (pthread_mutex_trylock(&d->mutex) != 0) return false;
-    const double current = (double)__atomic_load_n(&d->engine_latency_frames, __ATOMIC_RELAXED);
-    const double threshold = d->sample_rate * GECKO_LATENCY_CHANGE_MIN_SECONDS;
-    AudioServerPlugInHostRef h = d->host;
-    pthread_mutex_unlock(&d->mutex);
-    if (fabs((double)frames - current) <= threshold) return true;
-    if (!h || !h->RequestDeviceConfigurationChange) return true;
-    OSStatus st = h->RequestDeviceConfigurationChange(h, GECKO_OBJECT_DEVICE, GECKO_CONFIG_ACTION_LATENCY + frames, NULL);
-    gecko_log(st == kAudioHardwareNoError ? LOG_INFO : LOG_WARNING,
-              "the engine holds %u frames: asked the host to report that latency (status %d)", frames, (int)st);
-    return true;
-}
-
 /** Initialize: remembers the host, freezes the (simulated) configuration and
  *  creates/maps the writer segment. shm failures are logged, not fatal. */
 static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
                                  AudioServerPlugInHostRef inHost) {
     if (!gecko_is_our_driver(inDriver)) return kAudioHardwareBadObjectError;
     GeckoDriver* d = &gGeckoDriver;
-    restore_controls(inHost); /* host calls: outside the mutex */
+    gecko_restore_controls(inHost); /* host calls: outside the mutex */
     pthread_mutex_lock(&d->mutex);
     d->host = inHost;
     if (!d->initialized) {
@@ -309,11 +163,7 @@ static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
         d->host_ticks_per_second = gecko_host_ticks_per_second();
         d->host_ticks_per_frame = d->host_ticks_per_second / d->sample_rate;
         gecko_clock_reset(d, gecko_host_time_now());
-        gecko_shm_writer_init(&d->shm, gecko_configured_shm_name(), GECKO_CHANNELS,
-                              GECKO_SHM_DEFAULT_CAPACITY_FRAMES);
-        d->shm.reopen = reopen_writer_segment;
-        d->shm.latency = engine_latency_changed;
-        d->shm.reopen_ctx = d;
+        gecko_ring_init(d);
         d->initialized = true;
     }
     GeckoShmParams p;

@@ -7,33 +7,12 @@
  * Both change at once when set (no IO reconfiguration), are published to the
  * shm writer state (volume_scalar = the linear gain the engine applies, mute),
  * persisted with the host's WriteToStorage and announced with PropertiesChanged.
- * Volume curve: see GECKO_VOLUME_MIN_DB in gecko_driver.h.
+ * Volume curve: gecko_volume.c (GECKO_VOLUME_MIN_DB in gecko_driver.h).
  */
 #include "gecko_properties.h"
 
 #include <math.h>
 #include <string.h>
-
-/* ---- the volume curve ---------------------------------------------------------- */
-
-static Float32 clamp01(Float32 v) {
-    return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
-}
-
-Float32 gecko_volume_scalar_to_db(Float32 scalar) {
-    return GECKO_VOLUME_MIN_DB + (GECKO_VOLUME_MAX_DB - GECKO_VOLUME_MIN_DB) * clamp01(scalar);
-}
-
-Float32 gecko_volume_db_to_scalar(Float32 db) {
-    return clamp01((db - GECKO_VOLUME_MIN_DB) / (GECKO_VOLUME_MAX_DB - GECKO_VOLUME_MIN_DB));
-}
-
-Float32 gecko_volume_scalar_to_gain(Float32 scalar) {
-    scalar = clamp01(scalar);
-    if (scalar <= 0.0f) return 0.0f; /* the bottom of the range is silence */
-    if (scalar >= 1.0f) return 1.0f; /* exactly unity at the top */
-    return powf(10.0f, gecko_volume_scalar_to_db(scalar) / 20.0f);
-}
 
 /* ---- shared state changes -------------------------------------------------------- */
 
@@ -67,7 +46,7 @@ static bool apply_controls(const Float32* scalar, const uint32_t* mute) {
 
 static OSStatus set_volume_scalar_value(Float32 scalar) {
     if (!isfinite(scalar)) return kAudioHardwareIllegalOperationError;
-    scalar = clamp01(scalar);
+    scalar = gecko_volume_clamp(scalar);
     if (apply_controls(&scalar, NULL)) {
         gecko_storage_write_number(GECKO_STORAGE_KEY_VOLUME, true, scalar);
         gecko_notify(GECKO_OBJECT_CONTROL_VOLUME, 2, kVolumeChanged);
