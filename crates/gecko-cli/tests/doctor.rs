@@ -256,7 +256,15 @@ fn a_healthy_install_passes_and_a_stopped_engine_is_named() {
     assert_eq!(line(&lines, "signature").detail, "not applicable (simulated system: ELF bundle)");
     assert!(line(&lines, "audio-service").detail.contains("hosts the driver itself"), "{out}");
     assert!(line(&lines, "ring-state").detail.contains(&format!("the driver mapped {} (262656 bytes, created by the driver)", m.shm)), "{out}");
-    assert!(line(&lines, "segments").detail.contains(&format!("{}.rd: 384 bytes, mode 644", m.shm)), "{out}");
+    // fstat's size: 384 on Linux; page-rounded under macOS semantics (XNU pshm_truncate).
+    let rd_bytes = if std::env::var_os("GECKO_MACOS_SEMANTICS").is_some() {
+        // SAFETY: sysconf has no preconditions (the emulation answers 16 KiB).
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+        384u64.next_multiple_of(page)
+    } else {
+        384
+    };
+    assert!(line(&lines, "segments").detail.contains(&format!("{}.rd: {rd_bytes} bytes, mode 644", m.shm)), "{out}");
     let engine_pid = m.engine.as_ref().unwrap().id();
     assert!(line(&lines, "engine").detail.contains(&format!("pid {engine_pid} attached to {}", m.shm)), "{out}");
     assert!(line(&lines, "xruns").detail.starts_with("none during the doctor's"), "{out}");
