@@ -30,7 +30,7 @@ fn fixture_with(with_engine: bool, gecko_exe: Option<std::path::PathBuf>) -> Fix
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("engine.sock");
     let server = with_engine.then(|| {
-        let state = Arc::new(ControlState::new(gecko_control::state::bypass_chain(), None));
+        let state = Arc::new(ControlState::new(gecko_dsp::ChainParams::bypass(), None));
         let info = EngineInfo { ring: "/GeckoIpcTest".into(), recording: None, engine_version: "test".into() };
         ControlServer::bind(&socket, state, info).unwrap()
     });

@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn commands_change_the_settings_or_say_why_not() {
-        let mut p = gecko_engine::EngineConfig::bypass_chain();
+        let mut p = gecko_dsp::ChainParams::bypass();
         assert_eq!(apply("gain -6", &mut p), Ok("gain -6 dB".into()));
         assert_eq!(p.gain_db, -6.0);
         assert!(apply("gain 99", &mut p).unwrap_err().contains("out of range"));
@@ -147,7 +147,7 @@ mod tests {
         apply("bypass", &mut p).unwrap();
         assert!(p.mute, "bypass keeps the mute");
         apply("mute off", &mut p).unwrap();
-        assert_eq!(p, gecko_engine::EngineConfig::bypass_chain());
+        assert_eq!(p, gecko_dsp::ChainParams::bypass());
         assert!(apply("mute loud", &mut p).is_err());
         assert!(apply("frobnicate", &mut p).is_err());
         assert_eq!(apply("   ", &mut p), Ok(String::new()));
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn device_goes_to_the_engines_output_loop_and_its_answer_comes_back() {
-        let state = Arc::new(ControlState::new(gecko_engine::EngineConfig::bypass_chain(), None));
+        let state = Arc::new(ControlState::new(gecko_dsp::ChainParams::bypass(), None));
         // A headless engine refuses.
         assert!(run("device Speakers", &state).unwrap().contains("headless"));
         // An engine playing to a device: its output loop takes the request and answers.
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn stdin_and_socket_edit_the_same_settings() {
-        let state = ControlState::new(gecko_engine::EngineConfig::bypass_chain(), None);
+        let state = ControlState::new(gecko_dsp::ChainParams::bypass(), None);
         let Some(Command::Edit(e)) = parse("gain -3").unwrap() else { panic!("gain is an edit") };
         state.edit(&e).unwrap();
         state.edit(&Edit::Limiter { enabled: Some(true), ceiling_dbtp: None }).unwrap();

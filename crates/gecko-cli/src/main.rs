@@ -101,7 +101,7 @@ pub struct EngineOpts {
     /// Gain applied by the engine, in dB (-120 to +24); overrides the preset's.
     #[arg(long, value_name = "DB", allow_negative_numbers = true)]
     gain_db: Option<f64>,
-    /// Ring fill level the drift control holds, in ms (overrides the preset's; default 20).
+    /// Ring fill level the drift control holds, in ms, 1 to 500 (overrides the preset's; default 20).
     #[arg(long, value_name = "MS")]
     target_latency_ms: Option<f64>,
     /// Drift control actuator: steer Gecko Sink's clock (bit-transparent), resample, or choose automatically.
@@ -159,7 +159,7 @@ impl EngineOpts {
                 p.validate(sample_rate)?;
                 p.chain_params()
             }
-            None => EngineConfig::bypass_chain(),
+            None => gecko_dsp::ChainParams::bypass(),
         };
         if let Some(g) = self.gain_db {
             gecko_dsp::Gain::new(g).context("invalid --gain-db")?;
@@ -167,8 +167,8 @@ impl EngineOpts {
         }
         let target_latency_ms =
             self.target_latency_ms.or(preset.as_ref().map(|p| p.target_latency_ms)).unwrap_or(20.0);
-        if !(1.0..=1000.0).contains(&target_latency_ms) {
-            bail!("target latency {target_latency_ms} ms is out of range: use 1 to 1000 ms");
+        if let Some(why) = gecko_dsp::preset::target_latency_problem(target_latency_ms) {
+            bail!("target latency {why}");
         }
         let device = self.device.clone().or(preset.as_ref().and_then(|p| p.output_device.clone()));
         let playback = match (device, self.no_play) {

@@ -141,6 +141,8 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
         (vec!["demo".into(), not_audio.display().to_string(), "--no-play".into()], "unsupported"),
         (vec!["demo".into(), "--gain-db".into(), "60".into()], "out of range"),
         (vec!["demo".into(), "--gain-db".into(), "loud".into()], "invalid value 'loud'"),
+        // The preset's rule (1 to 500 ms) holds on the command line too.
+        (vec!["engine".into(), "--target-latency-ms".into(), "800".into(), "--no-play".into()], "800 ms: must be from 1 to 500 ms"),
         (vec!["host".into(), "/no/such/file.flac".into()], "not found"),
         (vec!["engine".into(), "--shm-name".into(), "no-slash".into()], "must start with '/'"),
         (vec!["engine".into(), "--shm-name".into(), "/gk-nobody-here".into(), "--wait".into(), "0".into(), "--no-play".into()], "not installed"),

@@ -3,7 +3,7 @@
 //! the engine's control thread ([`ControlState::latest`]).
 
 use crate::protocol::{Applied, ErrorBody, ErrorCode, OutputSet};
-use gecko_dsp::{ChainParams, EqBand, LimiterParams, MAX_BANDS, Preset};
+use gecko_dsp::{ChainParams, EqBand, MAX_BANDS, Preset};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -41,11 +41,6 @@ pub enum Edit {
     Bypass,
     /// The user's mute on or off (kept across preset changes and bypass).
     Mute(bool),
-}
-
-/// The chain that changes nothing (as `gecko_engine::EngineConfig::bypass_chain`).
-pub fn bypass_chain() -> ChainParams {
-    ChainParams { limiter: LimiterParams { enabled: false, ..LimiterParams::default() }, ..ChainParams::default() }
 }
 
 fn invalid(msg: impl Into<String>) -> ErrorBody {
@@ -105,7 +100,7 @@ impl Edit {
                 format!("limiter {}, ceiling {} dBTP", if p.limiter.enabled { "on" } else { "off" }, p.limiter.ceiling_dbtp)
             }
             Edit::Bypass => {
-                *params = ChainParams { mute: params.mute, ..bypass_chain() };
+                *params = ChainParams { mute: params.mute, ..ChainParams::bypass() };
                 *preset = None;
                 return Ok("bypass: gain 0 dB, no EQ, limiter off".into());
             }
@@ -276,7 +271,7 @@ mod tests {
 
     #[test]
     fn output_requests_reach_the_engine_and_its_answer_comes_back() {
-        let s = Arc::new(ControlState::new(bypass_chain(), None));
+        let s = Arc::new(ControlState::new(ChainParams::bypass(), None));
         // headless: refused at once, with what to do
         let e = s.request_output(Some("Speakers".into()), Duration::from_secs(1)).unwrap_err();
         assert!(e.message.contains("headless"), "{e}");
@@ -353,7 +348,7 @@ mod tests {
 
     #[test]
     fn edits_change_the_settings_or_say_why_not() {
-        let s = ControlState::new(bypass_chain(), None);
+        let s = ControlState::new(ChainParams::bypass(), None);
         assert_eq!(s.latest(), None);
         assert_eq!(s.edit(&Edit::Gain(-6.0)).unwrap().params.gain_db, -6.0);
         assert_eq!(s.latest().map(|p| p.gain_db), Some(-6.0));
@@ -379,7 +374,7 @@ mod tests {
         assert!(s.edit(&Edit::Preset("nope".into())).unwrap_err().message.contains("neither a built-in"));
         assert!(s.edit(&Edit::Preset("gain_db = \"x\"".into())).is_err());
         s.edit(&Edit::Bypass).unwrap();
-        assert_eq!(s.current(), (bypass_chain(), None));
+        assert_eq!(s.current(), (ChainParams::bypass(), None));
         assert!(s.edit(&Edit::Mute(true)).unwrap().params.mute);
         assert!(s.edit(&Edit::Preset("night".into())).unwrap().params.mute, "a preset keeps the mute");
         assert!(s.edit(&Edit::Bypass).unwrap().params.mute, "bypass keeps the mute");

@@ -3,7 +3,7 @@
 
 use gecko_control::protocol::{ErrorCode, FormatInfo, TelemetryMsg, WriterStats};
 use gecko_control::server::{MAX_CLIENTS, Snapshot};
-use gecko_control::state::bypass_chain;
+use gecko_dsp::ChainParams;
 use gecko_control::{ClientError, ControlClient, ControlServer, ControlState, EngineInfo, ServerError};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 fn server(path: &Path) -> ControlServer {
     let info = EngineInfo { ring: "/gk-test".into(), recording: None, engine_version: "9.9.9".into() };
-    ControlServer::bind(path, Arc::new(ControlState::new(bypass_chain(), None)), info).expect("bind")
+    ControlServer::bind(path, Arc::new(ControlState::new(ChainParams::bypass(), None)), info).expect("bind")
 }
 
 fn snapshot(peak: f64) -> Snapshot {
@@ -79,10 +79,10 @@ fn requests_and_edits_round_trip_over_the_socket() {
     assert!(!c.set_limiter(Some(false), None).unwrap().params.limiter.enabled);
     let band = gecko_dsp::EqBand { enabled: true, gain_db: -4.0, ..gecko_dsp::EqBand::default() };
     assert_eq!(c.set_eq_band(3, band).unwrap().params.eq.bands[3], band);
-    assert_eq!(c.bypass().unwrap().params, bypass_chain());
-    assert_eq!(srv.latest(), Some(bypass_chain()));
+    assert_eq!(c.bypass().unwrap().params, ChainParams::bypass());
+    assert_eq!(srv.latest(), Some(ChainParams::bypass()));
     let st = c.status().unwrap();
-    assert_eq!((st.params, st.preset), (bypass_chain(), None));
+    assert_eq!((st.params, st.preset), (ChainParams::bypass(), None));
 
     drop(c);
     drop(srv);
@@ -138,7 +138,7 @@ fn the_socket_file_is_reclaimed_only_when_nobody_listens() {
     assert!(path.exists());
     let srv = server(&path);
     let info = EngineInfo { ring: "/x".into(), recording: None, engine_version: "0".into() };
-    match ControlServer::bind(&path, Arc::new(ControlState::new(bypass_chain(), None)), info.clone()) {
+    match ControlServer::bind(&path, Arc::new(ControlState::new(ChainParams::bypass(), None)), info.clone()) {
         Err(e @ ServerError::AlreadyRunning(_)) => assert!(e.to_string().contains("already listening")),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a second server took over a live socket"),
@@ -148,7 +148,7 @@ fn the_socket_file_is_reclaimed_only_when_nobody_listens() {
     let file = dir.path().join("not-a-socket");
     std::fs::write(&file, "precious").unwrap();
     assert!(matches!(
-        ControlServer::bind(&file, Arc::new(ControlState::new(bypass_chain(), None)), info),
+        ControlServer::bind(&file, Arc::new(ControlState::new(ChainParams::bypass(), None)), info),
         Err(ServerError::NotASocket(_))
     ));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");

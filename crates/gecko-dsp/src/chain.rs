@@ -75,6 +75,13 @@ pub enum ChainError {
 }
 
 impl ChainParams {
+    /// The chain that changes nothing: gain 0 dB, no EQ, limiter off (its
+    /// lookahead delay is compensated in pump mode), meters on, mute off.
+    /// Through it the engine's output is bit-identical to what apps played.
+    pub fn bypass() -> ChainParams {
+        ChainParams { limiter: LimiterParams { enabled: false, ..LimiterParams::default() }, ..ChainParams::default() }
+    }
+
     /// Checks every field at `sample_rate` (Hz).
     pub fn validate(&self, sample_rate: f64) -> Result<(), ChainError> {
         if !(self.gain_db.is_finite() && (MIN_GAIN_DB..=MAX_GAIN_DB).contains(&self.gain_db)) {

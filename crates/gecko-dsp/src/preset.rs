@@ -40,6 +40,18 @@ pub const MIN_TARGET_LATENCY_MS: f64 = 1.0;
 /// Highest target latency accepted, ms.
 pub const MAX_TARGET_LATENCY_MS: f64 = 500.0;
 
+/// The one rule for the engine's target latency, wherever it comes from (a
+/// preset, `--target-latency-ms`, the app): finite, from
+/// [`MIN_TARGET_LATENCY_MS`] to [`MAX_TARGET_LATENCY_MS`] ms. `None` when `ms`
+/// obeys it, else `"<ms> ms: must be from 1 to 500 ms"`.
+pub fn target_latency_problem(ms: f64) -> Option<String> {
+    if ms.is_finite() && (MIN_TARGET_LATENCY_MS..=MAX_TARGET_LATENCY_MS).contains(&ms) {
+        None
+    } else {
+        Some(format!("{ms} ms: must be from {MIN_TARGET_LATENCY_MS} to {MAX_TARGET_LATENCY_MS} ms"))
+    }
+}
+
 const BUILTINS: [(&str, &str); 4] = [
     ("flat", include_str!("../presets/flat.toml")),
     ("loudness", include_str!("../presets/loudness.toml")),
@@ -201,13 +213,8 @@ impl Preset {
         if !(self.gain_db.is_finite() && (MIN_GAIN_DB..=MAX_GAIN_DB).contains(&self.gain_db)) {
             v.push(format!("gain_db = {} dB: must be from {MIN_GAIN_DB} to +{MAX_GAIN_DB} dB", self.gain_db));
         }
-        if !(self.target_latency_ms.is_finite()
-            && (MIN_TARGET_LATENCY_MS..=MAX_TARGET_LATENCY_MS).contains(&self.target_latency_ms))
-        {
-            v.push(format!(
-                "target_latency_ms = {} ms: must be from {MIN_TARGET_LATENCY_MS} to {MAX_TARGET_LATENCY_MS} ms",
-                self.target_latency_ms
-            ));
+        if let Some(why) = target_latency_problem(self.target_latency_ms) {
+            v.push(format!("target_latency_ms = {why}"));
         }
         if let Some(d) = &self.output_device {
             if d.trim().is_empty() {
@@ -269,6 +276,20 @@ impl From<&Preset> for ChainParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_target_latency_rule() {
+        for ok in [1.0, 20.0, 500.0] {
+            assert_eq!(target_latency_problem(ok), None, "{ok}");
+        }
+        for bad in [0.5, 500.5, 1000.0, f64::NAN, f64::INFINITY, -20.0] {
+            let why = target_latency_problem(bad).expect("refused");
+            assert!(why.ends_with("must be from 1 to 500 ms"), "{why}");
+        }
+        let mut p = Preset::builtin("flat").unwrap();
+        p.target_latency_ms = 800.0;
+        assert_eq!(p.problems(48_000.0), vec!["target_latency_ms = 800 ms: must be from 1 to 500 ms".to_owned()]);
+    }
     use crate::biquad::FilterType;
 
     #[test]

@@ -20,7 +20,7 @@ pub mod slot;
 
 use crate::core::{Control, CoreTotals, RtCore, Telemetry};
 use gecko_drift::{ActuatorChoice, DriftConfig, DriftLoop};
-use gecko_dsp::{Chain, ChainError, ChainParams, LimiterParams, MeterReading, MeterSnapshot};
+use gecko_dsp::{Chain, ChainError, ChainParams, MeterReading, MeterSnapshot};
 use gecko_ring::{AttachOptions, Reader, RingError, RingFormat, WriterCounters};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Producer, Split};
@@ -49,7 +49,7 @@ pub enum Playback {
 pub struct EngineConfig {
     /// Writer segment name of the ring (default `/GeckoAudioShm`).
     pub shm_name: String,
-    /// The DSP chain's settings (see [`EngineConfig::bypass_chain`]).
+    /// The DSP chain's settings (see [`ChainParams::bypass`]).
     pub chain: ChainParams,
     /// Write the processed stream to this WAV file (float32, the stream's rate and channels).
     pub record: Option<PathBuf>,
@@ -73,20 +73,11 @@ pub struct EngineConfig {
     pub simulate_device_loss_after: Option<Duration>,
 }
 
-impl EngineConfig {
-    /// The chain that changes nothing: gain 0 dB, no EQ, limiter off (its
-    /// lookahead delay is compensated in pump mode), meters on. Through it
-    /// the engine's recording is bit-identical to what apps played.
-    pub fn bypass_chain() -> ChainParams {
-        ChainParams { limiter: LimiterParams { enabled: false, ..LimiterParams::default() }, ..ChainParams::default() }
-    }
-}
-
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             shm_name: gecko_ring::abi::DEFAULT_NAME.to_owned(),
-            chain: EngineConfig::bypass_chain(),
+            chain: ChainParams::bypass(),
             record: None,
             playback: Playback::Default,
             target_latency_ms: 20.0,

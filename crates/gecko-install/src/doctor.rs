@@ -1117,7 +1117,7 @@ mod tests {
                 }),
                 writer: None,
                 recording: None,
-                params: gecko_control::state::bypass_chain(),
+                params: gecko_dsp::ChainParams::bypass(),
                 preset: None,
                 clients: 1,
             },
