@@ -687,16 +687,16 @@ impl DriftLoop {
                         let t0 = *self.measure_t0.get_or_insert(now);
                         let x = now.wrapping_sub(t0) as i64 as f64 / tps;
                         self.fit.add(x, err);
-                        if x >= self.cfg.measure_s {
-                            if let Some(slope) = self.fit.slope() {
-                                let u_eff = if steering { applied } else { self.request };
-                                let skew = u_eff - slope / g;
-                                let max = self.cfg.controller.max_ppm;
-                                self.have_estimate = true;
-                                self.ctrl.preset(skew.clamp(-max, max));
-                                self.set_request(self.ctrl.output(), applied);
-                                self.phase = Phase::Settle;
-                            }
+                        if x >= self.cfg.measure_s
+                            && let Some(slope) = self.fit.slope()
+                        {
+                            let u_eff = if steering { applied } else { self.request };
+                            let skew = u_eff - slope / g;
+                            let max = self.cfg.controller.max_ppm;
+                            self.have_estimate = true;
+                            self.ctrl.preset(skew.clamp(-max, max));
+                            self.set_request(self.ctrl.output(), applied);
+                            self.phase = Phase::Settle;
                         }
                     }
                 }
