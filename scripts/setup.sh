@@ -11,6 +11,10 @@
 #   - the macOS cross toolchain of scripts/build-macos-driver.sh (docs/macos-build.md):
 #     clang-19, lld-19 (ld64.lld-19), llvm-19 (llvm-lipo-19, llvm-nm-19) from Debian 12,
 #     and zig's bundled macOS libc headers from PyPI (ziglang, pinned below)
+#   - the macOS Rust check (scripts/check-macos.sh, docs/macos-build.md): Debian 12's
+#     rustc-web, cargo-web, rust-web-src, rust-web-clippy (bookworm-security: Rust 1.96,
+#     /usr/bin/{cargo,rustc,cargo-clippy} and the standard library's source, which it
+#     builds for the Apple targets), with clang-19, llvm-19 and ziglang (above)
 #   - libarchive-tools (bsdtar), openssl, python3: the .pkg read-back test (crates/gecko-pkg)
 #   - the tray app (Tauri v2, app/): libwebkit2gtk-4.1-dev, libayatana-appindicator3-dev,
 #     librsvg2-dev, libxdo-dev; its end-to-end test (app/e2e): webkit2gtk-driver
@@ -34,6 +38,7 @@ SELENIUM_VERSION=4.51.0
 demo_apt=(build-essential pkg-config libasound2-dev alsa-utils)
 all_apt=("${demo_apt[@]}" sox espeak-ng
          clang-19 libclang-rt-19-dev lld-19 llvm-19 python3-pip valgrind
+         rustc-web cargo-web rust-web-src rust-web-clippy
          libarchive-tools openssl
          libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
          webkit2gtk-driver xvfb xauth dbus)

@@ -19,6 +19,11 @@ CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/macos-semantics/run" 
     -p gecko-engine -p gecko-cli --tests 2>&1
 echo "==> gecko without Mach-O signature checks (what scripts/demo.sh builds) still builds"
 cargo build -q -p gecko-cli --no-default-features 2>&1
+# Every line of macOS Rust (cfg(target_os = "macos"): macos.rs, cpal's
+# CoreAudio output, the app's macOS paths) type-checked and linted
+# (clippy -D warnings) for aarch64- and x86_64-apple-darwin (docs/macos-build.md).
+echo "==> cargo check + clippy for macOS (both Apple targets)"
+bash scripts/check-macos.sh 2>&1
 echo "==> driver conformance suite under valgrind"
 bash scripts/valgrind-conformance.sh 2>&1
 echo "==> GetZeroTimeStamp from two IO threads under ThreadSanitizer"

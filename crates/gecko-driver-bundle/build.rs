@@ -46,7 +46,16 @@ fn main() {
     let plist = driver.join("Info.plist");
     println!("cargo:rerun-if-changed={}", plist.display());
 
+    println!("cargo:rustc-env=GECKO_DRIVER_CHANNELS={channels}");
+    println!("cargo:rustc-env=GECKO_DRIVER_WIDE_CHANNELS={WIDE_CHANNELS}");
+    println!("cargo:rustc-env=GECKO_DRIVER_DIR={}", driver.display());
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if target_os == "macos" {
+        // A macOS build of gecko uses this crate's constants only: the real
+        // driver is built by scripts/build-macos-driver.sh, and nothing on
+        // macOS loads an ELF bundle (lib.rs compiles no bundle paths there).
+        return;
+    }
     let (bundle, exe) = make_bundle(&out, &driver, &sources, &plist, channels, &target_os);
     let (wide, _) = make_bundle(&out.join("wide"), &driver, &sources, &plist, WIDE_CHANNELS, &target_os);
     if target_os != "linux" {
@@ -58,10 +67,7 @@ fn main() {
 
     println!("cargo:rustc-env=GECKO_DRIVER_BUNDLE_PATH={}", bundle.display());
     println!("cargo:rustc-env=GECKO_DRIVER_EXECUTABLE_PATH={}", exe.display());
-    println!("cargo:rustc-env=GECKO_DRIVER_CHANNELS={channels}");
     println!("cargo:rustc-env=GECKO_DRIVER_WIDE_BUNDLE_PATH={}", wide.display());
-    println!("cargo:rustc-env=GECKO_DRIVER_WIDE_CHANNELS={WIDE_CHANNELS}");
-    println!("cargo:rustc-env=GECKO_DRIVER_DIR={}", driver.display());
     // The smoke tests provide the CF functions from the test executable itself.
     println!("cargo:rustc-link-arg-tests=-rdynamic");
 }

@@ -332,10 +332,11 @@ impl Ctx {
         let s = self.client()?.status()?;
         let now = s.output_device.clone().map(|d| (s.pid, d, s.output_losses));
         let old = std::mem::replace(&mut *self.last_output.lock().unwrap_or_else(|e| e.into_inner()), now.clone());
-        if let (Some((old_pid, old, old_losses)), Some((pid, new, losses))) = (old, now) {
-            if old_pid == pid && losses > old_losses {
-                self.notice(format!("output device {old} disappeared — switched to {new}"));
-            }
+        if let (Some((old_pid, old, old_losses)), Some((pid, new, losses))) = (old, now)
+            && old_pid == pid
+            && losses > old_losses
+        {
+            self.notice(format!("output device {old} disappeared — switched to {new}"));
         }
         Ok(s)
     }

@@ -74,11 +74,11 @@ pub fn run() {
         })
         .on_window_event(|window, event| {
             // Closing the window keeps the app in the tray (and the engine playing).
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if window.app_handle().tray_by_id("gecko").is_some() {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && window.app_handle().tray_by_id("gecko").is_some()
+            {
+                api.prevent_close();
+                let _ = window.hide();
             }
         })
         .build(tauri::generate_context!())

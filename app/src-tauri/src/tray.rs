@@ -167,10 +167,10 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, o: &Overview) {
             let _ = items.preset_menu.remove(&item);
         }
         for name in &o.preset_names {
-            if let Ok(item) = preset_item(app, name) {
-                if items.preset_menu.append(&item).is_ok() {
-                    presets.push((name.clone(), item));
-                }
+            if let Ok(item) = preset_item(app, name)
+                && items.preset_menu.append(&item).is_ok()
+            {
+                presets.push((name.clone(), item));
             }
         }
     }

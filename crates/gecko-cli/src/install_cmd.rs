@@ -1,7 +1,7 @@
 //! `gecko install`: install Gecko Sink's driver (crates/gecko-install), and
 //! the platform the install commands share.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use gecko_install::{DeviceOutcome, Installer};
 use gecko_platform::AudioPlatform;
@@ -34,15 +34,20 @@ pub fn platform(root: &RootArgs) -> Result<Box<dyn AudioPlatform>> {
     Ok(gecko_platform::this_machine(root.root.as_deref(), &exe)?)
 }
 
+/// macOS: the bundle next to this `gecko` (as the app and the pkg lay them out).
+#[cfg(target_os = "macos")]
 fn default_bundle() -> Result<PathBuf> {
-    if cfg!(target_os = "macos") {
-        let exe = std::env::current_exe()?;
-        let b = exe.with_file_name(gecko_platform::BUNDLE_NAME);
-        if b.is_dir() {
-            return Ok(b);
-        }
-        bail!("no bundle next to {}: pass --bundle PATH/GeckoAudioDevice.driver", exe.display());
+    let exe = std::env::current_exe()?;
+    let b = exe.with_file_name(gecko_platform::BUNDLE_NAME);
+    if b.is_dir() {
+        return Ok(b);
     }
+    anyhow::bail!("no bundle next to {}: pass --bundle PATH/GeckoAudioDevice.driver", exe.display());
+}
+
+/// Linux: the (ELF) bundle built with this `gecko`, for the simulated system.
+#[cfg(not(target_os = "macos"))]
+fn default_bundle() -> Result<PathBuf> {
     Ok(gecko_driver_bundle::bundle_path().to_path_buf())
 }
 

@@ -2,8 +2,12 @@
 
 mod control;
 mod ctl;
+// The demo and the simulated host load the ELF driver (gecko-simhost):
+// Linux only, never compiled on macOS.
+#[cfg(not(target_os = "macos"))]
 mod demo;
 mod doctor_cmd;
+#[cfg(not(target_os = "macos"))]
 mod host_cmd;
 mod preset_cmd;
 mod install_cmd;
@@ -41,8 +45,10 @@ struct Cli {
 enum Command {
     /// Play an audio file through the whole path: simulated host (C driver) →
     /// shared memory → engine → WAV file and your default output.
+    #[cfg(not(target_os = "macos"))]
     Demo(demo::DemoArgs),
     /// Run the simulated coreaudiod host alone: load the driver and play FILE into Gecko Sink.
+    #[cfg(not(target_os = "macos"))]
     Host(host_cmd::HostArgs),
     /// Run the engine alone: attach to Gecko Sink's ring, process, record and play.
     Engine(EngineArgs),
@@ -70,6 +76,7 @@ enum Command {
     #[command(subcommand)]
     Ring(RingCommand),
     /// The simulated coreaudiod/launchd of the Linux install simulation (internal).
+    #[cfg(not(target_os = "macos"))]
     #[command(hide = true)]
     SimAudio {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -240,7 +247,9 @@ fn main() {
         });
     }
     let result = match cli.command {
+        #[cfg(not(target_os = "macos"))]
         Command::Demo(a) => demo::run(a, &cancel),
+        #[cfg(not(target_os = "macos"))]
         Command::Host(a) => host_cmd::run(a, &cancel),
         Command::Engine(a) => run_engine(a, &cancel),
         Command::Ctl(a) => ctl::run(a),
@@ -263,6 +272,7 @@ fn main() {
                 })
                 .map_err(anyhow::Error::from)
         }
+        #[cfg(not(target_os = "macos"))]
         Command::SimAudio { args } => std::process::exit(gecko_platform::sim::main_from_args(args)),
     };
     if let Err(e) = result {
@@ -291,7 +301,7 @@ fn init_tracing(verbose: u8) {
 }
 
 fn seconds(what: &str, secs: f64) -> Result<Duration> {
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         bail!("{what} must be a number of seconds ≥ 0, got {secs}");
     }
     Ok(Duration::from_secs_f64(secs))

@@ -174,11 +174,11 @@ impl ControlState {
     pub fn accept_output_requests(&self, yes: bool) {
         let mut o = self.outputs();
         o.accepting = yes;
-        if !yes {
-            if let Some(t) = o.pending.take() {
-                o.done.push((t.id, Err("the engine stopped playing".into())));
-                self.output_done.notify_all();
-            }
+        if !yes
+            && let Some(t) = o.pending.take()
+        {
+            o.done.push((t.id, Err("the engine stopped playing".into())));
+            self.output_done.notify_all();
         }
     }
 

@@ -598,11 +598,12 @@ impl DriftLoop {
         self.report(n, underrun, m.fill, m.err, ev)
     }
 
-    /// The measure section of [`DriftLoop::render`]: the fill level (ring +
-    /// the writer's progress since its last IO cycle + the resampler's input
-    /// + pending pad, frames) against the target, the time since the last
-    /// render, the driver's applied clock adjustment and whether the writer
-    /// stalled. `None` when the writer's state cannot be read (a ring error).
+    /// The measure section of [`DriftLoop::render`]: the fill level (the
+    /// ring, plus the writer's progress since its last IO cycle, the
+    /// resampler's input and the pending pad, frames) against the target,
+    /// the time since the last render, the driver's applied clock adjustment
+    /// and whether the writer stalled. `None` when the writer's state cannot
+    /// be read (a ring error).
     fn measure(&mut self, reader: &mut Reader, n: usize, now: u64, ev: &mut DriftEvents) -> Option<Measurement> {
         let state = reader.writer_state().ok()?;
         let applied = state.clock_adjust_ppm;
@@ -736,16 +737,16 @@ impl DriftLoop {
                     let t0 = *self.measure_t0.get_or_insert(now);
                     let x = now.wrapping_sub(t0) as i64 as f64 / ticks_per_second;
                     self.fit.add(x, err);
-                    if x >= self.cfg.measure_s {
-                        if let Some(slope) = self.fit.slope() {
-                            let u_eff = if steering { applied } else { self.request };
-                            let skew = u_eff - slope / g;
-                            let max = self.cfg.controller.max_ppm;
-                            self.have_estimate = true;
-                            self.ctrl.preset(skew.clamp(-max, max));
-                            self.set_request(self.ctrl.output(), applied);
-                            self.phase = Phase::Settle;
-                        }
+                    if x >= self.cfg.measure_s
+                        && let Some(slope) = self.fit.slope()
+                    {
+                        let u_eff = if steering { applied } else { self.request };
+                        let skew = u_eff - slope / g;
+                        let max = self.cfg.controller.max_ppm;
+                        self.have_estimate = true;
+                        self.ctrl.preset(skew.clamp(-max, max));
+                        self.set_request(self.ctrl.output(), applied);
+                        self.phase = Phase::Settle;
                     }
                 }
             }

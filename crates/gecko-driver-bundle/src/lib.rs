@@ -7,14 +7,21 @@
 //! executable) and copies `driver/Info.plist` to `Contents/Info.plist`.
 //! The simulated coreaudiod host (`gecko-simhost`) loads it from
 //! [`bundle_path`].
+//!
+//! For a macOS target nothing is compiled: the crate then carries only the
+//! driver's identity constants (a macOS gecko validates bundles with them),
+//! and the bundle paths do not exist — the macOS driver is built by
+//! `scripts/build-macos-driver.sh`.
 
 use std::path::Path;
 
+#[cfg(not(target_os = "macos"))]
 /// The built bundle directory, `…/GeckoAudioDevice.driver`.
 pub fn bundle_path() -> &'static Path {
     Path::new(env!("GECKO_DRIVER_BUNDLE_PATH"))
 }
 
+#[cfg(not(target_os = "macos"))]
 /// The driver's executable inside the bundle, `Contents/MacOS/GeckoAudioDevice`.
 pub fn executable_path() -> &'static Path {
     Path::new(env!("GECKO_DRIVER_EXECUTABLE_PATH"))
@@ -68,13 +75,14 @@ pub const STREAM_OBJECT_ID: u32 = 3;
 /// `GECKO_CHANNELS`, default 2.
 pub const CHANNELS: u32 = parse_u32(env!("GECKO_DRIVER_CHANNELS"));
 
+#[cfg(not(target_os = "macos"))]
 /// A second bundle of the same driver built with [`WIDE_CHANNELS`] channels
 /// (`…/wide/GeckoAudioDevice.driver`), for multichannel tests.
 pub fn wide_bundle_path() -> &'static Path {
     Path::new(env!("GECKO_DRIVER_WIDE_BUNDLE_PATH"))
 }
 
-/// Channels per frame of [`wide_bundle_path`]'s driver (8).
+/// Channels per frame of the wide bundle's driver (8).
 pub const WIDE_CHANNELS: u32 = parse_u32(env!("GECKO_DRIVER_WIDE_CHANNELS"));
 
 /// Object IDs of the master volume and mute controls.
@@ -110,7 +118,7 @@ const fn parse_u32(s: &str) -> u32 {
     v
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_os = "macos")))]
 mod tests {
     use super::*;
 

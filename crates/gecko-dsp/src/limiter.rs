@@ -35,8 +35,26 @@ use serde::{Deserialize, Serialize};
 
 /// ITU-R BS.1770-4 Annex 2 interpolation filter for 4× true-peak
 /// oversampling: `BS1770_INTERPOLATOR[p][k]` multiplies `x[n−k]` for
-/// output phase `p`.
-pub const BS1770_INTERPOLATOR: [[f32; 12]; 4] = [
+/// output phase `p`. The f32 values of [`BS1770_INTERPOLATOR_AS_PUBLISHED`]
+/// (exact: each coefficient is a multiple of 2^-16).
+pub const BS1770_INTERPOLATOR: [[f32; 12]; 4] = {
+    let mut t = [[0.0f32; 12]; 4];
+    let mut p = 0;
+    while p < 4 {
+        let mut k = 0;
+        while k < 12 {
+            t[p][k] = BS1770_INTERPOLATOR_AS_PUBLISHED[p][k] as f32;
+            k += 1;
+        }
+        p += 1;
+    }
+    t
+};
+
+/// The interpolation filter with every digit ITU-R BS.1770-4 Annex 2 prints
+/// (an f64 holds them exactly; an f32 literal would carry digits it cannot
+/// hold).
+pub const BS1770_INTERPOLATOR_AS_PUBLISHED: [[f64; 12]; 4] = [
     [
         0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875, 0.1373291015625,
         0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500,
@@ -141,7 +159,7 @@ fn interpolated_peaks(xb: &[f32], m: usize, out: &mut [f32]) {
         }
         out[g * LANES..(g + 1) * LANES].copy_from_slice(&vmax);
     }
-    for i in groups * LANES..m {
+    for (i, o) in out.iter_mut().enumerate().take(m).skip(groups * LANES) {
         let j = i + TAPS - 1;
         let mut v = 0.0f32;
         for phase in BS1770_INTERPOLATOR.iter() {
@@ -151,7 +169,7 @@ fn interpolated_peaks(xb: &[f32], m: usize, out: &mut [f32]) {
             }
             v = v.max(acc.abs());
         }
-        out[i] = v;
+        *o = v;
     }
 }
 

@@ -216,10 +216,10 @@ impl Preset {
         if let Some(why) = target_latency_problem(self.target_latency_ms) {
             v.push(format!("target_latency_ms = {why}"));
         }
-        if let Some(d) = &self.output_device {
-            if d.trim().is_empty() {
-                v.push("output_device = \"\": must name a device (leave the key out for the default output)".to_owned());
-            }
+        if let Some(d) = &self.output_device
+            && d.trim().is_empty()
+        {
+            v.push("output_device = \"\": must name a device (leave the key out for the default output)".to_owned());
         }
         if self.eq.bands.len() > MAX_BANDS {
             v.push(format!("eq.bands: {} bands: at most {MAX_BANDS} are supported", self.eq.bands.len()));

@@ -19,6 +19,10 @@ use ringbuf::{HeapCons, HeapProd};
 
 /// A command for the audio thread (plain `Copy` data: no allocation to send).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "sent by value through a pre-allocated queue: boxing the chain's parameters would allocate on the control thread and free on the audio thread"
+)]
 pub enum Control {
     /// New DSP parameters (gain, EQ, limiter, meters), applied smoothly.
     Chain(ChainParams),

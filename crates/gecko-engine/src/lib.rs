@@ -330,25 +330,25 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     }
                 }
                 core.reader.heartbeat();
-                if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(500)) {
-                    if let Err(e) = core.reader.check_writer_alive() {
-                        if self.config.exit_on_stop && (seen_io || core.totals.frames_in > 0) {
-                            tracing::warn!("{e}; treating it as the end of the stream");
-                            break Ok(());
+                if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(500))
+                    && let Err(e) = core.reader.check_writer_alive()
+                {
+                    if self.config.exit_on_stop && (seen_io || core.totals.frames_in > 0) {
+                        tracing::warn!("{e}; treating it as the end of the stream");
+                        break Ok(());
+                    }
+                    if !writer_lost {
+                        tracing::warn!("{e}; waiting for Gecko Sink's driver to come back");
+                        writer_lost = true;
+                    }
+                    match core.reader.reopen() {
+                        Ok(_) => {
+                            writer_lost = false;
+                            core.totals.generations += 1;
+                            self.peek = gecko_ring::Peek::open(&self.config.shm_name).ok();
                         }
-                        if !writer_lost {
-                            tracing::warn!("{e}; waiting for Gecko Sink's driver to come back");
-                            writer_lost = true;
-                        }
-                        match core.reader.reopen() {
-                            Ok(_) => {
-                                writer_lost = false;
-                                core.totals.generations += 1;
-                                self.peek = gecko_ring::Peek::open(&self.config.shm_name).ok();
-                            }
-                            Err(e) if e.is_transient() => {}
-                            Err(e) => break Err(e.into()),
-                        }
+                        Err(e) if e.is_transient() => {}
+                        Err(e) => break Err(e.into()),
                     }
                 }
                 let telemetry = core.pump_telemetry();
@@ -593,10 +593,10 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     let writer = self.writer_counters();
                     let output = stream.as_ref().map(|s| s.device().to_owned());
                     (self.progress)(&EngineProgress { format: self.format, telemetry: t, writer, output, output_losses: report.device_losses });
-                    if let Some(m) = self.max_frames() {
-                        if t.frames_in >= m {
-                            break Ok(());
-                        }
+                    if let Some(m) = self.max_frames()
+                        && t.frames_in >= m
+                    {
+                        break Ok(());
                     }
                     if self.config.exit_on_stop && seen_io && !t.io_running && t.fill_frames < 1.0 {
                         break Ok(());

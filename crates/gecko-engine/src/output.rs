@@ -56,14 +56,37 @@ pub fn is_gecko_sink(name: &str) -> bool {
     name.to_ascii_lowercase().contains("gecko sink")
 }
 
-/// Names of the output devices of cpal's default host.
+/// Names of the output devices of cpal's default host (see [`device_name`]).
 pub fn output_device_names() -> Vec<String> {
     quiet_stderr(|| {
         cpal::default_host()
             .output_devices()
-            .map(|devs| devs.filter_map(|d| d.name().ok()).collect())
+            .map(|devs| devs.filter_map(|d| device_name(&d)).collect())
             .unwrap_or_default()
     })
+}
+
+/// The name Gecko shows a device by and selects it by. ALSA (Linux): its
+/// PCM id — `default`, `hw:CARD=…`, a PCM an `.asoundrc` defines — which
+/// is what `aplay -L` lists and what ALSA opens (cpal's description there is
+/// the PCM's free-text hint). Elsewhere (CoreAudio): the device's name as the
+/// system shows it ("MacBook Pro Speakers").
+fn device_name(dev: &cpal::Device) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        dev.id().ok().map(|id| id.id().to_owned())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        dev.description().ok().map(|d| d.name().to_owned())
+    }
+}
+
+/// Whether `dev` is the one the user asked for: by [`device_name`], or by
+/// the host's stable device id (CoreAudio: the device UID, which survives
+/// renames and reboots, unlike its AudioObjectID).
+fn device_matches(dev: &cpal::Device, want: &str) -> bool {
+    device_name(dev).is_some_and(|n| n == want) || dev.id().is_ok_and(|id| id.id() == want)
 }
 
 /// Runs `f` with file descriptor 2 pointed at /dev/null (Linux): ALSA's
@@ -113,18 +136,31 @@ pub struct Selected {
     pub rate: u32,
 }
 
-/// Picks `device` (exact name; `None` = the system default) for `channels`
+/// The system's default output device *as it is now*, pinned. cpal's own
+/// default device (CoreAudio) builds a DefaultOutput unit that follows the
+/// system default wherever it goes — and when the user switches the system
+/// output to Gecko Sink, that would be Gecko Sink itself, a feedback loop.
+/// The same device from the host's list plays on that device and no other.
+fn pinned_default(host: &cpal::Host) -> Option<cpal::Device> {
+    let default = host.default_output_device()?;
+    let Ok(id) = default.id() else { return Some(default) };
+    let listed = host.output_devices().ok()?.find(|d| d.id().is_ok_and(|i| i == id));
+    Some(listed.unwrap_or(default))
+}
+
+/// Picks `device` (exact name, or the device's id — its UID on macOS;
+/// `None` = the system default) for `channels`
 /// float32 channels, preferring `preferred_rate` Hz. Refuses Gecko Sink.
 pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Result<Selected, OutputError> {
     let host = cpal::default_host();
     let dev = match device {
-        None => quiet_stderr(|| host.default_output_device()).ok_or(OutputError::NoDevice)?,
+        None => quiet_stderr(|| pinned_default(&host)).ok_or(OutputError::NoDevice)?,
         Some(want) => quiet_stderr(|| host.output_devices())
             .map_err(|_| OutputError::NoDevice)?
-            .find(|d| d.name().map(|n| n == want).unwrap_or(false))
+            .find(|d| device_matches(d, want))
             .ok_or_else(|| OutputError::NotFound(want.to_owned()))?,
     };
-    let name = dev.name().unwrap_or_else(|_| "(unnamed)".into());
+    let name = device_name(&dev).unwrap_or_else(|| "(unnamed)".into());
     if is_gecko_sink(&name) {
         return Err(OutputError::FeedbackLoop(name));
     }
@@ -143,13 +179,13 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
         cpal::SupportedBufferSize::Range { min, max } => Some(PREFERRED_BUFFER_FRAMES.clamp(*min, *max)),
         cpal::SupportedBufferSize::Unknown => None,
     });
-    let rate = if configs.iter().any(|c| c.min_sample_rate().0 <= preferred_rate && preferred_rate <= c.max_sample_rate().0) {
+    let rate = if configs.iter().any(|c| c.min_sample_rate() <= preferred_rate && preferred_rate <= c.max_sample_rate()) {
         preferred_rate
     } else {
-        let default = quiet_stderr(|| dev.default_output_config()).map(|c| c.sample_rate().0).ok();
+        let default = quiet_stderr(|| dev.default_output_config()).map(|c| c.sample_rate()).ok();
         default
-            .filter(|r| configs.iter().any(|c| c.min_sample_rate().0 <= *r && *r <= c.max_sample_rate().0))
-            .unwrap_or(configs[0].max_sample_rate().0.min(192_000))
+            .filter(|r| configs.iter().any(|c| c.min_sample_rate() <= *r && *r <= c.max_sample_rate()))
+            .unwrap_or(configs[0].max_sample_rate().min(192_000))
     };
     Ok(Selected { device: dev, buffer_frames, name, channels, rate })
 }
@@ -182,7 +218,7 @@ impl Timeline {
     /// Host ticks for the buffer that will be heard at `playback`.
     pub fn now(&mut self, playback: cpal::StreamInstant) -> u64 {
         let (t0, h0) = *self.anchor.get_or_insert((playback, gecko_ring::host_clock::now()));
-        match playback.duration_since(&t0) {
+        match playback.checked_duration_since(t0) {
             Some(d) => h0 + gecko_ring::host_clock::ns_to_ticks(d.as_nanos() as u64),
             None => gecko_ring::host_clock::now(),
         }
@@ -206,21 +242,21 @@ impl OutputStream {
     pub fn start(sel: Selected, mut render: impl FnMut(&mut [f32], u64) + Send + 'static) -> Result<OutputStream, OutputError> {
         let Selected { device, buffer_frames, name, channels, rate } = sel;
         let buffer_size = buffer_frames.map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed);
-        let config = cpal::StreamConfig { channels, sample_rate: cpal::SampleRate(rate), buffer_size };
+        let config = cpal::StreamConfig { channels, sample_rate: rate, buffer_size };
         let errors = Arc::new(AtomicU64::new(0));
         let lost = Arc::new(AtomicBool::new(false));
         let (e2, l2) = (errors.clone(), lost.clone());
         let mut timeline = Timeline::default();
         let stream = quiet_stderr(|| {
             device.build_output_stream(
-                &config,
+                config,
                 move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
                     let now = timeline.now(info.timestamp().playback);
                     render(data, now)
                 },
                 move |err| {
                     e2.fetch_add(1, Ordering::Relaxed);
-                    if matches!(err, cpal::StreamError::DeviceNotAvailable) {
+                    if err.kind() == cpal::ErrorKind::DeviceNotAvailable {
                         l2.store(true, Ordering::Relaxed);
                     }
                 },

@@ -9,7 +9,11 @@
 //!   devices it found. A supervisor process relaunches it when it dies, as
 //!   launchd relaunches coreaudiod.
 //! - `macos::MacPlatform` (macOS only, compiled only there): CoreAudio
-//!   through coreaudio-rs, `ps` for the audio processes.
+//!   through the objc2 bindings (objc2-core-audio, coreaudio-rs 0.14), `ps`
+//!   for the audio processes. `scripts/check-macos.sh` type-checks and lints
+//!   it on Linux for both Apple targets.
+//!
+//! [`sim`] exists everywhere but macOS; `macos` only on macOS.
 //!
 //! Privileged steps (installing into `/Library`, restarting coreaudiod) are
 //! one shell script, [`privileged::SCRIPT`] (`installer/gecko-driver.sh`),
@@ -18,6 +22,9 @@
 
 pub mod output;
 pub mod privileged;
+// The simulated system (gecko-simhost loads the ELF driver): never compiled
+// on macOS, as cpal gates its backends per OS.
+#[cfg(not(target_os = "macos"))]
 pub mod sim;
 
 #[cfg(target_os = "macos")]

@@ -1,7 +1,9 @@
-//! The macOS implementation: CoreAudio through coreaudio-rs, `ps` for the
-//! audio processes, and the privileged script through one administrator
-//! prompt. Compiled only on macOS; kept small because it cannot be built or
-//! run on the Linux CI.
+//! The macOS implementation: CoreAudio through the pre-generated objc2
+//! bindings (`objc2-core-audio`, `objc2-core-foundation`; coreaudio-rs 0.14's
+//! helpers), `ps` for the audio processes, and the privileged script through
+//! one administrator prompt. Compiled only on macOS; type-checked and linted
+//! on Linux for both Apple targets by `scripts/check-macos.sh`. Kept thin:
+//! each function here is one CoreAudio call and its error.
 
 use crate::privileged::{self, Elevation};
 use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess};
@@ -9,23 +11,25 @@ use coreaudio::audio_unit::Scope;
 use coreaudio::audio_unit::macos_helpers::{
     get_audio_device_ids, get_audio_device_supports_scope, get_default_device_id, get_device_name,
 };
-use coreaudio::sys::{
-    AudioDeviceID, AudioObjectGetPropertyData, AudioObjectPropertyAddress, AudioObjectSetPropertyData, CFIndex,
-    CFRelease, CFStringCreateWithBytes, CFStringGetCString, CFStringGetLength, CFStringGetMaximumSizeForEncoding,
-    CFStringRef, kAudioHardwareBadObjectError, kAudioHardwareNoError, kAudioHardwarePropertyDefaultOutputDevice,
-    kAudioHardwarePropertyTranslateUIDToDevice, kAudioHardwareUnknownPropertyError, kAudioObjectPropertyElementMaster,
-    kAudioObjectPropertyScopeGlobal, kAudioObjectSystemObject, kAudioObjectUnknown, kCFAllocatorDefault,
-    kCFStringEncodingUTF8,
+use objc2_core_audio::{
+    AudioDeviceID, AudioObjectGetPropertyData, AudioObjectID, AudioObjectPropertyAddress, AudioObjectSetPropertyData,
+    kAudioHardwareBadObjectError, kAudioHardwareNoError, kAudioHardwarePropertyDefaultOutputDevice,
+    kAudioHardwarePropertyTranslateUIDToDevice, kAudioHardwareUnknownPropertyError, kAudioObjectPropertyElementMain,
+    kAudioObjectPropertyScopeGlobal, kAudioObjectSystemObject, kAudioObjectUnknown,
 };
-use std::ffi::OsString;
-use std::os::raw::{c_char, c_void};
+use objc2_core_foundation::{CFRetained, CFString};
+use std::ffi::{OsString, c_void};
 use std::path::Path;
+use std::ptr::NonNull;
 
 /// Gecko Sink's device UID (`kAudioDevicePropertyDeviceUID`, driver/src).
 pub const DEVICE_UID: &str = "com.gecko.driver.AudioDevice.Sink";
 /// Gecko's custom device property `'gkrs'` (`GECKO_PROPERTY_RING_STATE`,
 /// driver/src/gecko_driver.h): the ring state, a CFString.
 pub const PROPERTY_RING_STATE: u32 = u32::from_be_bytes(*b"gkrs");
+
+/// The system object, as an `AudioObjectID`.
+const SYSTEM_OBJECT: AudioObjectID = kAudioObjectSystemObject as AudioObjectID;
 
 /// The real system.
 pub struct MacPlatform;
@@ -41,65 +45,35 @@ fn coreaudio_status(e: coreaudio::Error) -> i32 {
     }
 }
 
-/// A CFString we own (released on drop).
-struct OwnedCFString(CFStringRef);
-
-impl OwnedCFString {
-    /// A new CFString with the UTF-8 text `s`.
-    fn new(s: &str) -> Option<OwnedCFString> {
-        // SAFETY: `s` is valid UTF-8 of the length given; the result is ours to release.
-        let r = unsafe {
-            CFStringCreateWithBytes(kCFAllocatorDefault, s.as_ptr(), s.len() as CFIndex, kCFStringEncodingUTF8, 0)
-        };
-        (!r.is_null()).then_some(OwnedCFString(r))
-    }
-
-    /// Its text (None if it cannot be converted to UTF-8).
-    fn text(&self) -> Option<String> {
-        // SAFETY: self.0 is a valid CFString; the buffer has the length given.
-        unsafe {
-            let len = CFStringGetLength(self.0);
-            let cap = CFStringGetMaximumSizeForEncoding(len, kCFStringEncodingUTF8) + 1;
-            let mut buf = vec![0u8; cap.max(1) as usize];
-            if CFStringGetCString(self.0, buf.as_mut_ptr() as *mut c_char, buf.len() as CFIndex, kCFStringEncodingUTF8) == 0 {
-                return None;
-            }
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-            buf.truncate(end);
-            String::from_utf8(buf).ok()
-        }
-    }
-}
-
-impl Drop for OwnedCFString {
-    fn drop(&mut self) {
-        // SAFETY: we own one reference.
-        unsafe { CFRelease(self.0 as *const c_void) };
+/// The address of a global property of the main element.
+fn global(selector: u32) -> AudioObjectPropertyAddress {
+    AudioObjectPropertyAddress {
+        mSelector: selector,
+        mScope: kAudioObjectPropertyScopeGlobal,
+        mElement: kAudioObjectPropertyElementMain,
     }
 }
 
 /// Gecko Sink's AudioObjectID, found by its UID; None when no device has it.
 fn gecko_sink_device() -> Result<Option<AudioDeviceID>, PlatformError> {
-    let uid = OwnedCFString::new(DEVICE_UID).ok_or_else(|| audio_err("creating a CFString", -1))?;
-    let address = AudioObjectPropertyAddress {
-        mSelector: kAudioHardwarePropertyTranslateUIDToDevice,
-        mScope: kAudioObjectPropertyScopeGlobal,
-        mElement: kAudioObjectPropertyElementMaster,
-    };
+    let uid = CFString::from_str(DEVICE_UID);
+    let uid_ref: *const CFString = &*uid;
+    let address = global(kAudioHardwarePropertyTranslateUIDToDevice);
     let mut device: AudioDeviceID = kAudioObjectUnknown;
     let mut size = std::mem::size_of::<AudioDeviceID>() as u32;
-    // SAFETY: the qualifier is a CFStringRef of the size given; the output is an AudioDeviceID.
+    // SAFETY: the qualifier is one CFStringRef of the size given (alive
+    // until the call returns); the output is an AudioDeviceID of `size` bytes.
     let status = unsafe {
         AudioObjectGetPropertyData(
-            kAudioObjectSystemObject,
-            &address,
-            std::mem::size_of::<CFStringRef>() as u32,
-            &uid.0 as *const CFStringRef as *const c_void,
-            &mut size,
-            &mut device as *mut AudioDeviceID as *mut c_void,
+            SYSTEM_OBJECT,
+            NonNull::from(&address),
+            std::mem::size_of::<*const CFString>() as u32,
+            (&raw const uid_ref).cast::<c_void>(),
+            NonNull::from(&mut size),
+            NonNull::from(&mut device).cast::<c_void>(),
         )
     };
-    if status != kAudioHardwareNoError as i32 {
+    if status != kAudioHardwareNoError {
         return Err(audio_err("finding Gecko Sink by its UID", status));
     }
     Ok((device != kAudioObjectUnknown).then_some(device))
@@ -132,23 +106,19 @@ impl AudioPlatform for MacPlatform {
         if !self.output_devices()?.iter().any(|d| d.id == id) {
             return Err(PlatformError::NoSuchDevice(id.into()));
         }
-        let address = AudioObjectPropertyAddress {
-            mSelector: kAudioHardwarePropertyDefaultOutputDevice,
-            mScope: kAudioObjectPropertyScopeGlobal,
-            mElement: kAudioObjectPropertyElementMaster,
-        };
+        let address = global(kAudioHardwarePropertyDefaultOutputDevice);
         // SAFETY: a valid address and a pointer to an AudioDeviceID of the size given.
         let status = unsafe {
             AudioObjectSetPropertyData(
-                kAudioObjectSystemObject,
-                &address,
+                SYSTEM_OBJECT,
+                NonNull::from(&address),
                 0,
                 std::ptr::null(),
                 std::mem::size_of::<AudioDeviceID>() as u32,
-                &device as *const AudioDeviceID as *const _,
+                NonNull::from(&device).cast::<c_void>(),
             )
         };
-        if status != kAudioHardwareNoError as i32 {
+        if status != kAudioHardwareNoError {
             return Err(audio_err("setting the default output", status));
         }
         Ok(())
@@ -214,41 +184,35 @@ impl AudioPlatform for MacPlatform {
     }
     fn driver_ring_state(&self) -> Result<Option<String>, PlatformError> {
         let Some(device) = gecko_sink_device()? else { return Ok(None) };
-        let address = AudioObjectPropertyAddress {
-            mSelector: PROPERTY_RING_STATE,
-            mScope: kAudioObjectPropertyScopeGlobal,
-            mElement: kAudioObjectPropertyElementMaster,
-        };
-        let mut text: CFStringRef = std::ptr::null();
-        let mut size = std::mem::size_of::<CFStringRef>() as u32;
+        let address = global(PROPERTY_RING_STATE);
+        let mut text: *const CFString = std::ptr::null();
+        let mut size = std::mem::size_of::<*const CFString>() as u32;
         // SAFETY: the output is one CFStringRef of the size given; the HAL
-        // hands us a reference we own (released by OwnedCFString).
+        // hands us a reference we own (released by CFRetained below).
         let status = unsafe {
             AudioObjectGetPropertyData(
                 device,
-                &address,
+                NonNull::from(&address),
                 0,
                 std::ptr::null(),
-                &mut size,
-                &mut text as *mut CFStringRef as *mut c_void,
+                NonNull::from(&mut size),
+                NonNull::from(&mut text).cast::<c_void>(),
             )
         };
         // An older driver without the property, or the device just went away.
-        if status == kAudioHardwareUnknownPropertyError as i32 || status == kAudioHardwareBadObjectError as i32 {
+        if status == kAudioHardwareUnknownPropertyError || status == kAudioHardwareBadObjectError {
             return Ok(None);
         }
-        if status != kAudioHardwareNoError as i32 {
+        if status != kAudioHardwareNoError {
             return Err(audio_err("reading Gecko Sink's ring state ('gkrs')", status));
         }
-        if text.is_null() {
-            return Ok(None);
-        }
-        let owned = OwnedCFString(text);
-        owned.text().map(Some).ok_or_else(|| audio_err("reading Gecko Sink's ring state: not UTF-8", -1))
+        let Some(text) = NonNull::new(text.cast_mut()) else { return Ok(None) };
+        // SAFETY: a CFString the HAL returned under the create rule: ours to release.
+        let text = unsafe { CFRetained::from_raw(text) };
+        Ok(Some(text.to_string()))
     }
     fn user_state_dir(&self) -> std::path::PathBuf {
         let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
         std::path::PathBuf::from(home).join("Library/Application Support/Gecko")
     }
 }
-

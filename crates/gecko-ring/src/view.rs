@@ -159,7 +159,7 @@ impl WriterView {
         if h.version != abi::VERSION {
             return Err(RingError::IncompatibleVersion { name: name.clone(), found: h.version, expected: abi::VERSION });
         }
-        if h.header_size < abi::WRITER_HEADER_SIZE || h.header_size % abi::CACHE_LINE as u32 != 0 || h.header_size > 65536 {
+        if h.header_size < abi::WRITER_HEADER_SIZE || !h.header_size.is_multiple_of(abi::CACHE_LINE as u32) || h.header_size > 65536 {
             return corrupt("header_size", h.header_size.to_string(), "a multiple of 128 in 512..=65536");
         }
         let cap = h.capacity_frames;
