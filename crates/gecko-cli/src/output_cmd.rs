@@ -32,7 +32,7 @@ pub fn run(a: OutputArgs) -> Result<()> {
             let default = p.default_output()?;
             for d in p.output_devices()? {
                 let mark = if default.as_ref() == Some(&d) { "*" } else { " " };
-                println!("{mark} {}  ({})", d.name, d.id);
+                println!("{mark} {}  ({}, {})", d.name, d.transport.label(), d.id);
             }
             if let Some(r) = sw.remembered() {
                 println!("remembered previous output: {} (`gecko output restore` goes back to it)", r.name);

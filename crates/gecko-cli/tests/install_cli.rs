@@ -56,7 +56,8 @@ fn install_status_uninstall_through_the_cli() {
     let o = gecko(&root, &shm, &["output", "restore"]);
     assert!(text(&o).contains("system output restored to Simulated Speakers"), "{}", text(&o));
     let o = gecko(&root, &shm, &["output"]);
-    assert!(text(&o).contains("* Simulated Speakers") && !text(&o).contains("remembered"), "{}", text(&o));
+    assert!(text(&o).contains("* Simulated Speakers  (built-in, SimBuiltInSpeakerDevice)") && !text(&o).contains("remembered"), "{}", text(&o));
+    assert!(text(&o).contains("  Gecko Sink  (virtual, "), "the transport of each device:\n{}", text(&o));
 
     let o = gecko(&root, &shm, &["uninstall"]);
     assert!(o.status.success(), "{}", text(&o));

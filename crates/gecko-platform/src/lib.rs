@@ -44,10 +44,117 @@ pub const HAL_DIR: &str = "Library/Audio/Plug-Ins/HAL";
 /// An audio output device as the system lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputDevice {
-    /// A stable identifier: the device UID (simulation) or the AudioObjectID (macOS).
+    /// Its UID (`kAudioDevicePropertyDeviceUID` on macOS; the simulated
+    /// device's UID on Linux): stable across restarts of the audio service
+    /// and reboots, unlike the AudioObjectID, so a remembered device is
+    /// found again.
     pub id: String,
     /// The name users see.
     pub name: String,
+    /// How it is connected.
+    pub transport: Transport,
+}
+
+/// How an output device is connected: CoreAudio's
+/// `kAudioDevicePropertyTransportType` (AudioHardware.h), a four-char code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Transport {
+    /// Not known (the platform did not say, or 0).
+    #[default]
+    Unknown,
+    /// Built into the machine (`'bltn'`).
+    BuiltIn,
+    /// An aggregate device (`'grup'`).
+    Aggregate,
+    /// A virtual device, such as Gecko Sink itself (`'virt'`).
+    Virtual,
+    /// PCI (`'pci '`).
+    Pci,
+    /// USB (`'usb '`).
+    Usb,
+    /// FireWire (`'1394'`).
+    FireWire,
+    /// Bluetooth (`'blue'`).
+    Bluetooth,
+    /// Bluetooth Low Energy (`'blea'`).
+    BluetoothLe,
+    /// HDMI (`'hdmi'`).
+    Hdmi,
+    /// DisplayPort (`'dprt'`).
+    DisplayPort,
+    /// AirPlay (`'airp'`).
+    AirPlay,
+    /// AVB (`'eavb'`).
+    Avb,
+    /// Thunderbolt (`'thun'`).
+    Thunderbolt,
+    /// Continuity capture, wired, wireless or either (`'ccwd'`, `'ccwl'`, `'ccap'`).
+    ContinuityCapture,
+    /// A code this version of Gecko does not know.
+    Other(u32),
+}
+
+impl Transport {
+    /// (variant, four-char code) for every named transport.
+    const CODES: [(Transport, [u8; 4]); 14] = [
+        (Transport::BuiltIn, *b"bltn"),
+        (Transport::Aggregate, *b"grup"),
+        (Transport::Virtual, *b"virt"),
+        (Transport::Pci, *b"pci "),
+        (Transport::Usb, *b"usb "),
+        (Transport::FireWire, *b"1394"),
+        (Transport::Bluetooth, *b"blue"),
+        (Transport::BluetoothLe, *b"blea"),
+        (Transport::Hdmi, *b"hdmi"),
+        (Transport::DisplayPort, *b"dprt"),
+        (Transport::AirPlay, *b"airp"),
+        (Transport::Avb, *b"eavb"),
+        (Transport::Thunderbolt, *b"thun"),
+        (Transport::ContinuityCapture, *b"ccap"),
+    ];
+
+    /// From CoreAudio's value (`kAudioDeviceTransportType…`).
+    pub fn from_core_audio(code: u32) -> Transport {
+        if code == 0 {
+            return Transport::Unknown;
+        }
+        let bytes = code.to_be_bytes();
+        if &bytes == b"ccwd" || &bytes == b"ccwl" {
+            return Transport::ContinuityCapture;
+        }
+        Transport::CODES.iter().find(|(_, c)| *c == bytes).map_or(Transport::Other(code), |(t, _)| *t)
+    }
+
+    /// CoreAudio's value (`ContinuityCapture` as the generic `'ccap'`).
+    pub fn core_audio(self) -> u32 {
+        match self {
+            Transport::Unknown => 0,
+            Transport::Other(code) => code,
+            t => Transport::CODES.iter().find(|(v, _)| *v == t).map_or(0, |(_, c)| u32::from_be_bytes(*c)),
+        }
+    }
+
+    /// A short word for people ("USB", "Bluetooth", "built-in").
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::Unknown => "unknown",
+            Transport::BuiltIn => "built-in",
+            Transport::Aggregate => "aggregate",
+            Transport::Virtual => "virtual",
+            Transport::Pci => "PCI",
+            Transport::Usb => "USB",
+            Transport::FireWire => "FireWire",
+            Transport::Bluetooth => "Bluetooth",
+            Transport::BluetoothLe => "Bluetooth LE",
+            Transport::Hdmi => "HDMI",
+            Transport::DisplayPort => "DisplayPort",
+            Transport::AirPlay => "AirPlay",
+            Transport::Avb => "AVB",
+            Transport::Thunderbolt => "Thunderbolt",
+            Transport::ContinuityCapture => "Continuity",
+            Transport::Other(_) => "other",
+        }
+    }
 }
 
 impl OutputDevice {
@@ -410,6 +517,28 @@ pub fn display_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transports_are_coreaudios_four_char_codes() {
+        // AudioHardwareBase.h: kAudioDeviceTransportType… values.
+        for (code, t, label) in [
+            (*b"bltn", Transport::BuiltIn, "built-in"),
+            (*b"usb ", Transport::Usb, "USB"),
+            (*b"blue", Transport::Bluetooth, "Bluetooth"),
+            (*b"virt", Transport::Virtual, "virtual"),
+            (*b"ccwl", Transport::ContinuityCapture, "Continuity"),
+        ] {
+            let v = u32::from_be_bytes(code);
+            assert_eq!(Transport::from_core_audio(v), t);
+            assert_eq!(t.label(), label);
+        }
+        assert_eq!(Transport::from_core_audio(0), Transport::Unknown);
+        let odd = u32::from_be_bytes(*b"zzzz");
+        assert_eq!(Transport::from_core_audio(odd), Transport::Other(odd));
+        for t in [Transport::Usb, Transport::Hdmi, Transport::Other(odd), Transport::Unknown] {
+            assert_eq!(Transport::from_core_audio(t.core_audio()), t, "round trip");
+        }
+    }
 
     #[test]
     fn display_quote_leaves_plain_words_alone_and_quotes_the_rest() {

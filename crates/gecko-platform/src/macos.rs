@@ -6,14 +6,15 @@
 //! each function here is one CoreAudio call and its error.
 
 use crate::privileged::{self, Elevation};
-use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess};
+use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport};
 use coreaudio::audio_unit::Scope;
 use coreaudio::audio_unit::macos_helpers::{
     get_audio_device_ids, get_audio_device_supports_scope, get_default_device_id, get_device_name,
 };
 use objc2_core_audio::{
     AudioDeviceID, AudioObjectGetPropertyData, AudioObjectID, AudioObjectPropertyAddress, AudioObjectSetPropertyData,
-    kAudioHardwareBadObjectError, kAudioHardwareNoError, kAudioHardwarePropertyDefaultOutputDevice,
+    kAudioDevicePropertyDeviceUID, kAudioDevicePropertyTransportType, kAudioHardwareBadObjectError,
+    kAudioHardwareNoError, kAudioHardwarePropertyDefaultOutputDevice,
     kAudioHardwarePropertyTranslateUIDToDevice, kAudioHardwareUnknownPropertyError, kAudioObjectPropertyElementMain,
     kAudioObjectPropertyScopeGlobal, kAudioObjectSystemObject, kAudioObjectUnknown,
 };
@@ -54,9 +55,55 @@ fn global(selector: u32) -> AudioObjectPropertyAddress {
     }
 }
 
-/// Gecko Sink's AudioObjectID, found by its UID; None when no device has it.
-fn gecko_sink_device() -> Result<Option<AudioDeviceID>, PlatformError> {
-    let uid = CFString::from_str(DEVICE_UID);
+/// A device's UID (`kAudioDevicePropertyDeviceUID`, a CFString the HAL
+/// returns retained); None when the device cannot say (it just went away).
+fn device_uid(device: AudioDeviceID) -> Option<String> {
+    let address = global(kAudioDevicePropertyDeviceUID);
+    let mut text: *const CFString = std::ptr::null();
+    let mut size = std::mem::size_of::<*const CFString>() as u32;
+    // SAFETY: the output is one CFStringRef of the size given.
+    let status = unsafe {
+        AudioObjectGetPropertyData(
+            device,
+            NonNull::from(&address),
+            0,
+            std::ptr::null(),
+            NonNull::from(&mut size),
+            NonNull::from(&mut text).cast::<c_void>(),
+        )
+    };
+    if status != kAudioHardwareNoError {
+        return None;
+    }
+    // SAFETY: a CFString returned under the create rule: ours to release.
+    let text = unsafe { CFRetained::from_raw(NonNull::new(text.cast_mut())?) };
+    Some(text.to_string())
+}
+
+/// A device's transport (`kAudioDevicePropertyTransportType`); Unknown when
+/// it cannot say.
+fn device_transport(device: AudioDeviceID) -> Transport {
+    let address = global(kAudioDevicePropertyTransportType);
+    let mut code: u32 = 0;
+    let mut size = std::mem::size_of::<u32>() as u32;
+    // SAFETY: the output is one UInt32 of the size given.
+    let status = unsafe {
+        AudioObjectGetPropertyData(
+            device,
+            NonNull::from(&address),
+            0,
+            std::ptr::null(),
+            NonNull::from(&mut size),
+            NonNull::from(&mut code).cast::<c_void>(),
+        )
+    };
+    if status == kAudioHardwareNoError { Transport::from_core_audio(code) } else { Transport::Unknown }
+}
+
+/// The AudioObjectID the HAL gives the device with UID `uid` now; None when
+/// no device has it.
+fn device_by_uid(uid: &str) -> Result<Option<AudioDeviceID>, PlatformError> {
+    let uid = CFString::from_str(uid);
     let uid_ref: *const CFString = &*uid;
     let address = global(kAudioHardwarePropertyTranslateUIDToDevice);
     let mut device: AudioDeviceID = kAudioObjectUnknown;
@@ -74,9 +121,19 @@ fn gecko_sink_device() -> Result<Option<AudioDeviceID>, PlatformError> {
         )
     };
     if status != kAudioHardwareNoError {
-        return Err(audio_err("finding Gecko Sink by its UID", status));
+        return Err(audio_err("finding a device by its UID", status));
     }
     Ok((device != kAudioObjectUnknown).then_some(device))
+}
+
+/// Gecko Sink's AudioObjectID, found by its UID; None when no device has it.
+fn gecko_sink_device() -> Result<Option<AudioDeviceID>, PlatformError> {
+    device_by_uid(DEVICE_UID)
+}
+
+/// The output device `id` as the user sees it: UID, name, transport.
+fn describe(id: AudioDeviceID) -> Option<OutputDevice> {
+    Some(OutputDevice { id: device_uid(id)?, name: get_device_name(id).ok()?, transport: device_transport(id) })
 }
 
 impl AudioPlatform for MacPlatform {
@@ -94,18 +151,19 @@ impl AudioPlatform for MacPlatform {
         Ok(ids
             .into_iter()
             .filter(|id| get_audio_device_supports_scope(*id, Scope::Output).unwrap_or(false))
-            .filter_map(|id| Some(OutputDevice { id: id.to_string(), name: get_device_name(id).ok()? }))
+            .filter_map(describe)
             .collect())
     }
     fn default_output(&self) -> Result<Option<OutputDevice>, PlatformError> {
         let Some(id) = get_default_device_id(false) else { return Ok(None) };
-        Ok(self.output_devices()?.into_iter().find(|d| d.id == id.to_string()))
+        Ok(describe(id))
     }
     fn set_default_output(&self, id: &str) -> Result<(), PlatformError> {
-        let device: AudioDeviceID = id.parse().map_err(|_| PlatformError::NoSuchDevice(id.into()))?;
-        if !self.output_devices()?.iter().any(|d| d.id == id) {
-            return Err(PlatformError::NoSuchDevice(id.into()));
-        }
+        // `id` is a UID: the AudioObjectID behind it now (they change when
+        // coreaudiod restarts), and it must be an output.
+        let device = device_by_uid(id)?
+            .filter(|d| get_audio_device_supports_scope(*d, Scope::Output).unwrap_or(false))
+            .ok_or_else(|| PlatformError::NoSuchDevice(id.into()))?;
         let address = global(kAudioHardwarePropertyDefaultOutputDevice);
         // SAFETY: a valid address and a pointer to an AudioDeviceID of the size given.
         let status = unsafe {

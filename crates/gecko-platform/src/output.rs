@@ -79,7 +79,7 @@ impl OutputSwitch {
     pub fn remembered(&self) -> Option<OutputDevice> {
         let text = std::fs::read_to_string(&self.state_path).ok()?;
         let (id, name) = text.trim_end_matches('\n').split_once('\t')?;
-        (!id.is_empty()).then(|| OutputDevice { id: id.into(), name: name.into() })
+        (!id.is_empty()).then(|| OutputDevice { id: id.into(), name: name.into(), transport: crate::Transport::Unknown })
     }
 
     fn remember(&self, d: &OutputDevice) -> Result<(), PlatformError> {
@@ -166,7 +166,7 @@ mod tests {
     }
 
     fn dev(id: &str, name: &str) -> OutputDevice {
-        OutputDevice { id: id.into(), name: name.into() }
+        OutputDevice { id: id.into(), name: name.into(), transport: crate::Transport::Unknown }
     }
 
     impl Fake {

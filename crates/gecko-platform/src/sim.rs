@@ -28,7 +28,7 @@
 //! if it lingers), addressed by pid instead of `killall`.
 
 use crate::privileged::{self, Elevation};
-use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess, DEVICE_NAME};
+use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport, DEVICE_NAME};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -246,7 +246,22 @@ impl AudioPlatform for SimPlatform {
         Capabilities { per_app_capture: false, set_default_output: true, install_driver: true, simulated: true }
     }
     fn output_devices(&self) -> Result<Vec<OutputDevice>, PlatformError> {
-        Ok(self.devices_now()?.devices.into_iter().map(|(id, name)| OutputDevice { id, name }).collect())
+        Ok(self
+            .devices_now()?
+            .devices
+            .into_iter()
+            .map(|(id, name)| {
+                // What CoreAudio would say: the speakers are built in, Gecko Sink is virtual.
+                let transport = if id == BUILT_IN_UID {
+                    Transport::BuiltIn
+                } else if name == DEVICE_NAME {
+                    Transport::Virtual
+                } else {
+                    Transport::Unknown
+                };
+                OutputDevice { id, name, transport }
+            })
+            .collect())
     }
     fn default_output(&self) -> Result<Option<OutputDevice>, PlatformError> {
         let devices = self.output_devices()?;
