@@ -22,6 +22,12 @@ cargo build -q -p gecko-cli --no-default-features 2>&1
 # Every line of macOS Rust (cfg(target_os = "macos"): macos.rs, cpal's
 # CoreAudio output, the app's macOS paths) type-checked and linted
 # (clippy -D warnings) for aarch64- and x86_64-apple-darwin (docs/macos-build.md).
+echo "==> cargo fmt --check (rustfmt.toml)"
+if cargo fmt --version >/dev/null 2>&1; then
+    cargo fmt --all --check 2>&1
+else
+    echo "rustfmt is not installed for this toolchain (rustup component add rustfmt): formatting not checked" >&2
+fi
 echo "==> cargo check + clippy for macOS (both Apple targets)"
 bash scripts/check-macos.sh 2>&1
 echo "==> driver conformance suite under valgrind"

@@ -25,9 +25,12 @@ fn main() {
     // so changing checkouts re-runs this script.
     println!("cargo:rerun-if-env-changed=GECKO_CHECKOUT");
     let channels: u32 = match env::var("GECKO_CHANNELS") {
-        Ok(v) => v.trim().parse().ok().filter(|c| (1..=64).contains(c)).unwrap_or_else(|| {
-            panic!("GECKO_CHANNELS must be an integer in 1..=64, got {v:?}")
-        }),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|c| (1..=64).contains(c))
+            .unwrap_or_else(|| panic!("GECKO_CHANNELS must be an integer in 1..=64, got {v:?}")),
         Err(_) => 2,
     };
 
@@ -76,7 +79,14 @@ fn main() {
 const WIDE_CHANNELS: u32 = 8;
 
 /// Creates `dir/GeckoAudioDevice.driver` with `channels` channels; returns (bundle, executable).
-fn make_bundle(dir: &Path, driver: &Path, sources: &[PathBuf], plist: &Path, channels: u32, target_os: &str) -> (PathBuf, PathBuf) {
+fn make_bundle(
+    dir: &Path,
+    driver: &Path,
+    sources: &[PathBuf],
+    plist: &Path,
+    channels: u32,
+    target_os: &str,
+) -> (PathBuf, PathBuf) {
     let bundle = dir.join("GeckoAudioDevice.driver");
     let contents = bundle.join("Contents");
     let exe = contents.join("MacOS/GeckoAudioDevice");

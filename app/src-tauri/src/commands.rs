@@ -8,11 +8,16 @@ use gecko_dsp::{EqBand, EqParams};
 use std::sync::Arc;
 use tauri::State;
 
-async fn blocking<T: Send + 'static>(ctx: &Arc<Ctx>, f: impl FnOnce(&Ctx) -> Result<T, UiError> + Send + 'static) -> Result<T, UiError> {
+async fn blocking<T: Send + 'static>(
+    ctx: &Arc<Ctx>,
+    f: impl FnOnce(&Ctx) -> Result<T, UiError> + Send + 'static,
+) -> Result<T, UiError> {
     let ctx = ctx.clone();
-    tauri::async_runtime::spawn_blocking(move || f(&ctx))
-        .await
-        .map_err(|e| UiError { code: "failed", message: format!("internal error: {e}"), action: None })?
+    tauri::async_runtime::spawn_blocking(move || f(&ctx)).await.map_err(|e| UiError {
+        code: "failed",
+        message: format!("internal error: {e}"),
+        action: None,
+    })?
 }
 
 /// Everything the status line and health panel show.
@@ -41,7 +46,11 @@ pub async fn set_eq_band(ctx: State<'_, Arc<Ctx>>, index: usize, band: EqBand) -
 
 /// Limiter on/off and ceiling (dBTP); `null` leaves a field unchanged.
 #[tauri::command]
-pub async fn set_limiter(ctx: State<'_, Arc<Ctx>>, enabled: Option<bool>, ceiling_dbtp: Option<f64>) -> Result<Applied, UiError> {
+pub async fn set_limiter(
+    ctx: State<'_, Arc<Ctx>>,
+    enabled: Option<bool>,
+    ceiling_dbtp: Option<f64>,
+) -> Result<Applied, UiError> {
     blocking(&ctx, move |c| c.set_limiter(enabled, ceiling_dbtp)).await
 }
 

@@ -43,7 +43,8 @@ impl From<ClientError> for UiError {
     fn from(e: ClientError) -> UiError {
         match e {
             ClientError::NotRunning(_) | ClientError::Closed => {
-                UiError::new("engine_not_running", format!("the engine is not running — Start engine ({e})")).with_action("start_engine")
+                UiError::new("engine_not_running", format!("the engine is not running — Start engine ({e})"))
+                    .with_action("start_engine")
             }
             ClientError::Engine(b) => UiError::new("invalid", b.message),
             e => UiError::new("failed", e.to_string()),
@@ -54,10 +55,11 @@ impl From<ClientError> for UiError {
 impl From<PlatformError> for UiError {
     fn from(e: PlatformError) -> UiError {
         match e {
-            PlatformError::NotListed => {
-                UiError::new("driver_not_installed", "driver not installed — Install (Gecko Sink is not listed by the audio system)")
-                    .with_action("install_driver")
-            }
+            PlatformError::NotListed => UiError::new(
+                "driver_not_installed",
+                "driver not installed — Install (Gecko Sink is not listed by the audio system)",
+            )
+            .with_action("install_driver"),
             PlatformError::Cancelled(_) => UiError::new("cancelled", format!("admin prompt cancelled: {e}")),
             e => UiError::new("failed", e.to_string()),
         }
@@ -275,7 +277,10 @@ pub fn eq_curve(eq: &EqParams, points: usize) -> EqCurve {
 /// The output devices the engine can play on, by the names
 /// `gecko engine --device` takes (never Gecko Sink itself).
 pub fn playable_devices() -> Vec<String> {
-    gecko_engine::output::output_device_names().into_iter().filter(|n| !gecko_engine::output::is_gecko_sink(n)).collect()
+    gecko_engine::output::output_device_names()
+        .into_iter()
+        .filter(|n| !gecko_engine::output::is_gecko_sink(n))
+        .collect()
 }
 
 /// The app's state: paths, the engine process it started, notices.
@@ -302,7 +307,10 @@ impl Ctx {
 
     fn gecko(&self) -> Result<PathBuf, UiError> {
         self.paths.gecko_exe.clone().ok_or_else(|| {
-            UiError::new("failed", "the `gecko` command was not found: put it next to the app, on PATH, or set GECKO_BIN")
+            UiError::new(
+                "failed",
+                "the `gecko` command was not found: put it next to the app, on PATH, or set GECKO_BIN",
+            )
         })
     }
 
@@ -354,7 +362,9 @@ impl Ctx {
                 let h = Installer::new(p.as_ref()).status();
                 let (loaded, load_text) = match &h.driver {
                     Ok(DriverLoad::Loaded) => (true, "loaded".to_owned()),
-                    Ok(DriverLoad::NotLoaded(why)) => (false, format!("not loaded{}", why.as_ref().map(|w| format!(": {w}")).unwrap_or_default())),
+                    Ok(DriverLoad::NotLoaded(why)) => {
+                        (false, format!("not loaded{}", why.as_ref().map(|w| format!(": {w}")).unwrap_or_default()))
+                    }
                     Ok(DriverLoad::ServiceDown) => (false, "the audio service is not running".to_owned()),
                     Err(e) => (false, e.clone()),
                 };
@@ -443,7 +453,10 @@ impl Ctx {
             && name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
             && !name.starts_with('.');
         if !ok {
-            return Err(UiError::new("invalid", format!("{name:?} is not a usable preset name: use letters, digits, spaces, - _ . (at most 64)")));
+            return Err(UiError::new(
+                "invalid",
+                format!("{name:?} is not a usable preset name: use letters, digits, spaces, - _ . (at most 64)"),
+            ));
         }
         Ok(self.paths.presets_dir.join(format!("{name}.toml")))
     }
@@ -504,7 +517,11 @@ impl Ctx {
         })?;
         let r = Installer::new(p.as_ref()).install(&bundle)?;
         let msg = match &r.device {
-            DeviceOutcome::Done(t) => format!("Gecko Sink {} is installed and available ({:.1} s after the restart)", r.bundle.version, t.as_secs_f64()),
+            DeviceOutcome::Done(t) => format!(
+                "Gecko Sink {} is installed and available ({:.1} s after the restart)",
+                r.bundle.version,
+                t.as_secs_f64()
+            ),
             DeviceOutcome::NotYet { advice, .. } => format!("installed; {advice}"),
         };
         self.notice(msg.clone());
@@ -564,10 +581,14 @@ impl Ctx {
         if !self.engine_running() {
             let device = prev.filter(|d| playable_devices().contains(d));
             match self.start_engine(device.as_deref()) {
-                Ok(_) => msg.push_str(&format!("; the engine plays on {}", device.as_deref().unwrap_or("the default output"))),
+                Ok(_) => msg
+                    .push_str(&format!("; the engine plays on {}", device.as_deref().unwrap_or("the default output"))),
                 Err(e) => {
                     // Never leave the person without sound.
-                    let restored = OutputSwitch::for_platform(p.as_ref()).restore(p.as_ref()).map(|r| r.message()).unwrap_or_default();
+                    let restored = OutputSwitch::for_platform(p.as_ref())
+                        .restore(p.as_ref())
+                        .map(|r| r.message())
+                        .unwrap_or_default();
                     return Err(UiError::new("failed", format!("{}; {restored}", e.message)));
                 }
             }
@@ -603,7 +624,8 @@ impl Ctx {
         let log_dir = p.user_state_dir();
         std::fs::create_dir_all(&log_dir).map_err(|e| UiError::new("failed", format!("{}: {e}", log_dir.display())))?;
         let log_path = log_dir.join("engine.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| UiError::new("failed", format!("{}: {e}", log_path.display())))?;
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| UiError::new("failed", format!("{}: {e}", log_path.display())))?;
         let mut cmd = Command::new(&exe);
         cmd.arg("engine")
             .arg("--quiet")
@@ -670,7 +692,10 @@ impl Ctx {
         let pid = self.client()?.hello()?.pid;
         // SAFETY: kill has no memory-safety preconditions.
         if unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) } != 0 {
-            return Err(UiError::new("failed", format!("could not stop the engine (pid {pid}): {}", std::io::Error::last_os_error())));
+            return Err(UiError::new(
+                "failed",
+                format!("could not stop the engine (pid {pid}): {}", std::io::Error::last_os_error()),
+            ));
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -701,7 +726,10 @@ impl Ctx {
         if let Some(d) = device {
             let list = playable_devices();
             if !list.iter().any(|n| n == d) {
-                return Err(UiError::new("invalid", format!("no output device {d:?}: choose one of {}", list.join(", "))));
+                return Err(UiError::new(
+                    "invalid",
+                    format!("no output device {d:?}: choose one of {}", list.join(", ")),
+                ));
             }
         }
         let msg = match self.client().and_then(|mut c| Ok((c.status()?, c))) {
@@ -713,7 +741,9 @@ impl Ctx {
                 self.start_engine(device)?;
                 let name = st.preset.unwrap_or_else(|| "custom".into());
                 let mut c = self.client()?;
-                c.set_preset(&Preset::from_chain_params(name.trim_end_matches(" (modified)"), &st.params).to_toml_string())?;
+                c.set_preset(
+                    &Preset::from_chain_params(name.trim_end_matches(" (modified)"), &st.params).to_toml_string(),
+                )?;
                 c.set_mute(st.params.mute)?;
                 format!("the engine was restarted on {} with its settings", device.unwrap_or("the default output"))
             }

@@ -122,7 +122,9 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, item: &str) {
                         let muted = ctx.engine_status().map(|s| !s.params.mute).unwrap_or(true);
                         ctx.set_mute(muted).map(|a| a.message)
                     }
-                    p if p.starts_with(id::PRESET_PREFIX) => ctx.load_preset(&p[id::PRESET_PREFIX.len()..]).map(|a| a.message),
+                    p if p.starts_with(id::PRESET_PREFIX) => {
+                        ctx.load_preset(&p[id::PRESET_PREFIX.len()..]).map(|a| a.message)
+                    }
                     _ => return,
                 };
                 if let Err(e) = r {

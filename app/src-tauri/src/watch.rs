@@ -32,18 +32,20 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, ctx: Arc<Ctx>) {
     let a = app.clone();
     std::thread::Builder::new()
         .name("gecko-telemetry".into())
-        .spawn(move || loop {
-            if let Ok(sub) = ControlClient::connect(&socket).and_then(|c| c.subscribe(TELEMETRY_HZ)) {
-                for msg in sub {
-                    match msg {
-                        Ok(t) => {
-                            let _ = a.emit("telemetry", &t);
+        .spawn(move || {
+            loop {
+                if let Ok(sub) = ControlClient::connect(&socket).and_then(|c| c.subscribe(TELEMETRY_HZ)) {
+                    for msg in sub {
+                        match msg {
+                            Ok(t) => {
+                                let _ = a.emit("telemetry", &t);
+                            }
+                            Err(_) => break,
                         }
-                        Err(_) => break,
                     }
                 }
+                std::thread::sleep(Duration::from_millis(500));
             }
-            std::thread::sleep(Duration::from_millis(500));
         })
         .expect("spawning the telemetry thread");
     std::thread::Builder::new()

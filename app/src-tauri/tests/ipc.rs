@@ -123,7 +123,11 @@ fn presets_are_saved_listed_and_loaded_back() {
         let e = call(&f, "save_preset", json!({"name": bad})).unwrap_err();
         assert_eq!(e["code"], "invalid", "{bad:?}: {e}");
     }
-    assert_eq!(call(&f, "save_preset", json!({"name": "speech"})).unwrap_err()["code"], "invalid", "built-ins are not overwritten");
+    assert_eq!(
+        call(&f, "save_preset", json!({"name": "speech"})).unwrap_err()["code"],
+        "invalid",
+        "built-ins are not overwritten"
+    );
     assert!(!Path::new(&f.presets_dir).join("speech.toml").exists());
 }
 
@@ -299,10 +303,19 @@ fn diagnostics_are_the_doctors_checks_with_their_fixes() {
     let bundle = by_id("bundle");
     assert_eq!(bundle["ok"], false);
     let path = root.canonicalize().unwrap();
-    assert_eq!(bundle["detail"], format!("no driver at {}/Library/Audio/Plug-Ins/HAL/GeckoAudioDevice.driver", path.display()));
-    assert!(bundle["fix"].as_str().unwrap().starts_with(&format!("install it: `gecko install --root {}`", path.display())), "{bundle}");
+    assert_eq!(
+        bundle["detail"],
+        format!("no driver at {}/Library/Audio/Plug-Ins/HAL/GeckoAudioDevice.driver", path.display())
+    );
+    assert!(
+        bundle["fix"].as_str().unwrap().starts_with(&format!("install it: `gecko install --root {}`", path.display())),
+        "{bundle}"
+    );
     let service = by_id("audio-service");
-    assert_eq!((service["ok"].clone(), service["detail"].as_str().unwrap()), (json!(false), "coreaudiod is not running"));
+    assert_eq!(
+        (service["ok"].clone(), service["detail"].as_str().unwrap()),
+        (json!(false), "coreaudiod is not running")
+    );
     for id in ["ownership", "signature", "quarantine", "device", "ring-state", "engine", "xruns"] {
         let c = by_id(id);
         assert!(c["ok"].is_null() && c["fix"].is_null(), "{c}");

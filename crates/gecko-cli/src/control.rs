@@ -33,7 +33,8 @@ pub fn preset_spec(spec: &str) -> Result<String, String> {
         // Unknown names are refused by the engine, which lists the built-ins.
         return Ok(spec.to_owned());
     }
-    gecko_dsp::Preset::check_file(std::path::Path::new(spec), gecko_control::state::VALIDATION_RATE).map_err(|e| e.to_string())?;
+    gecko_dsp::Preset::check_file(std::path::Path::new(spec), gecko_control::state::VALIDATION_RATE)
+        .map_err(|e| e.to_string())?;
     std::fs::read_to_string(spec).map_err(|e| format!("{spec}: {e}"))
 }
 
@@ -169,12 +170,17 @@ mod tests {
         state.accept_output_requests(true);
         let engine = {
             let state = state.clone();
-            std::thread::spawn(move || loop {
-                if let Some(t) = state.take_output_request() {
-                    state.finish_output(t.id, Ok(OutputSet { device: t.device.unwrap_or("Default".into()), rate_hz: 48_000 }));
-                    return;
+            std::thread::spawn(move || {
+                loop {
+                    if let Some(t) = state.take_output_request() {
+                        state.finish_output(
+                            t.id,
+                            Ok(OutputSet { device: t.device.unwrap_or("Default".into()), rate_hz: 48_000 }),
+                        );
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
                 }
-                std::thread::sleep(std::time::Duration::from_millis(5));
             })
         };
         assert_eq!(run("device USB Speakers", &state), Some("playing on USB Speakers @ 48000 Hz".into()));

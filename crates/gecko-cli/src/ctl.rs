@@ -19,7 +19,11 @@ pub fn snapshot(p: &EngineProgress) -> Snapshot {
     let db = |x: f32| finite(x as f64);
     let w = &p.writer;
     Snapshot {
-        format: FormatInfo { channels: p.format.channels, sample_rate: p.format.sample_rate, generation: p.format.generation },
+        format: FormatInfo {
+            channels: p.format.channels,
+            sample_rate: p.format.sample_rate,
+            generation: p.format.generation,
+        },
         output_device: p.output.clone(),
         output_losses: p.output_losses,
         writer: WriterStats {
@@ -200,7 +204,10 @@ pub fn telemetry_line(t: &TelemetryMsg) -> String {
 fn status_text(s: &Status) -> String {
     let mut o = format!("engine     {} (pid {})\n", s.engine_version, s.pid);
     match s.format {
-        Some(f) => o.push_str(&format!("ring       {}: {} ch @ {} Hz (generation {})\n", s.ring, f.channels, f.sample_rate, f.generation)),
+        Some(f) => o.push_str(&format!(
+            "ring       {}: {} ch @ {} Hz (generation {})\n",
+            s.ring, f.channels, f.sample_rate, f.generation
+        )),
         None => o.push_str(&format!("ring       {}: not attached yet (waiting for the driver)\n", s.ring)),
     }
     o.push_str(&format!("output     {}\n", s.output_device.as_deref().unwrap_or("none (headless)")));

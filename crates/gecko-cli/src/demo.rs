@@ -101,7 +101,8 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
         file.display(),
         a.out.display(),
         match (&playback, &output_note) {
-            (Playback::None, Some(why)) => format!(" (not playing: {why}; running {})", if fast { "fast" } else { "in real time" }),
+            (Playback::None, Some(why)) =>
+                format!(" (not playing: {why}; running {})", if fast { "fast" } else { "in real time" }),
             (Playback::None, None) => format!(" (not playing; running {})", if fast { "fast" } else { "in real time" }),
             _ => " + speakers".to_owned(),
         }

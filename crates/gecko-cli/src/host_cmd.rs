@@ -64,14 +64,15 @@ impl HostArgs {
                     resample: if self.no_resample { Resample::Reject } else { Resample::Allow },
                 }
             }
-            (None, Some(freq_hz)) => {
-                SourceSpec::Sine { freq_hz, dbfs: self.sine_dbfs, seconds: self.sine_seconds }
-            }
+            (None, Some(freq_hz)) => SourceSpec::Sine { freq_hz, dbfs: self.sine_dbfs, seconds: self.sine_seconds },
             (None, None) => bail!("give an audio FILE or --sine HZ"),
         };
         let bundle = self.bundle.clone().unwrap_or_else(|| gecko_driver_bundle::bundle_path().to_path_buf());
         if !bundle.join("Contents/Info.plist").exists() {
-            bail!("{} is not a driver bundle (no Contents/Info.plist); build it with `cargo build -p gecko-driver-bundle` or pass --bundle", bundle.display());
+            bail!(
+                "{} is not a driver bundle (no Contents/Info.plist); build it with `cargo build -p gecko-driver-bundle` or pass --bundle",
+                bundle.display()
+            );
         }
         let mut c = HostConfig::new(bundle, &self.shm_name, source);
         c.pacing = if self.fast { Pacing::Fast } else { Pacing::RealTime };
@@ -86,9 +87,7 @@ pub fn run(a: HostArgs, cancel: &AtomicBool) -> Result<()> {
     let config = a.config()?;
     let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::new(0);
-        b.set_style(
-            ProgressStyle::with_template("{spinner} host {bar:30} {msg}").expect("static template"),
-        );
+        b.set_style(ProgressStyle::with_template("{spinner} host {bar:30} {msg}").expect("static template"));
         b.enable_steady_tick(Duration::from_millis(100));
         b
     });

@@ -9,9 +9,9 @@ mod demo;
 mod doctor_cmd;
 #[cfg(not(target_os = "macos"))]
 mod host_cmd;
-mod preset_cmd;
 mod install_cmd;
 mod output_cmd;
+mod preset_cmd;
 mod status_cmd;
 mod ui;
 mod uninstall_cmd;
@@ -172,8 +172,7 @@ impl EngineOpts {
             gecko_dsp::Gain::new(g).context("invalid --gain-db")?;
             chain.gain_db = g;
         }
-        let target_latency_ms =
-            self.target_latency_ms.or(preset.as_ref().map(|p| p.target_latency_ms)).unwrap_or(20.0);
+        let target_latency_ms = self.target_latency_ms.or(preset.as_ref().map(|p| p.target_latency_ms)).unwrap_or(20.0);
         if let Some(why) = gecko_dsp::preset::target_latency_problem(target_latency_ms) {
             bail!("target latency {why}");
         }
@@ -267,7 +266,9 @@ fn main() {
             let capacity = gecko_ring::abi::DEFAULT_CAPACITY_FRAMES;
             gecko_ring::precreate_writer_segment(&shm_name, channels, capacity)
                 .map(|done| match done {
-                    gecko_ring::Precreated::Created => println!("created {shm_name} ({channels} ch × {capacity} frames) for the driver"),
+                    gecko_ring::Precreated::Created => {
+                        println!("created {shm_name} ({channels} ch × {capacity} frames) for the driver")
+                    }
                     gecko_ring::Precreated::AlreadyThere => println!("{shm_name} is already there, the right size"),
                 })
                 .map_err(anyhow::Error::from)
@@ -351,7 +352,10 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
 
 /// Opens the engine's control socket. An explicit `--control-socket` must
 /// work; with the default path, another engine already there is not an error.
-fn bind_control(a: &EngineArgs, state: &Arc<gecko_control::ControlState>) -> Result<Option<gecko_control::ControlServer>> {
+fn bind_control(
+    a: &EngineArgs,
+    state: &Arc<gecko_control::ControlState>,
+) -> Result<Option<gecko_control::ControlServer>> {
     let path = a.control_socket.clone().unwrap_or_else(gecko_control::default_socket_path);
     let info = gecko_control::EngineInfo {
         ring: a.shm_name.clone(),
@@ -377,7 +381,8 @@ fn list_devices() -> Result<()> {
         println!("no audio output devices found");
     }
     for n in names {
-        let note = if gecko_engine::output::is_gecko_sink(&n) { "  (Gecko Sink itself: not a valid output)" } else { "" };
+        let note =
+            if gecko_engine::output::is_gecko_sink(&n) { "  (Gecko Sink itself: not a valid output)" } else { "" };
         println!("{n}{note}");
     }
     Ok(())

@@ -44,7 +44,9 @@ pub fn run(a: OutputArgs) -> Result<()> {
             if s.already {
                 println!("Gecko Sink is already the system output (previous output: {prev})");
             } else {
-                println!("Gecko Sink is now the system output; the engine should play on {prev} (`gecko engine --device`)");
+                println!(
+                    "Gecko Sink is now the system output; the engine should play on {prev} (`gecko engine --device`)"
+                );
             }
         }
         OutputAction::Restore => println!("{}", sw.restore(p.as_ref())?.message()),

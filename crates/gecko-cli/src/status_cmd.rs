@@ -49,7 +49,9 @@ pub fn run(a: StatusArgs) -> Result<()> {
     let engine = match h.ring {
         RingHealth::Absent => format!("no ring ({}): the driver has not created it", p.ring_name()),
         RingHealth::Present { engine_attached: true } => "attached to the ring".to_owned(),
-        RingHealth::Present { engine_attached: false } => "not attached (the ring is ready: run `gecko engine`)".to_owned(),
+        RingHealth::Present { engine_attached: false } => {
+            "not attached (the ring is ready: run `gecko engine`)".to_owned()
+        }
     };
     println!("  engine         {engine}");
     if h.processes.is_empty() {
@@ -65,10 +67,16 @@ pub fn run(a: StatusArgs) -> Result<()> {
         );
     }
     if !h.receipts.is_empty() {
-        println!("  pkg receipts   {}", h.receipts.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "));
+        println!(
+            "  pkg receipts   {}",
+            h.receipts.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     let caps = p.capabilities();
-    println!("  capabilities   per-app capture: {}", if caps.per_app_capture { "yes" } else { "no (Gecko sees the system mix)" });
+    println!(
+        "  capabilities   per-app capture: {}",
+        if caps.per_app_capture { "yes" } else { "no (Gecko sees the system mix)" }
+    );
     if h.installed && !h.ok() {
         std::process::exit(1);
     }

@@ -108,7 +108,12 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            format!("{} peak {} rms {} dBFS", channel_label(i, r.levels.channels.len()), fmt_db(c.peak_dbfs()), fmt_db(c.rms_dbfs()))
+            format!(
+                "{} peak {} rms {} dBFS",
+                channel_label(i, r.levels.channels.len()),
+                fmt_db(c.peak_dbfs()),
+                fmt_db(c.rms_dbfs())
+            )
         })
         .collect();
     if r.levels.frames == 0 {

@@ -96,7 +96,12 @@ fn arbitrary_float_stereo_passes_bit_exact_over_many_ring_lengths() {
     // scale): 960,000 frames, ~29 laps of the 32768-frame ring.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("noise.wav");
-    let spec = hound::WavSpec { channels: 2, sample_rate: 48000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(&file, spec).unwrap();
     let mut x: u32 = 0x1234_5678;
     let mut src = Vec::new();
@@ -142,10 +147,23 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
         (vec!["demo".into(), "--gain-db".into(), "60".into()], "out of range"),
         (vec!["demo".into(), "--gain-db".into(), "loud".into()], "invalid value 'loud'"),
         // The preset's rule (1 to 500 ms) holds on the command line too.
-        (vec!["engine".into(), "--target-latency-ms".into(), "800".into(), "--no-play".into()], "800 ms: must be from 1 to 500 ms"),
+        (
+            vec!["engine".into(), "--target-latency-ms".into(), "800".into(), "--no-play".into()],
+            "800 ms: must be from 1 to 500 ms",
+        ),
         (vec!["host".into(), "/no/such/file.flac".into()], "not found"),
         (vec!["engine".into(), "--shm-name".into(), "no-slash".into()], "must start with '/'"),
-        (vec!["engine".into(), "--shm-name".into(), "/gk-nobody-here".into(), "--wait".into(), "0".into(), "--no-play".into()], "not installed"),
+        (
+            vec![
+                "engine".into(),
+                "--shm-name".into(),
+                "/gk-nobody-here".into(),
+                "--wait".into(),
+                "0".into(),
+                "--no-play".into(),
+            ],
+            "not installed",
+        ),
         (vec!["demo".into(), "-o".into(), "/no/such/dir/out.wav".into()], "does not exist"),
     ];
     for (args, expect) in cases {
@@ -175,7 +193,8 @@ fn the_engine_refuses_a_corrupt_or_stale_segment() {
     use nix::sys::stat::Mode;
     let forge = |name: &str, bytes: &[u8]| {
         let _ = gecko_ring_unlink(name);
-        let fd = nix::sys::mman::shm_open(name, OFlag::O_RDWR | OFlag::O_CREAT, Mode::from_bits_truncate(0o644)).unwrap();
+        let fd =
+            nix::sys::mman::shm_open(name, OFlag::O_RDWR | OFlag::O_CREAT, Mode::from_bits_truncate(0o644)).unwrap();
         let f = std::fs::File::from(fd);
         use std::io::Write;
         (&f).write_all(bytes).unwrap();
@@ -241,7 +260,17 @@ fn the_engine_follows_a_driver_restart() {
         .unwrap();
     for freq in ["440", "880"] {
         let o = run(gecko().args([
-            "host", "--sine", freq, "--sine-seconds", "1", "--fast", "--quiet", "--wait-for-engine", "20", "--shm-name", &name,
+            "host",
+            "--sine",
+            freq,
+            "--sine-seconds",
+            "1",
+            "--fast",
+            "--quiet",
+            "--wait-for-engine",
+            "20",
+            "--shm-name",
+            &name,
         ]));
         assert!(o.status.success(), "host {freq} Hz failed: {}", stderr(&o));
         // coreaudiod is gone for a while: the engine sees a dead writer and waits.
@@ -255,7 +284,8 @@ fn the_engine_follows_a_driver_restart() {
     let (_, samples) = read_f32_wav(&out);
     assert_eq!(samples.len(), 2 * 91_200, "1.9 s of stereo audio");
     // Both hosts' audio is in the recording: 440 Hz first, then 880 Hz.
-    let zero_crossings = |s: &[f32]| s.chunks(2).collect::<Vec<_>>().windows(2).filter(|w| (w[0][0] < 0.0) != (w[1][0] < 0.0)).count();
+    let zero_crossings =
+        |s: &[f32]| s.chunks(2).collect::<Vec<_>>().windows(2).filter(|w| (w[0][0] < 0.0) != (w[1][0] < 0.0)).count();
     let first = zero_crossings(&samples[2 * 4_800..2 * 43_200]); // 0.8 s of the first host
     let second = zero_crossings(&samples[2 * 52_000..2 * 90_400]); // 0.8 s of the second
     assert!((first as i64 - 704).abs() <= 4, "440 Hz → ~704 crossings in 0.8 s, got {first}");
@@ -271,7 +301,8 @@ fn the_engine_follows_a_driver_restart() {
 #[test]
 fn the_demo_plays_through_a_real_cpal_output_stream() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type null }\nctl.!default { type hw card 0 }\n").unwrap();
+    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
+        .unwrap();
     let out = home.path().join("out.wav");
     let src = "/usr/share/sounds/alsa/Front_Center.wav";
     let o = run(gecko().env("HOME", home.path()).args(["demo", src, "--realtime", "--quiet", "-o"]).arg(&out));
@@ -296,13 +327,22 @@ fn the_demo_plays_through_a_real_cpal_output_stream() {
     // be the source's frames, bit-exact and in order, with gaps.
     let lost: u64 = report
         .lines()
-        .find_map(|l| l.split(" frames LOST").next().filter(|_| l.contains(" frames LOST")).and_then(|h| h.rsplit(' ').next()?.parse().ok()))
+        .find_map(|l| {
+            l.split(" frames LOST")
+                .next()
+                .filter(|_| l.contains(" frames LOST"))
+                .and_then(|h| h.rsplit(' ').next()?.parse().ok())
+        })
         .unwrap_or(0);
     let mut src_nz = source.iter().filter(|x| **x != 0.0);
     let mut matched = 0usize;
     for f in rec.chunks_exact(2).filter(|f| f[0] != 0.0 || f[1] != 0.0) {
         assert_eq!(f[0].to_bits(), f[1].to_bits(), "mono source: both channels equal, frame {matched}");
-        assert!(src_nz.any(|x| x.to_bits() == f[0].to_bits()), "recorded frame {matched} ({}) is not the next source sample", f[0]);
+        assert!(
+            src_nz.any(|x| x.to_bits() == f[0].to_bits()),
+            "recorded frame {matched} ({}) is not the next source sample",
+            f[0]
+        );
         matched += 1;
     }
     let nz_src = source.iter().filter(|x| **x != 0.0).count();
@@ -310,7 +350,9 @@ fn the_demo_plays_through_a_real_cpal_output_stream() {
         assert_eq!(peak(&rec), peak(&source), "the loudest sample arrived unchanged");
         assert!(matched * 100 >= nz_src * 95, "{matched} non-zero frames recorded; the source has {nz_src}");
     } else {
-        println!("{lost} frames lost by the recorder (unpaced device); {matched} of {nz_src} source frames recorded, all in order and bit-exact");
+        println!(
+            "{lost} frames lost by the recorder (unpaced device); {matched} of {nz_src} source frames recorded, all in order and bit-exact"
+        );
     }
     let o = run(gecko().env("HOME", home.path()).arg("devices"));
     assert!(String::from_utf8_lossy(&o.stdout).lines().any(|l| l == "default"));
@@ -322,7 +364,8 @@ fn the_demo_plays_through_a_real_cpal_output_stream() {
 #[test]
 fn the_engine_recovers_when_the_output_device_disappears() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type null }\nctl.!default { type hw card 0 }\n").unwrap();
+    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
+        .unwrap();
     let name = format!("/gkloss{}", std::process::id());
     gecko_ring_unlink(&name);
     let out = home.path().join("out.wav");
@@ -336,7 +379,18 @@ fn the_engine_recovers_when_the_output_device_disappears() {
         .spawn()
         .unwrap();
     // Real time, 2 s, so the loss happens mid-stream.
-    let o = run(gecko().args(["host", "--sine", "440", "--sine-seconds", "2", "--quiet", "--wait-for-engine", "20", "--shm-name", &name]));
+    let o = run(gecko().args([
+        "host",
+        "--sine",
+        "440",
+        "--sine-seconds",
+        "2",
+        "--quiet",
+        "--wait-for-engine",
+        "20",
+        "--shm-name",
+        &name,
+    ]));
     assert!(o.status.success(), "host: {}", stderr(&o));
     let o = engine.wait_with_output().unwrap();
     let report = String::from_utf8_lossy(&o.stdout);
@@ -360,7 +414,12 @@ fn ring_status(name: &str) -> Option<gecko_ring::RingStatus> {
 
 /// Polls `ring_status` every 2 ms until `cond` holds; returns the status and
 /// when it first held, or panics with `what` after `limit`.
-fn poll_ring(name: &str, limit: std::time::Duration, what: &str, cond: impl Fn(&gecko_ring::RingStatus) -> bool) -> (gecko_ring::RingStatus, std::time::Instant) {
+fn poll_ring(
+    name: &str,
+    limit: std::time::Duration,
+    what: &str,
+    cond: impl Fn(&gecko_ring::RingStatus) -> bool,
+) -> (gecko_ring::RingStatus, std::time::Instant) {
     let t0 = std::time::Instant::now();
     loop {
         if let Some(s) = ring_status(name).filter(|s| cond(s)) {
@@ -402,8 +461,13 @@ fn a_killed_engine_is_replaced_without_losing_the_stream_or_its_recording() {
 
     // The first engine records, then dies without a word.
     let a = dir.path().join("a.wav");
-    let mut first = gecko().args(["engine", "--no-play", "--quiet", "--wait", "10", "--shm-name", &name, "-r"]).arg(&a).spawn().unwrap();
-    let (s, _) = poll_ring(&name, Duration::from_secs(10), "the first engine never attached", |s| s.read_count.is_some());
+    let mut first = gecko()
+        .args(["engine", "--no-play", "--quiet", "--wait", "10", "--shm-name", &name, "-r"])
+        .arg(&a)
+        .spawn()
+        .unwrap();
+    let (s, _) =
+        poll_ring(&name, Duration::from_secs(10), "the first engine never attached", |s| s.read_count.is_some());
     let attached_at = s.read_count.unwrap();
     std::thread::sleep(Duration::from_secs(3));
     first.kill().unwrap(); // SIGKILL
@@ -436,14 +500,19 @@ fn a_killed_engine_is_replaced_without_losing_the_stream_or_its_recording() {
     });
     assert!(at - started < Duration::from_secs(1), "the new engine attached {:?} after it started", at - started);
     // The driver saw the new reader: the ring drains, no overrun from here on.
-    let (s2, _) = poll_ring(&name, Duration::from_secs(2), "the ring never drained", |s| s.fill_frames().is_some_and(|f| f < 16_384));
+    let (s2, _) = poll_ring(&name, Duration::from_secs(2), "the ring never drained", |s| {
+        s.fill_frames().is_some_and(|f| f < 16_384)
+    });
     let overruns = s2.writer.overrun_events;
     let o = second.wait_with_output().unwrap();
     eprintln!("second engine:\n{}\n{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(o.status.success());
     let end = ring_status(&name).expect("ring");
     assert_eq!(end.writer.overrun_events, overruns, "the driver counted overruns after the new engine attached");
-    assert!(s.writer.overrun_events > 0, "the dead engine's frozen count did fill the ring (else this test shows nothing)");
+    assert!(
+        s.writer.overrun_events > 0,
+        "the dead engine's frozen count did fill the ring (else this test shows nothing)"
+    );
     let (_, b_samples) = read_f32_wav(&b);
     assert_eq!(b_samples.len(), 2 * 3 * 48_000, "3 s of stereo");
     assert!(sine_discontinuity(&b_samples, 1000.0, 48_000.0) < 1e-3, "the new engine's stream is continuous");
@@ -482,10 +551,12 @@ fn the_installer_sets_up_the_precreated_segment_for_a_sandboxed_driver() {
     let d = v.as_dictionary().unwrap();
     assert_eq!(d.get("UserName").and_then(|u| u.as_string()), Some("_coreaudiod"));
     assert_eq!(d.get("RunAtLoad").and_then(|u| u.as_boolean()), Some(true));
-    let args: Vec<&str> = d.get("ProgramArguments").unwrap().as_array().unwrap().iter().map(|a| a.as_string().unwrap()).collect();
+    let args: Vec<&str> =
+        d.get("ProgramArguments").unwrap().as_array().unwrap().iter().map(|a| a.as_string().unwrap()).collect();
     assert_eq!(args, ["/Applications/Gecko.app/Contents/MacOS/gecko", "ring", "precreate"]);
     // The segment the driver will open without O_CREAT: its format's size, 0644.
-    let fd = nix::sys::mman::shm_open(name.as_str(), nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty()).expect("pre-created");
+    let fd = nix::sys::mman::shm_open(name.as_str(), nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty())
+        .expect("pre-created");
     let st = nix::sys::stat::fstat(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
     let nominal = 512 + gecko_ring::abi::DEFAULT_CAPACITY_FRAMES as u64 * 2 * 4;
     assert!(gecko_ring::abi::is_page_rounded_size(st.st_size as u64, nominal), "{} bytes", st.st_size);

@@ -80,7 +80,10 @@ fn ctl_without_an_engine_says_how_to_start_one() {
     let o = ctl(&sock, &["status"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("no engine is listening on {}", sock.display())) && err.contains("gecko engine"), "{err}");
+    assert!(
+        err.contains(&format!("no engine is listening on {}", sock.display())) && err.contains("gecko engine"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -92,7 +95,18 @@ fn ctl_controls_and_watches_a_running_engine() {
     let _ = nix::sys::mman::shm_unlink(shm.as_str());
     procs.children.push(
         gecko()
-            .args(["host", "--sine", "440", "--sine-seconds", "30", "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
+            .args([
+                "host",
+                "--sine",
+                "440",
+                "--sine-seconds",
+                "30",
+                "--quiet",
+                "--wait-for-engine",
+                "30",
+                "--shm-name",
+                &shm,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -224,15 +238,35 @@ impl TwoCards {
         let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
         let _ = nix::sys::mman::shm_unlink(shm.as_str());
         let mut engine = gecko();
-        engine.env("HOME", home.path()).args(["engine", "--quiet", "--exit-on-stop", "--wait", "30", "--shm-name", &shm]);
+        engine.env("HOME", home.path()).args([
+            "engine",
+            "--quiet",
+            "--exit-on-stop",
+            "--wait",
+            "30",
+            "--shm-name",
+            &shm,
+        ]);
         if control_stdin {
             engine.arg("--control-stdin").stdin(Stdio::piped());
         }
-        let mut engine = engine.arg("--control-socket").arg(&sock).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut engine =
+            engine.arg("--control-socket").arg(&sock).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let stdin = engine.stdin.take();
         procs.children.push(engine);
         let host = gecko()
-            .args(["host", "--sine", "440", "--sine-seconds", &secs.to_string(), "--quiet", "--wait-for-engine", "30", "--shm-name", &shm])
+            .args([
+                "host",
+                "--sine",
+                "440",
+                "--sine-seconds",
+                &secs.to_string(),
+                "--quiet",
+                "--wait-for-engine",
+                "30",
+                "--shm-name",
+                &shm,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -255,7 +289,8 @@ impl TwoCards {
         assert!(self.host.wait().unwrap().success());
         drop(self.stdin.take());
         let out = self.procs.children.remove(0).wait_with_output().unwrap();
-        let (report, err) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        let (report, err) =
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
         assert!(out.status.success(), "{report}\n{err}");
         (report, err)
     }
@@ -329,7 +364,11 @@ fn engine_stdin_moves_playback_and_mutes() {
     writeln!(stdin, "mute on").unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while json(&sock, &["status"])["params"]["mute"] != true {
-        assert!(Instant::now() < deadline, "stdin's mute command never reached the settings: {}", json(&sock, &["status"]));
+        assert!(
+            Instant::now() < deadline,
+            "stdin's mute command never reached the settings: {}",
+            json(&sock, &["status"])
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(stdin);

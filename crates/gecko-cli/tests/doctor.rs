@@ -67,7 +67,13 @@ impl Machine {
     /// refusing to create shared memory (it keeps that environment across
     /// restarts: the simulated launchd passes it on).
     fn install_in_sandbox(&self) {
-        let o = self.command().args(["install", "--root"]).arg(&self.root).env("GECKO_SIM_DENY_SHM_CREATE", "1").output().unwrap();
+        let o = self
+            .command()
+            .args(["install", "--root"])
+            .arg(&self.root)
+            .env("GECKO_SIM_DENY_SHM_CREATE", "1")
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", text(&o));
     }
 
@@ -117,8 +123,12 @@ impl Machine {
                 continue;
             }
             let (mark, rest) = l.split_once(' ').unwrap_or_else(|| panic!("unexpected line {l:?}:\n{out}"));
-            let (id, detail) = rest.trim_start().split_once(' ').unwrap_or_else(|| panic!("unexpected line {l:?}:\n{out}"));
-            lines.push((id.to_owned(), Line { mark: mark.to_owned(), detail: detail.trim_start().to_owned(), fix: None }));
+            let (id, detail) =
+                rest.trim_start().split_once(' ').unwrap_or_else(|| panic!("unexpected line {l:?}:\n{out}"));
+            lines.push((
+                id.to_owned(),
+                Line { mark: mark.to_owned(), detail: detail.trim_start().to_owned(), fix: None },
+            ));
         }
         let ids: Vec<&str> = lines.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, CHECKS, "every check, in order, once:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
@@ -255,7 +265,12 @@ fn a_healthy_install_passes_and_a_stopped_engine_is_named() {
     assert!(lines.iter().all(|(_, l)| l.mark == "✔"), "{out}");
     assert_eq!(line(&lines, "signature").detail, "not applicable (simulated system: ELF bundle)");
     assert!(line(&lines, "audio-service").detail.contains("hosts the driver itself"), "{out}");
-    assert!(line(&lines, "ring-state").detail.contains(&format!("the driver mapped {} (262656 bytes, created by the driver)", m.shm)), "{out}");
+    assert!(
+        line(&lines, "ring-state")
+            .detail
+            .contains(&format!("the driver mapped {} (262656 bytes, created by the driver)", m.shm)),
+        "{out}"
+    );
     // fstat's size: 384 on Linux; page-rounded under macOS semantics (XNU pshm_truncate).
     let rd_bytes = if std::env::var_os("GECKO_MACOS_SEMANTICS").is_some() {
         // SAFETY: sysconf has no preconditions (the emulation answers 16 KiB).
@@ -304,7 +319,10 @@ fn a_missing_bundle_is_named() {
     assert_eq!(b.detail, format!("no driver at {}", m.bundle().display()));
     assert_eq!(
         b.fix.as_deref(),
-        Some(format!("install it: `gecko install --root '{}'` (or open the Gecko installer package)", m.root.display()).as_str())
+        Some(
+            format!("install it: `gecko install --root '{}'` (or open the Gecko installer package)", m.root.display())
+                .as_str()
+        )
     );
     // The checks that do not need the bundle still ran.
     assert_eq!(line(&lines, "audio-service").mark, "✔", "{out}");
@@ -366,9 +384,16 @@ fn a_quarantine_attribute_is_named() {
     assert_eq!(code, 1, "{out}");
     let q = line(&lines, "quarantine");
     assert_eq!(q.mark, "✘", "{out}");
-    assert!(q.detail.starts_with(&format!("{} carries the quarantine attribute (user.com.apple.quarantine)", bundle.display())), "{out}");
+    assert!(
+        q.detail
+            .starts_with(&format!("{} carries the quarantine attribute (user.com.apple.quarantine)", bundle.display())),
+        "{out}"
+    );
     // The simulated system's `sudo xattr -dr com.apple.quarantine <bundle>`.
-    assert_eq!(q.fix.as_deref(), Some(format!("setfattr -x user.com.apple.quarantine '{}'", bundle.display()).as_str()));
+    assert_eq!(
+        q.fix.as_deref(),
+        Some(format!("setfattr -x user.com.apple.quarantine '{}'", bundle.display()).as_str())
+    );
 
     let del = Command::new("python3")
         .args(["-c", "import os, sys; os.removexattr(sys.argv[1], 'user.com.apple.quarantine')"])
@@ -454,7 +479,10 @@ fn a_sandbox_refusing_shared_memory_is_named_and_a_precreated_segment_fixes_it()
     only_failure(&lines, "ring-state", &out);
     let r = line(&lines, "ring-state");
     // The driver's own sentence (DriverRingState::problem).
-    assert!(r.detail.contains(&format!("the driver may not create its shared memory {} (Operation not permitted)", m.shm)), "{out}");
+    assert!(
+        r.detail.contains(&format!("the driver may not create its shared memory {} (Operation not permitted)", m.shm)),
+        "{out}"
+    );
     assert!(r.detail.contains("gecko ring precreate"), "{out}");
     let fix = r.fix.as_deref().unwrap();
     assert!(
@@ -471,7 +499,13 @@ fn a_sandbox_refusing_shared_memory_is_named_and_a_precreated_segment_fixes_it()
     assert_eq!(r.mark, "✘", "{out}");
     assert!(r.detail.contains("the segment exists now"), "{out}");
     let restart = r.fix.as_deref().unwrap();
-    assert!(restart.starts_with(&format!("restart the audio service (`kill $(cat '{}')`)", m.run_dir().join("coreaudiod.pid").display())), "{restart}");
+    assert!(
+        restart.starts_with(&format!(
+            "restart the audio service (`kill $(cat '{}')`)",
+            m.run_dir().join("coreaudiod.pid").display()
+        )),
+        "{restart}"
+    );
     let old = m.coreaudiod_pid().unwrap();
     m.run_fix(restart);
     m.wait_new_coreaudiod(old);

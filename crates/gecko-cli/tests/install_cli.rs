@@ -44,19 +44,34 @@ fn install_status_uninstall_through_the_cli() {
     let o = gecko(&root, &shm, &["status"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    for want in ["version 0.1.0", "owner, modes   right", "driver loaded  yes", "hosts the driver", "per-app capture: no"] {
+    for want in
+        ["version 0.1.0", "owner, modes   right", "driver loaded  yes", "hosts the driver", "per-app capture: no"]
+    {
         assert!(t.contains(want), "status lacks {want:?}:\n{t}");
     }
 
     // The system output: to Gecko Sink (remembering the speakers) and back.
     let o = gecko(&root, &shm, &["output", "use-gecko-sink"]);
-    assert!(text(&o).contains("Gecko Sink is now the system output; the engine should play on Simulated Speakers"), "{}", text(&o));
+    assert!(
+        text(&o).contains("Gecko Sink is now the system output; the engine should play on Simulated Speakers"),
+        "{}",
+        text(&o)
+    );
     let o = gecko(&root, &shm, &["output"]);
-    assert!(text(&o).contains("* Gecko Sink") && text(&o).contains("remembered previous output: Simulated Speakers"), "{}", text(&o));
+    assert!(
+        text(&o).contains("* Gecko Sink") && text(&o).contains("remembered previous output: Simulated Speakers"),
+        "{}",
+        text(&o)
+    );
     let o = gecko(&root, &shm, &["output", "restore"]);
     assert!(text(&o).contains("system output restored to Simulated Speakers"), "{}", text(&o));
     let o = gecko(&root, &shm, &["output"]);
-    assert!(text(&o).contains("* Simulated Speakers  (built-in, SimBuiltInSpeakerDevice)") && !text(&o).contains("remembered"), "{}", text(&o));
+    assert!(
+        text(&o).contains("* Simulated Speakers  (built-in, SimBuiltInSpeakerDevice)")
+            && !text(&o).contains("remembered"),
+        "{}",
+        text(&o)
+    );
     assert!(text(&o).contains("  Gecko Sink  (virtual, "), "the transport of each device:\n{}", text(&o));
 
     let o = gecko(&root, &shm, &["uninstall"]);

@@ -323,7 +323,9 @@ fn with_version(object: Result<String, serde_json::Error>) -> String {
         Ok(s) if s == "{}" => format!("{{\"v\":{PROTOCOL_VERSION}}}"),
         Ok(s) if s.starts_with('{') => format!("{{\"v\":{PROTOCOL_VERSION},{}", &s[1..]),
         // Not reachable for our types; still answer with valid JSON.
-        _ => format!("{{\"v\":{PROTOCOL_VERSION},\"error\":{{\"code\":\"internal\",\"message\":\"could not encode the message\"}}}}"),
+        _ => format!(
+            "{{\"v\":{PROTOCOL_VERSION},\"error\":{{\"code\":\"internal\",\"message\":\"could not encode the message\"}}}}"
+        ),
     }
 }
 
@@ -358,7 +360,9 @@ fn parse_versioned(line: &str) -> Result<Map<String, Value>, ErrorBody> {
         Some(v) if v.as_u64() == Some(PROTOCOL_VERSION as u64) => Ok(obj),
         Some(v) => Err(ErrorBody::new(
             ErrorCode::UnsupportedVersion,
-            format!("protocol version {v} is not supported: this engine speaks version {PROTOCOL_VERSION}; update the app or the engine so they match"),
+            format!(
+                "protocol version {v} is not supported: this engine speaks version {PROTOCOL_VERSION}; update the app or the engine so they match"
+            ),
         )),
         None => Err(ErrorBody::new(
             ErrorCode::UnsupportedVersion,
@@ -367,7 +371,8 @@ fn parse_versioned(line: &str) -> Result<Map<String, Value>, ErrorBody> {
     }
 }
 
-const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute, set_output";
+const REQUEST_TYPES: &str =
+    "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute, set_output";
 
 /// Parses a request line; every failure is a structured error to send back.
 pub fn decode_request(line: &str) -> Result<Request, ErrorBody> {
@@ -385,7 +390,10 @@ pub fn decode_request(line: &str) -> Result<Request, ErrorBody> {
     serde_json::from_value::<Request>(Value::Object(obj)).map_err(|e| {
         let msg = e.to_string();
         if msg.starts_with("unknown variant") {
-            ErrorBody::new(ErrorCode::UnknownRequest, format!("unknown request type {kind:?}: use one of {REQUEST_TYPES}"))
+            ErrorBody::new(
+                ErrorCode::UnknownRequest,
+                format!("unknown request type {kind:?}: use one of {REQUEST_TYPES}"),
+            )
         } else {
             ErrorBody::new(ErrorCode::BadRequest, format!("bad {kind:?} request: {msg}; see docs/control-protocol.md"))
         }
@@ -438,7 +446,10 @@ mod tests {
         }
         assert_eq!(decode_request(r#"{"v":1,"type":"set_gain","db":-6}"#), Ok(Request::SetGain { db: -6.0 }));
         assert_eq!(decode_request(r#"{"v":1,"type":"set_output"}"#), Ok(Request::SetOutput { device: None }));
-        assert_eq!(decode_request(r#"{"v":1,"type":"set_output","device":null}"#), Ok(Request::SetOutput { device: None }));
+        assert_eq!(
+            decode_request(r#"{"v":1,"type":"set_output","device":null}"#),
+            Ok(Request::SetOutput { device: None })
+        );
     }
 
     #[test]

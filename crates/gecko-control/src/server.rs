@@ -6,8 +6,8 @@
 //! or the settings out.
 
 use crate::protocol::{
-    self, ErrorBody, ErrorCode, FormatInfo, Hello, MAX_LINE, MAX_RATE_HZ, MIN_RATE_HZ, PROTOCOL_VERSION, Reply, Request,
-    Status, TelemetryMsg, WriterStats,
+    self, ErrorBody, ErrorCode, FormatInfo, Hello, MAX_LINE, MAX_RATE_HZ, MIN_RATE_HZ, PROTOCOL_VERSION, Reply,
+    Request, Status, TelemetryMsg, WriterStats,
 };
 use crate::state::{ControlState, Edit};
 use gecko_dsp::ChainParams;
@@ -119,10 +119,16 @@ fn prepare_dir(dir: &Path) -> Result<(), ServerError> {
     // SAFETY: no preconditions.
     let me = unsafe { libc::geteuid() };
     if md.uid() != me {
-        return Err(ServerError::UnsafeDir { path: dir.to_owned(), why: format!("owned by uid {}, not by you ({me})", md.uid()) });
+        return Err(ServerError::UnsafeDir {
+            path: dir.to_owned(),
+            why: format!("owned by uid {}, not by you ({me})", md.uid()),
+        });
     }
     if md.mode() & 0o022 != 0 && md.mode() & 0o1000 == 0 {
-        return Err(ServerError::UnsafeDir { path: dir.to_owned(), why: format!("others may write to it (mode {:o})", md.mode() & 0o7777) });
+        return Err(ServerError::UnsafeDir {
+            path: dir.to_owned(),
+            why: format!("others may write to it (mode {:o})", md.mode() & 0o7777),
+        });
     }
     Ok(())
 }
@@ -151,7 +157,8 @@ impl ControlServer {
         let tmp = path.with_file_name(format!(".gecko-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let listener = UnixListener::bind(&tmp).map_err(io_err(&tmp))?;
-        let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).and_then(|_| std::fs::rename(&tmp, path));
+        let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .and_then(|_| std::fs::rename(&tmp, path));
         if let Err(e) = placed {
             let _ = std::fs::remove_file(&tmp);
             return Err(io_err(path)(e));
@@ -247,7 +254,9 @@ fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
             let e = ErrorBody::new(
                 ErrorCode::TooManyClients,
-                format!("the engine already serves {MAX_CLIENTS} clients: close some (other app windows, `gecko ctl telemetry --follow`) and retry"),
+                format!(
+                    "the engine already serves {MAX_CLIENTS} clients: close some (other app windows, `gecko ctl telemetry --follow`) and retry"
+                ),
             );
             let _ = writeln!(stream, "{}", protocol::encode_reply(&Err(e)));
             continue;
@@ -278,7 +287,9 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize, stop: &AtomicB
         }
         let avail = match r.fill_buf() {
             Ok(b) => b,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
+                continue;
+            }
             Err(e) => return Err(e),
         };
         if avail.is_empty() {
@@ -318,7 +329,9 @@ fn serve(shared: &Shared, stream: UnixStream) -> io::Result<()> {
             LineRead::TooLong => {
                 let e = ErrorBody::new(
                     ErrorCode::LineTooLong,
-                    format!("the request is longer than {MAX_LINE} bytes; send one request per line (a preset file is far smaller); closing the connection"),
+                    format!(
+                        "the request is longer than {MAX_LINE} bytes; send one request per line (a preset file is far smaller); closing the connection"
+                    ),
                 );
                 return send(&mut w, &Err(e));
             }
@@ -374,7 +387,11 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
             })));
         }
         Request::Telemetry => {
-            return shared.latest().as_ref().map(|s| Reply::Telemetry(Box::new(s.telemetry.clone()))).ok_or_else(not_ready);
+            return shared
+                .latest()
+                .as_ref()
+                .map(|s| Reply::Telemetry(Box::new(s.telemetry.clone())))
+                .ok_or_else(not_ready);
         }
         Request::Subscribe { .. } => unreachable!("handled by serve"),
         Request::SetGain { db } => Edit::Gain(db),

@@ -88,7 +88,14 @@ impl Edit {
                     return Err(invalid(format!("EQ band {index} does not exist: use 0 to {}", MAX_BANDS - 1)));
                 }
                 p.eq.bands[*index] = *band;
-                format!("EQ band {index}: {:?} {} Hz, Q {}, {} dB{}", band.kind, band.freq_hz, band.q, band.gain_db, if band.enabled { "" } else { " (off)" })
+                format!(
+                    "EQ band {index}: {:?} {} Hz, Q {}, {} dB{}",
+                    band.kind,
+                    band.freq_hz,
+                    band.q,
+                    band.gain_db,
+                    if band.enabled { "" } else { " (off)" }
+                )
             }
             Edit::Limiter { enabled, ceiling_dbtp } => {
                 if let Some(e) = enabled {
@@ -97,7 +104,11 @@ impl Edit {
                 if let Some(c) = ceiling_dbtp {
                     p.limiter.ceiling_dbtp = *c;
                 }
-                format!("limiter {}, ceiling {} dBTP", if p.limiter.enabled { "on" } else { "off" }, p.limiter.ceiling_dbtp)
+                format!(
+                    "limiter {}, ceiling {} dBTP",
+                    if p.limiter.enabled { "on" } else { "off" },
+                    p.limiter.ceiling_dbtp
+                )
             }
             Edit::Bypass => {
                 *params = ChainParams { mute: params.mute, ..ChainParams::bypass() };
@@ -174,9 +185,7 @@ impl ControlState {
     pub fn accept_output_requests(&self, yes: bool) {
         let mut o = self.outputs();
         o.accepting = yes;
-        if !yes
-            && let Some(t) = o.pending.take()
-        {
+        if !yes && let Some(t) = o.pending.take() {
             o.done.push((t.id, Err("the engine stopped playing".into())));
             self.output_done.notify_all();
         }
@@ -212,7 +221,10 @@ impl ControlState {
                 }
                 return Err(ErrorBody::new(
                     ErrorCode::Internal,
-                    format!("the engine did not switch the output within {} s; it keeps playing where it was", timeout.as_secs()),
+                    format!(
+                        "the engine did not switch the output within {} s; it keeps playing where it was",
+                        timeout.as_secs()
+                    ),
                 ));
             }
             o = self.output_done.wait_timeout(o, deadline - now).unwrap_or_else(|e| e.into_inner()).0;

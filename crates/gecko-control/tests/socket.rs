@@ -3,8 +3,8 @@
 
 use gecko_control::protocol::{ErrorCode, FormatInfo, TelemetryMsg, WriterStats};
 use gecko_control::server::{MAX_CLIENTS, Snapshot};
-use gecko_dsp::ChainParams;
 use gecko_control::{ClientError, ControlClient, ControlServer, ControlState, EngineInfo, ServerError};
+use gecko_dsp::ChainParams;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -110,7 +110,10 @@ fn bad_input_gets_a_structured_error_and_never_kills_the_server() {
     assert_eq!(code(&c.raw(r#"{"type":"status"}"#).unwrap()), "unsupported_version");
     assert_eq!(code(&c.raw(r#"{"v":1,"type":"self_destruct"}"#).unwrap()), "unknown_request");
     assert_eq!(code(&c.raw(r#"{"v":1,"type":"set_gain","db":"loud"}"#).unwrap()), "bad_request");
-    assert_eq!(code(&c.raw(r#"{"v":1,"type":"set_eq_band","index":99,"band":{"type":"peaking","freq":100,"q":1}}"#).unwrap()), "invalid_settings");
+    assert_eq!(
+        code(&c.raw(r#"{"v":1,"type":"set_eq_band","index":99,"band":{"type":"peaking","freq":100,"q":1}}"#).unwrap()),
+        "invalid_settings"
+    );
     // Still usable after all that.
     assert_eq!(c.hello().unwrap().protocol, 1);
 

@@ -343,7 +343,15 @@ struct WriterPhase {
 }
 
 impl WriterPhase {
-    const NEW: WriterPhase = WriterPhase { mean: f64::NAN, offset: f64::NAN, span: 0.0, last: None, low: 0, clock: None, await_anchor: false };
+    const NEW: WriterPhase = WriterPhase {
+        mean: f64::NAN,
+        offset: f64::NAN,
+        span: 0.0,
+        last: None,
+        low: 0,
+        clock: None,
+        await_anchor: false,
+    };
 
     /// Feeds the writer state seen by one render: the driver clock and the
     /// last IO cycle's write count and heartbeat (host ticks; a consistent
@@ -474,7 +482,13 @@ impl DriftLoop {
             ActuatorChoice::Steer => (Actuator::Steering, false),
         };
         let resampler = if need_resampler {
-            Some(AdaptiveResampler::new(cfg.device_rate, cfg.output_rate, cfg.channels, cfg.max_block_frames, cfg.quality)?)
+            Some(AdaptiveResampler::new(
+                cfg.device_rate,
+                cfg.output_rate,
+                cfg.channels,
+                cfg.max_block_frames,
+                cfg.quality,
+            )?)
         } else {
             None
         };
@@ -584,7 +598,11 @@ impl DriftLoop {
         }
         if self.phase == Phase::RebuildRequired || ev.contains(DriftEvents::RING_ERROR) {
             out.fill(0.0);
-            ev.insert(if self.phase == Phase::RebuildRequired { DriftEvents::REBUILD_REQUIRED } else { DriftEvents::default() });
+            ev.insert(if self.phase == Phase::RebuildRequired {
+                DriftEvents::REBUILD_REQUIRED
+            } else {
+                DriftEvents::default()
+            });
             return self.report(n, 0, f64::NAN, 0.0, ev);
         }
         let Some(m) = self.measure(reader, n, now, &mut ev) else {
@@ -639,7 +657,8 @@ impl DriftLoop {
         let progress = if stalled {
             0.0
         } else {
-            let clock = DriverClock { sample: state.zts_sample_time, host: state.zts_host_time, tpf, seed: state.zts_seed };
+            let clock =
+                DriverClock { sample: state.zts_sample_time, host: state.zts_host_time, tpf, seed: state.zts_seed };
             let offset = self.writer.update(
                 clock,
                 c.write_count,
@@ -649,7 +668,11 @@ impl DriftLoop {
             );
             if offset.is_finite() { offset + clock.sample_at(now) - c.write_count as f64 } else { lag as f64 / tpf }
         };
-        let buffered = self.resampler.as_ref().filter(|_| self.actuator == Actuator::Resampling).map_or(0.0, |r| r.buffered_input_frames());
+        let buffered = self
+            .resampler
+            .as_ref()
+            .filter(|_| self.actuator == Actuator::Resampling)
+            .map_or(0.0, |r| r.buffered_input_frames());
         let fill = ring + progress + buffered + self.pad as f64;
         Some(Measurement {
             now,
@@ -903,7 +926,10 @@ impl DriftLoop {
             RingEvent::Overrun { .. } => ev.insert(DriftEvents::RING_OVERRUN),
             RingEvent::NewGeneration { format, format_changed, .. } => {
                 ev.insert(DriftEvents::NEW_GENERATION);
-                if format_changed || format.sample_rate != self.cfg.device_rate || format.channels as usize != self.cfg.channels {
+                if format_changed
+                    || format.sample_rate != self.cfg.device_rate
+                    || format.channels as usize != self.cfg.channels
+                {
                     self.phase = Phase::RebuildRequired;
                     ev.insert(DriftEvents::REBUILD_REQUIRED);
                 } else {
@@ -980,7 +1006,14 @@ mod tests {
     #[test]
     fn an_absurd_fill_gives_a_slip_of_at_most_the_ring() {
         // what `err.round() as i64` gives for a fill of ±1e300 or ±inf frames
-        for (err, want) in [(1e300, 32768), (-1e300, -32768), (f64::INFINITY, 32768), (f64::NEG_INFINITY, -32768), (f64::NAN, 0), (-700.4, -700)] {
+        for (err, want) in [
+            (1e300, 32768),
+            (-1e300, -32768),
+            (f64::INFINITY, 32768),
+            (f64::NEG_INFINITY, -32768),
+            (f64::NAN, 0),
+            (-700.4, -700),
+        ] {
             let slip = bounded_slip(err.round() as i64, 32768);
             assert_eq!(slip, want, "{err}");
             assert!(slip.checked_neg().is_some(), "negating it cannot overflow");

@@ -76,7 +76,11 @@ impl SincFilter {
             sinc_len: self.taps,
             f_cutoff: self.cutoff,
             oversampling_factor: self.oversampling,
-            interpolation: if self.interpolation_order >= 3 { SincInterpolationType::Cubic } else { SincInterpolationType::Linear },
+            interpolation: if self.interpolation_order >= 3 {
+                SincInterpolationType::Cubic
+            } else {
+                SincInterpolationType::Linear
+            },
             window: WindowFunction::BlackmanHarris2,
         }
     }
@@ -139,7 +143,13 @@ pub struct AdaptiveResampler {
 impl AdaptiveResampler {
     /// A resampler from `rate_in` Hz to `rate_out` Hz for `channels`
     /// interleaved channels, producing up to `max_out_frames` per call.
-    pub fn new(rate_in: f64, rate_out: f64, channels: usize, max_out_frames: usize, quality: Quality) -> Result<Self, ResamplerBuildError> {
+    pub fn new(
+        rate_in: f64,
+        rate_out: f64,
+        channels: usize,
+        max_out_frames: usize,
+        quality: Quality,
+    ) -> Result<Self, ResamplerBuildError> {
         if !(rate_in > 0.0 && rate_out > 0.0 && rate_in.is_finite() && rate_out.is_finite()) {
             return Err(ResamplerBuildError(format!("rates {rate_in} Hz -> {rate_out} Hz")));
         }
@@ -148,8 +158,9 @@ impl AdaptiveResampler {
         }
         let nominal = rate_out / rate_in;
         let filter = quality.filter(rate_in, rate_out);
-        let inner = SincFixedOut::<f64>::new(nominal, MAX_RELATIVE_RATIO, filter.parameters(), max_out_frames, channels)
-            .map_err(|e| ResamplerBuildError(e.to_string()))?;
+        let inner =
+            SincFixedOut::<f64>::new(nominal, MAX_RELATIVE_RATIO, filter.parameters(), max_out_frames, channels)
+                .map_err(|e| ResamplerBuildError(e.to_string()))?;
         let max_in = inner.input_frames_max();
         Ok(AdaptiveResampler {
             channels,

@@ -172,7 +172,12 @@ fn passband_ripple_44k1_to_48k_up_to_20_khz() {
     let max = gains.iter().map(|g| g.1).fold(f64::MIN, f64::max);
     let min = gains.iter().map(|g| g.1).fold(f64::MAX, f64::min);
     let worst = gains.iter().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap();
-    println!("44.1 → 48 kHz passband 20 Hz..20 kHz: ripple {:.2e} dB (max {max:+.2e}, min {min:+.2e}, largest |gain| {:+.2e} dB at {:.0} Hz)", max - min, worst.1, worst.0);
+    println!(
+        "44.1 → 48 kHz passband 20 Hz..20 kHz: ripple {:.2e} dB (max {max:+.2e}, min {min:+.2e}, largest |gain| {:+.2e} dB at {:.0} Hz)",
+        max - min,
+        worst.1,
+        worst.0
+    );
     assert!(max - min <= 0.01, "ripple {:.4} dB: {gains:?}", max - min);
     // And the method sees roll-off where there is some: 21.5 kHz is in the transition band.
     let edge = gain_db(21_500.0);
@@ -182,7 +187,8 @@ fn passband_ripple_44k1_to_48k_up_to_20_khz() {
 
 #[test]
 fn passband_ripple_at_48_khz_drift_correction_up_to_20_khz() {
-    let freqs: Vec<f64> = (0..40).map(|i| 20.0 * 1000f64.powf(i as f64 / 39.0)).chain((10..=20).map(|k| k as f64 * 1000.0)).collect();
+    let freqs: Vec<f64> =
+        (0..40).map(|i| 20.0 * 1000f64.powf(i as f64 / 39.0)).chain((10..=20).map(|k| k as f64 * 1000.0)).collect();
     let gains: Vec<(f64, f64)> = freqs.iter().map(|&f| (f, gain_db_at(48_000.0, 48_000.0, 200.0, f))).collect();
     let max = gains.iter().map(|g| g.1).fold(f64::MIN, f64::max);
     let min = gains.iter().map(|g| g.1).fold(f64::MAX, f64::min);

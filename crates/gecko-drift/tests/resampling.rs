@@ -34,7 +34,11 @@ fn check_run(label: &str, r: &SimResult, seconds: f64) {
     assert_eq!(s.underrun_frames_locked, 0, "underruns after lock-in");
     assert_eq!(r.driver_overrun_frames_end, r.driver_overrun_frames_at_lock, "driver overruns after lock-in");
     assert_eq!(r.ring_overruns_locked, 0);
-    assert!(!r.events.iter().any(|(t, e)| *t > lock && e.contains(gecko_drift::DriftEvents::LOCK_LOST)), "{:?}", r.events);
+    assert!(
+        !r.events.iter().any(|(t, e)| *t > lock && e.contains(gecko_drift::DriftEvents::LOCK_LOST)),
+        "{:?}",
+        r.events
+    );
     // Roughly an hour of renders.
     assert!(r.renders as f64 >= seconds * 48_000.0 / 512.0 * 0.99);
 }

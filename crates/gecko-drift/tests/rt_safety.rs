@@ -29,7 +29,11 @@ fn render_never_allocates_while_steering_or_resampling() {
         let r = run(&cfg);
         println!("{}", summary(label, &r));
         // The run went through every phase (slip and lock included).
-        assert!(r.all_events.contains(DriftEvents::SLIP) && r.all_events.contains(DriftEvents::LOCKED), "{label}: {:?}", r.events);
+        assert!(
+            r.all_events.contains(DriftEvents::SLIP) && r.all_events.contains(DriftEvents::LOCKED),
+            "{label}: {:?}",
+            r.events
+        );
         assert!(r.renders > 2800);
     }
 }

@@ -68,7 +68,11 @@ fn sample_rate_change_48k_to_44k1_rebuilds_into_resampling() {
     let r = run(&cfg);
     println!("{}", summary("rate change", &r));
     let seg = &r.segments[1];
-    assert!(seg.events.contains(DriftEvents::NEW_GENERATION) && seg.events.contains(DriftEvents::REBUILD_REQUIRED), "{:?}", r.events);
+    assert!(
+        seg.events.contains(DriftEvents::NEW_GENERATION) && seg.events.contains(DriftEvents::REBUILD_REQUIRED),
+        "{:?}",
+        r.events
+    );
     check_relocked("rate change", seg);
     let last = r.last.unwrap();
     assert_eq!(last.actuator, Actuator::Resampling);

@@ -18,9 +18,11 @@
 //! Each line runs `AUDIO_SECS` of audio `RUNS` times and reports the best
 //! run (least disturbed by the other jobs sharing the machine) and the median.
 
-use gecko_dsp::biquad::FilterType;
-use gecko_dsp::{Chain, ChainParams, EqBand, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter, TruePeakDetector};
 use gecko_drift::{AdaptiveResampler, Quality};
+use gecko_dsp::biquad::FilterType;
+use gecko_dsp::{
+    Chain, ChainParams, EqBand, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter, TruePeakDetector,
+};
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -469,7 +469,8 @@ impl Biquad {
         for (i, f) in block.chunks_exact_mut(channels).enumerate() {
             let t = (i + 1) as f64 * inv;
             let l = |a: f64, b: f64| a + (b - a) * t;
-            let (b0, b1, b2, a1, a2) = (l(from.b0, to.b0), l(from.b1, to.b1), l(from.b2, to.b2), l(from.a1, to.a1), l(from.a2, to.a2));
+            let (b0, b1, b2, a1, a2) =
+                (l(from.b0, to.b0), l(from.b1, to.b1), l(from.b2, to.b2), l(from.a1, to.a1), l(from.a2, to.a2));
             for (x, s) in f.iter_mut().zip(self.state[..ch].iter_mut()) {
                 let y = b0 * *x + s[0];
                 s[0] = b1 * *x - a1 * y + s[1];
@@ -821,8 +822,14 @@ mod tests {
         assert!((m(params(FilterType::LowShelf, 200.0, 0.707, -9.0), 5.0) + 9.0).abs() < 0.01);
         assert!((m(params(FilterType::LowShelf, 200.0, 0.707, -9.0), 200.0) + 4.5).abs() < 1e-9);
         assert!((m(params(FilterType::HighShelf, 5000.0, 0.707, 4.0), 23000.0) - 4.0).abs() < 0.05);
-        assert!((m(params(FilterType::LowPass, 1000.0, std::f64::consts::FRAC_1_SQRT_2, 0.0), 1000.0) + 3.0103).abs() < 1e-3);
-        assert!((m(params(FilterType::HighPass, 1000.0, std::f64::consts::FRAC_1_SQRT_2, 0.0), 1000.0) + 3.0103).abs() < 1e-3);
+        assert!(
+            (m(params(FilterType::LowPass, 1000.0, std::f64::consts::FRAC_1_SQRT_2, 0.0), 1000.0) + 3.0103).abs()
+                < 1e-3
+        );
+        assert!(
+            (m(params(FilterType::HighPass, 1000.0, std::f64::consts::FRAC_1_SQRT_2, 0.0), 1000.0) + 3.0103).abs()
+                < 1e-3
+        );
         assert!(m(params(FilterType::Notch, 1000.0, 2.0, 0.0), 1000.0) < -200.0);
         assert!(m(params(FilterType::BandPass, 1000.0, 2.0, 0.0), 1000.0).abs() < 1e-9);
         for f in freqs() {
@@ -879,7 +886,10 @@ mod tests {
         let e = BiquadParams { freq_hz: 30000.0, ..ok }.validate(FS).unwrap_err();
         assert_eq!(e.field(), "freq");
         assert_eq!(e.to_string(), "freq = 30000 Hz: must be below half the sample rate (24000 Hz)");
-        assert_eq!(BiquadParams { freq_hz: -1.0, ..ok }.validate(FS).unwrap_err().to_string(), "freq = -1 Hz: must be above 0 Hz");
+        assert_eq!(
+            BiquadParams { freq_hz: -1.0, ..ok }.validate(FS).unwrap_err().to_string(),
+            "freq = -1 Hz: must be above 0 Hz"
+        );
         for f in [0.0, -5.0, 24000.0, f64::NAN] {
             assert_eq!(BiquadParams { freq_hz: f, ..ok }.validate(FS).unwrap_err().field(), "freq");
         }

@@ -364,8 +364,10 @@ mod tests {
             (FilterType::HighShelf, 10000.0, 0.707, 2.0),
             (FilterType::LowPass, 20000.0, 0.707, 0.0),
         ];
-        let bands: Vec<EqBand> =
-            kinds.iter().map(|&(kind, freq_hz, q, gain_db)| EqBand { kind, freq_hz, q, gain_db, enabled: true }).collect();
+        let bands: Vec<EqBand> = kinds
+            .iter()
+            .map(|&(kind, freq_hz, q, gain_db)| EqBand { kind, freq_hz, q, gain_db, enabled: true })
+            .collect();
         ChainParams { gain_db: 6.0, eq: EqParams::from_bands(&bands), ..ChainParams::default() }
     }
 
@@ -492,10 +494,17 @@ mod tests {
         let e = Chain::new(FS, 2, &p).unwrap_err();
         assert_eq!(e.to_string(), "eq.bands[3].freq = 30000 Hz: must be below half the sample rate (24000 Hz)");
         let mut chain = Chain::new(FS, 2, &ten_band_params()).unwrap();
-        let bad = ChainParams { limiter: LimiterParams { release_ms: 0.0, ..LimiterParams::default() }, ..ten_band_params() };
-        assert_eq!(chain.set_params(&bad).unwrap_err().to_string(), "limiter.release_ms = 0 ms: must be from 1 to 5000 ms");
+        let bad =
+            ChainParams { limiter: LimiterParams { release_ms: 0.0, ..LimiterParams::default() }, ..ten_band_params() };
+        assert_eq!(
+            chain.set_params(&bad).unwrap_err().to_string(),
+            "limiter.release_ms = 0 ms: must be from 1 to 5000 ms"
+        );
         assert_eq!(chain.params(), &ten_band_params());
-        assert_eq!(ChainParams { gain_db: 30.0, ..p }.validate(48000.0).unwrap_err().to_string(), "gain_db = 30 dB: must be from -120 to +24 dB");
+        assert_eq!(
+            ChainParams { gain_db: 30.0, ..p }.validate(48000.0).unwrap_err().to_string(),
+            "gain_db = 30 dB: must be from -120 to +24 dB"
+        );
         assert!(matches!(Chain::new(FS, 0, &ChainParams::default()), Err(ChainError::Channels(0))));
         // a block in another format is dropped to silence, counted
         let mut blk = vec![0.5f32; 3 * 64];
@@ -506,7 +515,10 @@ mod tests {
         let mut blk = vec![f32::NAN; 2 * 64];
         chain.process(&mut blk, 2);
         assert_eq!(chain.snapshot().nonfinite_samples, 128);
-        assert!(chain.needs_rebuild(&ChainParams { limiter: LimiterParams { lookahead_ms: 4.0, ..LimiterParams::default() }, ..ChainParams::default() }));
+        assert!(chain.needs_rebuild(&ChainParams {
+            limiter: LimiterParams { lookahead_ms: 4.0, ..LimiterParams::default() },
+            ..ChainParams::default()
+        }));
     }
 
     #[test]
@@ -546,5 +558,4 @@ mod tests {
         off.process(&mut loud.clone(), 2);
         assert_eq!(off.run_reading().frames, 0, "meters off: nothing measured");
     }
-
 }

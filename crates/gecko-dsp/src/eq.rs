@@ -1,7 +1,9 @@
 //! Parametric EQ: up to [`MAX_BANDS`] cascaded RBJ-cookbook biquads
 //! ([`crate::biquad`]) per channel, each change smoothed.
 
-use crate::biquad::{BandStep, Biquad, BiquadError, BiquadParams, CONTROL_FRAMES, Coefficients, FilterType, MAX_CHANNELS, SmoothedBiquad};
+use crate::biquad::{
+    BandStep, Biquad, BiquadError, BiquadParams, CONTROL_FRAMES, Coefficients, FilterType, MAX_CHANNELS, SmoothedBiquad,
+};
 use serde::{Deserialize, Serialize};
 
 /// Most bands an [`Equalizer`] (and a preset) holds.
@@ -42,7 +44,12 @@ impl Default for EqBand {
 impl EqBand {
     /// The band's filter, or `None` when disabled.
     pub fn params(&self) -> Option<BiquadParams> {
-        self.enabled.then_some(BiquadParams { kind: self.kind, freq_hz: self.freq_hz, q: self.q, gain_db: self.gain_db })
+        self.enabled.then_some(BiquadParams {
+            kind: self.kind,
+            freq_hz: self.freq_hz,
+            q: self.q,
+            gain_db: self.gain_db,
+        })
     }
 }
 
@@ -288,7 +295,13 @@ mod tests {
         let freqs = [25.0, 120.0, 300.0, 800.0, 1500.0, 3000.0, 5000.0, 7000.0, 9000.0, 19000.0];
         let mut bands = [EqBand::default(); 10];
         for i in 0..10 {
-            bands[i] = EqBand { kind: kinds[i], freq_hz: freqs[i], q: 0.5 + 0.3 * i as f64, gain_db: -9.0 + 2.0 * i as f64, enabled: true };
+            bands[i] = EqBand {
+                kind: kinds[i],
+                freq_hz: freqs[i],
+                q: 0.5 + 0.3 * i as f64,
+                gain_db: -9.0 + 2.0 * i as f64,
+                enabled: true,
+            };
         }
         bands[6].q = 0.2; // wide band-pass so the cascade does not vanish
         EqParams::from_bands(&bands)
@@ -321,7 +334,8 @@ mod tests {
             eq.process(blk);
         }
         let tail = &x[2 * 24000..];
-        let rms = |c: usize| (tail.iter().skip(c).step_by(2).map(|v| (*v as f64).powi(2)).sum::<f64>() / 24000.0).sqrt();
+        let rms =
+            |c: usize| (tail.iter().skip(c).step_by(2).map(|v| (*v as f64).powi(2)).sum::<f64>() / 24000.0).sqrt();
         let want = 0.1 / 2f64.sqrt() * 10f64.powf(eq.magnitude_db(1000.0) / 20.0);
         assert!((20.0 * (rms(0) / want).log10()).abs() < 0.01);
         assert!((20.0 * (rms(1) / want).log10()).abs() < 0.01);

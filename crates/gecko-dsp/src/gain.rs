@@ -47,7 +47,17 @@ impl Gain {
     /// A gain of `gain_db` dB, device volume 1, not muted, starting at its
     /// target (no initial ramp). Errors if the gain is out of range.
     pub fn new(gain_db: f64) -> Result<Gain, GainError> {
-        let mut g = Gain { gain_db: 0.0, volume: 1.0, mute: false, user_mute: false, current: 1.0, target: 1.0, step: 0.0, remaining: 0, ramp_frames: 480 };
+        let mut g = Gain {
+            gain_db: 0.0,
+            volume: 1.0,
+            mute: false,
+            user_mute: false,
+            current: 1.0,
+            target: 1.0,
+            step: 0.0,
+            remaining: 0,
+            ramp_frames: 480,
+        };
         g.set_gain_db(gain_db)?;
         g.current = g.target;
         g.remaining = 0;
@@ -95,7 +105,8 @@ impl Gain {
     }
 
     fn retarget(&mut self) {
-        let t = if self.mute || self.user_mute { 0.0 } else { (db_to_linear(self.gain_db) * self.volume as f64) as f32 };
+        let t =
+            if self.mute || self.user_mute { 0.0 } else { (db_to_linear(self.gain_db) * self.volume as f64) as f32 };
         if t == self.target {
             return;
         }

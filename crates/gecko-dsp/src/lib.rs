@@ -14,8 +14,8 @@ mod meter;
 pub mod plot;
 pub mod preset;
 
-pub use chain::{Chain, ChainError, ChainParams, MeterSnapshot};
 pub use biquad::{Biquad, BiquadError, BiquadParams, Coefficients, FilterType, SmoothedBiquad};
+pub use chain::{Chain, ChainError, ChainParams, MeterSnapshot};
 pub use eq::{EqBand, EqError, EqParams, Equalizer, MAX_BANDS};
 pub use gain::{Gain, GainError, db_to_linear, linear_to_db};
 pub use limiter::{Limiter, LimiterError, LimiterParams, LimiterStats, TruePeakDetector};

@@ -56,20 +56,60 @@ pub const BS1770_INTERPOLATOR: [[f32; 12]; 4] = {
 /// hold).
 pub const BS1770_INTERPOLATOR_AS_PUBLISHED: [[f64; 12]; 4] = [
     [
-        0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875, 0.1373291015625,
-        0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500,
+        0.0017089843750,
+        0.0109863281250,
+        -0.0196533203125,
+        0.0332031250000,
+        -0.0594482421875,
+        0.1373291015625,
+        0.9721679687500,
+        -0.1022949218750,
+        0.0476074218750,
+        -0.0266113281250,
+        0.0148925781250,
+        -0.0083007812500,
     ],
     [
-        -0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500, 0.4650878906250,
-        0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625, 0.0330810546875, -0.0189208984375,
+        -0.0291748046875,
+        0.0292968750000,
+        -0.0517578125000,
+        0.0891113281250,
+        -0.1665039062500,
+        0.4650878906250,
+        0.7797851562500,
+        -0.2003173828125,
+        0.1015625000000,
+        -0.0582275390625,
+        0.0330810546875,
+        -0.0189208984375,
     ],
     [
-        -0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625000000, -0.2003173828125, 0.7797851562500,
-        0.4650878906250, -0.1665039062500, 0.0891113281250, -0.0517578125000, 0.0292968750000, -0.0291748046875,
+        -0.0189208984375,
+        0.0330810546875,
+        -0.0582275390625,
+        0.1015625000000,
+        -0.2003173828125,
+        0.7797851562500,
+        0.4650878906250,
+        -0.1665039062500,
+        0.0891113281250,
+        -0.0517578125000,
+        0.0292968750000,
+        -0.0291748046875,
     ],
     [
-        -0.0083007812500, 0.0148925781250, -0.0266113281250, 0.0476074218750, -0.1022949218750, 0.9721679687500,
-        0.1373291015625, -0.0594482421875, 0.0332031250000, -0.0196533203125, 0.0109863281250, 0.0017089843750,
+        -0.0083007812500,
+        0.0148925781250,
+        -0.0266113281250,
+        0.0476074218750,
+        -0.1022949218750,
+        0.9721679687500,
+        0.1373291015625,
+        -0.0594482421875,
+        0.0332031250000,
+        -0.0196533203125,
+        0.0109863281250,
+        0.0017089843750,
     ],
 ];
 
@@ -179,7 +219,13 @@ fn interpolated_peaks(xb: &[f32], m: usize, out: &mut [f32]) {
 /// history ring `hist`/`pos`, newest first, then from the block), and calls
 /// `f(channel, first frame of the chunk, xb, peaks)` with the chunk's
 /// layout (`xb`: `TAPS − 1 + m` samples) and its `m` per-frame peaks.
-fn for_each_chunk(hist: &[[f32; 2 * TAPS]], pos: usize, channels: usize, block: &[f32], mut f: impl FnMut(usize, usize, &[f32], &[f32])) {
+fn for_each_chunk(
+    hist: &[[f32; 2 * TAPS]],
+    pos: usize,
+    channels: usize,
+    block: &[f32],
+    mut f: impl FnMut(usize, usize, &[f32], &[f32]),
+) {
     let frames = block.len() / channels;
     let mut xb = [0.0f32; TAPS - 1 + CHUNK];
     let mut peaks = [0.0f32; CHUNK];
@@ -190,7 +236,8 @@ fn for_each_chunk(hist: &[[f32; 2 * TAPS]], pos: usize, channels: usize, block: 
         let mut f0 = 0;
         while f0 < frames {
             let m = CHUNK.min(frames - f0);
-            for (d, x) in xb[TAPS - 1..TAPS - 1 + m].iter_mut().zip(block[f0 * channels + c..].iter().step_by(channels)) {
+            for (d, x) in xb[TAPS - 1..TAPS - 1 + m].iter_mut().zip(block[f0 * channels + c..].iter().step_by(channels))
+            {
                 *d = *x;
             }
             interpolated_peaks(&xb, m, &mut peaks[..m]);
@@ -821,8 +868,12 @@ pub(crate) mod tests {
             for (k, (x, y)) in a.chunks_mut(block * 2).zip(b.chunks_mut(block * 2)).enumerate() {
                 let at = |s: f64| (s * FS) as usize;
                 let change = match k * block {
-                    f if f >= at(5.0) && f < at(5.0) + block => Some(LimiterParams { ceiling_dbtp: -6.0, ..LimiterParams::default() }),
-                    f if f >= at(7.9) && f < at(7.9) + block => Some(LimiterParams { enabled: false, ..LimiterParams::default() }),
+                    f if f >= at(5.0) && f < at(5.0) + block => {
+                        Some(LimiterParams { ceiling_dbtp: -6.0, ..LimiterParams::default() })
+                    }
+                    f if f >= at(7.9) && f < at(7.9) + block => {
+                        Some(LimiterParams { enabled: false, ..LimiterParams::default() })
+                    }
                     f if f >= at(8.6) && f < at(8.6) + block => Some(LimiterParams::default()),
                     _ => None,
                 };
@@ -875,9 +926,13 @@ pub(crate) mod tests {
     /// with a 10 ms fade-in, through the Annex 2 detector: within −0.4/+0.2 dB.
     #[test]
     fn annex2_detector_meets_tech3341_true_peak_cases() {
-        for (case, div, phase_deg, amp) in
-            [(15, 4.0, 0.0, 0.5), (16, 4.0, 45.0, 0.5), (17, 6.0, 60.0, 0.5), (18, 8.0, 67.5, 0.5), (19, 4.0, 45.0, 1.41)]
-        {
+        for (case, div, phase_deg, amp) in [
+            (15, 4.0, 0.0, 0.5),
+            (16, 4.0, 45.0, 0.5),
+            (17, 6.0, 60.0, 0.5),
+            (18, 8.0, 67.5, 0.5),
+            (19, 4.0, 45.0, 1.41),
+        ] {
             let want = 20.0 * f64::log10(amp);
             let mut d = TruePeakDetector::new(2);
             let f = FS / div;
@@ -962,8 +1017,17 @@ pub(crate) mod tests {
         20.0 * p.log10()
     }
 
-    pub(crate) const PROGRAMS: [&str; 9] =
-        ["sine_near_fs4", "isp_fs4_45", "isp_fs6_60", "sine_1k", "sine_high", "noise_bursts", "square", "clicks", "music"];
+    pub(crate) const PROGRAMS: [&str; 9] = [
+        "sine_near_fs4",
+        "isp_fs4_45",
+        "isp_fs6_60",
+        "sine_1k",
+        "sine_high",
+        "noise_bursts",
+        "square",
+        "clicks",
+        "music",
+    ];
 
     /// The limiter's promise: program material at +12 dB over the ceiling
     /// comes out with a true peak at or under the ceiling as read by
@@ -976,7 +1040,8 @@ pub(crate) mod tests {
         for ceiling in [-1.0, -6.0, -0.1] {
             for kind in PROGRAMS {
                 let x = program(kind, 2.0, ceiling + 12.0);
-                let mut lim = Limiter::new(FS, 2, &LimiterParams { ceiling_dbtp: ceiling, ..LimiterParams::default() }).unwrap();
+                let mut lim =
+                    Limiter::new(FS, 2, &LimiterParams { ceiling_dbtp: ceiling, ..LimiterParams::default() }).unwrap();
                 let mut y = x.clone();
                 for b in y.chunks_mut(2 * 128) {
                     lim.process(b);
@@ -986,7 +1051,11 @@ pub(crate) mod tests {
                 own.process(&y);
                 let st = lim.stats();
                 assert!(judged <= ceiling + 0.1, "{kind} at ceiling {ceiling}: ebur128 reads {judged:.3} dBTP");
-                assert!(own.max_peak_dbtp() <= ceiling + 0.01, "{kind} at {ceiling}: Annex 2 reads {:.3}", own.max_peak_dbtp());
+                assert!(
+                    own.max_peak_dbtp() <= ceiling + 0.01,
+                    "{kind} at {ceiling}: Annex 2 reads {:.3}",
+                    own.max_peak_dbtp()
+                );
                 assert_eq!(st.safety_clamps, 0, "{kind}");
                 assert_eq!(st.clipped_samples, 0, "{kind}");
                 assert!(st.max_gain_reduction_db > 11.0, "{kind}: only {} dB of reduction", st.max_gain_reduction_db);
@@ -1041,7 +1110,10 @@ pub(crate) mod tests {
         assert!(g[release_start..].windows(2).all(|w| w[1] >= w[0] - 1e-12));
         // attack starts no earlier than the lookahead before the burst leaves the delay line
         let burst_out = (0.3 * FS) as usize + lat;
-        assert!(down_start + a + 32 >= burst_out && down_start < burst_out, "attack at {down_start}, burst out at {burst_out}");
+        assert!(
+            down_start + a + 32 >= burst_out && down_start < burst_out,
+            "attack at {down_start}, burst out at {burst_out}"
+        );
         // release: 63 % recovered about one time constant (+ ramp) after the hold ends
         let tau = (0.1 * FS) as usize;
         let at = |k: usize| (g[release_start + k] - gmin) / (1.0 - gmin);
@@ -1075,7 +1147,8 @@ pub(crate) mod tests {
         lim.set_params(&LimiterParams::default()).unwrap();
         let mut y = vec![1.5f32; 2 * 2000];
         lim.process(&mut y);
-        let steps = y.chunks(2).collect::<Vec<_>>().windows(2).map(|w| (w[1][0] - w[0][0]).abs()).fold(0.0f32, f32::max);
+        let steps =
+            y.chunks(2).collect::<Vec<_>>().windows(2).map(|w| (w[1][0] - w[0][0]).abs()).fold(0.0f32, f32::max);
         assert!(steps < 1.5 / 96.0 * 1.05, "largest step {steps}");
         assert!(y[y.len() - 1] <= crate::db_to_linear(-1.0) as f32);
     }
@@ -1087,7 +1160,12 @@ pub(crate) mod tests {
         assert_no_alloc::assert_no_alloc(|| {
             for (i, b) in x.chunks_mut(256).enumerate() {
                 if i == 20 {
-                    lim.set_params(&LimiterParams { ceiling_dbtp: -3.0, release_ms: 300.0, ..LimiterParams::default() }).unwrap();
+                    lim.set_params(&LimiterParams {
+                        ceiling_dbtp: -3.0,
+                        release_ms: 300.0,
+                        ..LimiterParams::default()
+                    })
+                    .unwrap();
                 }
                 lim.process(b);
             }

@@ -37,7 +37,9 @@ use ebur128::{EbuR128, Mode};
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum LoudnessError {
     /// `ebur128` accepts 1..=64 channels and 16 Hz..=2.8 MHz.
-    #[error("loudness meter: unsupported format ({channels} channels at {sample_rate} Hz): use 1-64 channels, 16 Hz-2.8 MHz")]
+    #[error(
+        "loudness meter: unsupported format ({channels} channels at {sample_rate} Hz): use 1-64 channels, 16 Hz-2.8 MHz"
+    )]
     Format {
         /// Channels asked for.
         channels: usize,
@@ -486,14 +488,18 @@ mod tests {
             let ph = phase_deg * PI / 180.0;
             let s: Vec<f32> = (0..FS as usize)
                 .flat_map(|i| {
-                    let v = (crate::limiter::tests::fade_in(i) * amp * (2.0 * PI * f * i as f64 / FS as f64 + ph).sin()) as f32;
+                    let v = (crate::limiter::tests::fade_in(i) * amp * (2.0 * PI * f * i as f64 / FS as f64 + ph).sin())
+                        as f32;
                     [v, v]
                 })
                 .collect();
             m.process(&s);
             for c in 0..2 {
                 let tp = m.true_peak_dbtp(c);
-                assert!(tp >= want - 0.4 && tp <= want + 0.2, "case {case} ch {c}: {tp:.3} dBTP, expected {want} -0.4/+0.2");
+                assert!(
+                    tp >= want - 0.4 && tp <= want + 0.2,
+                    "case {case} ch {c}: {tp:.3} dBTP, expected {want} -0.4/+0.2"
+                );
             }
             if case == 16 {
                 assert_within("case 16 sample peak", m.sample_peak_dbfs(0), -9.02, 0.02);
@@ -517,7 +523,12 @@ mod tests {
             let segs: Vec<(f64, f64)> = levels.iter().map(|l| (*l, 20.0)).collect();
             feed(&mut m, &segs);
             assert_within(&format!("Tech 3342 case {} LRA", i + 1), m.loudness_range_lu(), *want, 1.0);
-            assert_within(&format!("Tech 3342 case {} LRA (reading)", i + 1), m.reading().loudness_range_lu, *want, 1.0);
+            assert_within(
+                &format!("Tech 3342 case {} LRA (reading)", i + 1),
+                m.reading().loudness_range_lu,
+                *want,
+                1.0,
+            );
         }
     }
 
@@ -610,7 +621,11 @@ mod tests {
         let r = m.reading();
         assert_eq!((r.momentary_lufs, r.short_term_lufs), (f64::NEG_INFINITY, f64::NEG_INFINITY));
         // (the 400 ms gating blocks across the end of the tone pull it a little under -23)
-        assert!((r.integrated_lufs + 23.0).abs() < 0.5, "integrated loudness keeps the programme: {}", r.integrated_lufs);
+        assert!(
+            (r.integrated_lufs + 23.0).abs() < 0.5,
+            "integrated loudness keeps the programme: {}",
+            r.integrated_lufs
+        );
     }
 
     #[test]

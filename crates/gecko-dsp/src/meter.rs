@@ -99,10 +99,7 @@ impl Meter {
     /// Levels measured since creation or the last [`Meter::reset`] (allocates
     /// the per-channel list: not for the audio thread).
     pub fn reading(&self) -> MeterReading {
-        MeterReading {
-            channels: (0..self.channels).map(|c| self.channel_levels(c)).collect(),
-            frames: self.frames,
-        }
+        MeterReading { channels: (0..self.channels).map(|c| self.channel_levels(c)).collect(), frames: self.frames }
     }
 
     /// Adds another meter's measurement to this one, as if its frames had
@@ -168,7 +165,8 @@ mod tests {
 
     #[test]
     fn absorbing_windows_equals_measuring_the_whole() {
-        let block: Vec<f32> = (0..4000).map(|i| ((i * 37 % 101) as f32 / 50.0 - 1.0) * if i % 2 == 0 { 0.5 } else { 0.25 }).collect();
+        let block: Vec<f32> =
+            (0..4000).map(|i| ((i * 37 % 101) as f32 / 50.0 - 1.0) * if i % 2 == 0 { 0.5 } else { 0.25 }).collect();
         let mut whole = Meter::new(2);
         whole.process(&block);
         let mut run = Meter::new(2);
@@ -185,7 +183,6 @@ mod tests {
             assert!((a.rms - b.rms).abs() <= 1e-6 * b.rms, "{a:?} {b:?}");
         }
     }
-
 }
 
 #[cfg(test)]

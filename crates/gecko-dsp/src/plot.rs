@@ -6,8 +6,8 @@
 
 use crate::biquad::{BiquadParams, Coefficients};
 use crate::preset::{Preset, PresetError};
-use plotters::prelude::*;
 use plotters::coord::combinators::BindKeyPoints;
+use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
@@ -109,7 +109,11 @@ pub fn render_eq_response_rgb(preset: &Preset, sample_rate: f64) -> Result<Vec<u
     Ok(buf)
 }
 
-fn draw<DB: DrawingBackend>(preset: &Preset, fs: f64, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<(), PlotError>
+fn draw<DB: DrawingBackend>(
+    preset: &Preset,
+    fs: f64,
+    root: DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<(), PlotError>
 where
     DB::ErrorType: 'static,
 {
@@ -178,7 +182,10 @@ where
         "total EQ".to_owned()
     };
     chart
-        .draw_series(LineSeries::new(total.iter().map(|&(f, db)| (f, db.clamp(y_lo, y_hi))), total_color.stroke_width(4)))
+        .draw_series(LineSeries::new(
+            total.iter().map(|&(f, db)| (f, db.clamp(y_lo, y_hi))),
+            total_color.stroke_width(4),
+        ))
         .map_err(draw_err)?
         .label(total_label)
         .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], total_color.stroke_width(5)));

@@ -153,7 +153,8 @@ impl Preset {
     /// Parses TOML text (`origin` names it in errors). Does not check ranges:
     /// see [`Preset::validate`].
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Preset, PresetError> {
-        toml::from_str(text).map_err(|e| PresetError::Parse { origin: origin.to_owned(), message: e.to_string().trim_end().to_owned() })
+        toml::from_str(text)
+            .map_err(|e| PresetError::Parse { origin: origin.to_owned(), message: e.to_string().trim_end().to_owned() })
     }
 
     /// Reads and parses a preset file.
@@ -196,8 +197,10 @@ impl Preset {
 
     /// A built-in preset by name (`flat`, `loudness`, `speech`, `night`).
     pub fn builtin(name: &str) -> Result<Preset, PresetError> {
-        let (_, text) =
-            BUILTINS.iter().find(|(n, _)| *n == name).ok_or_else(|| PresetError::UnknownBuiltin { name: name.to_owned() })?;
+        let (_, text) = BUILTINS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| PresetError::UnknownBuiltin { name: name.to_owned() })?;
         Preset::from_toml_str(text, &format!("built-in preset {name:?}"))
     }
 
@@ -360,14 +363,18 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_wrong_types_are_refused_by_name() {
-        let e = Preset::from_toml_str("[[eq.bands]]\ntype = \"peaking\"\nfrq = 100\nq = 1\n", "p.toml").unwrap_err().to_string();
+        let e = Preset::from_toml_str("[[eq.bands]]\ntype = \"peaking\"\nfrq = 100\nq = 1\n", "p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `frq`"), "{e}");
         assert!(e.starts_with("p.toml: "), "{e}");
         let e = Preset::from_toml_str("gain = 3\n", "p.toml").unwrap_err().to_string();
         assert!(e.contains("unknown field `gain`"), "{e}");
         let e = Preset::from_toml_str("[limiter]\nceiling = -1\n", "p.toml").unwrap_err().to_string();
         assert!(e.contains("unknown field `ceiling`"), "{e}");
-        let e = Preset::from_toml_str("[[eq.bands]]\ntype = \"bell\"\nfreq = 100\nq = 1\n", "p.toml").unwrap_err().to_string();
+        let e = Preset::from_toml_str("[[eq.bands]]\ntype = \"bell\"\nfreq = 100\nq = 1\n", "p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown variant `bell`"), "{e}");
         let e = Preset::from_toml_str("gain_db = \"loud\"\n", "p.toml").unwrap_err().to_string();
         assert!(e.contains("gain_db"), "{e}");
@@ -393,7 +400,12 @@ mod tests {
         p.eq.bands[2].freq_hz = 30000.0;
         std::fs::write(&path, p.to_toml_string()).unwrap();
         let e = Preset::check_file(&path, 48000.0).unwrap_err().to_string();
-        assert!(e.contains("mine.toml: 1 problem(s):\n  eq.bands[2].freq = 30000 Hz: must be below half the sample rate (24000 Hz)"), "{e}");
+        assert!(
+            e.contains(
+                "mine.toml: 1 problem(s):\n  eq.bands[2].freq = 30000 Hz: must be below half the sample rate (24000 Hz)"
+            ),
+            "{e}"
+        );
         let e = Preset::load(&dir.path().join("missing.toml")).unwrap_err();
         assert!(matches!(e, PresetError::Io { .. }));
     }
@@ -421,5 +433,4 @@ mod tests {
         assert_eq!(back.name.as_deref(), Some("mine"));
         assert_eq!(back.chain_params(), params);
     }
-
 }

@@ -11,8 +11,8 @@
 //! `render` never allocates, locks or blocks (tested under `assert_no_alloc`).
 
 use crate::recorder::RecorderTx;
-use gecko_dsp::{Chain, ChainParams, MeterSnapshot};
 use gecko_drift::{Actuator, DriftEvents, DriftLoop, Phase, RenderReport};
+use gecko_dsp::{Chain, ChainParams, MeterSnapshot};
 use gecko_ring::{Reader, RingError, RingEvent, RingFormat};
 use ringbuf::traits::{Consumer, Producer};
 use ringbuf::{HeapCons, HeapProd};
@@ -85,7 +85,11 @@ pub struct CoreTotals {
 /// (`current`, live edits included) or, if they do not fit the new rate (an
 /// EQ band above its Nyquist frequency), `fallback` (the engine's start-up
 /// settings). Allocates: for the control thread. Errors only when neither fits.
-pub fn chain_for_format(format: RingFormat, current: &ChainParams, fallback: &ChainParams) -> Result<Chain, gecko_dsp::ChainError> {
+pub fn chain_for_format(
+    format: RingFormat,
+    current: &ChainParams,
+    fallback: &ChainParams,
+) -> Result<Chain, gecko_dsp::ChainError> {
     let (rate, channels) = (format.sample_rate.round() as u32, format.channels as usize);
     Chain::new(rate, channels, current).or_else(|e| {
         tracing::warn!("the current settings do not fit {rate} Hz ({e}); using the start-up settings");
@@ -157,7 +161,11 @@ impl RtCore {
 
     /// Rebuilds the chain for a new ring `format` (control thread; allocates)
     /// with [`chain_for_format`], and clears the pending rebuild.
-    pub(crate) fn rebuild_chain(&mut self, format: RingFormat, fallback: &ChainParams) -> Result<(), gecko_dsp::ChainError> {
+    pub(crate) fn rebuild_chain(
+        &mut self,
+        format: RingFormat,
+        fallback: &ChainParams,
+    ) -> Result<(), gecko_dsp::ChainError> {
         self.chain = chain_for_format(format, self.chain.params(), fallback)?;
         self.channels = format.channels as usize;
         self.rebuild = None;
@@ -334,7 +342,14 @@ mod tests {
     use gecko_dsp::{EqBand, EqParams, FilterType};
 
     fn format(rate: f64) -> RingFormat {
-        RingFormat { channels: 2, sample_rate: rate, capacity_frames: 16384, generation: 2, header_size: 4096, writer_pid: 1 }
+        RingFormat {
+            channels: 2,
+            sample_rate: rate,
+            capacity_frames: 16384,
+            generation: 2,
+            header_size: 4096,
+            writer_pid: 1,
+        }
     }
 
     #[test]

@@ -104,7 +104,9 @@ pub enum EngineError {
     #[error(transparent)]
     Record(#[from] RecordError),
     /// The device's format changed while recording (a WAV has one format).
-    #[error("Gecko Sink changed format ({old_channels} ch @ {old_rate} Hz → {new_channels} ch @ {new_rate} Hz) during the recording; the recording so far was saved")]
+    #[error(
+        "Gecko Sink changed format ({old_channels} ch @ {old_rate} Hz → {new_channels} ch @ {new_rate} Hz) during the recording; the recording so far was saved"
+    )]
     FormatChanged {
         /// Channels before.
         old_channels: u32,
@@ -119,7 +121,9 @@ pub enum EngineError {
     #[error(transparent)]
     Output(#[from] OutputError),
     /// The ring's contents became invalid while playing.
-    #[error("Gecko Sink's shared memory {0} became invalid while playing (a corrupt or foreign writer); restart coreaudiod (or `gecko host`) and the engine")]
+    #[error(
+        "Gecko Sink's shared memory {0} became invalid while playing (a corrupt or foreign writer); restart coreaudiod (or `gecko host`) and the engine"
+    )]
     RingFault(String),
     /// The drift loop could not be built.
     #[error("drift control: {0}")]
@@ -245,21 +249,31 @@ pub fn run_with_outputs(
     let peek = gecko_ring::Peek::open(&config.shm_name).ok();
     let recorder = match &config.record {
         // 10 s of queue: the recorder thread writes far faster than real time.
-        Some(path) => Some(recorder::start(path, format.channels as u16, format.sample_rate.round() as u32, (format.sample_rate * 10.0) as usize)?),
+        Some(path) => Some(recorder::start(
+            path,
+            format.channels as u16,
+            format.sample_rate.round() as u32,
+            (format.sample_rate * 10.0) as usize,
+        )?),
         None => None,
     };
     let selected = match &config.playback {
         Playback::None => Err("playback disabled".to_owned()),
-        Playback::Default => output::select(None, format.channels as u16, format.sample_rate.round() as u32).map_err(|e| match e {
-            e @ OutputError::FeedbackLoop(_) => e.to_string(),
-            e => {
-                tracing::warn!("no playback: {e}");
-                e.to_string()
-            }
-        }),
-        Playback::Device(name) => Ok(output::select(Some(name), format.channels as u16, format.sample_rate.round() as u32)?),
+        Playback::Default => {
+            output::select(None, format.channels as u16, format.sample_rate.round() as u32).map_err(|e| match e {
+                e @ OutputError::FeedbackLoop(_) => e.to_string(),
+                e => {
+                    tracing::warn!("no playback: {e}");
+                    e.to_string()
+                }
+            })
+        }
+        Playback::Device(name) => {
+            Ok(output::select(Some(name), format.channels as u16, format.sample_rate.round() as u32)?)
+        }
     };
-    let mut ctx = RunCtx { config, cancel, started, peek, format, controls: &mut controls, progress: &mut progress, outputs };
+    let mut ctx =
+        RunCtx { config, cancel, started, peek, format, controls: &mut controls, progress: &mut progress, outputs };
     match selected {
         Ok(sel) => {
             outputs.set_accepting(true);
@@ -305,7 +319,8 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let (ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
         let (tel_tx, _tel_rx) = HeapRb::<Telemetry>::new(4).split();
         let mut ctl_tx = ctl_tx;
-        let chain = Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let chain =
+            Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
         let mut core = RtCore::new(reader, None, chain, recorder, ctl_rx, tel_tx, u64::MAX);
         let block = self.config.block_frames.clamp(16, 65536);
         let mut buf = vec![0f32; block * self.format.channels as usize];
@@ -353,7 +368,13 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 }
                 let telemetry = core.pump_telemetry();
                 let writer = self.writer_counters();
-                (self.progress)(&EngineProgress { format: self.format, telemetry, writer, output: None, output_losses: 0 });
+                (self.progress)(&EngineProgress {
+                    format: self.format,
+                    telemetry,
+                    writer,
+                    output: None,
+                    output_losses: 0,
+                });
             }
             let want = match self.max_frames() {
                 Some(m) if m <= core.totals.frames_in => break Ok(()),
@@ -382,7 +403,11 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
             }
             if frames == 0 {
                 idle_since.get_or_insert_with(Instant::now);
-                if self.config.exit_on_stop && (seen_io || core.totals.frames_in > 0) && !core.reader.io_running() && core.reader.available() == 0 {
+                if self.config.exit_on_stop
+                    && (seen_io || core.totals.frames_in > 0)
+                    && !core.reader.io_running()
+                    && core.reader.available() == 0
+                {
                     break Ok(());
                 }
                 // Half an IO cycle at 48 kHz; the ring holds far more than this.
@@ -442,7 +467,12 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
 
     /// Starts `sel` on the core (the previous stream already dropped): a new
     /// drift loop only if the rate differs. Counted as a device switch.
-    fn switch_output(&self, slot: &Arc<CoreSlot<RtCore>>, sel: output::Selected, report: &mut OutputReport) -> Result<OutputStream, EngineError> {
+    fn switch_output(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        sel: output::Selected,
+        report: &mut OutputReport,
+    ) -> Result<OutputStream, EngineError> {
         if sel.rate != report.rate {
             let mut core = slot.lock_main();
             core.drift = Some(self.build_drift(sel.rate)?);
@@ -495,13 +525,20 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
     }
 
     /// Playback: the output device's callback drives the core.
-    fn realtime(&mut self, reader: Reader, recorder: Option<RecorderTx>, sel: output::Selected) -> Result<EngineReport, EngineError> {
+    fn realtime(
+        &mut self,
+        reader: Reader,
+        recorder: Option<RecorderTx>,
+        sel: output::Selected,
+    ) -> Result<EngineReport, EngineError> {
         let (mut ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
         let (tel_tx, mut tel_rx) = HeapRb::<Telemetry>::new(64).split();
-        let chain = Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let chain =
+            Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
         let drift = self.build_drift(sel.rate)?;
         let telemetry_every = (sel.rate as u64) / 20; // 50 ms
-        let slot = Arc::new(CoreSlot::new(RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every)));
+        let slot =
+            Arc::new(CoreSlot::new(RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every)));
         let mut report = OutputReport { device: sel.name.clone(), rate: sel.rate, ..OutputReport::default() };
         let mut stream = Some(start_stream(&slot, sel)?);
         let mut last: Option<Telemetry> = None;
@@ -592,7 +629,13 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     seen_io |= t.io_running;
                     let writer = self.writer_counters();
                     let output = stream.as_ref().map(|s| s.device().to_owned());
-                    (self.progress)(&EngineProgress { format: self.format, telemetry: t, writer, output, output_losses: report.device_losses });
+                    (self.progress)(&EngineProgress {
+                        format: self.format,
+                        telemetry: t,
+                        writer,
+                        output,
+                        output_losses: report.device_losses,
+                    });
                     if let Some(m) = self.max_frames()
                         && t.frames_in >= m
                     {

@@ -20,7 +20,9 @@ pub enum OutputError {
     #[error("output device {0:?} not found; `gecko devices` lists the available ones")]
     NotFound(String),
     /// The device is Gecko Sink itself: playing into it would feed our own input back.
-    #[error("refusing to play into {0:?}: that is Gecko Sink itself (a feedback loop); choose your speakers or headphones")]
+    #[error(
+        "refusing to play into {0:?}: that is Gecko Sink itself (a feedback loop); choose your speakers or headphones"
+    )]
     FeedbackLoop(String),
     /// The device exists in name but cannot be opened (e.g. ALSA's "default"
     /// on a machine without a sound card).
@@ -169,7 +171,11 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
         .filter(|c| c.channels() == channels && c.sample_format() == cpal::SampleFormat::F32)
         .collect();
     if configs.is_empty() {
-        return Err(OutputError::Unsupported { device: name, channels, detail: "no float32 configuration with that many channels".into() });
+        return Err(OutputError::Unsupported {
+            device: name,
+            channels,
+            detail: "no float32 configuration with that many channels".into(),
+        });
     }
     // Ask for 512-frame callbacks when the device allows it: the drift
     // control's fill target must exceed one callback, and a predictable
@@ -179,7 +185,8 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
         cpal::SupportedBufferSize::Range { min, max } => Some(PREFERRED_BUFFER_FRAMES.clamp(*min, *max)),
         cpal::SupportedBufferSize::Unknown => None,
     });
-    let rate = if configs.iter().any(|c| c.min_sample_rate() <= preferred_rate && preferred_rate <= c.max_sample_rate()) {
+    let rate = if configs.iter().any(|c| c.min_sample_rate() <= preferred_rate && preferred_rate <= c.max_sample_rate())
+    {
         preferred_rate
     } else {
         let default = quiet_stderr(|| dev.default_output_config()).map(|c| c.sample_rate()).ok();
@@ -239,7 +246,10 @@ impl OutputStream {
     /// f32 buffer (frames × channels) on the device's real-time thread.
     /// `now` is the buffer's place on the *output timeline* in host ticks
     /// (see [`Timeline`]): smooth even when callbacks come in bursts.
-    pub fn start(sel: Selected, mut render: impl FnMut(&mut [f32], u64) + Send + 'static) -> Result<OutputStream, OutputError> {
+    pub fn start(
+        sel: Selected,
+        mut render: impl FnMut(&mut [f32], u64) + Send + 'static,
+    ) -> Result<OutputStream, OutputError> {
         let Selected { device, buffer_frames, name, channels, rate } = sel;
         let buffer_size = buffer_frames.map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed);
         let config = cpal::StreamConfig { channels, sample_rate: rate, buffer_size };

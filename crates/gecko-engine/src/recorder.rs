@@ -70,7 +70,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 /// The file is created before this returns, so a bad path fails here.
 pub fn start(path: &Path, channels: u16, sample_rate: u32, queue_frames: usize) -> Result<RecorderTx, RecordError> {
     let spec = hound::WavSpec { channels, sample_rate, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
-    let writer = hound::WavWriter::create(path, spec).map_err(|source| RecordError::Wav { path: path.to_owned(), source })?;
+    let writer =
+        hound::WavWriter::create(path, spec).map_err(|source| RecordError::Wav { path: path.to_owned(), source })?;
     Ok(start_with_writer(writer, path, channels as usize, queue_frames))
 }
 
@@ -214,8 +215,17 @@ mod tests {
 
     fn slow(delay_ms: u64) -> (hound::WavWriter<std::io::BufWriter<SlowDisk>>, Arc<std::sync::Mutex<Vec<u8>>>) {
         let out = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let disk = SlowDisk { inner: std::io::Cursor::new(Vec::new()), delay: Duration::from_millis(delay_ms), out: out.clone() };
-        let spec = hound::WavSpec { channels: 2, sample_rate: 48000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+        let disk = SlowDisk {
+            inner: std::io::Cursor::new(Vec::new()),
+            delay: Duration::from_millis(delay_ms),
+            out: out.clone(),
+        };
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48000,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
         // A small BufWriter so the slow disk is hit often.
         (hound::WavWriter::new(std::io::BufWriter::with_capacity(1024, disk), spec).unwrap(), out)
     }

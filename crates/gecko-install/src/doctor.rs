@@ -18,9 +18,9 @@
 //! ([`Check`] serializes as `{"check", "ok", "detail", "fix"}`); the tray app
 //! shows the same list.
 
-use crate::{check_tree, owner_expectation, OwnerExpectation, SignatureVerifier, EXECUTABLE};
+use crate::{EXECUTABLE, OwnerExpectation, SignatureVerifier, check_tree, owner_expectation};
 use gecko_control::{ClientError, ControlClient, Status};
-use gecko_platform::{display_quote, AudioPlatform, DriverLoad, SegmentStat, ServiceProcess, QUARANTINE_XATTR};
+use gecko_platform::{AudioPlatform, DriverLoad, QUARANTINE_XATTR, SegmentStat, ServiceProcess, display_quote};
 use gecko_ring::{DriverRingState, RingStatus, SegmentSource};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -330,9 +330,8 @@ fn ask_engine(socket: &Path) -> Result<EngineObs, EngineErr> {
         Ok(Ok(other)) => return Err(EngineErr::Other(format!("unexpected reply to status: {other:?}"))),
         Ok(Err(e)) | Err(e) => return Err(EngineErr::Other(format!("the engine's status: {}", e.message))),
     };
-    let target_latency_ms = serde_json::from_str::<serde_json::Value>(&reply)
-        .ok()
-        .and_then(|v| v.get("target_latency_ms")?.as_f64());
+    let target_latency_ms =
+        serde_json::from_str::<serde_json::Value>(&reply).ok().and_then(|v| v.get("target_latency_ms")?.as_f64());
     Ok(EngineObs { status, target_latency_ms })
 }
 
@@ -553,7 +552,9 @@ fn check_signature(o: &Observations) -> Check {
             SIGNATURE,
             "not checked: this gecko was built without Mach-O signature checks (cargo feature `macho-signatures`)",
         ),
-        Signature::Unusable(why) => Check::fail(SIGNATURE, why.clone(), format!("reinstall: `{}`", gecko(o, "install"))),
+        Signature::Unusable(why) => {
+            Check::fail(SIGNATURE, why.clone(), format!("reinstall: `{}`", gecko(o, "install")))
+        }
     }
 }
 
@@ -591,7 +592,11 @@ fn check_quarantine(o: &Observations) -> Check {
 fn check_audio_service(o: &Observations) -> Check {
     let procs = match &o.processes {
         Err(e) => {
-            return Check::fail(AUDIO_SERVICE, format!("could not list the audio service's processes: {e}"), "run `gecko doctor` again; if it fails again, restart the computer");
+            return Check::fail(
+                AUDIO_SERVICE,
+                format!("could not list the audio service's processes: {e}"),
+                "run `gecko doctor` again; if it fails again, restart the computer",
+            );
         }
         Ok(p) => p,
     };
@@ -606,13 +611,11 @@ fn check_audio_service(o: &Observations) -> Check {
     };
     let mut detail = format!("{} pid {}, {}", d.name, d.pid, user_text(d.uid, d.user.as_deref()));
     if o.simulated {
-        detail.push_str(
-            if d.hosts_driver {
-                "; it hosts the driver itself (the simulated system has no separate driver-service helper)"
-            } else {
-                "; it hosts the drivers itself (the simulated system has no separate driver-service helper)"
-            },
-        );
+        detail.push_str(if d.hosts_driver {
+            "; it hosts the driver itself (the simulated system has no separate driver-service helper)"
+        } else {
+            "; it hosts the drivers itself (the simulated system has no separate driver-service helper)"
+        });
     } else if helpers.is_empty() {
         detail.push_str("; no Core Audio driver-service helper is running (on macOS 11 and later drivers run in one, started when a driver loads)");
     }
@@ -645,7 +648,9 @@ fn check_device(o: &Observations) -> Check {
             "the audio service does not list Gecko Sink (it has not loaded the driver since the driver was installed)",
             restart,
         ),
-        Ok(DriverLoad::ServiceDown) => Check::fail(DEVICE, "the audio service stopped while the doctor looked", restart),
+        Ok(DriverLoad::ServiceDown) => {
+            Check::fail(DEVICE, "the audio service stopped while the doctor looked", restart)
+        }
         Err(e) => Check::fail(DEVICE, format!("could not ask the audio service: {e}"), restart),
     }
 }
@@ -654,7 +659,11 @@ fn check_ring_state(o: &Observations) -> Check {
     let reinstall = format!("install the driver of this gecko: `{}`", gecko(o, "install"));
     let text = match &o.ring_state {
         Err(e) => {
-            return Check::fail(RING_STATE, format!("could not read the driver's ring state: {e}"), format!("restart the audio service: `{}`", o.restart_audio));
+            return Check::fail(
+                RING_STATE,
+                format!("could not read the driver's ring state: {e}"),
+                format!("restart the audio service: `{}`", o.restart_audio),
+            );
         }
         Ok(None) => {
             return Check::fail(
@@ -701,7 +710,8 @@ fn check_ring_state(o: &Observations) -> Check {
                 retry,
             ),
             _ => {
-                let problem = s.problem().unwrap_or_else(|| format!("the driver has not mapped its shared memory {}", s.writer));
+                let problem =
+                    s.problem().unwrap_or_else(|| format!("the driver has not mapped its shared memory {}", s.writer));
                 let fix = if s.open_errno == libc::EPERM || s.open_errno == libc::EACCES {
                     format!("pre-create the segment for the driver: `{}`, then {retry}", precreate_command(o))
                 } else {
@@ -739,30 +749,40 @@ fn check_segments(o: &Observations) -> Check {
     let writer = match &o.writer_segment {
         Err(e) => return Check::fail(SEGMENTS, format!("{}: {e}", o.ring), restart),
         Ok(None) => {
-            return Check::fail(SEGMENTS, format!("{} does not exist, although the driver mapped it (removed while in use)", o.ring), restart);
+            return Check::fail(
+                SEGMENTS,
+                format!("{} does not exist, although the driver mapped it (removed while in use)", o.ring),
+                restart,
+            );
         }
         Ok(Some(st)) => *st,
     };
-    let nominal = state
-        .as_ref()
-        .map(|s| s.segment_bytes)
-        .filter(|&b| b > 0)
-        .or_else(|| ring_now(o).map(|r| {
+    let nominal = state.as_ref().map(|s| s.segment_bytes).filter(|&b| b > 0).or_else(|| {
+        ring_now(o).map(|r| {
             gecko_ring::abi::WRITER_HEADER_SIZE as u64 + r.format.capacity_frames as u64 * r.format.channels as u64 * 4
-        }));
+        })
+    });
     if let Some(n) = nominal
         && !gecko_ring::abi::is_page_rounded_size(writer.size, n)
     {
         return Check::fail(
             SEGMENTS,
-            format!("{} is {} bytes, but the driver's ring is {n} bytes (at most rounded up to the page)", o.ring, writer.size),
+            format!(
+                "{} is {} bytes, but the driver's ring is {n} bytes (at most rounded up to the page)",
+                o.ring, writer.size
+            ),
             restart,
         );
     }
     if writer.mode != gecko_ring::abi::MODE {
         return Check::fail(
             SEGMENTS,
-            format!("{} has mode {:o}, expected {:o} (the engine must be able to read it)", o.ring, writer.mode, gecko_ring::abi::MODE),
+            format!(
+                "{} has mode {:o}, expected {:o} (the engine must be able to read it)",
+                o.ring,
+                writer.mode,
+                gecko_ring::abi::MODE
+            ),
             restart,
         );
     }
@@ -774,7 +794,12 @@ fn check_segments(o: &Observations) -> Check {
     {
         return Check::fail(
             SEGMENTS,
-            format!("{} belongs to {}, but the driver runs as {}: it cannot open it read-write", o.ring, uid_text(writer.uid), uid_text(d)),
+            format!(
+                "{} belongs to {}, but the driver runs as {}: it cannot open it read-write",
+                o.ring,
+                uid_text(writer.uid),
+                uid_text(d)
+            ),
             format!(
                 "remove it (`{}` removes it, or restart the computer) and install again, or pre-create it as the driver's user: `{}`",
                 gecko(o, "uninstall"),
@@ -784,18 +809,33 @@ fn check_segments(o: &Observations) -> Check {
     }
     let reader_name = gecko_ring::reader_name(&o.ring);
     let reader = match &o.reader_segment {
-        Err(e) => return Check::fail(SEGMENTS, format!("{reader_name}: {e}"), format!("restart the engine: `{}`", engine_command(o))),
+        Err(e) => {
+            return Check::fail(
+                SEGMENTS,
+                format!("{reader_name}: {e}"),
+                format!("restart the engine: `{}`", engine_command(o)),
+            );
+        }
         Ok(None) => format!("{reader_name}: absent (no engine has attached yet)"),
         Ok(Some(st)) => {
             let want = gecko_ring::abi::READER_SEGMENT_SIZE as u64;
-            let recreate = format!("stop the engine and start it again (`{}`): it re-creates its segment", engine_command(o));
+            let recreate =
+                format!("stop the engine and start it again (`{}`): it re-creates its segment", engine_command(o));
             if !gecko_ring::abi::is_page_rounded_size(st.size, want) {
-                return Check::fail(SEGMENTS, format!("{reader_name} is {} bytes, expected {want} (at most rounded up to the page)", st.size), recreate);
+                return Check::fail(
+                    SEGMENTS,
+                    format!("{reader_name} is {} bytes, expected {want} (at most rounded up to the page)", st.size),
+                    recreate,
+                );
             }
             if st.mode != gecko_ring::abi::MODE {
                 return Check::fail(
                     SEGMENTS,
-                    format!("{reader_name} has mode {:o}, expected {:o} (the driver must be able to read it)", st.mode, gecko_ring::abi::MODE),
+                    format!(
+                        "{reader_name} has mode {:o}, expected {:o} (the driver must be able to read it)",
+                        st.mode,
+                        gecko_ring::abi::MODE
+                    ),
                     recreate,
                 );
             }
@@ -809,10 +849,18 @@ fn check_engine(o: &Observations) -> Check {
     let start = format!("start it: `{}` (or Start engine in the Gecko app)", engine_command(o));
     let e = match &o.engine_before {
         Err(EngineErr::NotRunning) => {
-            return Check::fail(ENGINE, format!("no engine is running (nothing listens on {})", o.socket.display()), start);
+            return Check::fail(
+                ENGINE,
+                format!("no engine is running (nothing listens on {})", o.socket.display()),
+                start,
+            );
         }
         Err(EngineErr::Other(why)) => {
-            return Check::fail(ENGINE, format!("the engine on {} did not answer: {why}", o.socket.display()), format!("restart it: `{}`", engine_command(o)));
+            return Check::fail(
+                ENGINE,
+                format!("the engine on {} did not answer: {why}", o.socket.display()),
+                format!("restart it: `{}`", engine_command(o)),
+            );
         }
         Ok(e) => engine_obs(o).unwrap_or(e),
     };
@@ -835,8 +883,14 @@ fn check_engine(o: &Observations) -> Check {
     if attached == Some(false) {
         return Check::fail(
             ENGINE,
-            format!("the engine (pid {}) says it is attached, but its reader segment is not attached to the ring's current generation", s.pid),
-            format!("run `gecko doctor` again in a moment (the engine re-attaches after a driver restart); if this stays, restart the engine: `{}`", engine_command(o)),
+            format!(
+                "the engine (pid {}) says it is attached, but its reader segment is not attached to the ring's current generation",
+                s.pid
+            ),
+            format!(
+                "run `gecko doctor` again in a moment (the engine re-attaches after a driver restart); if this stays, restart the engine: `{}`",
+                engine_command(o)
+            ),
         );
     }
     let generation = s.format.map(|f| f.generation).unwrap_or_default();
@@ -894,14 +948,20 @@ fn check_latency(o: &Observations) -> Check {
     };
     let capacity_ms = ring_now(o).map(|r| r.format.capacity_frames as f64 / r.format.sample_rate * 1000.0);
     if !io_running(o) {
-        return Check::pass(LATENCY, format!("idle: nothing plays into Gecko Sink; ring fill {:.1} ms; {target}", d.fill_ms));
+        return Check::pass(
+            LATENCY,
+            format!("idle: nothing plays into Gecko Sink; ring fill {:.1} ms; {target}", d.fill_ms),
+        );
     }
     if let Some(cap) = capacity_ms
         && d.fill_ms > 0.75 * cap
     {
         return Check::fail(
             LATENCY,
-            format!("the ring is nearly full: {:.1} ms of {cap:.0} ms ({target}); the engine does not keep up", d.fill_ms),
+            format!(
+                "the ring is nearly full: {:.1} ms of {cap:.0} ms ({target}); the engine does not keep up",
+                d.fill_ms
+            ),
             format!("restart the engine (`{}`) and check that its output device plays", engine_command(o)),
         );
     }
@@ -930,7 +990,9 @@ pub const DRIFT_LIMIT_PPM: f64 = 1000.0;
 
 fn check_drift(o: &Observations) -> Check {
     let Some(e) = engine_obs(o) else { return Check::not_run(DRIFT, "not checked: no engine status") };
-    let Some(d) = &e.status.drift else { return Check::not_run(DRIFT, "not checked: the engine reports no drift state yet") };
+    let Some(d) = &e.status.drift else {
+        return Check::not_run(DRIFT, "not checked: the engine reports no drift state yet");
+    };
     let Some(actuator) = &d.actuator else {
         return Check::pass(DRIFT, "no drift control: the engine plays on no output device (headless)");
     };
@@ -941,7 +1003,9 @@ fn check_drift(o: &Observations) -> Check {
     if ppm.abs() > DRIFT_LIMIT_PPM {
         return Check::fail(
             DRIFT,
-            format!("a clock mismatch of {ppm:+.0} ppm ({actuator}): more than Gecko corrects (±{DRIFT_LIMIT_PPM:.0} ppm); the output device's real rate is not what it reports"),
+            format!(
+                "a clock mismatch of {ppm:+.0} ppm ({actuator}): more than Gecko corrects (±{DRIFT_LIMIT_PPM:.0} ppm); the output device's real rate is not what it reports"
+            ),
             "play on another output device: `gecko ctl device NAME` (`gecko devices` lists them)",
         );
     }
@@ -967,7 +1031,10 @@ fn check_xruns(o: &Observations) -> Check {
     if a.format.generation != b.format.generation {
         return Check::fail(
             XRUNS,
-            format!("the driver started a new ring generation during the doctor's {secs:.1} s look ({} → {})", a.format.generation, b.format.generation),
+            format!(
+                "the driver started a new ring generation during the doctor's {secs:.1} s look ({} → {})",
+                a.format.generation, b.format.generation
+            ),
             "run `gecko doctor` again; if the generation keeps changing, the audio service keeps restarting: see its log",
         );
     }
@@ -976,13 +1043,14 @@ fn check_xruns(o: &Observations) -> Check {
         (Some(x), Some(y)) => y.underrun_events.saturating_sub(x.underrun_events),
         _ => 0,
     };
-    let engine_underrun_frames = match (o.engine_before.as_ref().ok(), o.engine_after.as_ref().and_then(|e| e.as_ref().ok())) {
-        (Some(x), Some(y)) if x.status.pid == y.status.pid => match (&x.status.drift, &y.status.drift) {
-            (Some(dx), Some(dy)) => dy.underrun_frames.saturating_sub(dx.underrun_frames),
+    let engine_underrun_frames =
+        match (o.engine_before.as_ref().ok(), o.engine_after.as_ref().and_then(|e| e.as_ref().ok())) {
+            (Some(x), Some(y)) if x.status.pid == y.status.pid => match (&x.status.drift, &y.status.drift) {
+                (Some(dx), Some(dy)) => dy.underrun_frames.saturating_sub(dx.underrun_frames),
+                _ => 0,
+            },
             _ => 0,
-        },
-        _ => 0,
-    };
+        };
     let totals = format!(
         "totals: {} overruns, {} underruns",
         b.writer.overrun_events,
@@ -1006,7 +1074,10 @@ fn check_xruns(o: &Observations) -> Check {
             engine_command(o)
         )
     } else {
-        format!("give the engine more headroom: restart it with a higher target latency (`{} --target-latency-ms 40`)", engine_command(o))
+        format!(
+            "give the engine more headroom: restart it with a higher target latency (`{} --target-latency-ms 40`)",
+            engine_command(o)
+        )
     };
     Check::fail(XRUNS, format!("during the doctor's {secs:.1} s look: {} ({totals})", what.join("; ")), fix)
 }
@@ -1192,8 +1263,13 @@ mod tests {
         assert!(get(&c, AUDIO_SERVICE).detail.contains("Core-Audio-Driver-Service"), "{c:#?}");
         assert_eq!(get(&c, READER).detail, "the driver follows the engine's read position (flow control on)");
         assert_eq!(get(&c, DRIFT).detail, "locked, +12.4 ppm (steering)");
-        assert!(get(&c, LATENCY).detail.starts_with("ring fill 20.1 ms; the engine does not report its target"), "{c:#?}");
-        assert!(get(&c, XRUNS).detail.contains("none during the doctor's 1.0 s look (totals: 3 overruns, 1 underruns)"));
+        assert!(
+            get(&c, LATENCY).detail.starts_with("ring fill 20.1 ms; the engine does not report its target"),
+            "{c:#?}"
+        );
+        assert!(
+            get(&c, XRUNS).detail.contains("none during the doctor's 1.0 s look (totals: 3 overruns, 1 underruns)")
+        );
     }
 
     #[test]
@@ -1323,7 +1399,11 @@ mod tests {
         }
         let c = judge(&o);
         assert_eq!(failures(&c), [BUNDLE]);
-        assert!(get(&c, BUNDLE).detail.ends_with(&format!("driver version 0.0.9, but this gecko is {}", env!("CARGO_PKG_VERSION"))));
+        assert!(
+            get(&c, BUNDLE)
+                .detail
+                .ends_with(&format!("driver version 0.0.9, but this gecko is {}", env!("CARGO_PKG_VERSION")))
+        );
         assert_eq!(get(&c, OWNERSHIP).detail, "not checked: needs \"bundle\", which failed");
     }
 
@@ -1339,17 +1419,32 @@ mod tests {
         assert_eq!(failures(&c), [RING_STATE]);
         let r = get(&c, RING_STATE);
         assert!(r.detail.contains("plug-in sandbox refused it"), "{r:?}");
-        assert!(r.fix.as_deref().unwrap().starts_with("pre-create the segment for the driver: `sudo -u _coreaudiod gecko ring precreate --shm-name /GeckoDoc`"), "{r:?}");
+        assert!(
+            r.fix.as_deref().unwrap().starts_with(
+                "pre-create the segment for the driver: `sudo -u _coreaudiod gecko ring precreate --shm-name /GeckoDoc`"
+            ),
+            "{r:?}"
+        );
         assert_eq!(get(&c, SEGMENTS).detail, "not checked: needs \"ring-state\", which failed");
         assert_eq!(get(&c, ENGINE).detail, "not checked: needs \"segments\", which was not checked");
 
         // Pre-created by the wrong user: the driver cannot open it.
         let mut o = playing();
-        o.ring_state = Ok(Some(ring_state_text(false, false, false).replace("open_errno=1", "open_errno=13").replace("Operation not permitted", "Permission denied")));
+        o.ring_state = Ok(Some(
+            ring_state_text(false, false, false)
+                .replace("open_errno=1", "open_errno=13")
+                .replace("Operation not permitted", "Permission denied"),
+        ));
         o.writer_segment = Ok(Some(SegmentStat { size: 262_656, mode: 0o644, uid: 0, gid: 0 }));
         let r = get(&judge(&o), RING_STATE).clone();
-        assert!(r.detail.contains("but the driver runs as uid 202") || r.detail.contains("but the driver runs as _coreaudiod (uid 202)"), "{r:?}");
-        assert!(r.fix.unwrap().contains("pre-create it as the driver's user: `sudo -u _coreaudiod gecko ring precreate --shm-name /GeckoDoc`"));
+        assert!(
+            r.detail.contains("but the driver runs as uid 202")
+                || r.detail.contains("but the driver runs as _coreaudiod (uid 202)"),
+            "{r:?}"
+        );
+        assert!(r.fix.unwrap().contains(
+            "pre-create it as the driver's user: `sudo -u _coreaudiod gecko ring precreate --shm-name /GeckoDoc`"
+        ));
     }
 
     #[test]
@@ -1358,7 +1453,10 @@ mod tests {
         o.writer_segment = Ok(Some(SegmentStat { size: 4096, mode: 0o644, uid: 202, gid: 0 }));
         let c = judge(&o);
         assert_eq!(failures(&c), [SEGMENTS]);
-        assert!(get(&c, SEGMENTS).detail.starts_with("/GeckoDoc is 4096 bytes, but the driver's ring is 262656 bytes"), "{c:#?}");
+        assert!(
+            get(&c, SEGMENTS).detail.starts_with("/GeckoDoc is 4096 bytes, but the driver's ring is 262656 bytes"),
+            "{c:#?}"
+        );
 
         let mut o = playing();
         o.reader_segment = Ok(Some(SegmentStat { size: 16384, mode: 0o600, uid: 501, gid: 20 }));
@@ -1374,7 +1472,10 @@ mod tests {
         let c = judge(&o);
         assert_eq!(failures(&c), [ENGINE]);
         assert_eq!(get(&c, ENGINE).detail, "the engine (pid 4242) reads /Other, but Gecko Sink's ring is /GeckoDoc");
-        assert_eq!(get(&c, ENGINE).fix.as_deref(), Some("stop it and start it on Gecko Sink's ring: `gecko engine --shm-name /GeckoDoc`"));
+        assert_eq!(
+            get(&c, ENGINE).fix.as_deref(),
+            Some("stop it and start it on Gecko Sink's ring: `gecko engine --shm-name /GeckoDoc`")
+        );
         for id in [READER, LATENCY, DRIFT, XRUNS] {
             assert_eq!(get(&c, id).ok, None);
         }
@@ -1390,7 +1491,12 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), CHECKS.len() + 1, "{text}");
         let i = lines.iter().position(|l| l.starts_with("✘ device ")).unwrap();
-        assert!(lines[i + 1].trim_start().starts_with("fix: restart the audio service so it loads the driver: `sudo killall coreaudiod`"), "{text}");
+        assert!(
+            lines[i + 1]
+                .trim_start()
+                .starts_with("fix: restart the audio service so it loads the driver: `sudo killall coreaudiod`"),
+            "{text}"
+        );
         assert!(lines[i + 2].starts_with("– ring-state "), "{text}");
         let v: serde_json::Value = serde_json::from_str(&render_json(&c)).unwrap();
         let a = v.as_array().unwrap();

@@ -20,7 +20,7 @@
 
 pub mod doctor;
 
-use gecko_platform::{AudioPlatform, DriverLoad, PlatformError, ServiceProcess, BUNDLE_ID, BUNDLE_NAME, DEVICE_NAME};
+use gecko_platform::{AudioPlatform, BUNDLE_ID, BUNDLE_NAME, DEVICE_NAME, DriverLoad, PlatformError, ServiceProcess};
 use std::ffi::OsString;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -115,7 +115,13 @@ pub fn verify_macho_signature(bundle: &Path) -> Result<String, String> {
     let runtime = info.slice_flags.iter().all(|f| f & CS_RUNTIME != 0);
     Ok(format!(
         "{}{}, {} slice(s) verified",
-        if info.has_cms { "certificate (CMS)" } else if adhoc { "ad hoc" } else { "no certificate" },
+        if info.has_cms {
+            "certificate (CMS)"
+        } else if adhoc {
+            "ad hoc"
+        } else {
+            "no certificate"
+        },
         if runtime { ", hardened runtime" } else { "" },
         info.slice_flags.len()
     ))
@@ -169,7 +175,9 @@ pub fn validate_bundle(
     let value = plist::Value::from_file(&plist_path).map_err(|e| bad(bundle, format!("Contents/Info.plist: {e}")))?;
     let dict = value.as_dictionary().ok_or_else(|| bad(bundle, "Info.plist is not a dictionary"))?;
     let s = |k: &str| dict.get(k).and_then(plist::Value::as_string);
-    for (key, want) in [("CFBundleIdentifier", BUNDLE_ID), ("CFBundleExecutable", EXECUTABLE), ("CFBundlePackageType", "BNDL")] {
+    for (key, want) in
+        [("CFBundleIdentifier", BUNDLE_ID), ("CFBundleExecutable", EXECUTABLE), ("CFBundlePackageType", "BNDL")]
+    {
         if s(key) != Some(want) {
             return Err(bad(bundle, format!("Info.plist {key} is {:?}, expected {want:?}", s(key))));
         }
@@ -189,14 +197,21 @@ pub fn validate_bundle(
         .and_then(|f| f.get(gecko_driver_bundle::FACTORY_UUID))
         .and_then(plist::Value::as_string);
     if function != Some(gecko_driver_bundle::FACTORY_FUNCTION) {
-        return Err(bad(bundle, "Info.plist CFPlugInFactories does not map Gecko's factory to GeckoAudioDevice_Create"));
+        return Err(bad(
+            bundle,
+            "Info.plist CFPlugInFactories does not map Gecko's factory to GeckoAudioDevice_Create",
+        ));
     }
     let version = s("CFBundleVersion").unwrap_or_default().to_owned();
     if s("CFBundleShortVersionString") != Some(version.as_str()) {
         return Err(bad(bundle, "CFBundleVersion and CFBundleShortVersionString differ"));
     }
     if version != expected_version {
-        return Err(InstallError::VersionMismatch { path: bundle.into(), found: version, expected: expected_version.into() });
+        return Err(InstallError::VersionMismatch {
+            path: bundle.into(),
+            found: version,
+            expected: expected_version.into(),
+        });
     }
     let exe = bundle.join("Contents/MacOS").join(EXECUTABLE);
     let head = read_head(&exe).map_err(|e| bad(bundle, format!("Contents/MacOS/{EXECUTABLE}: {e}")))?;
@@ -231,7 +246,8 @@ pub fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(&d)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
         entries.sort();
         for p in entries {
             if p.symlink_metadata()?.is_dir() {
@@ -299,7 +315,12 @@ pub fn check_tree(bundle: &Path, owner: OwnerExpectation) -> Vec<String> {
             OwnerExpectation::RecordedOnly { uid } => (uid, m.gid()),
         };
         if m.uid() != want_uid || m.gid() != want_gid {
-            problems.push(format!("{} is owned by {}:{}, expected {want_uid}:{want_gid}", p.display(), m.uid(), m.gid()));
+            problems.push(format!(
+                "{} is owned by {}:{}, expected {want_uid}:{want_gid}",
+                p.display(),
+                m.uid(),
+                m.gid()
+            ));
         }
     }
     problems
@@ -533,7 +554,8 @@ impl<'a> Installer<'a> {
         let mut problems = Vec::new();
         for d in ["Library", "Library/Audio", "Library/Audio/Plug-Ins", gecko_platform::HAL_DIR] {
             if p.root().join(d).symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
-                problems.push(format!("{} is a symbolic link (install refuses to follow it)", p.root().join(d).display()));
+                problems
+                    .push(format!("{} is a symbolic link (install refuses to follow it)", p.root().join(d).display()));
             }
         }
         let mut version = None;
@@ -544,10 +566,14 @@ impl<'a> Installer<'a> {
                     .ok()
                     .and_then(|v| v.as_dictionary()?.get("CFBundleVersion")?.as_string().map(str::to_owned));
                 if version.is_none() {
-                    problems.push("Contents/Info.plist is missing or unreadable (a broken install: run `gecko install`)".into());
+                    problems.push(
+                        "Contents/Info.plist is missing or unreadable (a broken install: run `gecko install`)".into(),
+                    );
                 }
                 if !path.join("Contents/MacOS").join(EXECUTABLE).is_file() {
-                    problems.push(format!("Contents/MacOS/{EXECUTABLE} is missing (a broken install: run `gecko install`)"));
+                    problems.push(format!(
+                        "Contents/MacOS/{EXECUTABLE} is missing (a broken install: run `gecko install`)"
+                    ));
                 }
             } else {
                 problems.push(format!("{} is not a directory (run `gecko install` to replace it)", path.display()));
@@ -576,7 +602,9 @@ impl<'a> Installer<'a> {
             }
         }
         let ring = match gecko_ring::Peek::open(&p.ring_name()) {
-            Ok(mut peek) => RingHealth::Present { engine_attached: peek.status().is_ok_and(|s| s.read_count.is_some()) },
+            Ok(mut peek) => {
+                RingHealth::Present { engine_attached: peek.status().is_ok_and(|s| s.read_count.is_some()) }
+            }
             Err(_) => RingHealth::Absent,
         };
         Health {

@@ -8,7 +8,7 @@
 
 use gecko_install::{DeviceOutcome, InstallError, Installer, OwnerExpectation, RingHealth};
 use gecko_platform::sim::{HostCommand, SimPlatform};
-use gecko_platform::{AudioPlatform, DriverLoad, BUNDLE_NAME};
+use gecko_platform::{AudioPlatform, BUNDLE_NAME, DriverLoad};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -49,15 +49,8 @@ impl Machine {
 
     /// Runs the script directly (no validation), e.g. to lay down an old install.
     fn script(&self, action: &str, args: &[OsString]) -> gecko_platform::privileged::ScriptRun {
-        gecko_platform::privileged::run(
-            self.sim.elevation(),
-            &self.sim.script_base_args(),
-            action,
-            args,
-            &[],
-            "",
-        )
-        .unwrap()
+        gecko_platform::privileged::run(self.sim.elevation(), &self.sim.script_base_args(), action, args, &[], "")
+            .unwrap()
     }
 }
 
@@ -343,7 +336,15 @@ fn refusals() {
     let work = tempfile::tempdir().unwrap();
     let expect_bad = |b: &Path, what: &str| {
         let e = inst.install(b).unwrap_err();
-        assert!(matches!(e, InstallError::BadBundle { .. } | InstallError::VersionMismatch { .. } | InstallError::BadSignature { .. }), "{what}: {e:?}");
+        assert!(
+            matches!(
+                e,
+                InstallError::BadBundle { .. }
+                    | InstallError::VersionMismatch { .. }
+                    | InstallError::BadSignature { .. }
+            ),
+            "{what}: {e:?}"
+        );
         assert!(!m.sim.driver_present(), "{what}: something was installed");
         e.to_string()
     };
@@ -410,7 +411,8 @@ fn main() {
     if args.get(1).is_some_and(|a| a == "--sim-host") {
         std::process::exit(gecko_platform::sim::main_from_args(args[2..].to_vec()));
     }
-    let filter: Option<String> = args.iter().skip(1).filter_map(|a| a.to_str()).find(|a| !a.starts_with('-')).map(str::to_owned);
+    let filter: Option<String> =
+        args.iter().skip(1).filter_map(|a| a.to_str()).find(|a| !a.starts_with('-')).map(str::to_owned);
     let tests: &[(&str, fn())] = &[
         ("install_fresh", install_fresh),
         ("reinstall_over_broken_install", reinstall_over_broken_install),

@@ -36,18 +36,14 @@ pub const LINKER_SYNTHESIZED: &[&str] = &["___dso_handle"];
 /// `CFBundleShortVersionString` and `LSMinimumSystemVersion`, checks the keys
 /// the HAL needs to find the factory, and returns the XML plist.
 pub fn render_info_plist(template: &Path, version: &str, min_macos: &str) -> Result<Vec<u8>> {
-    let mut value = plist::Value::from_file(template)
-        .with_context(|| format!("parsing {}", template.display()))?;
+    let mut value = plist::Value::from_file(template).with_context(|| format!("parsing {}", template.display()))?;
     let dict = value
         .as_dictionary_mut()
         .ok_or_else(|| anyhow!("{}: the top level is not a dictionary", template.display()))?;
     for key in ["CFBundleVersion", "CFBundleShortVersionString"] {
         dict.insert(key.into(), plist::Value::String(version.into()));
     }
-    dict.insert(
-        "LSMinimumSystemVersion".into(),
-        plist::Value::String(min_macos.into()),
-    );
+    dict.insert("LSMinimumSystemVersion".into(), plist::Value::String(min_macos.into()));
     check_info_plist_dict(dict)?;
     let mut out = Vec::new();
     plist::to_writer_xml(&mut out, &value).context("writing Info.plist")?;
@@ -60,18 +56,9 @@ pub fn render_info_plist(template: &Path, version: &str, min_macos: &str) -> Res
 /// name. Returns the factory function names.
 pub fn check_info_plist_dict(dict: &plist::Dictionary) -> Result<Vec<String>> {
     let string = |key: &str| dict.get(key).and_then(plist::Value::as_string);
-    ensure!(
-        string("CFBundleIdentifier") == Some(BUNDLE_ID),
-        "CFBundleIdentifier is not {BUNDLE_ID}"
-    );
-    ensure!(
-        string("CFBundleExecutable") == Some(EXECUTABLE),
-        "CFBundleExecutable is not {EXECUTABLE}"
-    );
-    ensure!(
-        string("CFBundlePackageType") == Some("BNDL"),
-        "CFBundlePackageType is not BNDL"
-    );
+    ensure!(string("CFBundleIdentifier") == Some(BUNDLE_ID), "CFBundleIdentifier is not {BUNDLE_ID}");
+    ensure!(string("CFBundleExecutable") == Some(EXECUTABLE), "CFBundleExecutable is not {EXECUTABLE}");
+    ensure!(string("CFBundlePackageType") == Some("BNDL"), "CFBundlePackageType is not BNDL");
     let types = dict
         .get("CFPlugInTypes")
         .and_then(plist::Value::as_dictionary)
@@ -84,15 +71,10 @@ pub fn check_info_plist_dict(dict: &plist::Dictionary) -> Result<Vec<String>> {
         .get("CFPlugInFactories")
         .and_then(plist::Value::as_dictionary)
         .ok_or_else(|| anyhow!("no CFPlugInFactories dictionary"))?;
-    ensure!(
-        !factories_uuids.is_empty(),
-        "the AudioServerPlugIn type lists no factory"
-    );
+    ensure!(!factories_uuids.is_empty(), "the AudioServerPlugIn type lists no factory");
     let mut functions = Vec::new();
     for uuid in factories_uuids {
-        let uuid = uuid
-            .as_string()
-            .ok_or_else(|| anyhow!("a factory UUID is not a string"))?;
+        let uuid = uuid.as_string().ok_or_else(|| anyhow!("a factory UUID is not a string"))?;
         let function = factories
             .get(uuid)
             .and_then(plist::Value::as_string)
@@ -160,9 +142,7 @@ pub fn parse_tbd(text: &str) -> Result<Vec<TbdLibrary>> {
                     _ => "other",
                 };
                 if key.trim() == "install-name" {
-                    let lib = libs
-                        .last_mut()
-                        .ok_or_else(|| anyhow!("install-name before ---"))?;
+                    let lib = libs.last_mut().ok_or_else(|| anyhow!("install-name before ---"))?;
                     lib.install_name = rest.trim().trim_matches('\'').trim_matches('"').to_owned();
                 }
             }
@@ -212,12 +192,8 @@ fn finish_list(
     match key {
         "targets" => *entry_targets = Some(items),
         "symbols" => {
-            let targets = entry_targets
-                .clone()
-                .ok_or_else(|| anyhow!("symbols before targets"))?;
-            let lib = libs
-                .last_mut()
-                .ok_or_else(|| anyhow!("symbols before ---"))?;
+            let targets = entry_targets.clone().ok_or_else(|| anyhow!("symbols before targets"))?;
+            let lib = libs.last_mut().ok_or_else(|| anyhow!("symbols before ---"))?;
             lib.exports.push((targets, items));
         }
         _ => {}
@@ -230,8 +206,7 @@ pub fn read_tbds(paths: &[impl AsRef<Path>]) -> Result<Vec<TbdLibrary>> {
     let mut libs = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let parsed = parse_tbd(&text).with_context(|| format!("parsing {}", path.display()))?;
         ensure!(!parsed.is_empty(), "{}: no library", path.display());
         libs.extend(parsed);
@@ -258,20 +233,13 @@ pub fn imports_of_objects(objects: &[impl AsRef<Path>]) -> Result<BTreeSet<Strin
     for path in objects {
         let path = path.as_ref();
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let file =
-            object::File::parse(&*data).with_context(|| format!("parsing {}", path.display()))?;
-        ensure!(
-            file.format() == object::BinaryFormat::MachO,
-            "{} is not Mach-O",
-            path.display()
-        );
+        let file = object::File::parse(&*data).with_context(|| format!("parsing {}", path.display()))?;
+        ensure!(file.format() == object::BinaryFormat::MachO, "{} is not Mach-O", path.display());
         for sym in file.symbols() {
             if !sym.is_global() {
                 continue;
             }
-            let name = sym
-                .name()
-                .with_context(|| format!("a symbol name in {}", path.display()))?;
+            let name = sym.name().with_context(|| format!("a symbol name in {}", path.display()))?;
             if sym.is_undefined() {
                 undefined.insert(name.to_owned());
             } else {
@@ -279,11 +247,7 @@ pub fn imports_of_objects(objects: &[impl AsRef<Path>]) -> Result<BTreeSet<Strin
             }
         }
     }
-    Ok(undefined
-        .difference(&defined)
-        .filter(|s| !LINKER_SYNTHESIZED.contains(&s.as_str()))
-        .cloned()
-        .collect())
+    Ok(undefined.difference(&defined).filter(|s| !LINKER_SYNTHESIZED.contains(&s.as_str())).cloned().collect())
 }
 
 /// Which stub library provides each import for `target`; an error naming every
@@ -337,10 +301,7 @@ impl Identity {
         let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let (cert, key) = apple_codesign::cryptography::parse_pfx_data(&data, password)
             .with_context(|| format!("decoding {}", path.display()))?;
-        Ok(Identity::Certificate {
-            cert: Box::new(cert),
-            key: Box::new(key),
-        })
+        Ok(Identity::Certificate { cert: Box::new(cert), key: Box::new(key) })
     }
 
     /// Loads the first `CERTIFICATE` and the first `PRIVATE KEY` (PKCS#8) or
@@ -352,24 +313,15 @@ impl Identity {
         for block in pem::parse_many(pem_text).context("parsing PEM")? {
             match block.tag() {
                 "CERTIFICATE" if cert.is_none() => {
-                    cert = Some(x509_certificate::CapturedX509Certificate::from_der(
-                        block.contents(),
-                    )?)
+                    cert = Some(x509_certificate::CapturedX509Certificate::from_der(block.contents())?)
                 }
-                "PRIVATE KEY" if key.is_none() => {
-                    key = Some(InMemoryPrivateKey::from_pkcs8_der(block.contents())?)
-                }
-                "RSA PRIVATE KEY" if key.is_none() => {
-                    key = Some(InMemoryPrivateKey::from_pkcs1_der(block.contents())?)
-                }
+                "PRIVATE KEY" if key.is_none() => key = Some(InMemoryPrivateKey::from_pkcs8_der(block.contents())?),
+                "RSA PRIVATE KEY" if key.is_none() => key = Some(InMemoryPrivateKey::from_pkcs1_der(block.contents())?),
                 _ => {}
             }
         }
         match (cert, key) {
-            (Some(cert), Some(key)) => Ok(Identity::Certificate {
-                cert: Box::new(cert),
-                key: Box::new(key),
-            }),
+            (Some(cert), Some(key)) => Ok(Identity::Certificate { cert: Box::new(cert), key: Box::new(key) }),
             _ => bail!("PEM input needs a CERTIFICATE and a PRIVATE KEY"),
         }
     }
@@ -396,19 +348,14 @@ pub fn sign_bundle(bundle: &Path, options: &SignOptions) -> Result<()> {
         settings.chain_apple_certificates();
         settings.set_team_id_from_signing_certificate();
         if let Some(url) = &options.timestamp_url {
-            settings
-                .set_time_stamp_url(url.as_str())
-                .context("time-stamp URL")?;
+            settings.set_time_stamp_url(url.as_str()).context("time-stamp URL")?;
         }
     }
     if options.hardened_runtime {
         settings.set_code_signature_flags(SettingsScope::Main, CodeSignatureFlags::RUNTIME);
     }
-    let signer = BundleSigner::new_from_path(bundle)
-        .with_context(|| format!("reading bundle {}", bundle.display()))?;
-    signer
-        .write_signed_bundle(bundle, &settings)
-        .with_context(|| format!("signing {}", bundle.display()))?;
+    let signer = BundleSigner::new_from_path(bundle).with_context(|| format!("reading bundle {}", bundle.display()))?;
+    signer.write_signed_bundle(bundle, &settings).with_context(|| format!("signing {}", bundle.display()))?;
     Ok(())
 }
 
@@ -440,18 +387,11 @@ pub fn verify_bundle(bundle: &Path) -> Result<SignatureInfo> {
     );
     let data = std::fs::read(&exe).with_context(|| format!("reading {}", exe.display()))?;
     let mach = MachFile::parse(&data).context("parsing the executable")?;
-    let mut info = SignatureInfo {
-        slice_flags: Vec::new(),
-        has_cms: false,
-    };
+    let mut info = SignatureInfo { slice_flags: Vec::new(), has_cms: false };
     let mut problems = Vec::new();
     for (index, macho) in mach.iter_macho().enumerate() {
-        let sig = macho
-            .code_signature()?
-            .ok_or_else(|| anyhow!("slice {index} has no code signature"))?;
-        let cd = sig
-            .code_directory()?
-            .ok_or_else(|| anyhow!("slice {index} has no CodeDirectory"))?;
+        let sig = macho.code_signature()?.ok_or_else(|| anyhow!("slice {index} has no code signature"))?;
+        let cd = sig.code_directory()?.ok_or_else(|| anyhow!("slice {index} has no CodeDirectory"))?;
         // The signature must be ours, and it must seal the Info.plist and
         // CodeResources that are on disk now (their hashes sit in the
         // CodeDirectory's special slots): an Info.plist edited after signing
@@ -479,8 +419,7 @@ pub fn verify_bundle(bundle: &Path) -> Result<SignatureInfo> {
         for p in apple_codesign::verify_macho(macho) {
             let expected_for_adhoc = matches!(
                 p.problem,
-                VerificationProblemType::NoCryptographicSignature
-                    | VerificationProblemType::CmsError(_)
+                VerificationProblemType::NoCryptographicSignature | VerificationProblemType::CmsError(_)
             );
             if !(adhoc && expected_for_adhoc) {
                 problems.push(format!("slice {index}: {p}"));
@@ -488,11 +427,7 @@ pub fn verify_bundle(bundle: &Path) -> Result<SignatureInfo> {
         }
     }
     if !problems.is_empty() {
-        bail!(
-            "signature of {} does not verify:\n  {}",
-            exe.display(),
-            problems.join("\n  ")
-        );
+        bail!("signature of {} does not verify:\n  {}", exe.display(), problems.join("\n  "));
     }
     ensure!(!info.slice_flags.is_empty(), "no Mach-O slices");
     Ok(info)

@@ -46,42 +46,29 @@ const CS_ADHOC: u32 = 0x2;
 const CS_RUNTIME: u32 = 0x10000;
 
 const LIBSYSTEM: &str = "/usr/lib/libSystem.B.dylib";
-const COREFOUNDATION: &str =
-    "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation";
+const COREFOUNDATION: &str = "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation";
 
 fn root() -> PathBuf {
-    Path::new(&manifest_dir())
-        .join("../..")
-        .canonicalize()
-        .unwrap()
+    Path::new(&manifest_dir()).join("../..").canonicalize().unwrap()
 }
 
 fn zig_lib() -> Option<PathBuf> {
     let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'lib'))",
-        ])
+        .args(["-c", "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'lib'))"])
         .output()
         .ok()?;
-    out.status
-        .success()
-        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
 /// Panics (fails the test) naming the set-up command if a tool is missing.
 fn require_toolchain() {
     for tool in ["clang-19", "ld64.lld-19", "llvm-lipo-19"] {
-        let ok = Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
+        let ok = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
         assert!(ok, "{tool} is not installed: {SETUP_HINT}");
     }
     let lib = zig_lib().unwrap_or_else(|| panic!("python3 cannot import ziglang: {SETUP_HINT}"));
     assert!(
-        lib.join("libc/include/any-macos-any/mach/mach_time.h")
-            .is_file(),
+        lib.join("libc/include/any-macos-any/mach/mach_time.h").is_file(),
         "ziglang at {} has no macOS headers: {SETUP_HINT}",
         lib.display()
     );
@@ -93,14 +80,8 @@ fn build(out: &Path, args: &[&str], env: &[(&str, &str)]) -> PathBuf {
         require_toolchain();
     }
     let mut cmd = Command::new("bash");
-    cmd.arg(root().join("scripts/build-macos-driver.sh"))
-        .arg("--out")
-        .arg(out)
-        .args(args);
-    cmd.env(
-        "GECKO_MACOS_BUNDLE_TOOL",
-        env!("CARGO_BIN_EXE_gecko-macos-bundle"),
-    );
+    cmd.arg(root().join("scripts/build-macos-driver.sh")).arg("--out").arg(out).args(args);
+    cmd.env("GECKO_MACOS_BUNDLE_TOOL", env!("CARGO_BIN_EXE_gecko-macos-bundle"));
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -132,8 +113,7 @@ fn executable(bundle: &Path) -> Vec<u8> {
 
 /// (arch name, slice bytes) for each slice of the universal binary.
 fn slices(data: &[u8]) -> Vec<(&'static str, &[u8])> {
-    let fat = object::read::macho::MachOFatFile32::parse(data)
-        .expect("a fat (universal) Mach-O, FAT_MAGIC");
+    let fat = object::read::macho::MachOFatFile32::parse(data).expect("a fat (universal) Mach-O, FAT_MAGIC");
     fat.arches()
         .iter()
         .map(|a| {
@@ -169,13 +149,8 @@ fn linkedit(cmd: &object::read::macho::LoadCommandData<'_, LE>) -> (usize, usize
 }
 
 fn parse_slice(data: &[u8]) -> Slice {
-    let header =
-        macho::MachHeader64::<LE>::parse(data, 0).expect("a 64-bit little-endian Mach-O slice");
-    let mut s = Slice {
-        filetype: header.filetype(LE),
-        flags: header.flags(LE),
-        ..Default::default()
-    };
+    let header = macho::MachHeader64::<LE>::parse(data, 0).expect("a 64-bit little-endian Mach-O slice");
+    let mut s = Slice { filetype: header.filetype(LE), flags: header.flags(LE), ..Default::default() };
     let mut cmds = header.load_commands(LE, data, 0).unwrap();
     while let Some(cmd) = cmds.next().unwrap() {
         match cmd.cmd() {
@@ -198,27 +173,20 @@ fn parse_slice(data: &[u8]) -> Slice {
                 let name = cmd.string(LE, d.dylib.name).unwrap();
                 s.dylibs.push(String::from_utf8(name.to_vec()).unwrap());
             }
-            LoadCommandVariant::Dylib(_) => panic!(
-                "unexpected dylib command {:#x} (weak/re-export/upward)",
-                cmd.cmd()
-            ),
+            LoadCommandVariant::Dylib(_) => panic!("unexpected dylib command {:#x} (weak/re-export/upward)", cmd.cmd()),
             LoadCommandVariant::BuildVersion(b) => {
                 s.minos = Some(b.minos.get(LE));
                 s.platform = Some(b.platform.get(LE));
             }
             LoadCommandVariant::Symtab(symtab) => {
-                let table = symtab
-                    .symbols::<macho::MachHeader64<LE>, _>(LE, data)
-                    .unwrap();
+                let table = symtab.symbols::<macho::MachHeader64<LE>, _>(LE, data).unwrap();
                 for nlist in table.iter() {
                     let n_type = nlist.n_type();
                     if n_type & macho::N_STAB != 0 || n_type & macho::N_EXT == 0 {
                         continue;
                     }
                     if n_type & macho::N_TYPE == macho::N_UNDF {
-                        let name =
-                            String::from_utf8(nlist.name(LE, table.strings()).unwrap().to_vec())
-                                .unwrap();
+                        let name = String::from_utf8(nlist.name(LE, table.strings()).unwrap().to_vec()).unwrap();
                         let ordinal = (nlist.n_desc(LE) >> 8) as u8; // GET_LIBRARY_ORDINAL
                         s.undefined.insert(name, ordinal);
                     }
@@ -284,11 +252,7 @@ fn parse_chained_imports(blob: &[u8]) -> Vec<(String, u8, bool)> {
     let symbols_offset = u32_at(12) as usize;
     let count = u32_at(16) as usize;
     let format = u32_at(20);
-    assert_eq!(
-        u32_at(24),
-        0,
-        "compressed chained-fixup symbol names are not expected"
-    );
+    assert_eq!(u32_at(24), 0, "compressed chained-fixup symbol names are not expected");
     let mut out = Vec::new();
     for i in 0..count {
         let (ordinal, weak, name_off) = match format {
@@ -319,11 +283,7 @@ fn stubs() -> Vec<gmb::TbdLibrary> {
 #[test]
 fn universal_bundle_with_both_architectures() {
     let bundle = adhoc_bundle();
-    for p in [
-        "Contents/Info.plist",
-        "Contents/MacOS/GeckoAudioDevice",
-        "Contents/Resources",
-    ] {
+    for p in ["Contents/Info.plist", "Contents/MacOS/GeckoAudioDevice", "Contents/Resources"] {
         assert!(bundle.join(p).exists(), "missing {p}");
     }
     let data = executable(bundle);
@@ -336,31 +296,13 @@ fn each_slice_is_a_two_level_mh_bundle_for_macos_12() {
     let data = executable(adhoc_bundle());
     for (arch, bytes) in slices(&data) {
         let s = parse_slice(bytes);
-        assert_eq!(
-            s.filetype,
-            macho::MH_BUNDLE,
-            "{arch}: filetype (MH_BUNDLE = 8)"
-        );
-        assert!(
-            s.flags & macho::MH_TWOLEVEL != 0,
-            "{arch}: MH_TWOLEVEL not set"
-        );
-        assert!(
-            s.flags & macho::MH_DYLDLINK != 0,
-            "{arch}: MH_DYLDLINK not set"
-        );
-        assert_eq!(
-            s.platform,
-            Some(PLATFORM_MACOS),
-            "{arch}: LC_BUILD_VERSION platform"
-        );
+        assert_eq!(s.filetype, macho::MH_BUNDLE, "{arch}: filetype (MH_BUNDLE = 8)");
+        assert!(s.flags & macho::MH_TWOLEVEL != 0, "{arch}: MH_TWOLEVEL not set");
+        assert!(s.flags & macho::MH_DYLDLINK != 0, "{arch}: MH_DYLDLINK not set");
+        assert_eq!(s.platform, Some(PLATFORM_MACOS), "{arch}: LC_BUILD_VERSION platform");
         let minos = s.minos.expect("LC_BUILD_VERSION");
         assert!(minos >= 12 << 16, "{arch}: minos {:#x} < 12.0", minos);
-        assert_eq!(
-            s.dylibs,
-            [LIBSYSTEM, COREFOUNDATION],
-            "{arch}: LC_LOAD_DYLIB (ordinals 1, 2)"
-        );
+        assert_eq!(s.dylibs, [LIBSYSTEM, COREFOUNDATION], "{arch}: LC_LOAD_DYLIB (ordinals 1, 2)");
     }
 }
 
@@ -369,11 +311,7 @@ fn exports_only_the_factory() {
     let data = executable(adhoc_bundle());
     for (arch, bytes) in slices(&data) {
         let s = parse_slice(bytes);
-        assert_eq!(
-            s.exports_trie,
-            ["_GeckoAudioDevice_Create"],
-            "{arch}: export trie"
-        );
+        assert_eq!(s.exports_trie, ["_GeckoAudioDevice_Create"], "{arch}: export trie");
     }
 }
 
@@ -392,25 +330,12 @@ fn imports_bind_two_level_to_libsystem_and_corefoundation_only() {
             );
             let dylib = &s.dylibs[ordinal as usize - 1];
             let lib = libs.iter().find(|l| &l.install_name == dylib).unwrap();
-            assert!(
-                lib.symbols_for(target).contains(name),
-                "{arch}: {name} bound to {dylib}, whose stub lacks it"
-            );
+            assert!(lib.symbols_for(target).contains(name), "{arch}: {name} bound to {dylib}, whose stub lacks it");
         }
         // What dyld actually binds: the chained-fixups import table.
-        let chained: BTreeMap<_, _> = s
-            .chained_imports
-            .iter()
-            .map(|(n, o, _)| (n.clone(), *o))
-            .collect();
-        assert_eq!(
-            chained, s.undefined,
-            "{arch}: chained imports and symbol table disagree"
-        );
-        assert!(
-            s.chained_imports.iter().all(|(_, _, weak)| !weak),
-            "{arch}: weak imports"
-        );
+        let chained: BTreeMap<_, _> = s.chained_imports.iter().map(|(n, o, _)| (n.clone(), *o)).collect();
+        assert_eq!(chained, s.undefined, "{arch}: chained imports and symbol table disagree");
+        assert!(s.chained_imports.iter().all(|(_, _, weak)| !weak), "{arch}: weak imports");
     }
 }
 
@@ -419,61 +344,31 @@ fn libsystem_stub_lists_only_real_libsystem_exports() {
     require_toolchain();
     let sdk_tbd = zig_lib().unwrap().join("libc/darwin/libSystem.tbd");
     let sdk = gmb::read_tbds(&[&sdk_tbd]).unwrap();
-    let ours = stubs()
-        .into_iter()
-        .find(|l| l.install_name == LIBSYSTEM)
-        .unwrap();
+    let ours = stubs().into_iter().find(|l| l.install_name == LIBSYSTEM).unwrap();
     for target in ["arm64-macos", "x86_64-macos"] {
         let real: BTreeSet<String> = sdk.iter().flat_map(|l| l.symbols_for(target)).collect();
-        assert!(
-            real.len() > 1000,
-            "{}: parsed only {} symbols",
-            sdk_tbd.display(),
-            real.len()
-        );
-        let invented: Vec<_> = ours
-            .symbols_for(target)
-            .into_iter()
-            .filter(|s| !real.contains(s))
-            .collect();
-        assert!(
-            invented.is_empty(),
-            "{target}: not exported by the SDK's libSystem: {invented:?}"
-        );
+        assert!(real.len() > 1000, "{}: parsed only {} symbols", sdk_tbd.display(), real.len());
+        let invented: Vec<_> = ours.symbols_for(target).into_iter().filter(|s| !real.contains(s)).collect();
+        assert!(invented.is_empty(), "{target}: not exported by the SDK's libSystem: {invented:?}");
     }
 }
 
 #[test]
 fn info_plist_names_an_exported_factory_and_the_workspace_version() {
     let bundle = adhoc_bundle();
-    let value =
-        plist::Value::from_file(bundle.join("Contents/Info.plist")).expect("Info.plist parses");
+    let value = plist::Value::from_file(bundle.join("Contents/Info.plist")).expect("Info.plist parses");
     let dict = value.as_dictionary().unwrap();
     let functions = gmb::check_info_plist_dict(dict).unwrap();
-    assert_eq!(
-        dict.get("CFBundleIdentifier").and_then(|v| v.as_string()),
-        Some("com.gecko.driver.AudioDevice")
-    );
+    assert_eq!(dict.get("CFBundleIdentifier").and_then(|v| v.as_string()), Some("com.gecko.driver.AudioDevice"));
     for key in ["CFBundleVersion", "CFBundleShortVersionString"] {
-        assert_eq!(
-            dict.get(key).and_then(|v| v.as_string()),
-            Some(gmb::WORKSPACE_VERSION),
-            "{key}"
-        );
+        assert_eq!(dict.get(key).and_then(|v| v.as_string()), Some(gmb::WORKSPACE_VERSION), "{key}");
     }
-    assert_eq!(
-        dict.get("LSMinimumSystemVersion")
-            .and_then(|v| v.as_string()),
-        Some("12.0")
-    );
+    assert_eq!(dict.get("LSMinimumSystemVersion").and_then(|v| v.as_string()), Some("12.0"));
     let data = executable(bundle);
     for (arch, bytes) in slices(&data) {
         let exports = parse_slice(bytes).exports_trie;
         for f in &functions {
-            assert!(
-                exports.contains(&format!("_{f}")),
-                "{arch}: factory {f} is not exported"
-            );
+            assert!(exports.contains(&format!("_{f}")), "{arch}: factory {f} is not exported");
         }
     }
 }
@@ -482,16 +377,10 @@ fn info_plist_names_an_exported_factory_and_the_workspace_version() {
 /// and the Info.plist and CodeResources special-slot hashes of each SHA-256
 /// CodeDirectory. Returns (primary CodeDirectory flags, has a CMS signature).
 fn check_code_directory(arch: &str, slice: &[u8], bundle: &Path) -> (u32, bool) {
-    let (off, size) = parse_slice(slice)
-        .code_signature
-        .unwrap_or_else(|| panic!("{arch}: no LC_CODE_SIGNATURE"));
+    let (off, size) = parse_slice(slice).code_signature.unwrap_or_else(|| panic!("{arch}: no LC_CODE_SIGNATURE"));
     let sig = &slice[off..off + size];
     let be = |b: &[u8], o: usize| u32::from_be_bytes(b[o..o + 4].try_into().unwrap());
-    assert_eq!(
-        be(sig, 0),
-        CSMAGIC_EMBEDDED_SIGNATURE,
-        "{arch}: SuperBlob magic"
-    );
+    assert_eq!(be(sig, 0), CSMAGIC_EMBEDDED_SIGNATURE, "{arch}: SuperBlob magic");
     let count = be(sig, 8) as usize;
     let mut primary_flags = None;
     let mut has_cms = false;
@@ -504,16 +393,11 @@ fn check_code_directory(arch: &str, slice: &[u8], bundle: &Path) -> (u32, bool) 
             continue;
         }
         if slot != CSSLOT_CODEDIRECTORY
-            && !(CSSLOT_ALTERNATE_CODEDIRECTORIES..CSSLOT_ALTERNATE_CODEDIRECTORIES + 5)
-                .contains(&slot)
+            && !(CSSLOT_ALTERNATE_CODEDIRECTORIES..CSSLOT_ALTERNATE_CODEDIRECTORIES + 5).contains(&slot)
         {
             continue;
         }
-        assert_eq!(
-            be(blob, 0),
-            CSMAGIC_CODEDIRECTORY,
-            "{arch}: CodeDirectory magic"
-        );
+        assert_eq!(be(blob, 0), CSMAGIC_CODEDIRECTORY, "{arch}: CodeDirectory magic");
         let flags = be(blob, 12);
         let hash_offset = be(blob, 16) as usize;
         let n_special = be(blob, 24) as usize;
@@ -522,47 +406,26 @@ fn check_code_directory(arch: &str, slice: &[u8], bundle: &Path) -> (u32, bool) 
         let (hash_size, hash_type, page_shift) = (blob[36] as usize, blob[37], blob[39]);
         if slot == CSSLOT_CODEDIRECTORY {
             primary_flags = Some(flags);
-            assert_eq!(
-                hash_type, CS_HASHTYPE_SHA256,
-                "{arch}: primary CodeDirectory hash type"
-            );
+            assert_eq!(hash_type, CS_HASHTYPE_SHA256, "{arch}: primary CodeDirectory hash type");
         }
         if hash_type != CS_HASHTYPE_SHA256 {
             continue;
         }
         assert_eq!(hash_size, 32);
-        assert_eq!(
-            code_limit, off,
-            "{arch}: codeLimit must end where the signature starts"
-        );
+        assert_eq!(code_limit, off, "{arch}: codeLimit must end where the signature starts");
         let page = 1usize << page_shift;
         assert_eq!(n_code, code_limit.div_ceil(page), "{arch}: nCodeSlots");
         for p in 0..n_code {
             let bytes = &slice[p * page..((p + 1) * page).min(code_limit)];
             let want = &blob[hash_offset + p * 32..hash_offset + (p + 1) * 32];
-            assert_eq!(
-                Sha256::digest(bytes).as_slice(),
-                want,
-                "{arch}: page {p} hash"
-            );
+            assert_eq!(Sha256::digest(bytes).as_slice(), want, "{arch}: page {p} hash");
         }
         let special = |s: usize| &blob[hash_offset - s * 32..hash_offset - (s - 1) * 32];
-        assert!(
-            n_special >= CSSLOT_RESOURCEDIR,
-            "{arch}: too few special slots"
-        );
+        assert!(n_special >= CSSLOT_RESOURCEDIR, "{arch}: too few special slots");
         let info = std::fs::read(bundle.join("Contents/Info.plist")).unwrap();
-        assert_eq!(
-            special(CSSLOT_INFOSLOT),
-            Sha256::digest(&info).as_slice(),
-            "{arch}: Info.plist hash"
-        );
+        assert_eq!(special(CSSLOT_INFOSLOT), Sha256::digest(&info).as_slice(), "{arch}: Info.plist hash");
         let res = std::fs::read(bundle.join("Contents/_CodeSignature/CodeResources")).unwrap();
-        assert_eq!(
-            special(CSSLOT_RESOURCEDIR),
-            Sha256::digest(&res).as_slice(),
-            "{arch}: CodeResources hash"
-        );
+        assert_eq!(special(CSSLOT_RESOURCEDIR), Sha256::digest(&res).as_slice(), "{arch}: CodeResources hash");
         checked += 1;
     }
     assert!(checked > 0, "{arch}: no SHA-256 CodeDirectory");
@@ -578,14 +441,8 @@ fn adhoc_signature_verifies() {
     let data = executable(bundle);
     for (arch, bytes) in slices(&data) {
         let (flags, cms) = check_code_directory(arch, bytes, bundle);
-        assert!(
-            flags & CS_ADHOC != 0,
-            "{arch}: CS_ADHOC not set ({flags:#x})"
-        );
-        assert!(
-            flags & CS_RUNTIME == 0,
-            "{arch}: ad hoc build should not claim hardened runtime"
-        );
+        assert!(flags & CS_ADHOC != 0, "{arch}: CS_ADHOC not set ({flags:#x})");
+        assert!(flags & CS_RUNTIME == 0, "{arch}: ad hoc build should not claim hardened runtime");
         assert!(!cms, "{arch}: ad hoc signature has CMS data");
     }
     // Tampering with a sealed file must break verification.
@@ -593,17 +450,11 @@ fn adhoc_signature_verifies() {
     let dst = copy.path().join("GeckoAudioDevice.driver");
     copy_dir(bundle, &dst);
     let mut exe = executable(&dst);
-    let (_, arm) = slices(&exe)
-        .into_iter()
-        .find(|(a, _)| *a == "arm64")
-        .unwrap();
+    let (_, arm) = slices(&exe).into_iter().find(|(a, _)| *a == "arm64").unwrap();
     let arm_off = arm.as_ptr() as usize - exe.as_ptr() as usize;
     exe[arm_off + 0x4000] ^= 0xff; // a byte in the second code page of the arm64 slice
     std::fs::write(dst.join("Contents/MacOS/GeckoAudioDevice"), &exe).unwrap();
-    assert!(
-        gmb::verify_bundle(&dst).is_err(),
-        "a modified code page still verifies"
-    );
+    assert!(gmb::verify_bundle(&dst).is_err(), "a modified code page still verifies");
     // So must an Info.plist edited after signing (the executable untouched).
     let copy = tempfile::tempdir().unwrap();
     let dst = copy.path().join("GeckoAudioDevice.driver");
@@ -633,19 +484,12 @@ fn copy_dir(src: &Path, dst: &Path) {
 fn test_developer_id_pem() -> String {
     use apple_codesign::{AppleCertificateBuilder, CertificateProfile};
     let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
-        &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
-        &rng,
-    )
-    .unwrap();
+    let pkcs8 =
+        ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
     let key = x509_certificate::InMemorySigningKeyPair::from_pkcs8_der(pkcs8.as_ref()).unwrap();
     let mut builder = x509_certificate::X509CertificateBuilder::default();
-    builder
-        .apple_certificate_profile(CertificateProfile::DeveloperIdApplication)
-        .unwrap();
-    builder
-        .apple_subject("GECKOTEST1", "Gecko Test", "US")
-        .unwrap();
+    builder.apple_certificate_profile(CertificateProfile::DeveloperIdApplication).unwrap();
+    builder.apple_subject("GECKOTEST1", "Gecko Test", "US").unwrap();
     let cert = builder.create_with_key_pair(&key).unwrap();
     let key_pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec()));
     format!("{}{}", cert.encode_pem(), key_pem)
@@ -658,14 +502,7 @@ fn developer_id_signature_has_cms_and_hardened_runtime() {
     // No time-stamp server: it is Apple's service, unreachable here.
     let bundle = build(
         dir.path(),
-        &[
-            "--sign",
-            "developer-id",
-            "--pem-env",
-            "GECKO_TEST_SIGNING_PEM",
-            "--timestamp-url",
-            "none",
-        ],
+        &["--sign", "developer-id", "--pem-env", "GECKO_TEST_SIGNING_PEM", "--timestamp-url", "none"],
         &[("GECKO_TEST_SIGNING_PEM", &pem)],
     );
     let info = gmb::verify_bundle(&bundle).expect("apple-codesign verification (CMS included)");
@@ -674,14 +511,8 @@ fn developer_id_signature_has_cms_and_hardened_runtime() {
     for (arch, bytes) in slices(&data) {
         let (flags, cms) = check_code_directory(arch, bytes, &bundle);
         assert!(cms, "{arch}: no CMS signature");
-        assert!(
-            flags & CS_RUNTIME != 0,
-            "{arch}: hardened runtime (CS_RUNTIME) not set ({flags:#x})"
-        );
-        assert!(
-            flags & CS_ADHOC == 0,
-            "{arch}: certificate signature marked ad hoc"
-        );
+        assert!(flags & CS_RUNTIME != 0, "{arch}: hardened runtime (CS_RUNTIME) not set ({flags:#x})");
+        assert!(flags & CS_ADHOC == 0, "{arch}: certificate signature marked ad hoc");
     }
 }
 

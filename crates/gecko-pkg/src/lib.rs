@@ -99,7 +99,8 @@ struct Component {
 fn build_component(spec: &PkgSpec, tmp: &Path, id: &'static str) -> Result<Component> {
     let out = tmp.join(format!("{}-component.pkg", spec.name));
     embala_pkg::build(spec, &out).with_context(|| format!("building the {} component", spec.name))?;
-    let mut reader = apple_xar::reader::XarReader::new(std::fs::File::open(&out)?).context("reading the component back")?;
+    let mut reader =
+        apple_xar::reader::XarReader::new(std::fs::File::open(&out)?).context("reading the component back")?;
     let mut parts = Vec::new();
     for part in ["Bom", "Payload", "Scripts", "PackageInfo"] {
         if let Some(data) = reader.get_file_data_from_path(&format!("{}.pkg/{part}", spec.name))? {
@@ -118,11 +119,14 @@ fn build_component(spec: &PkgSpec, tmp: &Path, id: &'static str) -> Result<Compo
 }
 
 fn distribution(version: &str, components: &[Component]) -> String {
-    let mut s = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<installer-gui-script minSpecVersion=\"2\">\n");
+    let mut s =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<installer-gui-script minSpecVersion=\"2\">\n");
     s.push_str(&format!("    <title>Gecko {version}</title>\n"));
     s.push_str("    <domains enable_localSystem=\"true\"/>\n");
     s.push_str("    <options customize=\"never\" require-scripts=\"true\" hostArchitectures=\"x86_64,arm64\"/>\n");
-    s.push_str(&format!("    <allowed-os-versions>\n        <os-version min=\"{MIN_MACOS}\"/>\n    </allowed-os-versions>\n"));
+    s.push_str(&format!(
+        "    <allowed-os-versions>\n        <os-version min=\"{MIN_MACOS}\"/>\n    </allowed-os-versions>\n"
+    ));
     s.push_str("    <choices-outline>\n        <line choice=\"default\">\n");
     for c in components {
         s.push_str(&format!("            <line choice=\"{}\"/>\n", c.id));
@@ -147,8 +151,13 @@ pub fn build_pkg(input: &PkgInput, out_dir: &Path) -> Result<PathBuf> {
         !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c)),
         "version {v:?}: use digits, letters, '.', '-', '+'"
     );
-    gecko_install::validate_bundle(&input.driver, v, Some(&gecko_install::verify_macho_signature), input.allow_linux_bundle)
-        .with_context(|| format!("refusing to package {}", input.driver.display()))?;
+    gecko_install::validate_bundle(
+        &input.driver,
+        v,
+        Some(&gecko_install::verify_macho_signature),
+        input.allow_linux_bundle,
+    )
+    .with_context(|| format!("refusing to package {}", input.driver.display()))?;
     let tmp = tempfile::tempdir()?;
     let scripts = tmp.path().join("scripts");
     std::fs::create_dir(&scripts)?;
@@ -172,7 +181,8 @@ pub fn build_pkg(input: &PkgInput, out_dir: &Path) -> Result<PathBuf> {
     let mut components = vec![build_component(&driver, tmp.path(), DRIVER_PKG_ID)?];
     if let Some(app) = &input.app {
         ensure!(
-            app.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".app")) && app.join("Contents/Info.plist").is_file(),
+            app.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".app"))
+                && app.join("Contents/Info.plist").is_file(),
             "{} is not an app bundle (NAME.app with Contents/Info.plist)",
             app.display()
         );
@@ -211,7 +221,10 @@ pub fn build_pkg(input: &PkgInput, out_dir: &Path) -> Result<PathBuf> {
             },
         })
         .collect();
-    entries.push(XarEntry { name: "Distribution", kind: XarEntryKind::File { data: dist.as_bytes(), mode: 0o644, store: false } });
+    entries.push(XarEntry {
+        name: "Distribution",
+        kind: XarEntryKind::File { data: dist.as_bytes(), mode: 0o644, store: false },
+    });
     std::fs::create_dir_all(out_dir)?;
     let out = out_dir.join(pkg_file_name(v));
     let mut bytes = Vec::new();

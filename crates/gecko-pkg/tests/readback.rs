@@ -19,7 +19,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tool(name: &str) -> Command {
-    if Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| !o.status.success()).unwrap_or(true) {
+    if Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
         panic!("{name} is missing: run `bash scripts/setup.sh` (python3, openssl, bsdtar from libarchive-tools)");
     }
     Command::new(name)
@@ -41,7 +47,11 @@ fn fake_app(dir: &Path) -> PathBuf {
     let app = dir.join("Gecko.app");
     std::fs::create_dir_all(app.join("Contents/MacOS")).unwrap();
     std::fs::create_dir_all(app.join("Contents/Resources")).unwrap();
-    std::fs::write(app.join("Contents/Info.plist"), "<plist><dict><key>CFBundleIdentifier</key><string>com.gecko.app</string></dict></plist>").unwrap();
+    std::fs::write(
+        app.join("Contents/Info.plist"),
+        "<plist><dict><key>CFBundleIdentifier</key><string>com.gecko.app</string></dict></plist>",
+    )
+    .unwrap();
     std::fs::write(app.join("Contents/MacOS/Gecko"), "#!/bin/sh\necho gecko\n").unwrap();
     std::fs::write(app.join("Contents/Resources/readme.txt"), "resource").unwrap();
     let mode = |p: &Path, m| std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();
@@ -60,11 +70,18 @@ fn build_signed() -> Built {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A self-signed stand-in for a Developer ID Installer certificate, made now.
-    run_ok(tool("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]).args([
-        "-subj",
-        "/CN=Developer ID Installer: Gecko Test (GECKOTEST1)/OU=GECKOTEST1/O=Gecko Test",
-        "-keyout",
-    ]).arg(d.join("key.pem")).arg("-out").arg(d.join("cert.pem")));
+    run_ok(
+        tool("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+            .args([
+                "-subj",
+                "/CN=Developer ID Installer: Gecko Test (GECKOTEST1)/OU=GECKOTEST1/O=Gecko Test",
+                "-keyout",
+            ])
+            .arg(d.join("key.pem"))
+            .arg("-out")
+            .arg(d.join("cert.pem")),
+    );
     let mut pem = std::fs::read(d.join("cert.pem")).unwrap();
     pem.extend(std::fs::read(d.join("key.pem")).unwrap());
     let identity = gecko_macos_bundle::Identity::from_pem(&pem).unwrap();
@@ -113,8 +130,16 @@ fn signed_pkg_reads_back() {
     assert_eq!(
         paths,
         [
-            "GeckoDriver.pkg", "GeckoDriver.pkg/Bom", "GeckoDriver.pkg/Payload", "GeckoDriver.pkg/Scripts", "GeckoDriver.pkg/PackageInfo",
-            "GeckoApp.pkg", "GeckoApp.pkg/Bom", "GeckoApp.pkg/Payload", "GeckoApp.pkg/PackageInfo", "Distribution"
+            "GeckoDriver.pkg",
+            "GeckoDriver.pkg/Bom",
+            "GeckoDriver.pkg/Payload",
+            "GeckoDriver.pkg/Scripts",
+            "GeckoDriver.pkg/PackageInfo",
+            "GeckoApp.pkg",
+            "GeckoApp.pkg/Bom",
+            "GeckoApp.pkg/Payload",
+            "GeckoApp.pkg/PackageInfo",
+            "Distribution"
         ]
     );
     assert_eq!(r["header"]["version"], 1);
@@ -144,7 +169,11 @@ fn signed_pkg_reads_back() {
         assert!(info.contains(want), "PackageInfo lacks {want}:\n{info}");
     }
     let app_info = comps["GeckoApp.pkg"]["package_info"].as_str().unwrap();
-    assert!(app_info.contains("install-location=\"/Applications\"") && app_info.contains("com.gecko.pkg.app") && !app_info.contains("<scripts>"));
+    assert!(
+        app_info.contains("install-location=\"/Applications\"")
+            && app_info.contains("com.gecko.pkg.app")
+            && !app_info.contains("<scripts>")
+    );
 
     // The payload: exactly the built bundle, 0:0, 755/644, the binary byte-identical.
     let payload = listing(&drv["payload"]);
@@ -154,7 +183,13 @@ fn signed_pkg_reads_back() {
     for p in gecko_install::walk(built()).unwrap() {
         let m = p.metadata().unwrap();
         let key = format!("./GeckoAudioDevice.driver/{}", p.strip_prefix(built()).unwrap().display());
-        let mode = if m.is_dir() { 0o040755 } else if p.parent().unwrap().ends_with("MacOS") { 0o100755 } else { 0o100644 };
+        let mode = if m.is_dir() {
+            0o040755
+        } else if p.parent().unwrap().ends_with("MacOS") {
+            0o100755
+        } else {
+            0o100644
+        };
         want.insert(key, (mode, 0, 0, if m.is_dir() { 0 } else { m.len() }));
     }
     assert_eq!(payload, want);
@@ -166,7 +201,10 @@ fn signed_pkg_reads_back() {
     assert_eq!(listing(&drv["bom"]), payload);
     // The scripts: executable, and exactly our files.
     let scripts = listing(&drv["scripts"]);
-    assert_eq!(scripts.keys().cloned().collect::<Vec<_>>(), [".", "./gecko-driver.sh", "./postinstall", "./preinstall"]);
+    assert_eq!(
+        scripts.keys().cloned().collect::<Vec<_>>(),
+        [".", "./gecko-driver.sh", "./postinstall", "./preinstall"]
+    );
     for (name, text) in gecko_pkg::SCRIPTS {
         assert_eq!(scripts[&format!("./{name}")].0, 0o100755, "{name} is not executable");
         assert_eq!(std::fs::read_to_string(out.join("scripts/GeckoDriver.pkg").join(name)).unwrap(), text);
@@ -182,13 +220,22 @@ fn signed_pkg_reads_back() {
     // Signatures: the certificate is ours; RSA and CMS both verify over the TOC digest.
     let sig = out.join("sig");
     assert_eq!(r["signatures"]["RSA"]["certs"].as_u64().unwrap(), 1);
-    let fp = |args: &[&str], f: &Path| run_ok(tool("openssl").args(["x509", "-noout", "-fingerprint", "-sha256"]).args(args).arg(f));
+    let fp = |args: &[&str], f: &Path| {
+        run_ok(tool("openssl").args(["x509", "-noout", "-fingerprint", "-sha256"]).args(args).arg(f))
+    };
     let ours = fp(&["-in"], &b.cert_pem);
     assert_eq!(fp(&["-inform", "DER", "-in"], &sig.join("RSA-cert0.der")), ours);
     assert_eq!(fp(&["-inform", "DER", "-in"], &sig.join("CMS-cert0.der")), ours);
     let pubkey = run_ok(tool("openssl").args(["x509", "-noout", "-pubkey", "-in"]).arg(&b.cert_pem));
     std::fs::write(sig.join("pub.pem"), pubkey).unwrap();
-    let v = run_ok(tool("openssl").args(["dgst", "-sha256", "-verify"]).arg(sig.join("pub.pem")).arg("-signature").arg(sig.join("rsa.sig")).arg(sig.join("toc_digest.bin")));
+    let v = run_ok(
+        tool("openssl")
+            .args(["dgst", "-sha256", "-verify"])
+            .arg(sig.join("pub.pem"))
+            .arg("-signature")
+            .arg(sig.join("rsa.sig"))
+            .arg(sig.join("toc_digest.bin")),
+    );
     assert!(v.contains("Verified OK"), "{v}");
     let v = run_ok(
         tool("openssl")
@@ -206,7 +253,8 @@ fn signed_pkg_reads_back() {
     std::fs::create_dir(&x).unwrap();
     run_ok(tool("bsdtar").arg("-xf").arg(&b.pkg).arg("-C").arg(&x));
     let t = run_ok(tool("bsdtar").args(["-tv", "--numeric-owner", "-f"]).arg(x.join("GeckoDriver.pkg/Payload")));
-    let exe_line = t.lines().find(|l| l.ends_with("Contents/MacOS/GeckoAudioDevice")).expect("bsdtar lists the executable");
+    let exe_line =
+        t.lines().find(|l| l.ends_with("Contents/MacOS/GeckoAudioDevice")).expect("bsdtar lists the executable");
     assert!(exe_line.starts_with("-rwxr-xr-x") && exe_line.contains(" 0      0 "), "{exe_line}");
 
     // Tampering is detected: one byte of the Payload changed.
@@ -259,7 +307,13 @@ fn pkg_installs_in_simulation() {
     };
     let pre = hook("preinstall");
     assert!(pre.contains("setting the previous install aside"), "{pre}");
-    run_ok(tool("bsdtar").args(["-xp", "--numeric-owner", "-f"]).arg(x.join("GeckoDriver.pkg/Payload")).arg("-C").arg(&hal));
+    run_ok(
+        tool("bsdtar")
+            .args(["-xp", "--numeric-owner", "-f"])
+            .arg(x.join("GeckoDriver.pkg/Payload"))
+            .arg("-C")
+            .arg(&hal),
+    );
     let post = hook("postinstall");
     assert!(post.contains("Gecko Sink is available"), "{post}");
 
@@ -284,8 +338,10 @@ fn main() {
     if args.get(1).is_some_and(|a| a == "--sim-host") {
         std::process::exit(gecko_platform::sim::main_from_args(args[2..].to_vec()));
     }
-    let filter: Option<String> = args.iter().skip(1).filter_map(|a| a.to_str()).find(|a| !a.starts_with('-')).map(str::to_owned);
-    let tests: &[(&str, fn())] = &[("signed_pkg_reads_back", signed_pkg_reads_back), ("pkg_installs_in_simulation", pkg_installs_in_simulation)];
+    let filter: Option<String> =
+        args.iter().skip(1).filter_map(|a| a.to_str()).find(|a| !a.starts_with('-')).map(str::to_owned);
+    let tests: &[(&str, fn())] =
+        &[("signed_pkg_reads_back", signed_pkg_reads_back), ("pkg_installs_in_simulation", pkg_installs_in_simulation)];
     let mut failed = Vec::new();
     for (name, f) in tests {
         if filter.as_ref().is_some_and(|flt| !name.contains(flt.as_str())) {

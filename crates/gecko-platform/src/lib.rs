@@ -238,7 +238,9 @@ pub enum DriverLoad {
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
     /// The audio system refused or failed a call.
-    #[error("the audio system failed: {what} (status {status}); check that the audio service is running (`gecko status`)")]
+    #[error(
+        "the audio system failed: {what} (status {status}); check that the audio service is running (`gecko status`)"
+    )]
     Audio {
         /// What was attempted.
         what: String,
@@ -263,10 +265,14 @@ pub enum PlatformError {
     #[error("simulated audio host: {0}")]
     Sim(String),
     /// Gecko Sink is not among the output devices.
-    #[error("Gecko Sink is not listed by the audio system: install the driver (`gecko install` or the app's Install), then try again")]
+    #[error(
+        "Gecko Sink is not listed by the audio system: install the driver (`gecko install` or the app's Install), then try again"
+    )]
     NotListed,
     /// On Linux no simulated system root was given.
-    #[error("on Linux, Gecko installs into a simulated system: pass --root DIR (a directory standing in for /), or set GECKO_SIM_ROOT")]
+    #[error(
+        "on Linux, Gecko installs into a simulated system: pass --root DIR (a directory standing in for /), or set GECKO_SIM_ROOT"
+    )]
     NoRoot,
     /// A file-system error.
     #[error("{what} {}: {source}", path.display())]
@@ -405,7 +411,8 @@ pub fn has_xattr(path: &Path, name: &str) -> std::io::Result<bool> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "attribute name contains a NUL byte"))?;
     // SAFETY: valid NUL-terminated strings; a null buffer of size 0 asks for the size only.
     #[cfg(target_os = "macos")]
-    let r = unsafe { libc::getxattr(c_path.as_ptr(), c_name.as_ptr(), std::ptr::null_mut(), 0, 0, libc::XATTR_NOFOLLOW) };
+    let r =
+        unsafe { libc::getxattr(c_path.as_ptr(), c_name.as_ptr(), std::ptr::null_mut(), 0, 0, libc::XATTR_NOFOLLOW) };
     // SAFETY: as above.
     #[cfg(not(target_os = "macos"))]
     let r = unsafe { libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), std::ptr::null_mut(), 0) };
@@ -484,7 +491,9 @@ pub fn this_machine(root: Option<&Path>, gecko_exe: &Path) -> Result<Box<dyn Aud
     {
         let _ = gecko_exe;
         if root.is_some_and(|r| r != Path::new("/")) {
-            return Err(PlatformError::Sim("--root is for the Linux simulation; on macOS Gecko installs into /".into()));
+            return Err(PlatformError::Sim(
+                "--root is for the Linux simulation; on macOS Gecko installs into /".into(),
+            ));
         }
         Ok(Box::new(macos::MacPlatform))
     }
@@ -565,7 +574,12 @@ mod tests {
         // SAFETY: as above.
         #[cfg(target_os = "macos")]
         let r = unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), b"0081".as_ptr().cast(), 4, 0, 0) };
-        assert_eq!(r, 0, "setxattr: {} (a file system without user extended attributes?)", std::io::Error::last_os_error());
+        assert_eq!(
+            r,
+            0,
+            "setxattr: {} (a file system without user extended attributes?)",
+            std::io::Error::last_os_error()
+        );
         assert_eq!(quarantined_entries(&b).unwrap(), vec![target]);
     }
 }

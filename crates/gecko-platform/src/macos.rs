@@ -14,9 +14,9 @@ use coreaudio::audio_unit::macos_helpers::{
 use objc2_core_audio::{
     AudioDeviceID, AudioObjectGetPropertyData, AudioObjectID, AudioObjectPropertyAddress, AudioObjectSetPropertyData,
     kAudioDevicePropertyDeviceUID, kAudioDevicePropertyTransportType, kAudioHardwareBadObjectError,
-    kAudioHardwareNoError, kAudioHardwarePropertyDefaultOutputDevice,
-    kAudioHardwarePropertyTranslateUIDToDevice, kAudioHardwareUnknownPropertyError, kAudioObjectPropertyElementMain,
-    kAudioObjectPropertyScopeGlobal, kAudioObjectSystemObject, kAudioObjectUnknown,
+    kAudioHardwareNoError, kAudioHardwarePropertyDefaultOutputDevice, kAudioHardwarePropertyTranslateUIDToDevice,
+    kAudioHardwareUnknownPropertyError, kAudioObjectPropertyElementMain, kAudioObjectPropertyScopeGlobal,
+    kAudioObjectSystemObject, kAudioObjectUnknown,
 };
 use objc2_core_foundation::{CFRetained, CFString};
 use std::ffi::{OsString, c_void};

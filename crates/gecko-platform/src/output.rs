@@ -79,12 +79,19 @@ impl OutputSwitch {
     pub fn remembered(&self) -> Option<OutputDevice> {
         let text = std::fs::read_to_string(&self.state_path).ok()?;
         let (id, name) = text.trim_end_matches('\n').split_once('\t')?;
-        (!id.is_empty()).then(|| OutputDevice { id: id.into(), name: name.into(), transport: crate::Transport::Unknown })
+        (!id.is_empty()).then(|| OutputDevice {
+            id: id.into(),
+            name: name.into(),
+            transport: crate::Transport::Unknown,
+        })
     }
 
     fn remember(&self, d: &OutputDevice) -> Result<(), PlatformError> {
         if d.id.contains(['\t', '\n']) || d.name.contains('\n') {
-            return Err(PlatformError::Audio { what: format!("remembering the output {:?} (its id has control characters)", d.name), status: -1 });
+            return Err(PlatformError::Audio {
+                what: format!("remembering the output {:?} (its id has control characters)", d.name),
+                status: -1,
+            });
         }
         let dir = self.state_path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
@@ -172,7 +179,11 @@ mod tests {
     impl Fake {
         fn new(dir: &Path) -> Fake {
             Fake {
-                devices: Mutex::new(vec![dev("spk", "Speakers"), dev("hp", "Headphones"), dev("gecko", crate::DEVICE_NAME)]),
+                devices: Mutex::new(vec![
+                    dev("spk", "Speakers"),
+                    dev("hp", "Headphones"),
+                    dev("gecko", crate::DEVICE_NAME),
+                ]),
                 default: Mutex::new(Some("hp".into())),
                 dir: dir.to_path_buf(),
             }

@@ -28,7 +28,9 @@
 //! if it lingers), addressed by pid instead of `killall`.
 
 use crate::privileged::{self, Elevation};
-use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport, DEVICE_NAME};
+use crate::{
+    AudioPlatform, Capabilities, DEVICE_NAME, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport,
+};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -169,7 +171,8 @@ impl SimPlatform {
             let run = self.run_dir();
             std::fs::create_dir_all(&run).map_err(io_err("creating", &run))?;
             let log = run.join("host.log");
-            let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(io_err("opening", &log))?;
+            let log_file =
+                std::fs::OpenOptions::new().create(true).append(true).open(&log).map_err(io_err("opening", &log))?;
             let mut c = Command::new(&self.host.program);
             c.args(&self.host.prefix)
                 .arg("launchd")
@@ -185,9 +188,9 @@ impl SimPlatform {
             }
             // Its own process group: it outlives a `gecko` command, like a daemon.
             std::os::unix::process::CommandExt::process_group(&mut c, 0);
-            let child = c.spawn().map_err(|e| {
-                PlatformError::Sim(format!("could not start {}: {e}", self.host.program.display()))
-            })?;
+            let child = c
+                .spawn()
+                .map_err(|e| PlatformError::Sim(format!("could not start {}: {e}", self.host.program.display())))?;
             *self.launchd.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
         }
         self.wait_ready(Duration::from_secs(10))
@@ -399,7 +402,9 @@ pub fn main_from_args(args: Vec<OsString>) -> i32 {
 
 fn run_launchd(root: &Path, shm: &str, ignore_term: bool) -> i32 {
     let run = root.join("var/run/gecko-sim");
-    if let Err(e) = std::fs::create_dir_all(&run).and_then(|_| write_atomic(&run.join("launchd.pid"), &std::process::id().to_string())) {
+    if let Err(e) = std::fs::create_dir_all(&run)
+        .and_then(|_| write_atomic(&run.join("launchd.pid"), &std::process::id().to_string()))
+    {
         eprintln!("launchd: {e}");
         return 1;
     }
@@ -463,9 +468,8 @@ fn run_coreaudiod(root: &Path, shm: &str, ignore_term: bool) -> i32 {
     let mut drivers = Vec::new();
     let mut gecko_sink = None;
     let hal = root.join(crate::HAL_DIR);
-    let mut bundles: Vec<PathBuf> = std::fs::read_dir(&hal)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut bundles: Vec<PathBuf> =
+        std::fs::read_dir(&hal).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     bundles.sort();
     for b in bundles {
         let name = b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

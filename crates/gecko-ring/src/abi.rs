@@ -199,8 +199,8 @@ pub mod off {
 
     pub const R_COUNTERS: usize = offset_of!(ReaderSegment, counters);
     pub const READ_COUNT: usize = R_COUNTERS + offset_of!(ReaderCountersRaw, read_count);
-    pub const ATTACHED_GENERATION: usize =
-        R_COUNTERS + offset_of!(ReaderCountersRaw, attached_generation);
-    pub const CLOCK_ADJUST_PPM: usize = offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, clock_adjust_ppm);
+    pub const ATTACHED_GENERATION: usize = R_COUNTERS + offset_of!(ReaderCountersRaw, attached_generation);
+    pub const CLOCK_ADJUST_PPM: usize =
+        offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, clock_adjust_ppm);
     pub const LATENCY_FRAMES: usize = offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, latency_frames);
 }

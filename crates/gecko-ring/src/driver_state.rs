@@ -68,7 +68,8 @@ impl DriverRingState {
     pub fn parse(text: &str) -> Result<DriverRingState, ParseError> {
         let mut kv = std::collections::HashMap::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
-            let (k, v) = line.split_once('=').ok_or_else(|| ParseError(format!("line {}: no '=' in {line:?}", i + 1)))?;
+            let (k, v) =
+                line.split_once('=').ok_or_else(|| ParseError(format!("line {}: no '=' in {line:?}", i + 1)))?;
             kv.insert(k, v);
         }
         let get = |k: &str| kv.get(k).copied().ok_or_else(|| ParseError(format!("no {k}=")));

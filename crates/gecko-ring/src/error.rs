@@ -56,7 +56,9 @@ pub enum RingError {
         source: io::Error,
     },
     /// The segment is smaller than its header says (or than any v1 segment).
-    #[error("shared memory {name} is truncated: {size} bytes, at least {needed} needed; restart the driver (coreaudiod or `gecko host`)")]
+    #[error(
+        "shared memory {name} is truncated: {size} bytes, at least {needed} needed; restart the driver (coreaudiod or `gecko host`)"
+    )]
     Truncated {
         /// The segment's name.
         name: String,
@@ -66,7 +68,9 @@ pub enum RingError {
         needed: u64,
     },
     /// The segment does not start with Gecko's magic number.
-    #[error("shared memory {name} is not a Gecko ring (magic {magic:#018x}); another program uses this name, or it is corrupt: remove it or pick another name with --shm-name")]
+    #[error(
+        "shared memory {name} is not a Gecko ring (magic {magic:#018x}); another program uses this name, or it is corrupt: remove it or pick another name with --shm-name"
+    )]
     Foreign {
         /// The segment's name.
         name: String,
@@ -74,7 +78,9 @@ pub enum RingError {
         magic: u64,
     },
     /// The writer speaks another protocol version.
-    #[error("shared memory {name} uses ring protocol v{found}, this engine speaks v{expected}: install the driver and engine from the same Gecko release")]
+    #[error(
+        "shared memory {name} uses ring protocol v{found}, this engine speaks v{expected}: install the driver and engine from the same Gecko release"
+    )]
     IncompatibleVersion {
         /// The segment's name.
         name: String,
@@ -96,7 +102,9 @@ pub enum RingError {
         expected: &'static str,
     },
     /// The writer's seqlock never settled: a hung or hostile writer.
-    #[error("the writer state in {name} never became consistent (seqlock held for {tries} tries); the driver is hung or the segment is corrupt")]
+    #[error(
+        "the writer state in {name} never became consistent (seqlock held for {tries} tries); the driver is hung or the segment is corrupt"
+    )]
     Unstable {
         /// The segment's name.
         name: String,
@@ -104,7 +112,9 @@ pub enum RingError {
         tries: u32,
     },
     /// The process that wrote the segment no longer exists.
-    #[error("shared memory {name} is stale: its writer (pid {pid}) is no longer running; restart coreaudiod (or `gecko host`)")]
+    #[error(
+        "shared memory {name} is stale: its writer (pid {pid}) is no longer running; restart coreaudiod (or `gecko host`)"
+    )]
     StaleWriter {
         /// The segment's name.
         name: String,

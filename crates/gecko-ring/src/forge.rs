@@ -64,7 +64,14 @@ impl ForgedWriter {
         nix::unistd::ftruncate(&fd, len as i64).unwrap_or_else(|e| panic!("ftruncate {name}: {e}"));
         // SAFETY: a fresh shared mapping of `len` bytes of a segment we created.
         let base = unsafe {
-            mmap(None, NonZeroUsize::new(len.max(1)).unwrap(), ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_SHARED, &fd, 0)
+            mmap(
+                None,
+                NonZeroUsize::new(len.max(1)).unwrap(),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                &fd,
+                0,
+            )
         }
         .unwrap_or_else(|e| panic!("mmap {name}: {e}"));
         ForgedWriter { name, base: base.cast(), len }
@@ -93,7 +100,9 @@ impl ForgedWriter {
     pub fn frames(&self) -> &mut [f32] {
         let n = self.len.saturating_sub(abi::WRITER_HEADER_SIZE as usize) / 4;
         // SAFETY: the frame area follows the header inside the mapping.
-        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(abi::WRITER_HEADER_SIZE as usize) as *mut f32, n) }
+        unsafe {
+            std::slice::from_raw_parts_mut(self.base.as_ptr().add(abi::WRITER_HEADER_SIZE as usize) as *mut f32, n)
+        }
     }
 
     /// Publishes `write_count` (frames) as the driver does: a release store.

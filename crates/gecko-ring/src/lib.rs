@@ -26,9 +26,9 @@
 pub mod abi;
 mod driver_state;
 mod error;
-pub mod host_clock;
 #[cfg(feature = "forge")]
 pub mod forge;
+pub mod host_clock;
 mod peek;
 mod reader;
 mod shm;

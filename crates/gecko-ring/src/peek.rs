@@ -102,9 +102,8 @@ impl Peek {
     }
 
     fn reopen_reader(&mut self) {
-        self.reader = shm::map_readonly(&self.reader_name)
-            .ok()
-            .filter(|m| m.len() >= abi::READER_SEGMENT_SIZE as usize);
+        self.reader =
+            shm::map_readonly(&self.reader_name).ok().filter(|m| m.len() >= abi::READER_SEGMENT_SIZE as usize);
     }
 
     fn reader_counters(&self, generation: u64) -> (Option<u64>, Option<ReaderCounters>) {

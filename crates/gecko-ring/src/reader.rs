@@ -152,9 +152,8 @@ impl Reader {
                 reserved: [0; 96],
             };
             // SAFETY: ReaderHeader is POD and the mapping is 384 bytes long.
-            let bytes = unsafe {
-                std::slice::from_raw_parts(&hdr as *const _ as *const u8, size_of::<abi::ReaderHeader>())
-            };
+            let bytes =
+                unsafe { std::slice::from_raw_parts(&hdr as *const _ as *const u8, size_of::<abi::ReaderHeader>()) };
             reader_map[..bytes.len()].copy_from_slice(bytes);
             let base = reader_map.as_mut_ptr() as *const u8;
             // SAFETY: inside our 384-byte mapping, 8-byte aligned.
@@ -296,10 +295,7 @@ impl Reader {
         self.mask = format.capacity_frames as u64 - 1;
         // Frames of the old generation we never read are gone with it.
         self.attach_at_newest(format.generation, 0);
-        Ok(Read {
-            frames: 0,
-            event: Some(RingEvent::NewGeneration { old: old.generation, format, format_changed }),
-        })
+        Ok(Read { frames: 0, event: Some(RingEvent::NewGeneration { old: old.generation, format, format_changed }) })
     }
 
     /// Re-opens the writer segment by name — after its writer died and a new
@@ -349,7 +345,8 @@ impl Reader {
     pub fn set_latency_frames(&mut self, frames: u32) {
         let base = self.reader_map.as_ptr();
         // SAFETY: offset 272 is inside our 384-byte mapping, 4-byte aligned.
-        unsafe { shm::atomic_u32(base, off::LATENCY_FRAMES) }.store(frames.min(abi::MAX_LATENCY_FRAMES), Ordering::Relaxed);
+        unsafe { shm::atomic_u32(base, off::LATENCY_FRAMES) }
+            .store(frames.min(abi::MAX_LATENCY_FRAMES), Ordering::Relaxed);
     }
 
     /// Records that the consumer needed `frames` that were not there (an underrun).

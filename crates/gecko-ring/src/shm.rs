@@ -78,9 +78,11 @@ pub fn precreate_writer_segment(name: &str, channels: u32, capacity_frames: u32)
     let mode = Mode::from_bits_truncate(abi::MODE as _);
     let (fd, created) = match shm_open(name, OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL, mode) {
         Ok(fd) => (fd, true),
-        Err(Errno::EEXIST) => {
-            (shm_open(name, OFlag::O_RDONLY, Mode::empty()).map_err(|source| RingError::ShmOpen { name: name.to_owned(), source })?, false)
-        }
+        Err(Errno::EEXIST) => (
+            shm_open(name, OFlag::O_RDONLY, Mode::empty())
+                .map_err(|source| RingError::ShmOpen { name: name.to_owned(), source })?,
+            false,
+        ),
         Err(source) => return Err(RingError::ShmOpen { name: name.to_owned(), source }),
     };
     let (size, perms) = fstat_size_mode(&fd, name)?;
@@ -88,13 +90,25 @@ pub fn precreate_writer_segment(name: &str, channels: u32, capacity_frames: u32)
         return if abi::is_page_rounded_size(size, want) {
             Ok(Precreated::AlreadyThere)
         } else {
-            Err(RingError::ShmIo { what: "pre-create (another size is in the way)", name: name.to_owned(), source: Errno::EEXIST })
+            Err(RingError::ShmIo {
+                what: "pre-create (another size is in the way)",
+                name: name.to_owned(),
+                source: Errno::EEXIST,
+            })
         };
     }
     if perms != abi::MODE {
-        fchmod(fd.as_raw_fd(), mode).map_err(|source| RingError::ShmIo { what: "chmod", name: name.to_owned(), source })?;
+        fchmod(fd.as_raw_fd(), mode).map_err(|source| RingError::ShmIo {
+            what: "chmod",
+            name: name.to_owned(),
+            source,
+        })?;
     }
-    nix::unistd::ftruncate(&fd, want as i64).map_err(|source| RingError::ShmIo { what: "size", name: name.to_owned(), source })?;
+    nix::unistd::ftruncate(&fd, want as i64).map_err(|source| RingError::ShmIo {
+        what: "size",
+        name: name.to_owned(),
+        source,
+    })?;
     Ok(Precreated::Created)
 }
 
@@ -143,12 +157,19 @@ pub(crate) fn create_reader_segment(name: &str) -> Result<MmapMut, RingError> {
         let perms;
         (size, perms) = fstat_size_mode(&fd, name)?;
         if perms != abi::MODE {
-            fchmod(fd.as_raw_fd(), mode).map_err(|source| RingError::ShmIo { what: "chmod", name: name.to_owned(), source })?;
+            fchmod(fd.as_raw_fd(), mode).map_err(|source| RingError::ShmIo {
+                what: "chmod",
+                name: name.to_owned(),
+                source,
+            })?;
         }
     }
     if size == 0 {
-        nix::unistd::ftruncate(&fd, want as i64)
-            .map_err(|source| RingError::ShmIo { what: "size", name: name.to_owned(), source })?;
+        nix::unistd::ftruncate(&fd, want as i64).map_err(|source| RingError::ShmIo {
+            what: "size",
+            name: name.to_owned(),
+            source,
+        })?;
     }
     // SAFETY: shared mapping of our own segment; accessed via atomics/raw pointers only.
     unsafe { MmapOptions::new().len(want as usize).map_mut(&fd) }
@@ -156,12 +177,14 @@ pub(crate) fn create_reader_segment(name: &str) -> Result<MmapMut, RingError> {
 }
 
 fn fstat_size_mode(fd: &OwnedFd, name: &str) -> Result<(u64, u32), RingError> {
-    let st = fstat(fd.as_raw_fd()).map_err(|source| RingError::ShmIo { what: "stat", name: name.to_owned(), source })?;
+    let st =
+        fstat(fd.as_raw_fd()).map_err(|source| RingError::ShmIo { what: "stat", name: name.to_owned(), source })?;
     Ok((st.st_size.max(0) as u64, st.st_mode as u32 & 0o777))
 }
 
 fn fstat_size(fd: &OwnedFd, name: &str) -> Result<u64, RingError> {
-    let st = fstat(fd.as_raw_fd()).map_err(|source| RingError::ShmIo { what: "stat", name: name.to_owned(), source })?;
+    let st =
+        fstat(fd.as_raw_fd()).map_err(|source| RingError::ShmIo { what: "stat", name: name.to_owned(), source })?;
     Ok(st.st_size.max(0) as u64)
 }
 

@@ -157,9 +157,16 @@ impl WriterView {
             return Err(RingError::Foreign { name: name.clone(), magic: h.magic });
         }
         if h.version != abi::VERSION {
-            return Err(RingError::IncompatibleVersion { name: name.clone(), found: h.version, expected: abi::VERSION });
+            return Err(RingError::IncompatibleVersion {
+                name: name.clone(),
+                found: h.version,
+                expected: abi::VERSION,
+            });
         }
-        if h.header_size < abi::WRITER_HEADER_SIZE || !h.header_size.is_multiple_of(abi::CACHE_LINE as u32) || h.header_size > 65536 {
+        if h.header_size < abi::WRITER_HEADER_SIZE
+            || !h.header_size.is_multiple_of(abi::CACHE_LINE as u32)
+            || h.header_size > 65536
+        {
             return corrupt("header_size", h.header_size.to_string(), "a multiple of 128 in 512..=65536");
         }
         let cap = h.capacity_frames;
@@ -177,7 +184,11 @@ impl WriterView {
         }
         let needed = h.header_size as u64 + cap as u64 * h.bytes_per_frame as u64;
         if h.segment_size != needed {
-            return corrupt("segment_size", h.segment_size.to_string(), "header_size + capacity_frames * bytes_per_frame");
+            return corrupt(
+                "segment_size",
+                h.segment_size.to_string(),
+                "header_size + capacity_frames * bytes_per_frame",
+            );
         }
         if (self.len() as u64) < needed {
             return Err(RingError::Truncated { name: name.clone(), size: self.len() as u64, needed });

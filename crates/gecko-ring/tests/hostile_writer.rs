@@ -123,9 +123,10 @@ fn a_stale_segment_from_a_dead_writer_is_detected() {
     f.with(|s| s.header.writer_pid = dead);
     assert!(matches!(f.attach(), Err(RingError::StaleWriter { pid, .. }) if pid == dead));
     // waiting turns it into a timeout that names the cause
-    let err = Reader::attach(f.name(), &AttachOptions { wait: std::time::Duration::from_millis(60), ..Default::default() })
-        .err()
-        .unwrap();
+    let err =
+        Reader::attach(f.name(), &AttachOptions { wait: std::time::Duration::from_millis(60), ..Default::default() })
+            .err()
+            .unwrap();
     assert!(matches!(err, RingError::Timeout { .. }) && err.to_string().contains("timed out"), "{err}");
 }
 
@@ -140,12 +141,15 @@ fn a_missing_segment_says_the_driver_is_not_installed() {
 fn a_segment_caught_mid_creation_is_waited_for() {
     // Sized but header still zero: the driver is between ftruncate and the header write.
     let f = Forged::raw(512 + 1024 * 8);
-    let err = Reader::attach(f.name(), &AttachOptions { wait: std::time::Duration::ZERO, ..Default::default() }).err().unwrap();
+    let err = Reader::attach(f.name(), &AttachOptions { wait: std::time::Duration::ZERO, ..Default::default() })
+        .err()
+        .unwrap();
     assert!(err.is_transient(), "{err}");
     // ...and once the driver finishes writing it, a waiting reader attaches.
     let name = f.name().to_string();
     let waiter = std::thread::spawn(move || {
-        Reader::attach(&name, &AttachOptions { wait: std::time::Duration::from_secs(5), ..Default::default() }).map(|r| r.format())
+        Reader::attach(&name, &AttachOptions { wait: std::time::Duration::from_secs(5), ..Default::default() })
+            .map(|r| r.format())
     });
     std::thread::sleep(std::time::Duration::from_millis(100));
     let valid = Forged::valid(1024, 2);

@@ -110,7 +110,11 @@ fn names_longer_than_31_bytes_and_o_cloexec_are_refused() {
     let long = format!("/{}", "n".repeat(31)); // 32 bytes
     let r = shm_open(long.as_str(), OFlag::O_RDWR | OFlag::O_CREAT, Mode::from_bits_truncate(0o644));
     let cloexec_name = Name::new("c");
-    let c = shm_open(cloexec_name.0.as_str(), OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_CLOEXEC, Mode::from_bits_truncate(0o644));
+    let c = shm_open(
+        cloexec_name.0.as_str(),
+        OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    );
     if macos() {
         assert_eq!(r.err(), Some(Errno::ENAMETOOLONG), "PSHMNAMLEN is 31");
         assert_eq!(c.err(), Some(Errno::EINVAL), "macOS 26.4 refuses O_CLOEXEC");

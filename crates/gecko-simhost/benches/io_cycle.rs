@@ -49,7 +49,11 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let callgrind = args.iter().position(|a| a == "--callgrind").and_then(|i| args.get(i + 1)).and_then(|n| n.parse::<usize>().ok());
+    let callgrind = args
+        .iter()
+        .position(|a| a == "--callgrind")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<usize>().ok());
     let reps = if args.iter().any(|a| a == "--quick") { 50 } else { 2000 };
 
     let name = format!("/gkbio{}", std::process::id());
@@ -115,10 +119,16 @@ fn main() {
     assert!(w.reader_attached, "flow control was active");
     assert_eq!((w.overrun_events, w.gap_events, w.overlap_events), (0, 0, 0));
     let (c, m, r) = (median(&mut cyc), median(&mut cpy), median(&mut ratio));
-    println!("write-mix IO cycle, {FRAMES} stereo frames ({} bytes), reader attached, median of {reps} batches of {BATCH}:", FRAMES * CH * 4);
+    println!(
+        "write-mix IO cycle, {FRAMES} stereo frames ({} bytes), reader attached, median of {reps} batches of {BATCH}:",
+        FRAMES * CH * 4
+    );
     println!("  DoIOOperation(WriteMix)   {c:8.1} ns   ({:.3} ns/frame)", c / FRAMES as f64);
     println!("  memcpy of the same bytes  {m:8.1} ns   ({:.3} ns/frame)", m / FRAMES as f64);
-    println!("  ratio                     {r:8.2}×   target ≤ {TARGET_RATIO}×: {}", if r <= TARGET_RATIO { "met" } else { "NOT met" });
+    println!(
+        "  ratio                     {r:8.2}×   target ≤ {TARGET_RATIO}×: {}",
+        if r <= TARGET_RATIO { "met" } else { "NOT met" }
+    );
     io.stop_io().expect("StopIO");
     drop(reader);
     let _ = gecko_ring::unlink_segments(&name);

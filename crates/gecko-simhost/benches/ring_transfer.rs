@@ -96,8 +96,8 @@ fn reader_child(args: &[String]) -> ! {
     let total: u64 = args[2].parse().expect("total frames");
     let full = args[3] == "full";
     let table = pattern();
-    let mut reader =
-        Reader::attach(name, &AttachOptions { wait: Duration::from_secs(10), ..Default::default() }).expect("reader attach");
+    let mut reader = Reader::attach(name, &AttachOptions { wait: Duration::from_secs(10), ..Default::default() })
+        .expect("reader attach");
     let mut out = vec![0.0f32; block * CH];
     let mut pos = 0u64;
     let mut bad = 0u64;
@@ -550,13 +550,16 @@ fn bookkeeping(w: &mut Writer, driver: &gecko_simhost::Driver, dev: &gecko_simho
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
 /// The 1-, 5- and 15-minute load averages: the two processes need both cores.
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(|_| "unknown".into(), |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+    std::fs::read_to_string("/proc/loadavg")
+        .map_or_else(|_| "unknown".into(), |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -572,8 +575,11 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
     // Diagnostic: the reader checks only the ends of each read (shows what full verification costs).
     let full_verify = !args.iter().any(|a| a == "--spot-check");
-    let (reps, ring_frames, base_frames, per_sample_frames, book_cycles) =
-        if quick { (3, 1u64 << 20, 1u64 << 21, 1u64 << 18, 200_000u64) } else { (15, 1 << 25, 1 << 26, 1 << 23, 4_000_000) };
+    let (reps, ring_frames, base_frames, per_sample_frames, book_cycles) = if quick {
+        (3, 1u64 << 20, 1u64 << 21, 1u64 << 18, 200_000u64)
+    } else {
+        (15, 1 << 25, 1 << 26, 1 << 23, 4_000_000)
+    };
 
     let wall = Instant::now();
     let name = format!("/gkbench{}", std::process::id());
@@ -589,7 +595,13 @@ fn main() {
     driver.start_io(dev.device_id, kAudioServerPlugInHostClientID).expect("StartIO");
     let peek = Peek::open(&name).expect("peek");
     let cap = peek.free_frames_fast() as usize;
-    let mut w = Writer { name: name.clone(), clock: clock.clone(), io: RawWriteMix::new(&driver, dev.device_id, dev.stream_id).expect("IO entry points"), peek, t: 0 };
+    let mut w = Writer {
+        name: name.clone(),
+        clock: clock.clone(),
+        io: RawWriteMix::new(&driver, dev.device_id, dev.stream_id).expect("IO entry points"),
+        peek,
+        t: 0,
+    };
     let table = pattern();
 
     println!("ring_transfer: C driver (writer process) -> gecko_ring::Reader (reader process), {CH}-channel float32");
@@ -601,10 +613,14 @@ fn main() {
         reps
     );
     if cfg!(debug_assertions) {
-        println!("WARNING: unoptimized build (e.g. `cargo test --benches`): a smoke run only, the numbers mean nothing");
+        println!(
+            "WARNING: unoptimized build (e.g. `cargo test --benches`): a smoke run only, the numbers mean nothing"
+        );
     }
     println!("load average at start: {} (other processes compete for the cores the two-process ring needs)", loadavg());
-    println!("baselines (a) memcpy and (b) the seed sketch's per-sample iterator are SINGLE-PROCESS, single-thread (no cross-core traffic):");
+    println!(
+        "baselines (a) memcpy and (b) the seed sketch's per-sample iterator are SINGLE-PROCESS, single-thread (no cross-core traffic):"
+    );
     println!("the comparison is conservative for the two-process ring.\n");
 
     // Interleave the three measurements rep by rep so machine noise hits all alike.
@@ -653,8 +669,12 @@ fn main() {
         let _ = std::io::stdout().flush();
     }
     println!("\n");
-    println!("block            ring 2-proc          (a) memcpy 1-proc    (b) seed iterator 1-proc ring/memcpy  ring/per-sample");
-    println!("frames  bytes    Mframe/s   GB/s      Mframe/s   GB/s      Mframe/s   GB/s         (median of per-rep ratios)");
+    println!(
+        "block            ring 2-proc          (a) memcpy 1-proc    (b) seed iterator 1-proc ring/memcpy  ring/per-sample"
+    );
+    println!(
+        "frames  bytes    Mframe/s   GB/s      Mframe/s   GB/s      Mframe/s   GB/s         (median of per-rep ratios)"
+    );
     let gb = |fps: f64| fps * (CH * 4) as f64 / 1e9;
     let mut ok_memcpy = true;
     let mut ok_ps = true;
@@ -682,10 +702,16 @@ fn main() {
     println!("\nfor information (not the targets' baselines):");
     println!("  best-of-{reps}: the fastest repetition (noise on a shared machine only slows a run down)");
     println!("  (a') memcpy copying each block out a whole ring after copying it in (L2, as when the ring runs full)");
-    println!("  (b') the seed's per-sample iterator with a power-of-two mask instead of its `%` (the fastest per-sample loop)");
+    println!(
+        "  (b') the seed's per-sample iterator with a power-of-two mask instead of its `%` (the fastest per-sample loop)"
+    );
     println!("  (c) a minimal two-thread memcpy SPSC ring (no driver, no shm): the cost of crossing cores alone");
-    println!("block    best-of-{reps:<2} ring  ring/memcpy    (a') lagged memcpy  ring/(a')    (b') masked   ring/(b')   (c) 2-thread  ring/(c)");
-    println!("frames   GB/s            (best/best)    GB/s                (median)     GB/s          (median)    GB/s          (median)");
+    println!(
+        "block    best-of-{reps:<2} ring  ring/memcpy    (a') lagged memcpy  ring/(a')    (b') masked   ring/(b')   (c) 2-thread  ring/(c)"
+    );
+    println!(
+        "frames   GB/s            (best/best)    GB/s                (median)     GB/s          (median)    GB/s          (median)"
+    );
     for (i, &b) in SIZES.iter().enumerate() {
         let (rb, mb) = (best(&ring_fps[i]), best(&memcpy_fps[i]));
         println!(
@@ -701,9 +727,13 @@ fn main() {
         );
     }
     if full_verify {
-        println!("\nevery ring transfer was verified sample by sample by the reader process (counter pattern), lossless (no overrun, gap or overlap).");
+        println!(
+            "\nevery ring transfer was verified sample by sample by the reader process (counter pattern), lossless (no overrun, gap or overlap)."
+        );
     } else {
-        println!("\n--spot-check: the reader verified only the first and last frame of each read (diagnostic; lossless: no overrun, gap or overlap).");
+        println!(
+            "\n--spot-check: the reader verified only the first and last frame of each read (diagnostic; lossless: no overrun, gap or overlap)."
+        );
     }
 
     let bk = bookkeeping(&mut w, &driver, &dev, book_cycles);

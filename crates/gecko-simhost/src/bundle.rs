@@ -83,7 +83,14 @@ pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
 /// Formats 16 UUID bytes as `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX` (upper case).
 pub fn format_uuid(b: &[u8; 16]) -> String {
     let h: Vec<String> = b.iter().map(|x| format!("{x:02X}")).collect();
-    format!("{}-{}-{}-{}-{}", h[0..4].concat(), h[4..6].concat(), h[6..8].concat(), h[8..10].concat(), h[10..16].concat())
+    format!(
+        "{}-{}-{}-{}-{}",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
 }
 
 /// Reads and validates `bundle_dir/Contents/Info.plist`.
@@ -196,10 +203,8 @@ fn load_impl(info: BundleInfo, temp: Option<tempfile::TempDir>) -> Result<Driver
     }
     // SAFETY: loading a library runs its constructors; the driver is the code
     // under test and is trusted to that extent.
-    let lib = unsafe {
-        libloading::os::unix::Library::open(Some(&info.executable), libc::RTLD_NOW | libc::RTLD_LOCAL)
-    }
-    .map_err(|e| LoadError::Dlopen { path: info.executable.clone(), reason: e.to_string() })?;
+    let lib = unsafe { libloading::os::unix::Library::open(Some(&info.executable), libc::RTLD_NOW | libc::RTLD_LOCAL) }
+        .map_err(|e| LoadError::Dlopen { path: info.executable.clone(), reason: e.to_string() })?;
     let lib: &'static libloading::os::unix::Library = Box::leak(Box::new(lib));
     // The copy of an isolated load goes at once: the mapping stays valid
     // without the file, and drivers that are leaked on purpose (and processes
@@ -207,12 +212,13 @@ fn load_impl(info: BundleInfo, temp: Option<tempfile::TempDir>) -> Result<Driver
     drop(temp);
 
     // SAFETY: the symbol is the factory, of CFPlugInFactoryFunction type.
-    let factory: FactoryFn = unsafe { lib.get::<FactoryFn>(info.factory_symbol.as_bytes()) }
-        .map(|s| *s)
-        .map_err(|e| LoadError::MissingSymbol {
-            path: info.executable.clone(),
-            symbol: info.factory_symbol.clone(),
-            reason: e.to_string(),
+    let factory: FactoryFn =
+        unsafe { lib.get::<FactoryFn>(info.factory_symbol.as_bytes()) }.map(|s| *s).map_err(|e| {
+            LoadError::MissingSymbol {
+                path: info.executable.clone(),
+                symbol: info.factory_symbol.clone(),
+                reason: e.to_string(),
+            }
         })?;
     // SAFETY: optional symbol of gecko_sim.h's GeckoSim_Configure type.
     let configure: Option<GeckoSimConfigureFn> =

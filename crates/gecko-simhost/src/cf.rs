@@ -394,8 +394,22 @@ pub extern "C" fn CFUUIDGetTypeID() -> CFTypeID {
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn CFUUIDGetConstantUUIDWithBytes(
     _alloc: CFAllocatorRef,
-    b0: u8, b1: u8, b2: u8, b3: u8, b4: u8, b5: u8, b6: u8, b7: u8,
-    b8: u8, b9: u8, b10: u8, b11: u8, b12: u8, b13: u8, b14: u8, b15: u8,
+    b0: u8,
+    b1: u8,
+    b2: u8,
+    b3: u8,
+    b4: u8,
+    b5: u8,
+    b6: u8,
+    b7: u8,
+    b8: u8,
+    b9: u8,
+    b10: u8,
+    b11: u8,
+    b12: u8,
+    b13: u8,
+    b14: u8,
+    b15: u8,
 ) -> CFUUIDRef {
     uuid_constant([b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15])
 }
@@ -527,7 +541,11 @@ pub extern "C" fn CFNumberGetTypeID() -> CFTypeID {
 /// # Safety
 /// `value_ptr` must be NULL or point to a readable value of `the_type`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn CFNumberCreate(_alloc: CFAllocatorRef, the_type: CFNumberType, value_ptr: *const c_void) -> CFTypeRef {
+pub unsafe extern "C" fn CFNumberCreate(
+    _alloc: CFAllocatorRef,
+    the_type: CFNumberType,
+    value_ptr: *const c_void,
+) -> CFTypeRef {
     let Some((is_float, size)) = number_kind(the_type) else { return std::ptr::null() };
     if value_ptr.is_null() {
         misuse("CFNumberCreate(NULL)", value_ptr);
@@ -555,7 +573,11 @@ pub unsafe extern "C" fn CFNumberCreate(_alloc: CFAllocatorRef, the_type: CFNumb
 /// # Safety
 /// `value_ptr` must be NULL or point to writable storage for `the_type`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn CFNumberGetValue(number: CFTypeRef, the_type: CFNumberType, value_ptr: *mut c_void) -> Boolean {
+pub unsafe extern "C" fn CFNumberGetValue(
+    number: CFTypeRef,
+    the_type: CFNumberType,
+    value_ptr: *mut c_void,
+) -> Boolean {
     let Some((is_float, size)) = number_kind(the_type) else { return 0 };
     let Some(n) = number_value(number) else { return 0 };
     if value_ptr.is_null() {
@@ -658,7 +680,8 @@ mod tests {
     fn strings_create_get_and_refcount() {
         let before = live_objects_created_on_this_thread();
         // SAFETY: NUL-terminated literal.
-        let s = unsafe { CFStringCreateWithCString(std::ptr::null(), c"Gecko Sink".as_ptr(), K_CF_STRING_ENCODING_UTF8) };
+        let s =
+            unsafe { CFStringCreateWithCString(std::ptr::null(), c"Gecko Sink".as_ptr(), K_CF_STRING_ENCODING_UTF8) };
         assert!(!s.is_null());
         // SAFETY: valid string, buffers sized as passed.
         unsafe {

@@ -151,7 +151,15 @@ impl Driver {
         configure_fn: Option<GeckoSimConfigureFn>,
         lib: LoadedLibrary,
     ) -> Result<Self, LoadError> {
-        let d = Driver { raw, configure_fn, host: None, keepalive: Vec::new(), lib, ignore_clock_requests: false, deny_shm_create: false };
+        let d = Driver {
+            raw,
+            configure_fn,
+            host: None,
+            keepalive: Vec::new(),
+            lib,
+            ignore_clock_requests: false,
+            deny_shm_create: false,
+        };
         d.vtbl().map_err(|_| LoadError::NullVtableEntry("vtable"))?;
         Ok(d)
     }
@@ -293,29 +301,53 @@ impl Driver {
     }
 
     /// `AddDeviceClient`.
-    pub fn add_device_client(&self, device: AudioObjectID, client: &AudioServerPlugInClientInfo) -> Result<(), DriverError> {
+    pub fn add_device_client(
+        &self,
+        device: AudioObjectID,
+        client: &AudioServerPlugInClientInfo,
+    ) -> Result<(), DriverError> {
         let f = self.vtbl()?.AddDeviceClient.ok_or(DriverError::NullEntry("AddDeviceClient"))?;
         // SAFETY: `client` valid for the call.
         check("AddDeviceClient", unsafe { f(self.raw, device, client) })
     }
 
     /// `RemoveDeviceClient`.
-    pub fn remove_device_client(&self, device: AudioObjectID, client: &AudioServerPlugInClientInfo) -> Result<(), DriverError> {
+    pub fn remove_device_client(
+        &self,
+        device: AudioObjectID,
+        client: &AudioServerPlugInClientInfo,
+    ) -> Result<(), DriverError> {
         let f = self.vtbl()?.RemoveDeviceClient.ok_or(DriverError::NullEntry("RemoveDeviceClient"))?;
         // SAFETY: `client` valid for the call.
         check("RemoveDeviceClient", unsafe { f(self.raw, device, client) })
     }
 
     /// `PerformDeviceConfigurationChange`. Call on a non-IO thread with IO stopped.
-    pub fn perform_configuration_change(&self, device: AudioObjectID, action: u64, info: usize) -> Result<(), DriverError> {
-        let f = self.vtbl()?.PerformDeviceConfigurationChange.ok_or(DriverError::NullEntry("PerformDeviceConfigurationChange"))?;
+    pub fn perform_configuration_change(
+        &self,
+        device: AudioObjectID,
+        action: u64,
+        info: usize,
+    ) -> Result<(), DriverError> {
+        let f = self
+            .vtbl()?
+            .PerformDeviceConfigurationChange
+            .ok_or(DriverError::NullEntry("PerformDeviceConfigurationChange"))?;
         // SAFETY: `info` is the driver's own opaque pointer, passed back.
         check("PerformDeviceConfigurationChange", unsafe { f(self.raw, device, action, info as *mut c_void) })
     }
 
     /// `AbortDeviceConfigurationChange`.
-    pub fn abort_configuration_change(&self, device: AudioObjectID, action: u64, info: usize) -> Result<(), DriverError> {
-        let f = self.vtbl()?.AbortDeviceConfigurationChange.ok_or(DriverError::NullEntry("AbortDeviceConfigurationChange"))?;
+    pub fn abort_configuration_change(
+        &self,
+        device: AudioObjectID,
+        action: u64,
+        info: usize,
+    ) -> Result<(), DriverError> {
+        let f = self
+            .vtbl()?
+            .AbortDeviceConfigurationChange
+            .ok_or(DriverError::NullEntry("AbortDeviceConfigurationChange"))?;
         // SAFETY: `info` is the driver's own opaque pointer, passed back.
         check("AbortDeviceConfigurationChange", unsafe { f(self.raw, device, action, info as *mut c_void) })
     }
@@ -340,7 +372,11 @@ impl Driver {
     }
 
     /// `IsPropertySettable`.
-    pub fn is_property_settable(&self, object: AudioObjectID, addr: &AudioObjectPropertyAddress) -> Result<bool, DriverError> {
+    pub fn is_property_settable(
+        &self,
+        object: AudioObjectID,
+        addr: &AudioObjectPropertyAddress,
+    ) -> Result<bool, DriverError> {
         let f = self.vtbl()?.IsPropertySettable.ok_or(DriverError::NullEntry("IsPropertySettable"))?;
         let mut out: cf::Boolean = 0;
         // SAFETY: valid pointers for the call.
@@ -377,7 +413,8 @@ impl Driver {
         let mut out_size = 0u32;
         let (qn, qp) = qual(qualifier);
         // SAFETY: `buf` is writable for `in_size` bytes; other pointers valid.
-        let st = unsafe { f(self.raw, object, 0, addr, qn, qp, in_size, &mut out_size, buf.as_mut_ptr() as *mut c_void) };
+        let st =
+            unsafe { f(self.raw, object, 0, addr, qn, qp, in_size, &mut out_size, buf.as_mut_ptr() as *mut c_void) };
         check("GetPropertyData", st)?;
         if out_size as usize > buf.len() {
             return Err(DriverError::Size {
@@ -414,7 +451,11 @@ impl Driver {
         let bytes = unsafe { std::slice::from_raw_parts_mut(&mut v as *mut T as *mut u8, n) };
         let got = self.get_property_data(object, addr, &[], bytes)?;
         if got != n {
-            return Err(DriverError::Size { what: format!("{} of object {object}", fourcc_str(addr.mSelector)), got, expected: n });
+            return Err(DriverError::Size {
+                what: format!("{} of object {object}", fourcc_str(addr.mSelector)),
+                got,
+                expected: n,
+            });
         }
         Ok(v)
     }
@@ -440,7 +481,11 @@ impl Driver {
         let bytes = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, size) };
         let got = self.get_property_data(object, addr, qualifier, bytes)?;
         if got % elem != 0 {
-            return Err(DriverError::Size { what: format!("{} of object {object}", fourcc_str(addr.mSelector)), got, expected: size });
+            return Err(DriverError::Size {
+                what: format!("{} of object {object}", fourcc_str(addr.mSelector)),
+                got,
+                expected: size,
+            });
         }
         v.truncate(got / elem);
         Ok(v)
@@ -462,17 +507,29 @@ impl Driver {
     }
 
     /// An `AudioObjectID` array property (DeviceList, Streams, OwnedObjects, …).
-    pub fn get_object_list(&self, object: AudioObjectID, addr: &AudioObjectPropertyAddress) -> Result<Vec<AudioObjectID>, DriverError> {
+    pub fn get_object_list(
+        &self,
+        object: AudioObjectID,
+        addr: &AudioObjectPropertyAddress,
+    ) -> Result<Vec<AudioObjectID>, DriverError> {
         self.get_pod_array(object, addr, &[])
     }
 
     /// An `AudioStreamBasicDescription` property.
-    pub fn get_asbd(&self, object: AudioObjectID, addr: &AudioObjectPropertyAddress) -> Result<AudioStreamBasicDescription, DriverError> {
+    pub fn get_asbd(
+        &self,
+        object: AudioObjectID,
+        addr: &AudioObjectPropertyAddress,
+    ) -> Result<AudioStreamBasicDescription, DriverError> {
         self.get_pod(object, addr)
     }
 
     /// An `AudioValueRange` array property (e.g. AvailableNominalSampleRates).
-    pub fn get_value_ranges(&self, object: AudioObjectID, addr: &AudioObjectPropertyAddress) -> Result<Vec<AudioValueRange>, DriverError> {
+    pub fn get_value_ranges(
+        &self,
+        object: AudioObjectID,
+        addr: &AudioObjectPropertyAddress,
+    ) -> Result<Vec<AudioValueRange>, DriverError> {
         self.get_pod_array(object, addr, &[])
     }
 
@@ -487,7 +544,11 @@ impl Driver {
 
     /// A CFString property: copies it into a `String` and releases the
     /// reference the driver returned (the caller-releases rule of the HAL).
-    pub fn get_cfstring(&self, object: AudioObjectID, addr: &AudioObjectPropertyAddress) -> Result<String, DriverError> {
+    pub fn get_cfstring(
+        &self,
+        object: AudioObjectID,
+        addr: &AudioObjectPropertyAddress,
+    ) -> Result<String, DriverError> {
         self.get_cfstring_qualified(object, addr, &[])
     }
 
@@ -501,7 +562,11 @@ impl Driver {
         let mut buf = [0u8; std::mem::size_of::<usize>()];
         let got = self.get_property_data(object, addr, qualifier, &mut buf)?;
         if got != buf.len() {
-            return Err(DriverError::Size { what: format!("{} of object {object}", fourcc_str(addr.mSelector)), got, expected: buf.len() });
+            return Err(DriverError::Size {
+                what: format!("{} of object {object}", fourcc_str(addr.mSelector)),
+                got,
+                expected: buf.len(),
+            });
         }
         let p = usize::from_ne_bytes(buf) as *const c_void;
         let what = || format!("{} of object {object}", fourcc_str(addr.mSelector));
@@ -543,7 +608,12 @@ impl Driver {
     }
 
     /// `WillDoIOOperation`: (will do, in place).
-    pub fn will_do_io_operation(&self, device: AudioObjectID, client: u32, op: u32) -> Result<(bool, bool), DriverError> {
+    pub fn will_do_io_operation(
+        &self,
+        device: AudioObjectID,
+        client: u32,
+        op: u32,
+    ) -> Result<(bool, bool), DriverError> {
         let f = self.vtbl()?.WillDoIOOperation.ok_or(DriverError::NullEntry("WillDoIOOperation"))?;
         let (mut will, mut in_place) = (0u8, 0u8);
         // SAFETY: valid out pointers.
@@ -602,11 +672,26 @@ impl Driver {
         main: &mut [f32],
     ) -> Result<(), DriverError> {
         if channels == 0 || !main.len().is_multiple_of(channels as usize) {
-            return Err(DriverError::InvalidArgument(format!("{} samples is not a whole number of {channels}-channel frames", main.len())));
+            return Err(DriverError::InvalidArgument(format!(
+                "{} samples is not a whole number of {channels}-channel frames",
+                main.len()
+            )));
         }
-        let frames = u32::try_from(main.len() / channels as usize).map_err(|_| DriverError::InvalidArgument("too many frames".into()))?;
+        let frames = u32::try_from(main.len() / channels as usize)
+            .map_err(|_| DriverError::InvalidArgument("too many frames".into()))?;
         // SAFETY: `main` holds exactly `frames` frames of `channels` f32 samples.
-        unsafe { self.do_io_operation_raw(device, stream, client, op, frames, info, main.as_mut_ptr() as *mut c_void, std::ptr::null_mut()) }
+        unsafe {
+            self.do_io_operation_raw(
+                device,
+                stream,
+                client,
+                op,
+                frames,
+                info,
+                main.as_mut_ptr() as *mut c_void,
+                std::ptr::null_mut(),
+            )
+        }
     }
 
     /// `EndIOOperation`.
@@ -629,13 +714,19 @@ impl Driver {
     /// safety offset, latency. Picks the first device with an output stream
     /// in linear-PCM float32 interleaved format.
     pub fn find_device(&self) -> Result<DeviceInfo, DriverError> {
-        let devices = self.get_object_list(kAudioObjectPlugInObject, &AudioObjectPropertyAddress::global(kAudioPlugInPropertyDeviceList))?;
+        let devices = self.get_object_list(
+            kAudioObjectPlugInObject,
+            &AudioObjectPropertyAddress::global(kAudioPlugInPropertyDeviceList),
+        )?;
         if devices.is_empty() {
             return Err(DriverError::Discovery("the plug-in's DeviceList is empty".into()));
         }
         let mut why = Vec::new();
         for dev in devices {
-            let streams = self.get_object_list(dev, &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeOutput))?;
+            let streams = self.get_object_list(
+                dev,
+                &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeOutput),
+            )?;
             for s in streams {
                 let dir = self.get_u32(s, &AudioObjectPropertyAddress::global(kAudioStreamPropertyDirection))?;
                 if dir != 0 {
@@ -654,7 +745,8 @@ impl Driver {
                     why.push(format!("stream {s} of device {dev} is not float32 interleaved: {fmt:?}"));
                     continue;
                 }
-                let rate = self.get_f64(dev, &AudioObjectPropertyAddress::global(kAudioDevicePropertyNominalSampleRate))?;
+                let rate =
+                    self.get_f64(dev, &AudioObjectPropertyAddress::global(kAudioDevicePropertyNominalSampleRate))?;
                 if !(rate.is_finite() && rate > 0.0) {
                     why.push(format!("device {dev} has nominal rate {rate}"));
                     continue;
@@ -671,13 +763,18 @@ impl Driver {
                     channels: fmt.mChannelsPerFrame,
                     sample_rate: rate,
                     format: fmt,
-                    zero_timestamp_period: self.get_u32(dev, &AudioObjectPropertyAddress::global(kAudioDevicePropertyZeroTimeStampPeriod))?,
+                    zero_timestamp_period: self
+                        .get_u32(dev, &AudioObjectPropertyAddress::global(kAudioDevicePropertyZeroTimeStampPeriod))?,
                     safety_offset: opt_u32(kAudioDevicePropertySafetyOffset, kAudioObjectPropertyScopeOutput)?,
                     latency: opt_u32(kAudioDevicePropertyLatency, kAudioObjectPropertyScopeOutput)?,
                 });
             }
         }
-        Err(DriverError::Discovery(if why.is_empty() { "no device has an output stream".into() } else { why.join("; ") }))
+        Err(DriverError::Discovery(if why.is_empty() {
+            "no device has an output stream".into()
+        } else {
+            why.join("; ")
+        }))
     }
 }
 
@@ -730,7 +827,14 @@ pub struct RawWriteMix {
     device: AudioObjectID,
     stream: AudioObjectID,
     zts: unsafe extern "C" fn(AudioServerPlugInDriverRef, AudioObjectID, u32, *mut f64, *mut u64, *mut u64) -> OSStatus,
-    begin: unsafe extern "C" fn(AudioServerPlugInDriverRef, AudioObjectID, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> OSStatus,
+    begin: unsafe extern "C" fn(
+        AudioServerPlugInDriverRef,
+        AudioObjectID,
+        u32,
+        u32,
+        u32,
+        *const AudioServerPlugInIOCycleInfo,
+    ) -> OSStatus,
     #[allow(clippy::type_complexity)]
     do_io: unsafe extern "C" fn(
         AudioServerPlugInDriverRef,
@@ -743,7 +847,14 @@ pub struct RawWriteMix {
         *mut c_void,
         *mut c_void,
     ) -> OSStatus,
-    end: unsafe extern "C" fn(AudioServerPlugInDriverRef, AudioObjectID, u32, u32, u32, *const AudioServerPlugInIOCycleInfo) -> OSStatus,
+    end: unsafe extern "C" fn(
+        AudioServerPlugInDriverRef,
+        AudioObjectID,
+        u32,
+        u32,
+        u32,
+        *const AudioServerPlugInIOCycleInfo,
+    ) -> OSStatus,
 }
 
 // SAFETY: plain function pointers and the driver reference, which the HAL
@@ -777,7 +888,19 @@ impl RawWriteMix {
     pub unsafe fn do_write_mix(&self, frames: u32, info: &AudioServerPlugInIOCycleInfo, buf: *const f32) -> OSStatus {
         let op = kAudioServerPlugInIOOperationWriteMix;
         // SAFETY: the caller's promise; valid info.
-        unsafe { (self.do_io)(self.drv, self.device, self.stream, 0, op, frames, info, buf as *mut c_void, std::ptr::null_mut()) }
+        unsafe {
+            (self.do_io)(
+                self.drv,
+                self.device,
+                self.stream,
+                0,
+                op,
+                frames,
+                info,
+                buf as *mut c_void,
+                std::ptr::null_mut(),
+            )
+        }
     }
 
     /// A whole HAL write-mix cycle: GetZeroTimeStamp, then

@@ -312,7 +312,12 @@ pub type AudioServerPlugInHostRef = *const AudioServerPlugInHostInterface;
 #[repr(C)]
 pub struct AudioServerPlugInHostInterface {
     pub PropertiesChanged: Option<
-        unsafe extern "C" fn(AudioServerPlugInHostRef, AudioObjectID, u32, *const AudioObjectPropertyAddress) -> OSStatus,
+        unsafe extern "C" fn(
+            AudioServerPlugInHostRef,
+            AudioObjectID,
+            u32,
+            *const AudioObjectPropertyAddress,
+        ) -> OSStatus,
     >,
     pub CopyFromStorage:
         Option<unsafe extern "C" fn(AudioServerPlugInHostRef, CFStringRef, *mut *const c_void) -> OSStatus>,
@@ -335,28 +340,43 @@ pub struct AudioServerPlugInDriverInterface {
     pub AddRef: Option<unsafe extern "C" fn(*mut c_void) -> ULONG>,
     pub Release: Option<unsafe extern "C" fn(*mut c_void) -> ULONG>,
     pub Initialize: Option<unsafe extern "C" fn(D, AudioServerPlugInHostRef) -> OSStatus>,
-    pub CreateDevice:
-        Option<unsafe extern "C" fn(D, *const c_void, *const AudioServerPlugInClientInfo, *mut AudioObjectID) -> OSStatus>,
+    pub CreateDevice: Option<
+        unsafe extern "C" fn(D, *const c_void, *const AudioServerPlugInClientInfo, *mut AudioObjectID) -> OSStatus,
+    >,
     pub DestroyDevice: Option<unsafe extern "C" fn(D, AudioObjectID) -> OSStatus>,
     pub AddDeviceClient: Option<unsafe extern "C" fn(D, AudioObjectID, *const AudioServerPlugInClientInfo) -> OSStatus>,
-    pub RemoveDeviceClient: Option<unsafe extern "C" fn(D, AudioObjectID, *const AudioServerPlugInClientInfo) -> OSStatus>,
+    pub RemoveDeviceClient:
+        Option<unsafe extern "C" fn(D, AudioObjectID, *const AudioServerPlugInClientInfo) -> OSStatus>,
     pub PerformDeviceConfigurationChange: Option<unsafe extern "C" fn(D, AudioObjectID, u64, *mut c_void) -> OSStatus>,
     pub AbortDeviceConfigurationChange: Option<unsafe extern "C" fn(D, AudioObjectID, u64, *mut c_void) -> OSStatus>,
     pub HasProperty: Option<unsafe extern "C" fn(D, AudioObjectID, Pid, Addr) -> Boolean>,
     pub IsPropertySettable: Option<unsafe extern "C" fn(D, AudioObjectID, Pid, Addr, *mut Boolean) -> OSStatus>,
     pub GetPropertyDataSize:
         Option<unsafe extern "C" fn(D, AudioObjectID, Pid, Addr, u32, *const c_void, *mut u32) -> OSStatus>,
-    pub GetPropertyData:
-        Option<unsafe extern "C" fn(D, AudioObjectID, Pid, Addr, u32, *const c_void, u32, *mut u32, *mut c_void) -> OSStatus>,
+    pub GetPropertyData: Option<
+        unsafe extern "C" fn(D, AudioObjectID, Pid, Addr, u32, *const c_void, u32, *mut u32, *mut c_void) -> OSStatus,
+    >,
     pub SetPropertyData:
         Option<unsafe extern "C" fn(D, AudioObjectID, Pid, Addr, u32, *const c_void, u32, *const c_void) -> OSStatus>,
     pub StartIO: Option<unsafe extern "C" fn(D, AudioObjectID, u32) -> OSStatus>,
     pub StopIO: Option<unsafe extern "C" fn(D, AudioObjectID, u32) -> OSStatus>,
     pub GetZeroTimeStamp: Option<unsafe extern "C" fn(D, AudioObjectID, u32, *mut f64, *mut u64, *mut u64) -> OSStatus>,
-    pub WillDoIOOperation: Option<unsafe extern "C" fn(D, AudioObjectID, u32, u32, *mut Boolean, *mut Boolean) -> OSStatus>,
+    pub WillDoIOOperation:
+        Option<unsafe extern "C" fn(D, AudioObjectID, u32, u32, *mut Boolean, *mut Boolean) -> OSStatus>,
     pub BeginIOOperation: Option<unsafe extern "C" fn(D, AudioObjectID, u32, u32, u32, Info) -> OSStatus>,
-    pub DoIOOperation:
-        Option<unsafe extern "C" fn(D, AudioObjectID, AudioObjectID, u32, u32, u32, Info, *mut c_void, *mut c_void) -> OSStatus>,
+    pub DoIOOperation: Option<
+        unsafe extern "C" fn(
+            D,
+            AudioObjectID,
+            AudioObjectID,
+            u32,
+            u32,
+            u32,
+            Info,
+            *mut c_void,
+            *mut c_void,
+        ) -> OSStatus,
+    >,
     pub EndIOOperation: Option<unsafe extern "C" fn(D, AudioObjectID, u32, u32, u32, Info) -> OSStatus>,
 }
 

@@ -176,7 +176,11 @@ unsafe extern "C" fn properties_changed(
     kAudioHardwareNoError
 }
 
-unsafe extern "C" fn copy_from_storage(h: AudioServerPlugInHostRef, key: cf::CFStringRef, out: *mut *const c_void) -> OSStatus {
+unsafe extern "C" fn copy_from_storage(
+    h: AudioServerPlugInHostRef,
+    key: cf::CFStringRef,
+    out: *mut *const c_void,
+) -> OSStatus {
     // SAFETY: see `host`.
     let Some(host) = (unsafe { host(h) }) else { return kAudioHardwareIllegalOperationError };
     if out.is_null() {
@@ -197,7 +201,11 @@ unsafe extern "C" fn copy_from_storage(h: AudioServerPlugInHostRef, key: cf::CFS
     status
 }
 
-unsafe extern "C" fn write_to_storage(h: AudioServerPlugInHostRef, key: cf::CFStringRef, data: *const c_void) -> OSStatus {
+unsafe extern "C" fn write_to_storage(
+    h: AudioServerPlugInHostRef,
+    key: cf::CFStringRef,
+    data: *const c_void,
+) -> OSStatus {
     // SAFETY: see `host`.
     let Some(host) = (unsafe { host(h) }) else { return kAudioHardwareIllegalOperationError };
     let Some(k) = cf::string_value(key) else { return kAudioHardwareIllegalOperationError };

@@ -59,7 +59,12 @@ impl<'a> IoRunner<'a> {
     /// `nominal_frames`: the nominal IO buffer size in frames (the HAL's
     /// default is 512). `host_ticks_per_second`: the host clock's rate (1e9
     /// for the default CLOCK_MONOTONIC clock, ns).
-    pub fn new(driver: &'a Driver, device: DeviceInfo, nominal_frames: u32, host_ticks_per_second: f64) -> Result<Self, DriverError> {
+    pub fn new(
+        driver: &'a Driver,
+        device: DeviceInfo,
+        nominal_frames: u32,
+        host_ticks_per_second: f64,
+    ) -> Result<Self, DriverError> {
         if nominal_frames == 0 {
             return Err(DriverError::InvalidArgument("IO buffer of 0 frames".into()));
         }
@@ -120,7 +125,13 @@ impl<'a> IoRunner<'a> {
         self.driver.start_io(self.device.device_id, self.client)?;
         if self.op(kAudioServerPlugInIOOperationThread).is_some() {
             let info = self.info(0.0, 0, self.nominal_frames);
-            self.driver.begin_io_operation(self.device.device_id, self.client, kAudioServerPlugInIOOperationThread, self.nominal_frames, &info)?;
+            self.driver.begin_io_operation(
+                self.device.device_id,
+                self.client,
+                kAudioServerPlugInIOOperationThread,
+                self.nominal_frames,
+                &info,
+            )?;
             self.thread_begun = true;
         }
         Ok(())
@@ -131,7 +142,13 @@ impl<'a> IoRunner<'a> {
         if self.thread_begun {
             self.thread_begun = false;
             let info = self.info(0.0, 0, self.nominal_frames);
-            self.driver.end_io_operation(self.device.device_id, self.client, kAudioServerPlugInIOOperationThread, self.nominal_frames, &info)?;
+            self.driver.end_io_operation(
+                self.device.device_id,
+                self.client,
+                kAudioServerPlugInIOOperationThread,
+                self.nominal_frames,
+                &info,
+            )?;
         }
         self.driver.stop_io(self.device.device_id, self.client)
     }
@@ -155,7 +172,10 @@ impl<'a> IoRunner<'a> {
     pub fn do_write_mix_cycle(&mut self, sample_time: f64, host_time: u64, frames: &[f32]) -> Result<(), DriverError> {
         let ch = self.device.channels as usize;
         if !frames.len().is_multiple_of(ch) {
-            return Err(DriverError::InvalidArgument(format!("{} samples is not a whole number of {ch}-channel frames", frames.len())));
+            return Err(DriverError::InvalidArgument(format!(
+                "{} samples is not a whole number of {ch}-channel frames",
+                frames.len()
+            )));
         }
         let n = u32::try_from(frames.len() / ch).map_err(|_| DriverError::InvalidArgument("too many frames".into()))?;
         self.cycle_counter += 1;
@@ -184,7 +204,16 @@ impl<'a> IoRunner<'a> {
             // SAFETY: `main` (and `secondary` when passed) hold exactly `n`
             // frames of `ch` f32 samples, the stream's virtual format.
             let r = unsafe {
-                self.driver.do_io_operation_raw(dev, self.device.stream_id, client, id, n, &info, self.main.as_mut_ptr() as *mut c_void, secondary)
+                self.driver.do_io_operation_raw(
+                    dev,
+                    self.device.stream_id,
+                    client,
+                    id,
+                    n,
+                    &info,
+                    self.main.as_mut_ptr() as *mut c_void,
+                    secondary,
+                )
             };
             if !op.in_place && r.is_ok() {
                 std::mem::swap(&mut self.main, &mut self.secondary);
@@ -351,7 +380,13 @@ pub fn cycle_info(
 ) -> AudioServerPlugInIOCycleInfo {
     let flags = kAudioTimeStampSampleTimeValid | kAudioTimeStampHostTimeValid | kAudioTimeStampRateScalarValid;
     let ahead = (safety_offset + frames) as f64;
-    let ts = |s: f64, h: u64| AudioTimeStamp { mSampleTime: s, mHostTime: h, mRateScalar: 1.0, mFlags: flags, ..Default::default() };
+    let ts = |s: f64, h: u64| AudioTimeStamp {
+        mSampleTime: s,
+        mHostTime: h,
+        mRateScalar: 1.0,
+        mFlags: flags,
+        ..Default::default()
+    };
     let current_host = output_host_time.saturating_sub((ahead * host_ticks_per_frame) as u64);
     AudioServerPlugInIOCycleInfo {
         mIOCycleCounter: 0,
@@ -509,7 +544,9 @@ pub enum HostError {
     #[error("ring {name}: {source}")]
     Ring { name: String, source: gecko_ring::RingError },
     /// No reader attached in time.
-    #[error("no reader attached to ring {name} within {waited:?} (start the engine first, or do not wait for a reader)")]
+    #[error(
+        "no reader attached to ring {name} within {waited:?} (start the engine first, or do not wait for a reader)"
+    )]
     ReaderTimeout { name: String, waited: Duration },
     /// Fast mode: the reader did not make room in time.
     #[error("ring {name} stalled: the attached reader left only {free} free frames (need {needed}) for {waited:?}")]
@@ -518,7 +555,9 @@ pub enum HostError {
 
 fn open_source(spec: &SourceSpec, dev: &DeviceInfo) -> Result<Box<dyn AudioSource>, SourceError> {
     Ok(match spec {
-        SourceSpec::File { path, resample } => Box::new(FileSource::open(path, dev.channels, dev.sample_rate, *resample)?),
+        SourceSpec::File { path, resample } => {
+            Box::new(FileSource::open(path, dev.channels, dev.sample_rate, *resample)?)
+        }
         SourceSpec::Sine { freq_hz, dbfs, seconds } => {
             Box::new(SineSource::new(*freq_hz, *dbfs, *seconds, dev.sample_rate, dev.channels)?)
         }
@@ -529,7 +568,10 @@ fn open_source(spec: &SourceSpec, dev: &DeviceInfo) -> Result<Box<dyn AudioSourc
 fn sleep_until_host(deadline: u64) {
     // The host clock counts CLOCK_MONOTONIC in its own ticks (gecko_ring::host_clock).
     let deadline_ns = gecko_ring::host_clock::ticks_to_ns(deadline);
-    let ts = libc::timespec { tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t, tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long };
+    let ts = libc::timespec {
+        tv_sec: (deadline_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (deadline_ns % 1_000_000_000) as libc::c_long,
+    };
     loop {
         // SAFETY: valid timespec; absolute sleep on CLOCK_MONOTONIC.
         let r = unsafe { libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &ts, std::ptr::null_mut()) };
@@ -573,7 +615,11 @@ fn wait_status(
 /// `cancel` is checked every cycle (and while waiting); when set, IO is
 /// stopped and the report has `cancelled = true`. `progress` is called every
 /// `progress_every_cycles` cycles and once at the end.
-pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&HostProgress)) -> Result<HostReport, HostError> {
+pub fn run(
+    config: &HostConfig,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(&HostProgress),
+) -> Result<HostReport, HostError> {
     let name = config.shm_name.as_str();
     let buf = config.io_buffer_frames.max(1);
     let mut driver = if config.isolated { crate::load_isolated(&config.bundle)? } else { crate::load(&config.bundle)? };
@@ -593,7 +639,8 @@ pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&H
             None
         }
     };
-    let ticks_per_second = sim_clock.as_ref().map_or_else(gecko_ring::host_clock::ticks_per_second, |c| c.ticks_per_second());
+    let ticks_per_second =
+        sim_clock.as_ref().map_or_else(gecko_ring::host_clock::ticks_per_second, |c| c.ticks_per_second());
     driver.initialize(Arc::new(Host::new()))?;
     let device = driver.find_device()?;
     let mut source = open_source(&config.source, &device)?;
@@ -652,7 +699,12 @@ pub fn run(config: &HostConfig, cancel: &AtomicBool, mut progress: impl FnMut(&H
                         match wait_status(p, name, config.stall_timeout, cancel, |s| s.free_frames() >= buf as u64)? {
                             Ok(w) => waited += w,
                             Err(st) => {
-                                return Err(HostError::Stall { name: name.to_owned(), free: st.free_frames(), needed: buf as u64, waited: config.stall_timeout });
+                                return Err(HostError::Stall {
+                                    name: name.to_owned(),
+                                    free: st.free_frames(),
+                                    needed: buf as u64,
+                                    waited: config.stall_timeout,
+                                });
                             }
                         }
                     }

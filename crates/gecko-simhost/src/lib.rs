@@ -34,7 +34,10 @@ pub mod source;
 pub use bundle::{BundleInfo, LoadError, load, load_isolated, read_bundle_info};
 pub use driver::{DeviceInfo, Driver, DriverError, OsStatus, RawWriteMix, SimClock};
 pub use host::{ConfigChangeRequest, Host, Notification};
-pub use io::{cycle_info, HostConfig, HostError, HostProgress, HostReport, IoOperation, IoRunner, Pacing, SimulatedClock, SourceSpec, ZeroTimeStampCheck, run};
+pub use io::{
+    HostConfig, HostError, HostProgress, HostReport, IoOperation, IoRunner, Pacing, SimulatedClock, SourceSpec,
+    ZeroTimeStampCheck, cycle_info, run,
+};
 pub use shm_map::ShmMap;
 pub use shm_name::ShmName;
 pub use source::{AudioSource, FileSource, Resample, SineSource, SourceError};

@@ -44,7 +44,9 @@ pub enum SourceError {
     #[error("corrupt audio file {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
     /// The file's channel count cannot be mapped to the device's.
-    #[error("audio file {path} has {file} channels; the device has {device} (supported: mono, stereo, or the device's count)")]
+    #[error(
+        "audio file {path} has {file} channels; the device has {device} (supported: mono, stereo, or the device's count)"
+    )]
     Channels { path: PathBuf, file: u32, device: u32 },
     /// The file's rate differs from the device's and resampling was refused.
     #[error("audio file {path} is at {file} Hz but the device runs at {device} Hz (resampling disabled)")]
@@ -96,7 +98,10 @@ impl SineSource {
             return Err(SourceError::InvalidParameter(format!("rate {rate} Hz, {channels} channels")));
         }
         if !(freq_hz.is_finite() && freq_hz > 0.0 && freq_hz < rate / 2.0) {
-            return Err(SourceError::InvalidParameter(format!("frequency {freq_hz} Hz must be in (0, {}) Hz", rate / 2.0)));
+            return Err(SourceError::InvalidParameter(format!(
+                "frequency {freq_hz} Hz must be in (0, {}) Hz",
+                rate / 2.0
+            )));
         }
         if !(dbfs.is_finite() && dbfs <= 0.0) {
             return Err(SourceError::InvalidParameter(format!("level {dbfs} dBFS must be finite and <= 0")));
@@ -243,7 +248,8 @@ impl FileSource {
     /// [`SourceError::Corrupt`], [`SourceError::Channels`],
     /// [`SourceError::RateMismatch`], [`SourceError::Resample`].
     pub fn open(path: &Path, device_channels: u32, device_rate: f64, resample: Resample) -> Result<Self, SourceError> {
-        let file = std::fs::File::open(path).map_err(|source| SourceError::Open { path: path.to_path_buf(), source })?;
+        let file =
+            std::fs::File::open(path).map_err(|source| SourceError::Open { path: path.to_path_buf(), source })?;
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -259,11 +265,10 @@ impl FileSource {
                 other => open_err(path, other),
             })?;
         let format = probed.format;
-        let track = format
-            .tracks()
-            .iter()
-            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or_else(|| SourceError::Unsupported { path: path.to_path_buf(), reason: "no audio track".into() })?;
+        let track =
+            format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL).ok_or_else(|| {
+                SourceError::Unsupported { path: path.to_path_buf(), reason: "no audio track".into() }
+            })?;
         let track_id = track.id;
         let total_file_frames = track.codec_params.n_frames;
         let decoder = symphonia::default::get_codecs()
@@ -299,7 +304,11 @@ impl FileSource {
         }
         if (s.file_rate - device_rate).abs() > 1e-9 {
             if resample == Resample::Reject {
-                return Err(SourceError::RateMismatch { path: path.to_path_buf(), file: s.file_rate, device: device_rate });
+                return Err(SourceError::RateMismatch {
+                    path: path.to_path_buf(),
+                    file: s.file_rate,
+                    device: device_rate,
+                });
             }
             let ratio = device_rate / s.file_rate;
             let params = SincInterpolationParameters {
@@ -362,7 +371,10 @@ impl FileSource {
                     self.decode_errors += 1;
                     tracing::warn!("{}: skipping undecodable packet: {reason}", self.path.display());
                     if self.decode_errors > 100 {
-                        return Err(SourceError::Corrupt { path: self.path.clone(), reason: format!("too many decode errors ({reason})") });
+                        return Err(SourceError::Corrupt {
+                            path: self.path.clone(),
+                            reason: format!("too many decode errors ({reason})"),
+                        });
                     }
                     continue;
                 }
@@ -371,7 +383,10 @@ impl FileSource {
             let spec = *buf.spec();
             let ch = spec.channels.count() as u32;
             if ch == 0 || spec.rate == 0 {
-                return Err(SourceError::Corrupt { path: self.path.clone(), reason: "zero channels or zero rate".into() });
+                return Err(SourceError::Corrupt {
+                    path: self.path.clone(),
+                    reason: "zero channels or zero rate".into(),
+                });
             }
             if self.file_channels == 0 {
                 self.file_channels = ch;
@@ -514,7 +529,12 @@ mod tests {
     use super::*;
 
     fn write_wav(path: &Path, channels: u16, rate: u32, frames: usize, f: impl Fn(usize, usize) -> f32) {
-        let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
         let mut w = hound::WavWriter::create(path, spec).expect("create wav");
         for i in 0..frames {
             for c in 0..channels as usize {
@@ -614,7 +634,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let p = dir.path().join("r.wav");
         let n_in = 44100; // 1 s
-        write_wav(&p, 1, 44100, n_in, |i, _| (0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 44100.0).sin()) as f32);
+        write_wav(&p, 1, 44100, n_in, |i, _| {
+            (0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 44100.0).sin()) as f32
+        });
         let mut s = FileSource::open(&p, 2, 48000.0, Resample::Allow).expect("open");
         assert_eq!(s.resampled_from(), Some(44100.0));
         assert_eq!(s.total_frames(), Some(48000));

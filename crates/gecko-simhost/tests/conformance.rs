@@ -18,7 +18,9 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Reader, RingEvent};
 use gecko_simhost::ffi::*;
-use gecko_simhost::{DeviceInfo, Driver, Host, IoRunner, ShmMap, SimulatedClock, ZeroTimeStampCheck, cf, load_isolated};
+use gecko_simhost::{
+    DeviceInfo, Driver, Host, IoRunner, ShmMap, SimulatedClock, ZeroTimeStampCheck, cf, load_isolated,
+};
 use proptest::prelude::*;
 use std::ffi::c_void;
 use std::path::Path;
@@ -137,9 +139,19 @@ const ELEMENTS: [u32; 3] = [kAudioObjectPropertyElementMain, 1, kAudioObjectProp
 
 /// Properties the driver must have, per object (global scope, main element).
 fn required(object: u32) -> Vec<u32> {
-    let mut v = vec![kAudioObjectPropertyBaseClass, kAudioObjectPropertyClass, kAudioObjectPropertyOwner, kAudioObjectPropertyOwnedObjects];
+    let mut v = vec![
+        kAudioObjectPropertyBaseClass,
+        kAudioObjectPropertyClass,
+        kAudioObjectPropertyOwner,
+        kAudioObjectPropertyOwnedObjects,
+    ];
     v.extend(match object {
-        PLUG => vec![kAudioObjectPropertyManufacturer, kAudioPlugInPropertyDeviceList, kAudioPlugInPropertyTranslateUIDToDevice, kAudioPlugInPropertyResourceBundle],
+        PLUG => vec![
+            kAudioObjectPropertyManufacturer,
+            kAudioPlugInPropertyDeviceList,
+            kAudioPlugInPropertyTranslateUIDToDevice,
+            kAudioPlugInPropertyResourceBundle,
+        ],
         DEV => vec![
             kAudioObjectPropertyName,
             kAudioObjectPropertyManufacturer,
@@ -244,10 +256,20 @@ const GUARD: usize = 64;
 /// GetPropertyData into a canary-filled buffer of `size + GUARD` bytes, passing
 /// `inDataSize = size`; asserts nothing past `size` was touched and that
 /// outDataSize ≤ size. Returns (status, bytes reported written).
-fn guarded_get(d: &Driver, obj: u32, a: &AudioObjectPropertyAddress, qualifier: &[u8], size: usize) -> (OSStatus, Vec<u8>) {
+fn guarded_get(
+    d: &Driver,
+    obj: u32,
+    a: &AudioObjectPropertyAddress,
+    qualifier: &[u8],
+    size: usize,
+) -> (OSStatus, Vec<u8>) {
     let mut buf = vec![CANARY; size + GUARD];
     let mut out = u32::MAX;
-    let (qn, qp) = if qualifier.is_empty() { (0, std::ptr::null()) } else { (qualifier.len() as u32, qualifier.as_ptr() as *const c_void) };
+    let (qn, qp) = if qualifier.is_empty() {
+        (0, std::ptr::null())
+    } else {
+        (qualifier.len() as u32, qualifier.as_ptr() as *const c_void)
+    };
     let f = vt(d).GetPropertyData.expect("GetPropertyData");
     // SAFETY: buf holds size + GUARD bytes; the driver may write at most `size`.
     let st = unsafe { f(d.raw(), obj, 0, a, qn, qp, size as u32, &mut out, buf.as_mut_ptr() as *mut c_void) };
@@ -337,7 +359,12 @@ fn discover(d: &Driver) -> Vec<u32> {
     let mut i = 0;
     while i < seen.len() {
         let o = seen[i];
-        for sel in [kAudioObjectPropertyOwnedObjects, kAudioPlugInPropertyDeviceList, kAudioDevicePropertyStreams, kAudioObjectPropertyControlList] {
+        for sel in [
+            kAudioObjectPropertyOwnedObjects,
+            kAudioPlugInPropertyDeviceList,
+            kAudioDevicePropertyStreams,
+            kAudioObjectPropertyControlList,
+        ] {
             if d.has_property(o, &g(sel)).unwrap() {
                 for c in d.get_object_list(o, &g(sel)).unwrap() {
                     if !seen.contains(&c) {
@@ -375,7 +402,8 @@ fn inspector_walk_every_object_and_property() {
                     let st_settable = d.is_property_settable(obj, &a);
                     let st_size = d.get_property_data_size(obj, &a, q);
                     if !has {
-                        let want = if known { kAudioHardwareUnknownPropertyError } else { kAudioHardwareBadObjectError };
+                        let want =
+                            if known { kAudioHardwareUnknownPropertyError } else { kAudioHardwareBadObjectError };
                         assert_eq!(status(st_settable), want, "IsPropertySettable {obj} {a:?}");
                         assert_eq!(status(st_size), want, "GetPropertyDataSize {obj} {a:?}");
                         assert_eq!(guarded_get(&d, obj, &a, q, 64).0, want, "GetPropertyData {obj} {a:?}");
@@ -425,14 +453,20 @@ fn inspector_walk_every_object_and_property() {
                                 assert_eq!(st, 0, "{obj} {a:?} short array");
                                 assert_eq!(b.len(), short / item * item);
                             }
-                            _ => assert_eq!(st, kAudioHardwareBadPropertySizeError, "{obj} {a:?} short by {}", n - short),
+                            _ => {
+                                assert_eq!(st, kAudioHardwareBadPropertySizeError, "{obj} {a:?} short by {}", n - short)
+                            }
                         }
                     }
                 }
             }
         }
         for sel in if known { required(obj) } else { vec![] } {
-            assert!(found.contains(&(sel, GLOB)) || found.contains(&(sel, OUTP)), "object {obj} lacks {}", fourcc_str(sel));
+            assert!(
+                found.contains(&(sel, GLOB)) || found.contains(&(sel, OUTP)),
+                "object {obj} lacks {}",
+                fourcc_str(sel)
+            );
         }
         // Every property is object-wide: the element wildcard answers exactly where
         // the main element does (AudioHardwareBase.h: kAudioObjectPropertyElementWildcard).
@@ -482,30 +516,55 @@ fn object_graph_is_consistent() {
     assert_eq!(filtered(PLUG, &[kAudioDeviceClassID]), vec![DEV]);
     assert_eq!(filtered(PLUG, &[kAudioStreamClassID]), Vec::<u32>::new());
     // Input scope lists no stream and owns nothing; the device is output-only.
-    assert!(d.get_object_list(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, INPT)).unwrap().is_empty());
-    assert_eq!(d.get_u32(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyDeviceCanBeDefaultDevice, INPT)).unwrap(), 0);
+    assert!(
+        d.get_object_list(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, INPT)).unwrap().is_empty()
+    );
+    assert_eq!(
+        d.get_u32(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyDeviceCanBeDefaultDevice, INPT)).unwrap(),
+        0
+    );
     assert_eq!(d.get_u32(STREAM, &g(kAudioStreamPropertyDirection)).unwrap(), 0);
     // Classes.
-    assert_eq!((u(DEV, kAudioObjectPropertyClass), u(DEV, kAudioObjectPropertyBaseClass)), (kAudioDeviceClassID, kAudioObjectClassID));
-    assert_eq!((u(STREAM, kAudioObjectPropertyClass), u(STREAM, kAudioObjectPropertyBaseClass)), (kAudioStreamClassID, kAudioObjectClassID));
-    assert_eq!((u(VOL, kAudioObjectPropertyClass), u(VOL, kAudioObjectPropertyBaseClass)), (kAudioVolumeControlClassID, K_LEVEL_CLASS));
-    assert_eq!((u(MUTE, kAudioObjectPropertyClass), u(MUTE, kAudioObjectPropertyBaseClass)), (kAudioMuteControlClassID, K_BOOLEAN_CLASS));
+    assert_eq!(
+        (u(DEV, kAudioObjectPropertyClass), u(DEV, kAudioObjectPropertyBaseClass)),
+        (kAudioDeviceClassID, kAudioObjectClassID)
+    );
+    assert_eq!(
+        (u(STREAM, kAudioObjectPropertyClass), u(STREAM, kAudioObjectPropertyBaseClass)),
+        (kAudioStreamClassID, kAudioObjectClassID)
+    );
+    assert_eq!(
+        (u(VOL, kAudioObjectPropertyClass), u(VOL, kAudioObjectPropertyBaseClass)),
+        (kAudioVolumeControlClassID, K_LEVEL_CLASS)
+    );
+    assert_eq!(
+        (u(MUTE, kAudioObjectPropertyClass), u(MUTE, kAudioObjectPropertyBaseClass)),
+        (kAudioMuteControlClassID, K_BOOLEAN_CLASS)
+    );
     for c in [VOL, MUTE] {
         assert_eq!(u(c, K_CONTROL_SCOPE), OUTP, "controls live in the output scope");
         assert_eq!(u(c, K_CONTROL_ELEMENT), kAudioObjectPropertyElementMain, "on the master element");
     }
     // Rates and formats.
     let rate = d.get_f64(DEV, &g(kAudioDevicePropertyNominalSampleRate)).unwrap();
-    let rates: Vec<f64> = d.get_value_ranges(DEV, &g(kAudioDevicePropertyAvailableNominalSampleRates)).unwrap().iter().map(|r| {
-        assert_eq!(r.mMinimum, r.mMaximum);
-        r.mMinimum
-    }).collect();
+    let rates: Vec<f64> = d
+        .get_value_ranges(DEV, &g(kAudioDevicePropertyAvailableNominalSampleRates))
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r.mMinimum, r.mMaximum);
+            r.mMinimum
+        })
+        .collect();
     assert_eq!(rates, bundle::AVAILABLE_SAMPLE_RATES.to_vec());
     assert!(rates.contains(&rate));
     for sel in [kAudioStreamPropertyVirtualFormat, kAudioStreamPropertyPhysicalFormat] {
         let f = d.get_asbd(STREAM, &g(sel)).unwrap();
         assert_eq!(f.mSampleRate, rate);
-        assert_eq!((f.mChannelsPerFrame, f.mBytesPerFrame, f.mBytesPerPacket, f.mFramesPerPacket), (bundle::CHANNELS, 4 * bundle::CHANNELS, 4 * bundle::CHANNELS, 1));
+        assert_eq!(
+            (f.mChannelsPerFrame, f.mBytesPerFrame, f.mBytesPerPacket, f.mFramesPerPacket),
+            (bundle::CHANNELS, 4 * bundle::CHANNELS, 4 * bundle::CHANNELS, 1)
+        );
         assert_eq!(f.mFormatFlags, kAudioFormatFlagIsFloat | kAudioFormatFlagIsPacked);
     }
     for sel in [kAudioStreamPropertyAvailableVirtualFormats, kAudioStreamPropertyAvailablePhysicalFormats] {
@@ -513,12 +572,17 @@ fn object_graph_is_consistent() {
         let fr: Vec<f64> = av.iter().map(|r| r.mFormat.mSampleRate).collect();
         assert_eq!(fr, rates);
         for r in &av {
-            assert_eq!((r.mSampleRateRange.mMinimum, r.mSampleRateRange.mMaximum), (r.mFormat.mSampleRate, r.mFormat.mSampleRate));
+            assert_eq!(
+                (r.mSampleRateRange.mMinimum, r.mSampleRateRange.mMaximum),
+                (r.mFormat.mSampleRate, r.mFormat.mSampleRate)
+            );
             assert_eq!(r.mFormat.mChannelsPerFrame, bundle::CHANNELS);
         }
     }
     // Channels.
-    let pair: Vec<u32> = d.get_pod_array(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyPreferredChannelsForStereo, OUTP), &[]).unwrap();
+    let pair: Vec<u32> = d
+        .get_pod_array(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyPreferredChannelsForStereo, OUTP), &[])
+        .unwrap();
     assert_eq!(pair, vec![1, 2]);
     let layout: Vec<u32> = d.get_pod_array(DEV, &AudioObjectPropertyAddress::new(K_CHANNEL_LAYOUT, OUTP), &[]).unwrap();
     assert_eq!(&layout[..3], &[0, 0, bundle::CHANNELS], "UseChannelDescriptions, one per channel");
@@ -547,23 +611,84 @@ fn null_pointers_and_foreign_refs_are_errors() {
         assert_eq!(v.IsPropertySettable.unwrap()(r, DEV, 0, &a, std::ptr::null_mut()), nope);
         assert_eq!(v.GetPropertyDataSize.unwrap()(r, DEV, 0, &a, 0, std::ptr::null(), std::ptr::null_mut()), nope);
         assert_eq!(v.GetPropertyDataSize.unwrap()(r, DEV, 0, std::ptr::null(), 0, std::ptr::null(), &mut size), nope);
-        assert_eq!(v.GetPropertyData.unwrap()(r, DEV, 0, &a, 0, std::ptr::null(), 8, &mut size, std::ptr::null_mut()), nope);
-        assert_eq!(v.GetPropertyData.unwrap()(r, DEV, 0, &a, 0, std::ptr::null(), 8, std::ptr::null_mut(), buf.as_mut_ptr() as _), nope);
-        assert_eq!(v.GetPropertyData.unwrap()(r, DEV, 0, std::ptr::null(), 0, std::ptr::null(), 8, &mut size, buf.as_mut_ptr() as _), nope);
+        assert_eq!(
+            v.GetPropertyData.unwrap()(r, DEV, 0, &a, 0, std::ptr::null(), 8, &mut size, std::ptr::null_mut()),
+            nope
+        );
+        assert_eq!(
+            v.GetPropertyData.unwrap()(
+                r,
+                DEV,
+                0,
+                &a,
+                0,
+                std::ptr::null(),
+                8,
+                std::ptr::null_mut(),
+                buf.as_mut_ptr() as _
+            ),
+            nope
+        );
+        assert_eq!(
+            v.GetPropertyData.unwrap()(
+                r,
+                DEV,
+                0,
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                8,
+                &mut size,
+                buf.as_mut_ptr() as _
+            ),
+            nope
+        );
         assert_eq!(v.SetPropertyData.unwrap()(r, DEV, 0, &a, 0, std::ptr::null(), 8, std::ptr::null()), nope);
-        assert_eq!(v.SetPropertyData.unwrap()(r, DEV, 0, std::ptr::null(), 0, std::ptr::null(), 8, buf.as_ptr() as _), nope);
+        assert_eq!(
+            v.SetPropertyData.unwrap()(r, DEV, 0, std::ptr::null(), 0, std::ptr::null(), 8, buf.as_ptr() as _),
+            nope
+        );
         let (mut s, mut h, mut seed) = (0.0, 0u64, 0u64);
         assert_eq!(v.GetZeroTimeStamp.unwrap()(r, DEV, 0, std::ptr::null_mut(), &mut h, &mut seed), nope);
         assert_eq!(v.GetZeroTimeStamp.unwrap()(r, DEV, 0, &mut s, std::ptr::null_mut(), &mut seed), nope);
         assert_eq!(v.GetZeroTimeStamp.unwrap()(r, DEV, 0, &mut s, &mut h, std::ptr::null_mut()), nope);
-        assert_eq!(v.WillDoIOOperation.unwrap()(r, DEV, 0, kAudioServerPlugInIOOperationWriteMix, std::ptr::null_mut(), &mut b), nope);
-        assert_eq!(v.DoIOOperation.unwrap()(r, DEV, STREAM, 0, kAudioServerPlugInIOOperationWriteMix, 16, std::ptr::null(), std::ptr::null_mut(), std::ptr::null_mut()), nope);
+        assert_eq!(
+            v.WillDoIOOperation.unwrap()(
+                r,
+                DEV,
+                0,
+                kAudioServerPlugInIOOperationWriteMix,
+                std::ptr::null_mut(),
+                &mut b
+            ),
+            nope
+        );
+        assert_eq!(
+            v.DoIOOperation.unwrap()(
+                r,
+                DEV,
+                STREAM,
+                0,
+                kAudioServerPlugInIOOperationWriteMix,
+                16,
+                std::ptr::null(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut()
+            ),
+            nope
+        );
         // A foreign driver ref is a bad object everywhere.
         let mut other: *const AudioServerPlugInDriverInterface = v;
         let foreign: AudioServerPlugInDriverRef = &mut other;
         assert_eq!(v.HasProperty.unwrap()(foreign, DEV, 0, &a), 0);
-        assert_eq!(v.GetPropertyDataSize.unwrap()(foreign, DEV, 0, &a, 0, std::ptr::null(), &mut size), kAudioHardwareBadObjectError);
-        assert_eq!(v.PerformDeviceConfigurationChange.unwrap()(foreign, DEV, 44_100, std::ptr::null_mut()), kAudioHardwareBadObjectError);
+        assert_eq!(
+            v.GetPropertyDataSize.unwrap()(foreign, DEV, 0, &a, 0, std::ptr::null(), &mut size),
+            kAudioHardwareBadObjectError
+        );
+        assert_eq!(
+            v.PerformDeviceConfigurationChange.unwrap()(foreign, DEV, 44_100, std::ptr::null_mut()),
+            kAudioHardwareBadObjectError
+        );
     }
     // Configuration changes: wrong device, unknown action.
     assert_eq!(status(d.perform_configuration_change(STREAM, 44_100, 0)), kAudioHardwareBadObjectError);
@@ -609,7 +734,10 @@ fn volume_and_mute_controls() {
     assert_eq!(convert(&d, K_SCALAR_TO_DB, 7.0), 0.0, "clamped");
     assert_eq!(convert(&d, K_DB_TO_SCALAR, -100.0), 0.0, "clamped");
     let mut nan = f32::NAN.to_ne_bytes();
-    assert_eq!(status(d.get_property_data(VOL, &g(K_SCALAR_TO_DB), &[], &mut nan)), kAudioHardwareIllegalOperationError);
+    assert_eq!(
+        status(d.get_property_data(VOL, &g(K_SCALAR_TO_DB), &[], &mut nan)),
+        kAudioHardwareIllegalOperationError
+    );
 
     // Set the scalar: dB follows, linear gain published at once, notified, stored.
     host.take_notifications();
@@ -638,20 +766,36 @@ fn volume_and_mute_controls() {
     assert_eq!((get_f32(&d, VOL, kAudioLevelControlPropertyScalarValue), ws(&reader).volume_scalar), (1.0, 1.0));
     // Bad values and sizes.
     assert_eq!(set_f32(&d, VOL, kAudioLevelControlPropertyScalarValue, f32::NAN), kAudioHardwareIllegalOperationError);
-    assert_eq!(set_f32(&d, VOL, kAudioLevelControlPropertyDecibelValue, f32::INFINITY), kAudioHardwareIllegalOperationError);
-    assert_eq!(status(d.set_property_data(VOL, &g(kAudioLevelControlPropertyScalarValue), &[], &[0u8; 8])), kAudioHardwareBadPropertySizeError);
-    assert_eq!(status(d.set_property_data(VOL, &g(kAudioLevelControlPropertyScalarValue), &[], &[0u8; 2])), kAudioHardwareBadPropertySizeError);
-    assert_eq!(status(d.set_property_data(VOL, &g(kAudioLevelControlPropertyDecibelRange), &[], &[0u8; 16])), kAudioHardwareUnsupportedOperationError);
+    assert_eq!(
+        set_f32(&d, VOL, kAudioLevelControlPropertyDecibelValue, f32::INFINITY),
+        kAudioHardwareIllegalOperationError
+    );
+    assert_eq!(
+        status(d.set_property_data(VOL, &g(kAudioLevelControlPropertyScalarValue), &[], &[0u8; 8])),
+        kAudioHardwareBadPropertySizeError
+    );
+    assert_eq!(
+        status(d.set_property_data(VOL, &g(kAudioLevelControlPropertyScalarValue), &[], &[0u8; 2])),
+        kAudioHardwareBadPropertySizeError
+    );
+    assert_eq!(
+        status(d.set_property_data(VOL, &g(kAudioLevelControlPropertyDecibelRange), &[], &[0u8; 16])),
+        kAudioHardwareUnsupportedOperationError
+    );
 
     // Mute.
-    let set_mute = |v: u32| status(d.set_property_data(MUTE, &g(kAudioBooleanControlPropertyValue), &[], &v.to_ne_bytes()));
+    let set_mute =
+        |v: u32| status(d.set_property_data(MUTE, &g(kAudioBooleanControlPropertyValue), &[], &v.to_ne_bytes()));
     host.take_notifications();
     assert_eq!(set_mute(7), 0);
     assert_eq!(d.get_u32(MUTE, &g(kAudioBooleanControlPropertyValue)).unwrap(), 1);
     assert!(ws(&reader).mute);
     assert_eq!(host.storage_number("gecko.mute"), Some(cf::Number::Int(1)));
     assert_eq!(host.take_notifications().len(), 1);
-    assert_eq!(status(d.set_property_data(MUTE, &g(kAudioBooleanControlPropertyValue), &[], &[1u8; 1])), kAudioHardwareBadPropertySizeError);
+    assert_eq!(
+        status(d.set_property_data(MUTE, &g(kAudioBooleanControlPropertyValue), &[], &[1u8; 1])),
+        kAudioHardwareBadPropertySizeError
+    );
 
     // A volume change while IO runs reaches the engine without any reconfiguration.
     let dev = d.find_device().unwrap();
@@ -741,7 +885,11 @@ fn stream_is_active_is_settable_and_answered_back() {
 #[test]
 fn object_wide_properties_answer_the_main_element_and_the_wildcard_only() {
     let (d, _host, _name) = loaded();
-    let at = |sel: u32, scope: u32, element: u32| AudioObjectPropertyAddress { mSelector: sel, mScope: scope, mElement: element };
+    let at = |sel: u32, scope: u32, element: u32| AudioObjectPropertyAddress {
+        mSelector: sel,
+        mScope: scope,
+        mElement: element,
+    };
     // kAudioObjectPropertyElementWildcard (AudioHardwareBase.h) matches every
     // element, the main one included: same answer as element 0.
     for (obj, sel, scope) in [
@@ -817,8 +965,19 @@ fn ring_state_property_reports_the_writer_segment_and_the_reader() {
         assert!(!d.has_property(obj, &g(K_RING_STATE)).unwrap(), "only the device has it ({obj})");
     }
 
-    let keys = ["writer", "reader", "mapped", "segment_bytes", "open_errno", "open_error", "source",
-                "reader_attached", "reader_faults", "generation", "io_running"];
+    let keys = [
+        "writer",
+        "reader",
+        "mapped",
+        "segment_bytes",
+        "open_errno",
+        "open_error",
+        "source",
+        "reader_attached",
+        "reader_faults",
+        "generation",
+        "io_running",
+    ];
     let segment_bytes = (gecko_ring::abi::WRITER_HEADER_SIZE as usize
         + gecko_ring::abi::DEFAULT_CAPACITY_FRAMES as usize * bundle::CHANNELS as usize * 4)
         .to_string();
@@ -1014,18 +1173,26 @@ fn sample_rate_change_while_io_runs_goes_through_the_config_change_flow() {
 #[test]
 fn stream_format_and_rate_requests_are_validated() {
     let (d, host, _name) = loaded();
-    let set_rate = |r: f64| status(d.set_property_data(DEV, &g(kAudioDevicePropertyNominalSampleRate), &[], &r.to_ne_bytes()));
+    let set_rate =
+        |r: f64| status(d.set_property_data(DEV, &g(kAudioDevicePropertyNominalSampleRate), &[], &r.to_ne_bytes()));
     assert_eq!(set_rate(48_000.0), 0, "the current rate: no-op");
     assert!(host.pending_config_changes().is_empty());
     assert_eq!(set_rate(22_050.0), kAudioHardwareIllegalOperationError);
     assert_eq!(set_rate(f64::NAN), kAudioHardwareIllegalOperationError);
-    assert_eq!(status(d.set_property_data(DEV, &g(kAudioDevicePropertyNominalSampleRate), &[], &[0u8; 4])), kAudioHardwareBadPropertySizeError);
+    assert_eq!(
+        status(d.set_property_data(DEV, &g(kAudioDevicePropertyNominalSampleRate), &[], &[0u8; 4])),
+        kAudioHardwareBadPropertySizeError
+    );
     let fmt = d.get_asbd(STREAM, &g(kAudioStreamPropertyVirtualFormat)).unwrap();
     let as_bytes = |f: &AudioStreamBasicDescription| {
         // SAFETY: ASBD is a padding-free POD of 40 bytes.
-        unsafe { std::slice::from_raw_parts(f as *const _ as *const u8, std::mem::size_of::<AudioStreamBasicDescription>()) }.to_vec()
+        unsafe {
+            std::slice::from_raw_parts(f as *const _ as *const u8, std::mem::size_of::<AudioStreamBasicDescription>())
+        }
+        .to_vec()
     };
-    let set_fmt = |sel: u32, f: &AudioStreamBasicDescription| status(d.set_property_data(STREAM, &g(sel), &[], &as_bytes(f)));
+    let set_fmt =
+        |sel: u32, f: &AudioStreamBasicDescription| status(d.set_property_data(STREAM, &g(sel), &[], &as_bytes(f)));
     let mut wrong = fmt;
     wrong.mChannelsPerFrame += 1;
     wrong.mBytesPerFrame += 4;
@@ -1038,7 +1205,10 @@ fn stream_format_and_rate_requests_are_validated() {
     let mut odd_rate = fmt;
     odd_rate.mSampleRate = 8_000.0;
     assert_eq!(set_fmt(kAudioStreamPropertyVirtualFormat, &odd_rate), kAudioDeviceUnsupportedFormatError);
-    assert_eq!(status(d.set_property_data(STREAM, &g(kAudioStreamPropertyVirtualFormat), &[], &[0u8; 39])), kAudioHardwareBadPropertySizeError);
+    assert_eq!(
+        status(d.set_property_data(STREAM, &g(kAudioStreamPropertyVirtualFormat), &[], &[0u8; 39])),
+        kAudioHardwareBadPropertySizeError
+    );
     assert!(host.pending_config_changes().is_empty());
     // A valid format at another rate requests the change; Abort leaves everything as is.
     let mut f441 = fmt;
@@ -1093,7 +1263,11 @@ fn io_at_every_rate(path: &Path, channels: u32) {
         io.stop_io().unwrap();
         let c = reader.writer_counters();
         assert_eq!((c.gap_events - before.gap_events, c.gap_frames - before.gap_frames), (1, 100), "rate {rate}");
-        assert_eq!((c.overlap_events - before.overlap_events, c.overlap_frames - before.overlap_frames), (1, 50), "rate {rate}");
+        assert_eq!(
+            (c.overlap_events - before.overlap_events, c.overlap_frames - before.overlap_frames),
+            (1, 50),
+            "rate {rate}"
+        );
     }
 }
 
@@ -1146,7 +1320,8 @@ fn clock_follows_the_engine_within_limits_and_ignores_garbage() {
     io.start_io().unwrap();
     // The host clock runs far ahead: every call advances exactly one period.
     clock.set(u64::MAX / 4);
-    let mut check = ZeroTimeStampCheck::new(dev.zero_timestamp_period, 1e9 / dev.sample_rate).with_rate_tolerance_ppm(10_001.0);
+    let mut check =
+        ZeroTimeStampCheck::new(dev.zero_timestamp_period, 1e9 / dev.sample_rate).with_rate_tolerance_ppm(10_001.0);
     let mut last = d.get_zero_time_stamp(DEV, 0).unwrap();
     check.observe(last.0, last.1, last.2);
     let mut last_applied = applied();

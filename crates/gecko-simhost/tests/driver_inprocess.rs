@@ -101,7 +101,8 @@ fn driver() -> T {
     let info = d.bundle_info().clone();
     // The instance load_isolated mapped (RTLD_NOLOAD: never a second one).
     // SAFETY: the library is already loaded; opening it again runs nothing.
-    let lib = unsafe { Library::open(Some(&info.executable), libc::RTLD_NOW | libc::RTLD_NOLOAD) }.expect("driver is loaded");
+    let lib =
+        unsafe { Library::open(Some(&info.executable), libc::RTLD_NOW | libc::RTLD_NOLOAD) }.expect("driver is loaded");
     // SAFETY: the factory's and GeckoSim_Configure's C types.
     let create = *unsafe { lib.get::<FactoryFn>(info.factory_symbol.as_bytes()) }.expect("factory exported");
     let configure = *unsafe { lib.get::<GeckoSimConfigureFn>(GECKO_SIM_CONFIGURE_SYMBOL.as_bytes()) }
@@ -144,7 +145,15 @@ impl T {
         let mut size = 0u32;
         let q = if qualifier.is_empty() { std::ptr::null() } else { qualifier.as_ptr() as *const c_void };
         let st = call!(
-            self.vt().GetPropertyData, self.r, obj, 0, &a, qualifier.len() as u32, q, cap as u32, &mut size,
+            self.vt().GetPropertyData,
+            self.r,
+            obj,
+            0,
+            &a,
+            qualifier.len() as u32,
+            q,
+            cap as u32,
+            &mut size,
             buf.as_mut_ptr() as *mut c_void,
         );
         assert!(buf[cap..].iter().all(|&b| b == 0xA5), "driver wrote past inDataSize for {a:?}");
@@ -192,11 +201,20 @@ impl T {
     fn do_io(&self, frames: &mut [f32], sample_time: f64, host_time: u64) -> OSStatus {
         let ch = bundle::CHANNELS as usize;
         let n = (frames.len() / ch) as u32;
-        let mut info = AudioServerPlugInIOCycleInfo { mIOCycleCounter: 1, mNominalIOBufferFrameSize: n, ..Default::default() };
+        let mut info =
+            AudioServerPlugInIOCycleInfo { mIOCycleCounter: 1, mNominalIOBufferFrameSize: n, ..Default::default() };
         info.mOutputTime.mSampleTime = sample_time;
         info.mCurrentTime.mHostTime = host_time;
         call!(
-            self.vt().DoIOOperation, self.r, 2, 3, 0, WRITE_MIX, n, &info, frames.as_mut_ptr() as *mut c_void,
+            self.vt().DoIOOperation,
+            self.r,
+            2,
+            3,
+            0,
+            WRITE_MIX,
+            n,
+            &info,
+            frames.as_mut_ptr() as *mut c_void,
             std::ptr::null_mut(),
         )
     }
@@ -476,11 +494,31 @@ fn device_properties() {
     assert_eq!(set(addr(b"nsrt", GLOBAL)), UNSUPPORTED);
     let bad = 12_345.0f64;
     assert_eq!(
-        call!(d.vt().SetPropertyData, d.r, dev, 0, &addr(b"nsrt", GLOBAL), 0, std::ptr::null(), 8, &bad as *const f64 as *const c_void),
+        call!(
+            d.vt().SetPropertyData,
+            d.r,
+            dev,
+            0,
+            &addr(b"nsrt", GLOBAL),
+            0,
+            std::ptr::null(),
+            8,
+            &bad as *const f64 as *const c_void
+        ),
         ILLEGAL
     );
     assert_eq!(
-        call!(d.vt().SetPropertyData, d.r, dev, 0, &addr(b"nsrt", GLOBAL), 0, std::ptr::null(), 4, &rate as *const f64 as *const c_void),
+        call!(
+            d.vt().SetPropertyData,
+            d.r,
+            dev,
+            0,
+            &addr(b"nsrt", GLOBAL),
+            0,
+            std::ptr::null(),
+            4,
+            &rate as *const f64 as *const c_void
+        ),
         BAD_SIZE
     );
     assert_eq!(set(addr(b"lnam", GLOBAL)), UNSUPPORTED);
@@ -545,7 +583,18 @@ fn property_errors() {
     // NULL pointers.
     let st = call!(vt.GetPropertyData, d.r, 2, 0, &a, 0, std::ptr::null(), 8, &mut size, std::ptr::null_mut());
     assert_eq!(st, ILLEGAL);
-    let st = call!(vt.GetPropertyData, d.r, 2, 0, &a, 0, std::ptr::null(), 8, std::ptr::null_mut(), buf.as_mut_ptr() as *mut c_void);
+    let st = call!(
+        vt.GetPropertyData,
+        d.r,
+        2,
+        0,
+        &a,
+        0,
+        std::ptr::null(),
+        8,
+        std::ptr::null_mut(),
+        buf.as_mut_ptr() as *mut c_void
+    );
     assert_eq!(st, ILLEGAL);
     assert_eq!(call!(vt.GetPropertyDataSize, d.r, 2, 0, &a, 0, std::ptr::null(), std::ptr::null_mut()), ILLEGAL);
     assert_eq!(call!(vt.GetPropertyDataSize, d.r, 2, 0, std::ptr::null(), 0, std::ptr::null(), &mut size), ILLEGAL);
@@ -554,9 +603,20 @@ fn property_errors() {
     // Sizes agree with the data for every property of every object.
     let objects: [(u32, &[&[u8; 4]]); 3] = [
         (1, &[b"bcls", b"clas", b"stdv", b"lmak", b"ownd", b"dev#", b"rsrc"]),
-        (2, &[b"bcls", b"clas", b"stdv", b"lnam", b"lmak", b"uid ", b"muid", b"tran", b"akin", b"clkd", b"livn",
-              b"goin", b"dflt", b"sflt", b"stm#", b"ctrl", b"nsrt", b"nsr#", b"hidn", b"ring", b"ownd"]),
-        (3, &[b"bcls", b"clas", b"stdv", b"sact", b"sdir", b"term", b"schn", b"ltnc", b"sfmt", b"pft ", b"sfma", b"pfta"]),
+        (
+            2,
+            &[
+                b"bcls", b"clas", b"stdv", b"lnam", b"lmak", b"uid ", b"muid", b"tran", b"akin", b"clkd", b"livn",
+                b"goin", b"dflt", b"sflt", b"stm#", b"ctrl", b"nsrt", b"nsr#", b"hidn", b"ring", b"ownd",
+            ],
+        ),
+        (
+            3,
+            &[
+                b"bcls", b"clas", b"stdv", b"sact", b"sdir", b"term", b"schn", b"ltnc", b"sfmt", b"pft ", b"sfma",
+                b"pfta",
+            ],
+        ),
     ];
     for (obj, sels) in objects {
         for sel in sels {
@@ -845,7 +905,11 @@ fn reader_segments_come_and_go_while_io_runs() {
             );
             drop(rd);
             unlink(&rd_name);
-            wait_until(&format!("round {round}: the driver kept a removed reader"), || w.u32(off::READER_ATTACHED) == 0, || ());
+            wait_until(
+                &format!("round {round}: the driver kept a removed reader"),
+                || w.u32(off::READER_ATTACHED) == 0,
+                || (),
+            );
             await_deleted_mappings(&rd_name, 0, &format!("round {round}: the removed reader's mapping"));
         }
         stop.store(true, Ordering::Relaxed);

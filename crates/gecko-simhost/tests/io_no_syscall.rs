@@ -81,7 +81,8 @@ struct Rig {
 /// Maps the shm object `name` (read-write if `rw`) for the rest of the
 /// process and returns the atomic u64 at `offset`.
 fn map_u64(name: &str, rw: bool, offset: usize) -> &'static AtomicU64 {
-    let map: &'static ShmMap = Box::leak(Box::new(ShmMap::open(name, rw).unwrap_or_else(|| panic!("shm_open({name})"))));
+    let map: &'static ShmMap =
+        Box::leak(Box::new(ShmMap::open(name, rw).unwrap_or_else(|| panic!("shm_open({name})"))));
     map.word64(offset)
 }
 

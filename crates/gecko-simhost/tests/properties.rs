@@ -49,7 +49,10 @@ fn plugin_device_stream_walk() {
     let rates = d.get_value_ranges(dev, &g(kAudioDevicePropertyAvailableNominalSampleRates)).expect("rates");
     let rates: Vec<f64> = rates.iter().map(|r| r.mMinimum).collect();
     assert_eq!(rates, bundle::AVAILABLE_SAMPLE_RATES.to_vec());
-    assert_eq!(d.get_u32(dev, &g(kAudioDevicePropertyZeroTimeStampPeriod)).expect("zts"), bundle::ZERO_TIMESTAMP_PERIOD_FRAMES);
+    assert_eq!(
+        d.get_u32(dev, &g(kAudioDevicePropertyZeroTimeStampPeriod)).expect("zts"),
+        bundle::ZERO_TIMESTAMP_PERIOD_FRAMES
+    );
     assert_eq!(d.get_u32(dev, &g(kAudioDevicePropertyDeviceIsAlive)).expect("alive"), 1);
     assert_eq!(d.get_u32(dev, &g(kAudioDevicePropertyDeviceIsRunning)).expect("running"), 0);
 
@@ -63,7 +66,12 @@ fn plugin_device_stream_walk() {
 
     let streams = d.get_object_list(dev, &out(kAudioDevicePropertyStreams)).expect("streams");
     assert_eq!(streams, vec![bundle::STREAM_OBJECT_ID]);
-    let input_streams = d.get_object_list(dev, &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeInput)).expect("input streams");
+    let input_streams = d
+        .get_object_list(
+            dev,
+            &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeInput),
+        )
+        .expect("input streams");
     assert!(input_streams.is_empty());
     let s = streams[0];
     assert_eq!(d.get_u32(s, &g(kAudioObjectPropertyClass)).expect("class"), kAudioStreamClassID);
@@ -72,7 +80,10 @@ fn plugin_device_stream_walk() {
     assert_eq!(f.mFormatID, kAudioFormatLinearPCM);
     assert_ne!(f.mFormatFlags & kAudioFormatFlagIsFloat, 0);
     assert_eq!(f.mFormatFlags & kAudioFormatFlagIsNonInterleaved, 0);
-    assert_eq!((f.mChannelsPerFrame, f.mBitsPerChannel, f.mBytesPerFrame), (bundle::CHANNELS, 32, 4 * bundle::CHANNELS));
+    assert_eq!(
+        (f.mChannelsPerFrame, f.mBitsPerChannel, f.mBytesPerFrame),
+        (bundle::CHANNELS, 32, 4 * bundle::CHANNELS)
+    );
     assert_eq!(f.mSampleRate, 48_000.0);
     let phys = d.get_asbd(s, &g(kAudioStreamPropertyPhysicalFormat)).expect("physical");
     assert_eq!(phys, f);
@@ -111,7 +122,10 @@ fn errors_are_hal_codes_not_crashes() {
     let e = d.get_property_data(dev, &g(kAudioObjectPropertyClass), &[], &mut small).err().and_then(|e| e.status());
     assert_eq!(e, Some(kAudioHardwareBadPropertySizeError));
     let mut small = [0u8; 4];
-    let e = d.get_property_data(dev, &g(kAudioDevicePropertyNominalSampleRate), &[], &mut small).err().and_then(|e| e.status());
+    let e = d
+        .get_property_data(dev, &g(kAudioDevicePropertyNominalSampleRate), &[], &mut small)
+        .err()
+        .and_then(|e| e.status());
     assert_eq!(e, Some(kAudioHardwareBadPropertySizeError));
     // Setting a read-only property.
     assert!(!d.is_property_settable(dev, &g(kAudioObjectPropertyName)).expect("settable"));

@@ -198,7 +198,14 @@ impl Forged {
             let fd = libc::shm_open(c.as_ptr(), libc::O_CREAT | libc::O_RDWR, 0o644);
             assert!(fd >= 0, "shm_open {name}");
             assert_eq!(libc::ftruncate(fd, len as libc::off_t), 0, "ftruncate");
-            let p = libc::mmap(std::ptr::null_mut(), len.max(1), libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0);
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                len.max(1),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            );
             libc::close(fd);
             assert_ne!(p, libc::MAP_FAILED, "mmap");
             Forged { ptr: p as *mut u8, len }

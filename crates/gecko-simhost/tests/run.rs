@@ -21,7 +21,8 @@ fn name() -> String {
 fn reader_thread(name: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<f32>> {
     std::thread::spawn(move || {
         // Waiting covers a segment caught while the driver creates it.
-        let opts = AttachOptions { wait: Duration::from_secs(10), poll: Duration::from_millis(1), ..Default::default() };
+        let opts =
+            AttachOptions { wait: Duration::from_secs(10), poll: Duration::from_millis(1), ..Default::default() };
         let mut r = Reader::attach(&name, &opts).unwrap_or_else(|e| panic!("attach {name}: {e}"));
         let mut all = Vec::new();
         let mut buf = vec![0.0f32; 1024 * CH];
@@ -45,7 +46,11 @@ fn fast_run_delivers_a_sine_bit_exact_to_a_slow_reader() {
     let n = name();
     let stop = Arc::new(AtomicBool::new(false));
     let reader = reader_thread(n.clone(), stop.clone());
-    let mut cfg = HostConfig::new(bundle::bundle_path().to_path_buf(), &n, SourceSpec::Sine { freq_hz: 997.0, dbfs: -3.0, seconds: 3.0 });
+    let mut cfg = HostConfig::new(
+        bundle::bundle_path().to_path_buf(),
+        &n,
+        SourceSpec::Sine { freq_hz: 997.0, dbfs: -3.0, seconds: 3.0 },
+    );
     cfg.isolated = true;
     cfg.pacing = Pacing::Fast;
     cfg.wait_for_reader = Some(Duration::from_secs(10));
@@ -80,14 +85,23 @@ fn fast_run_delivers_a_sine_bit_exact_to_a_slow_reader() {
 fn real_time_run_is_paced_and_resamples_a_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let wav = dir.path().join("tone.wav");
-    let spec = hound::WavSpec { channels: 1, sample_rate: 44_100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(&wav, spec).expect("wav");
     for i in 0..(44_100 * 3 / 10) {
         w.write_sample(((i as f64 * 0.1).sin() * 10_000.0) as i16).expect("sample");
     }
     w.finalize().expect("finalize");
     let n = name();
-    let mut cfg = HostConfig::new(bundle::bundle_path().to_path_buf(), &n, SourceSpec::File { path: wav.clone(), resample: Resample::Allow });
+    let mut cfg = HostConfig::new(
+        bundle::bundle_path().to_path_buf(),
+        &n,
+        SourceSpec::File { path: wav.clone(), resample: Resample::Allow },
+    );
     cfg.isolated = true;
     let cancel = AtomicBool::new(false);
     let report = run(&cfg, &cancel, |_| {}).expect("run");
@@ -107,7 +121,11 @@ fn real_time_run_is_paced_and_resamples_a_file() {
 #[test]
 fn waiting_for_a_reader_times_out_and_cancel_stops_promptly() {
     let n = name();
-    let mut cfg = HostConfig::new(bundle::bundle_path().to_path_buf(), &n, SourceSpec::Sine { freq_hz: 440.0, dbfs: -6.0, seconds: 60.0 });
+    let mut cfg = HostConfig::new(
+        bundle::bundle_path().to_path_buf(),
+        &n,
+        SourceSpec::Sine { freq_hz: 440.0, dbfs: -6.0, seconds: 60.0 },
+    );
     cfg.isolated = true;
     cfg.wait_for_reader = Some(Duration::from_millis(200));
     let cancel = AtomicBool::new(false);

@@ -92,7 +92,8 @@ fn a_sandbox_that_refuses_shm_creation_gets_a_silent_device_then_the_precreated_
     // IO runs; the installer's fallback pre-creates the segment meanwhile: the
     // driver maps it within about a second, without a new StartIO.
     io.start_io().expect("StartIO");
-    gecko_ring::precreate_writer_segment(&name.0, dev.channels, gecko_ring::abi::DEFAULT_CAPACITY_FRAMES).expect("pre-create");
+    gecko_ring::precreate_writer_segment(&name.0, dev.channels, gecko_ring::abi::DEFAULT_CAPACITY_FRAMES)
+        .expect("pre-create");
     let start = Instant::now();
     while !state().mapped {
         assert!(start.elapsed() < Duration::from_secs(3), "the pre-created segment was never used: {:?}", state());

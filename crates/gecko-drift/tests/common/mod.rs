@@ -318,7 +318,11 @@ pub fn run(cfg: &SimConfig) -> SimResult {
                 // grows past the unlock threshold; the other steps re-lock.
                 let still_locked = matches!(kind, StepKind::Skew(_)) && res.last.is_some_and(|l| l.locked);
                 let start_s = out_time(t_cb);
-                res.segments.push(Segment { start_s, locked_at_s: still_locked.then_some(start_s), ..Default::default() });
+                res.segments.push(Segment {
+                    start_s,
+                    locked_at_s: still_locked.then_some(start_s),
+                    ..Default::default()
+                });
                 if !still_locked {
                     expect = None;
                 }

@@ -16,7 +16,8 @@ pub fn programme(fs: usize, secs: usize) -> Vec<f32> {
         .flat_map(|i| {
             let t = i as f64 / fs as f64;
             let env = 0.55 + 0.45 * (tau * 0.7 * t).sin();
-            let s = 0.35 * (tau * 55.0 * t).sin() + 0.2 * (tau * 440.0 * t + 1.0).sin() + 0.1 * (tau * 3520.0 * t).sin();
+            let s =
+                0.35 * (tau * 55.0 * t).sin() + 0.2 * (tau * 440.0 * t + 1.0).sin() + 0.1 * (tau * 3520.0 * t).sin();
             let l = env * (s + 0.1 * noise());
             let r = env * (0.9 * s + 0.1 * noise());
             [l as f32, r as f32]

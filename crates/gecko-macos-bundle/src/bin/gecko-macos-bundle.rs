@@ -74,20 +74,11 @@ enum Command {
 
 fn run() -> Result<()> {
     match Cli::parse().command {
-        Command::InfoPlist {
-            template,
-            out,
-            version,
-            min_macos,
-        } => {
+        Command::InfoPlist { template, out, version, min_macos } => {
             let xml = gmb::render_info_plist(&template, &version, &min_macos)?;
             std::fs::write(&out, xml).with_context(|| format!("writing {}", out.display()))?;
         }
-        Command::CheckImports {
-            arch,
-            tbds,
-            objects,
-        } => {
+        Command::CheckImports { arch, tbds, objects } => {
             let target = gmb::tbd_target(&arch)?;
             let libs = gmb::read_tbds(&tbds)?;
             let imports = gmb::imports_of_objects(&objects)?;
@@ -101,37 +92,19 @@ fn run() -> Result<()> {
                 }
             }
             if !unused.is_empty() {
-                eprintln!(
-                    "note: stub symbols the driver no longer uses ({arch}): {}",
-                    unused.join(", ")
-                );
+                eprintln!("note: stub symbols the driver no longer uses ({arch}): {}", unused.join(", "));
             }
-            eprintln!(
-                "{arch}: {} imports, all listed in the stubs",
-                provided.len()
-            );
+            eprintln!("{arch}: {} imports, all listed in the stubs", provided.len());
         }
-        Command::Sign {
-            bundle,
-            p12,
-            p12_password_env,
-            pem_file,
-            pem_env,
-            timestamp_url,
-            hardened_runtime,
-        } => {
+        Command::Sign { bundle, p12, p12_password_env, pem_file, pem_env, timestamp_url, hardened_runtime } => {
             let identity = if let Some(p12) = p12 {
                 let password = match p12_password_env {
-                    Some(var) => {
-                        std::env::var(&var).with_context(|| format!("${var} is not set"))?
-                    }
+                    Some(var) => std::env::var(&var).with_context(|| format!("${var} is not set"))?,
                     None => String::new(),
                 };
                 gmb::Identity::from_p12(&p12, &password)?
             } else if let Some(path) = pem_file {
-                gmb::Identity::from_pem(
-                    &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-                )?
+                gmb::Identity::from_pem(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)?
             } else if let Some(var) = pem_env {
                 let text = std::env::var(&var).with_context(|| format!("${var} is not set"))?;
                 gmb::Identity::from_pem(text.as_bytes())?
@@ -141,14 +114,7 @@ fn run() -> Result<()> {
             let with_cert = matches!(identity, gmb::Identity::Certificate { .. });
             let hardened = hardened_runtime.unwrap_or(with_cert);
             let timestamp_url = (with_cert && timestamp_url != "none").then_some(timestamp_url);
-            gmb::sign_bundle(
-                &bundle,
-                &gmb::SignOptions {
-                    identity,
-                    hardened_runtime: hardened,
-                    timestamp_url,
-                },
-            )?;
+            gmb::sign_bundle(&bundle, &gmb::SignOptions { identity, hardened_runtime: hardened, timestamp_url })?;
             let info = gmb::verify_bundle(&bundle)?;
             eprintln!(
                 "signed {} ({}; hardened runtime {}; {} slices verified)",
@@ -167,11 +133,7 @@ fn run() -> Result<()> {
                 "{}: signature verifies ({} slices; {}; CodeDirectory flags {:x?})",
                 bundle.display(),
                 info.slice_flags.len(),
-                if info.has_cms {
-                    "certificate"
-                } else {
-                    "ad hoc"
-                },
+                if info.has_cms { "certificate" } else { "ad hoc" },
                 info.slice_flags
             );
         }

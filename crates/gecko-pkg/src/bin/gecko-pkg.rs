@@ -60,8 +60,12 @@ fn identity(a: &Args) -> Result<gecko_macos_bundle::Identity> {
                 .with_context(|| format!("set ${} to the p12's password", a.p12_password_env))?;
             Identity::from_p12(p12, &pw)
         }
-        (None, Some(f), None) => Identity::from_pem(&std::fs::read(f).with_context(|| format!("reading {}", f.display()))?),
-        (None, None, Some(var)) => Identity::from_pem(std::env::var(var).with_context(|| format!("${var} is not set"))?.as_bytes()),
+        (None, Some(f), None) => {
+            Identity::from_pem(&std::fs::read(f).with_context(|| format!("reading {}", f.display()))?)
+        }
+        (None, None, Some(var)) => {
+            Identity::from_pem(std::env::var(var).with_context(|| format!("${var} is not set"))?.as_bytes())
+        }
         _ => bail!("--sign developer-id needs exactly one of --p12, --pem-file, --pem-env"),
     }
 }
