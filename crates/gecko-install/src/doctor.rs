@@ -743,6 +743,26 @@ fn segment_text(st: &SegmentStat) -> String {
     format!("{} bytes, mode {:o}, owner {}", st.size, st.mode, uid_text(st.uid))
 }
 
+/// What is wrong with the size or mode of segment `name` (`st` as `fstat`
+/// says), if anything. Its size must be `nominal` bytes, at most rounded up to
+/// the page (XNU's `pshm_truncate`); `nominal.1` says whose size that is, as
+/// the message puts it. Its mode must be [`gecko_ring::abi::MODE`], so that
+/// `reader` (the other side) can read it.
+fn segment_shape_problem(name: &str, st: &SegmentStat, nominal: Option<(u64, String)>, reader: &str) -> Option<String> {
+    if let Some((n, whose)) = nominal
+        && !gecko_ring::abi::is_page_rounded_size(st.size, n)
+    {
+        return Some(format!("{name} is {} bytes, {whose} (at most rounded up to the page)", st.size));
+    }
+    (st.mode != gecko_ring::abi::MODE).then(|| {
+        format!(
+            "{name} has mode {:o}, expected {:o} (the {reader} must be able to read it)",
+            st.mode,
+            gecko_ring::abi::MODE
+        )
+    })
+}
+
 fn check_segments(o: &Observations) -> Check {
     let restart = format!("restart the audio service: `{}` (the driver re-creates its segment)", o.restart_audio);
     let state = ring_state(o);
@@ -762,29 +782,9 @@ fn check_segments(o: &Observations) -> Check {
             gecko_ring::abi::WRITER_HEADER_SIZE as u64 + r.format.capacity_frames as u64 * r.format.channels as u64 * 4
         })
     });
-    if let Some(n) = nominal
-        && !gecko_ring::abi::is_page_rounded_size(writer.size, n)
-    {
-        return Check::fail(
-            SEGMENTS,
-            format!(
-                "{} is {} bytes, but the driver's ring is {n} bytes (at most rounded up to the page)",
-                o.ring, writer.size
-            ),
-            restart,
-        );
-    }
-    if writer.mode != gecko_ring::abi::MODE {
-        return Check::fail(
-            SEGMENTS,
-            format!(
-                "{} has mode {:o}, expected {:o} (the engine must be able to read it)",
-                o.ring,
-                writer.mode,
-                gecko_ring::abi::MODE
-            ),
-            restart,
-        );
+    let nominal = nominal.map(|n| (n, format!("but the driver's ring is {n} bytes")));
+    if let Some(why) = segment_shape_problem(&o.ring, &writer, nominal, "engine") {
+        return Check::fail(SEGMENTS, why, restart);
     }
     // The driver must be able to open its segment read-write at its next
     // start: its own, or it runs as root.
@@ -819,25 +819,12 @@ fn check_segments(o: &Observations) -> Check {
         Ok(None) => format!("{reader_name}: absent (no engine has attached yet)"),
         Ok(Some(st)) => {
             let want = gecko_ring::abi::READER_SEGMENT_SIZE as u64;
-            let recreate =
-                format!("stop the engine and start it again (`{}`): it re-creates its segment", engine_command(o));
-            if !gecko_ring::abi::is_page_rounded_size(st.size, want) {
-                return Check::fail(
-                    SEGMENTS,
-                    format!("{reader_name} is {} bytes, expected {want} (at most rounded up to the page)", st.size),
-                    recreate,
-                );
-            }
-            if st.mode != gecko_ring::abi::MODE {
-                return Check::fail(
-                    SEGMENTS,
-                    format!(
-                        "{reader_name} has mode {:o}, expected {:o} (the driver must be able to read it)",
-                        st.mode,
-                        gecko_ring::abi::MODE
-                    ),
-                    recreate,
-                );
+            if let Some(why) =
+                segment_shape_problem(&reader_name, st, Some((want, format!("expected {want}"))), "driver")
+            {
+                let recreate =
+                    format!("stop the engine and start it again (`{}`): it re-creates its segment", engine_command(o));
+                return Check::fail(SEGMENTS, why, recreate);
             }
             format!("{reader_name}: {}", segment_text(st))
         }
@@ -1118,6 +1105,23 @@ pub fn judge(o: &Observations) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segment_must_have_its_size_at_most_page_rounded_and_mode_644() {
+        let st = |size, mode| SegmentStat { size, mode, uid: 0, gid: 0 };
+        let want = || Some((384, "expected 384".to_owned()));
+        // Linux's exact size and macOS's 16 KiB page are both right.
+        assert_eq!(segment_shape_problem("/g.rd", &st(384, 0o644), want(), "driver"), None);
+        assert_eq!(segment_shape_problem("/g.rd", &st(16384, 0o644), want(), "driver"), None);
+        assert_eq!(
+            segment_shape_problem("/g.rd", &st(40000, 0o644), want(), "driver").as_deref(),
+            Some("/g.rd is 40000 bytes, expected 384 (at most rounded up to the page)")
+        );
+        assert_eq!(
+            segment_shape_problem("/g", &st(262656, 0o600), None, "engine").as_deref(),
+            Some("/g has mode 600, expected 644 (the engine must be able to read it)")
+        );
+    }
     use gecko_control::{DriftInfo, FormatInfo};
     use gecko_ring::{ReaderCounters, RingFormat, WriterCounters, WriterState};
 

@@ -55,16 +55,17 @@ fn global(selector: u32) -> AudioObjectPropertyAddress {
     }
 }
 
-/// A device's UID (`kAudioDevicePropertyDeviceUID`, a CFString the HAL
-/// returns retained); None when the device cannot say (it just went away).
-fn device_uid(device: AudioDeviceID) -> Option<String> {
-    let address = global(kAudioDevicePropertyDeviceUID);
+/// A global CFString property of `object` (main element). The HAL returns it
+/// retained (the create rule; released here). `Ok(None)` when it returns NULL;
+/// `Err(status)` when the call fails.
+fn cfstring_property(object: AudioObjectID, selector: u32) -> Result<Option<String>, i32> {
+    let address = global(selector);
     let mut text: *const CFString = std::ptr::null();
     let mut size = std::mem::size_of::<*const CFString>() as u32;
     // SAFETY: the output is one CFStringRef of the size given.
     let status = unsafe {
         AudioObjectGetPropertyData(
-            device,
+            object,
             NonNull::from(&address),
             0,
             std::ptr::null(),
@@ -73,11 +74,17 @@ fn device_uid(device: AudioDeviceID) -> Option<String> {
         )
     };
     if status != kAudioHardwareNoError {
-        return None;
+        return Err(status);
     }
+    let Some(text) = NonNull::new(text.cast_mut()) else { return Ok(None) };
     // SAFETY: a CFString returned under the create rule: ours to release.
-    let text = unsafe { CFRetained::from_raw(NonNull::new(text.cast_mut())?) };
-    Some(text.to_string())
+    Ok(Some(unsafe { CFRetained::from_raw(text) }.to_string()))
+}
+
+/// A device's UID (`kAudioDevicePropertyDeviceUID`); None when the device
+/// cannot say (it just went away).
+fn device_uid(device: AudioDeviceID) -> Option<String> {
+    cfstring_property(device, kAudioDevicePropertyDeviceUID).ok().flatten()
 }
 
 /// A device's transport (`kAudioDevicePropertyTransportType`); Unknown when
@@ -242,32 +249,14 @@ impl AudioPlatform for MacPlatform {
     }
     fn driver_ring_state(&self) -> Result<Option<String>, PlatformError> {
         let Some(device) = gecko_sink_device()? else { return Ok(None) };
-        let address = global(PROPERTY_RING_STATE);
-        let mut text: *const CFString = std::ptr::null();
-        let mut size = std::mem::size_of::<*const CFString>() as u32;
-        // SAFETY: the output is one CFStringRef of the size given; the HAL
-        // hands us a reference we own (released by CFRetained below).
-        let status = unsafe {
-            AudioObjectGetPropertyData(
-                device,
-                NonNull::from(&address),
-                0,
-                std::ptr::null(),
-                NonNull::from(&mut size),
-                NonNull::from(&mut text).cast::<c_void>(),
-            )
-        };
-        // An older driver without the property, or the device just went away.
-        if status == kAudioHardwareUnknownPropertyError || status == kAudioHardwareBadObjectError {
-            return Ok(None);
+        match cfstring_property(device, PROPERTY_RING_STATE) {
+            // An older driver without the property, or the device just went away.
+            Err(status) if status == kAudioHardwareUnknownPropertyError || status == kAudioHardwareBadObjectError => {
+                Ok(None)
+            }
+            Err(status) => Err(audio_err("reading Gecko Sink's ring state ('gkrs')", status)),
+            Ok(text) => Ok(text),
         }
-        if status != kAudioHardwareNoError {
-            return Err(audio_err("reading Gecko Sink's ring state ('gkrs')", status));
-        }
-        let Some(text) = NonNull::new(text.cast_mut()) else { return Ok(None) };
-        // SAFETY: a CFString the HAL returned under the create rule: ours to release.
-        let text = unsafe { CFRetained::from_raw(text) };
-        Ok(Some(text.to_string()))
     }
     fn user_state_dir(&self) -> std::path::PathBuf {
         let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());

@@ -487,42 +487,15 @@ fn device_properties() {
     let mut settable = 0u8;
     assert_eq!(call!(d.vt().IsPropertySettable, d.r, dev, 0, &addr(b"nsrt", GLOBAL), &mut settable), NO_ERR);
     assert_eq!(settable, 1);
-    let rate = 44_100.0f64;
-    let set = |a: AudioObjectPropertyAddress| {
-        call!(d.vt().SetPropertyData, d.r, dev, 0, &a, 0, std::ptr::null(), 8, &rate as *const f64 as *const c_void)
+    // SetPropertyData of `value` (a Float64) announced as `size` bytes.
+    let set = |a: AudioObjectPropertyAddress, value: f64, size: u32| {
+        call!(d.vt().SetPropertyData, d.r, dev, 0, &a, 0, std::ptr::null(), size, &value as *const f64 as *const c_void)
     };
-    assert_eq!(set(addr(b"nsrt", GLOBAL)), UNSUPPORTED);
-    let bad = 12_345.0f64;
-    assert_eq!(
-        call!(
-            d.vt().SetPropertyData,
-            d.r,
-            dev,
-            0,
-            &addr(b"nsrt", GLOBAL),
-            0,
-            std::ptr::null(),
-            8,
-            &bad as *const f64 as *const c_void
-        ),
-        ILLEGAL
-    );
-    assert_eq!(
-        call!(
-            d.vt().SetPropertyData,
-            d.r,
-            dev,
-            0,
-            &addr(b"nsrt", GLOBAL),
-            0,
-            std::ptr::null(),
-            4,
-            &rate as *const f64 as *const c_void
-        ),
-        BAD_SIZE
-    );
-    assert_eq!(set(addr(b"lnam", GLOBAL)), UNSUPPORTED);
-    assert_eq!(set(addr(b"zzzz", GLOBAL)), UNKNOWN_PROPERTY);
+    assert_eq!(set(addr(b"nsrt", GLOBAL), 44_100.0, 8), UNSUPPORTED);
+    assert_eq!(set(addr(b"nsrt", GLOBAL), 12_345.0, 8), ILLEGAL);
+    assert_eq!(set(addr(b"nsrt", GLOBAL), 44_100.0, 4), BAD_SIZE);
+    assert_eq!(set(addr(b"lnam", GLOBAL), 44_100.0, 8), UNSUPPORTED);
+    assert_eq!(set(addr(b"zzzz", GLOBAL), 44_100.0, 8), UNKNOWN_PROPERTY);
     assert_eq!(cf::live_objects_created_on_this_thread(), live, "CF objects leaked");
     assert_eq!(cf::misuse_count(), 0, "invalid CF calls");
 }
