@@ -1,11 +1,12 @@
 /*
  * gecko_driver.h — internal declarations shared by the driver's source files:
- * object IDs, identity strings, the device's fixed parameters, the driver's
+ * object IDs, the device's fixed parameters (identity: gecko_identity.h), the driver's
  * global state, and the entry points each file implements.
  */
 #ifndef GECKO_DRIVER_H
 #define GECKO_DRIVER_H
 
+#include "gecko_identity.h"
 #include "gecko_platform.h"
 #include "gecko_shm_writer.h"
 
@@ -36,18 +37,9 @@
 /** The master mute control (kAudioMuteControlClassID), output scope, main element. */
 #define GECKO_OBJECT_CONTROL_MUTE ((AudioObjectID)5)
 
-#define GECKO_MANUFACTURER "Gecko"
-#define GECKO_DEVICE_NAME "Gecko Sink"
-#define GECKO_DEVICE_UID "com.gecko.driver.AudioDevice.Sink"
-#define GECKO_DEVICE_MODEL_UID "com.gecko.driver.AudioDevice.Model"
-#define GECKO_BUNDLE_ID "com.gecko.driver.AudioDevice"
 /** Resource bundle path relative to the plug-in bundle: "" = the bundle itself. */
 #define GECKO_RESOURCE_BUNDLE ""
 
-/** Nominal sample rate in Hz until configuration changes land. */
-#define GECKO_DEFAULT_SAMPLE_RATE 48000.0
-/** Frames between two successive zero timestamps (kAudioDevicePropertyZeroTimeStampPeriod). */
-#define GECKO_ZTS_PERIOD_FRAMES 16384u
 /** Device and stream latency of the driver itself, frames: nothing sits between the
  *  mix and the ring. The device's kAudioDevicePropertyLatency adds the engine's
  *  latency after the ring (GeckoDriver.engine_latency_frames). */
@@ -82,15 +74,7 @@
 /** kAudioDevicePropertyConfigurationApplication: Audio MIDI Setup (as Apple's NullAudio). */
 #define GECKO_CONFIG_APP_BUNDLE_ID "com.apple.audio.AudioMIDISetup"
 
-/**
- * Volume curve, dB-linear: the scalar s in [0, 1] maps to
- * dB = GECKO_VOLUME_MIN_DB + (GECKO_VOLUME_MAX_DB - GECKO_VOLUME_MIN_DB) * s,
- * so each of the 16 volume-key steps is 4 dB. The linear gain published to
- * the engine is 10^(dB / 20), except that s = 0 (the bottom of the range)
- * publishes gain 0: the lowest volume is silence, as on built-in outputs.
- */
-#define GECKO_VOLUME_MIN_DB (-64.0f)
-#define GECKO_VOLUME_MAX_DB (0.0f)
+/* The volume curve's range, GECKO_VOLUME_MIN_DB..GECKO_VOLUME_MAX_DB: gecko_identity.h. */
 /** Storage keys (CopyFromStorage/WriteToStorage): CFNumber Float32 scalar, CFNumber SInt32 0/1. */
 #define GECKO_STORAGE_KEY_VOLUME "gecko.volume.scalar"
 #define GECKO_STORAGE_KEY_MUTE "gecko.mute"

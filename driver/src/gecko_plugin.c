@@ -23,7 +23,7 @@ static const UInt8 kDriverInterfaceBytes[16] = {0xEE, 0xA5, 0x77, 0x3D, 0xCC, 0x
                                                 0x8E, 0x00, 0x8F, 0x96, 0xE7, 0xD2, 0x3B, 0x17};
 
 /** Sample rates listed by the device (Hz). */
-const Float64 kGeckoSampleRates[] = {44100.0, 48000.0, 88200.0, 96000.0, 176400.0, 192000.0};
+const Float64 kGeckoSampleRates[] = GECKO_SAMPLE_RATES_INIT;
 const UInt32 kGeckoSampleRateCount = sizeof kGeckoSampleRates / sizeof kGeckoSampleRates[0];
 
 /* ---- COM ------------------------------------------------------------------------- */

@@ -7,7 +7,7 @@
  * Both change at once when set (no IO reconfiguration), are published to the
  * shm writer state (volume_scalar = the linear gain the engine applies, mute),
  * persisted with the host's WriteToStorage and announced with PropertiesChanged.
- * Volume curve: gecko_volume.c (GECKO_VOLUME_MIN_DB in gecko_driver.h).
+ * Volume curve: gecko_volume.c (GECKO_VOLUME_MIN_DB in gecko_identity.h).
  */
 #include "gecko_properties.h"
 

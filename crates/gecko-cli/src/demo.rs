@@ -46,7 +46,7 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
-    let resolved = a.opts.resolve(gecko_driver_bundle::DEFAULT_SAMPLE_RATE)?;
+    let resolved = a.opts.resolve(gecko_identity::DEFAULT_SAMPLE_RATE)?;
     let file = match &a.file {
         Some(f) => f.clone(),
         None => {
@@ -64,7 +64,7 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
     gecko_simhost::FileSource::open(
         &file,
         gecko_driver_bundle::CHANNELS,
-        gecko_driver_bundle::DEFAULT_SAMPLE_RATE,
+        gecko_identity::DEFAULT_SAMPLE_RATE,
         gecko_simhost::Resample::Allow,
     )
     .with_context(|| format!("cannot play {}", file.display()))?;
@@ -82,7 +82,7 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
             Playback::Device(d) => Some(d.as_str()),
             _ => None,
         };
-        let rate = gecko_driver_bundle::DEFAULT_SAMPLE_RATE as u32;
+        let rate = gecko_identity::DEFAULT_SAMPLE_RATE as u32;
         match gecko_engine::output::probe(dev, gecko_driver_bundle::CHANNELS as u16, rate) {
             Ok(_) => {}
             Err(e) if matches!(playback, Playback::Default) => {

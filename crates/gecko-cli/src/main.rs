@@ -310,7 +310,7 @@ fn seconds(what: &str, secs: f64) -> Result<Duration> {
 
 fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
     gecko_ring::validate_name(&a.shm_name)?;
-    let r = a.opts.resolve(gecko_driver_bundle::DEFAULT_SAMPLE_RATE)?;
+    let r = a.opts.resolve(gecko_identity::DEFAULT_SAMPLE_RATE)?;
     let config = EngineConfig {
         shm_name: a.shm_name.clone(),
         chain: r.chain,

@@ -32,37 +32,14 @@ pub fn driver_source_dir() -> &'static Path {
     Path::new(env!("GECKO_DRIVER_DIR"))
 }
 
-/// The driver's CFPlugIn factory UUID (Info.plist `CFPlugInFactories` key).
-pub const FACTORY_UUID: &str = "EE523B1F-CFE0-4D8B-AA72-2C281364C730";
-
-/// The exported C factory function, `void* GeckoAudioDevice_Create(CFAllocatorRef, CFUUIDRef)`.
-pub const FACTORY_FUNCTION: &str = "GeckoAudioDevice_Create";
-
-/// `kAudioServerPlugInTypeUUID` (CoreAudio/AudioServerPlugIn.h), the plug-in type
-/// the factory answers.
-pub const PLUGIN_TYPE_UUID: &str = "443ABAB8-E7B3-491A-B985-BEB9187030DB";
-
-/// `kAudioServerPlugInDriverInterfaceUUID` (CoreAudio/AudioServerPlugIn.h), the
-/// interface QueryInterface answers besides IUnknown.
-pub const DRIVER_INTERFACE_UUID: &str = "EEA5773D-CC43-49F1-8E00-8F96E7D23B17";
-
-/// `CFBundleIdentifier` of the bundle.
-pub const BUNDLE_ID: &str = "com.gecko.driver.AudioDevice";
-
-/// `CFBundleExecutable`: the file name in `Contents/MacOS/`.
-pub const EXECUTABLE_NAME: &str = "GeckoAudioDevice";
-
-/// The device's name (`kAudioObjectPropertyName`).
-pub const DEVICE_NAME: &str = "Gecko Sink";
-
-/// The device's persistent UID (`kAudioDevicePropertyDeviceUID`).
-pub const DEVICE_UID: &str = "com.gecko.driver.AudioDevice.Sink";
-
-/// The device's model UID (`kAudioDevicePropertyModelUID`).
-pub const MODEL_UID: &str = "com.gecko.driver.AudioDevice.Model";
-
-/// The manufacturer of the plug-in and the device (`kAudioObjectPropertyManufacturer`).
-pub const MANUFACTURER: &str = "Gecko";
+// Who the driver is (bundle id, names, UIDs, factory, rates, volume range)
+// lives in gecko-identity, which checks it against the C sources at build
+// time; re-exported here for the tests that drive the built bundle.
+pub use gecko_identity::{
+    AVAILABLE_SAMPLE_RATES, BUNDLE_ID, DEFAULT_SAMPLE_RATE, DEVICE_NAME, DEVICE_UID, DRIVER_INTERFACE_UUID,
+    EXECUTABLE_NAME, FACTORY_FUNCTION, FACTORY_UUID, MANUFACTURER, MODEL_UID, PLUGIN_TYPE_UUID, VOLUME_DB_RANGE,
+    ZERO_TIMESTAMP_PERIOD_FRAMES,
+};
 
 /// Object IDs: the plug-in (`kAudioObjectPlugInObject`), the device, its output stream.
 pub const PLUGIN_OBJECT_ID: u32 = 1;
@@ -89,19 +66,6 @@ pub const WIDE_CHANNELS: u32 = parse_u32(env!("GECKO_DRIVER_WIDE_CHANNELS"));
 pub const VOLUME_CONTROL_OBJECT_ID: u32 = 4;
 /// The mute control's AudioObjectID.
 pub const MUTE_CONTROL_OBJECT_ID: u32 = 5;
-
-/// The volume control's dB range (`kAudioLevelControlPropertyDecibelRange`); the
-/// scalar maps dB-linearly onto it, and scalar 0 is silence (gain 0).
-pub const VOLUME_DB_RANGE: (f64, f64) = (-64.0, 0.0);
-
-/// The nominal sample rate the device starts at, Hz.
-pub const DEFAULT_SAMPLE_RATE: f64 = 48_000.0;
-
-/// Sample rates the device lists (`kAudioDevicePropertyAvailableNominalSampleRates`), Hz.
-pub const AVAILABLE_SAMPLE_RATES: [f64; 6] = [44_100.0, 48_000.0, 88_200.0, 96_000.0, 176_400.0, 192_000.0];
-
-/// Frames between successive zero timestamps (`kAudioDevicePropertyZeroTimeStampPeriod`).
-pub const ZERO_TIMESTAMP_PERIOD_FRAMES: u32 = 16_384;
 
 /// The Linux-only configuration hook the driver exports (driver/include/gecko_sim.h).
 pub const SIM_CONFIGURE_SYMBOL: &str = "GeckoSim_Configure";

@@ -31,7 +31,7 @@ pub const PKG_IDS: [&str; 2] = ["com.gecko.pkg.driver", "com.gecko.pkg.app"];
 /// How long to wait for the device to appear or go.
 pub const DEVICE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The executable's name in `Contents/MacOS`.
-pub const EXECUTABLE: &str = gecko_driver_bundle::EXECUTABLE_NAME;
+pub const EXECUTABLE: &str = gecko_identity::EXECUTABLE_NAME;
 
 /// Why installing, uninstalling or checking failed. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -185,18 +185,18 @@ pub fn validate_bundle(
     let factories = dict
         .get("CFPlugInTypes")
         .and_then(plist::Value::as_dictionary)
-        .and_then(|t| t.get(gecko_driver_bundle::PLUGIN_TYPE_UUID))
+        .and_then(|t| t.get(gecko_identity::PLUGIN_TYPE_UUID))
         .and_then(plist::Value::as_array)
         .ok_or_else(|| bad(bundle, "Info.plist has no AudioServerPlugIn entry in CFPlugInTypes"))?;
-    if factories.len() != 1 || factories[0].as_string() != Some(gecko_driver_bundle::FACTORY_UUID) {
+    if factories.len() != 1 || factories[0].as_string() != Some(gecko_identity::FACTORY_UUID) {
         return Err(bad(bundle, "Info.plist CFPlugInTypes does not name Gecko's factory"));
     }
     let function = dict
         .get("CFPlugInFactories")
         .and_then(plist::Value::as_dictionary)
-        .and_then(|f| f.get(gecko_driver_bundle::FACTORY_UUID))
+        .and_then(|f| f.get(gecko_identity::FACTORY_UUID))
         .and_then(plist::Value::as_string);
-    if function != Some(gecko_driver_bundle::FACTORY_FUNCTION) {
+    if function != Some(gecko_identity::FACTORY_FUNCTION) {
         return Err(bad(
             bundle,
             "Info.plist CFPlugInFactories does not map Gecko's factory to GeckoAudioDevice_Create",

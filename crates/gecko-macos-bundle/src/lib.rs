@@ -17,12 +17,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 
-/// The bundle identifier (driver/Info.plist, DESIGN.md §3).
-pub const BUNDLE_ID: &str = "com.gecko.driver.AudioDevice";
-/// The executable's name inside `Contents/MacOS`.
-pub const EXECUTABLE: &str = "GeckoAudioDevice";
-/// `kAudioServerPlugInTypeUUID` (CoreAudio/AudioServerPlugIn.h).
-pub const AUDIO_SERVER_PLUGIN_TYPE_UUID: &str = "443ABAB8-E7B3-491A-B985-BEB9187030DB";
+/// The bundle identifier, the executable's name inside `Contents/MacOS`, and
+/// `kAudioServerPlugInTypeUUID` (CoreAudio/AudioServerPlugIn.h): gecko-identity's.
+pub use gecko_identity::{BUNDLE_ID, EXECUTABLE_NAME, PLUGIN_TYPE_UUID};
 /// The workspace version (`[workspace.package] version` in the root Cargo.toml).
 pub const WORKSPACE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Symbols the static linker defines itself (never imported from a dylib):
@@ -57,16 +54,16 @@ pub fn render_info_plist(template: &Path, version: &str, min_macos: &str) -> Res
 pub fn check_info_plist_dict(dict: &plist::Dictionary) -> Result<Vec<String>> {
     let string = |key: &str| dict.get(key).and_then(plist::Value::as_string);
     ensure!(string("CFBundleIdentifier") == Some(BUNDLE_ID), "CFBundleIdentifier is not {BUNDLE_ID}");
-    ensure!(string("CFBundleExecutable") == Some(EXECUTABLE), "CFBundleExecutable is not {EXECUTABLE}");
+    ensure!(string("CFBundleExecutable") == Some(EXECUTABLE_NAME), "CFBundleExecutable is not {EXECUTABLE_NAME}");
     ensure!(string("CFBundlePackageType") == Some("BNDL"), "CFBundlePackageType is not BNDL");
     let types = dict
         .get("CFPlugInTypes")
         .and_then(plist::Value::as_dictionary)
         .ok_or_else(|| anyhow!("no CFPlugInTypes dictionary"))?;
     let factories_uuids = types
-        .get(AUDIO_SERVER_PLUGIN_TYPE_UUID)
+        .get(PLUGIN_TYPE_UUID)
         .and_then(plist::Value::as_array)
-        .ok_or_else(|| anyhow!("CFPlugInTypes has no {AUDIO_SERVER_PLUGIN_TYPE_UUID} array"))?;
+        .ok_or_else(|| anyhow!("CFPlugInTypes has no {PLUGIN_TYPE_UUID} array"))?;
     let factories = dict
         .get("CFPlugInFactories")
         .and_then(plist::Value::as_dictionary)
@@ -379,7 +376,7 @@ pub struct SignatureInfo {
 pub fn verify_bundle(bundle: &Path) -> Result<SignatureInfo> {
     use apple_codesign::{CodeSignatureFlags, MachFile, VerificationProblemType};
     let contents = bundle.join("Contents");
-    let exe = contents.join("MacOS").join(EXECUTABLE);
+    let exe = contents.join("MacOS").join(EXECUTABLE_NAME);
     ensure!(
         contents.join("_CodeSignature/CodeResources").is_file(),
         "{} has no Contents/_CodeSignature/CodeResources",

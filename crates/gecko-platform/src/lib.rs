@@ -32,12 +32,9 @@ pub mod macos;
 
 use std::path::{Path, PathBuf};
 
-/// The driver bundle's directory name in the HAL plug-in folder.
-pub const BUNDLE_NAME: &str = "GeckoAudioDevice.driver";
-/// The driver's `CFBundleIdentifier`.
-pub const BUNDLE_ID: &str = "com.gecko.driver.AudioDevice";
-/// The name of the device the driver publishes.
-pub const DEVICE_NAME: &str = "Gecko Sink";
+/// The driver's identity (bundle name and id, device name and UID), from
+/// gecko-identity: the one place it is written.
+pub use gecko_identity::{BUNDLE_ID, BUNDLE_NAME, DEVICE_NAME, DEVICE_UID};
 /// The HAL plug-in folder, relative to the system root.
 pub const HAL_DIR: &str = "Library/Audio/Plug-Ins/HAL";
 
@@ -158,9 +155,10 @@ impl Transport {
 }
 
 impl OutputDevice {
-    /// Whether this is Gecko's own device.
+    /// Whether this is Gecko's own device: by its UID
+    /// ([`gecko_identity::is_gecko_sink`]), never by its name.
     pub fn is_gecko_sink(&self) -> bool {
-        self.name == DEVICE_NAME
+        gecko_identity::is_gecko_sink(&self.id)
     }
 }
 

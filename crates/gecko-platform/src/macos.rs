@@ -6,7 +6,9 @@
 //! each function here is one CoreAudio call and its error.
 
 use crate::privileged::{self, Elevation};
-use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport};
+use crate::{
+    AudioPlatform, Capabilities, DEVICE_UID, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport,
+};
 use coreaudio::audio_unit::Scope;
 use coreaudio::audio_unit::macos_helpers::{
     get_audio_device_ids, get_audio_device_supports_scope, get_default_device_id, get_device_name,
@@ -23,8 +25,6 @@ use std::ffi::{OsString, c_void};
 use std::path::Path;
 use std::ptr::NonNull;
 
-/// Gecko Sink's device UID (`kAudioDevicePropertyDeviceUID`, driver/src).
-pub const DEVICE_UID: &str = "com.gecko.driver.AudioDevice.Sink";
 /// Gecko's custom device property `'gkrs'` (`GECKO_PROPERTY_RING_STATE`,
 /// driver/src/gecko_driver.h): the ring state, a CFString.
 pub const PROPERTY_RING_STATE: u32 = u32::from_be_bytes(*b"gkrs");

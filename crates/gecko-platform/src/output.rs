@@ -182,7 +182,7 @@ mod tests {
                 devices: Mutex::new(vec![
                     dev("spk", "Speakers"),
                     dev("hp", "Headphones"),
-                    dev("gecko", crate::DEVICE_NAME),
+                    dev(crate::DEVICE_UID, crate::DEVICE_NAME),
                 ]),
                 default: Mutex::new(Some("hp".into())),
                 dir: dir.to_path_buf(),
@@ -247,7 +247,7 @@ mod tests {
         let sw = OutputSwitch::for_platform(&p);
         let s = sw.use_gecko_sink(&p).unwrap();
         assert_eq!(s, Selected { previous: Some(dev("hp", "Headphones")), already: false });
-        assert_eq!(p.default_id().as_deref(), Some("gecko"));
+        assert_eq!(p.default_id().as_deref(), Some(crate::DEVICE_UID));
         assert_eq!(sw.remembered(), Some(dev("hp", "Headphones")), "written before the switch");
         // A second select (app restarted) keeps the real previous device.
         let again = sw.use_gecko_sink(&p).unwrap();

@@ -28,9 +28,7 @@
 //! if it lingers), addressed by pid instead of `killall`.
 
 use crate::privileged::{self, Elevation};
-use crate::{
-    AudioPlatform, Capabilities, DEVICE_NAME, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport,
-};
+use crate::{AudioPlatform, Capabilities, DriverLoad, OutputDevice, PlatformError, ServiceProcess, Transport};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -257,7 +255,7 @@ impl AudioPlatform for SimPlatform {
                 // What CoreAudio would say: the speakers are built in, Gecko Sink is virtual.
                 let transport = if id == BUILT_IN_UID {
                     Transport::BuiltIn
-                } else if name == DEVICE_NAME {
+                } else if gecko_identity::is_gecko_sink(&id) {
                     Transport::Virtual
                 } else {
                     Transport::Unknown
@@ -280,7 +278,7 @@ impl AudioPlatform for SimPlatform {
     }
     fn driver_load(&self) -> Result<DriverLoad, PlatformError> {
         let Some(st) = self.state() else { return Ok(DriverLoad::ServiceDown) };
-        if st.devices.iter().any(|(_, n)| n == DEVICE_NAME) {
+        if st.devices.iter().any(|(uid, _)| gecko_identity::is_gecko_sink(uid)) {
             return Ok(DriverLoad::Loaded);
         }
         let why = st
@@ -292,7 +290,7 @@ impl AudioPlatform for SimPlatform {
     }
     fn service_processes(&self) -> Result<Vec<ServiceProcess>, PlatformError> {
         let Some(pid) = self.coreaudiod_pid() else { return Ok(Vec::new()) };
-        let hosts = self.state().is_some_and(|s| s.devices.iter().any(|(_, n)| n == DEVICE_NAME));
+        let hosts = self.state().is_some_and(|s| s.devices.iter().any(|(uid, _)| gecko_identity::is_gecko_sink(uid)));
         let uid = crate::process_uid(pid);
         Ok(vec![ServiceProcess {
             pid,
@@ -326,7 +324,7 @@ impl AudioPlatform for SimPlatform {
     }
     fn driver_ring_state(&self) -> Result<Option<String>, PlatformError> {
         let Some(st) = self.state() else { return Ok(None) };
-        if !st.devices.iter().any(|(_, n)| n == DEVICE_NAME) {
+        if !st.devices.iter().any(|(uid, _)| gecko_identity::is_gecko_sink(uid)) {
             return Ok(None);
         }
         let path = self.run_dir().join(RING_STATE_FILE);
@@ -479,7 +477,7 @@ fn run_coreaudiod(root: &Path, shm: &str, ignore_term: bool) -> i32 {
         match load_one(&b, shm) {
             Ok((driver, dev)) => {
                 text.push_str(&format!("{}\t{}\n", dev.uid, dev.name));
-                if dev.name == DEVICE_NAME && gecko_sink.is_none() {
+                if gecko_identity::is_gecko_sink(&dev.uid) && gecko_sink.is_none() {
                     gecko_sink = Some((drivers.len(), dev.device_id));
                 }
                 drivers.push(driver);
