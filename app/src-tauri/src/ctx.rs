@@ -277,10 +277,7 @@ pub fn eq_curve(eq: &EqParams, points: usize) -> EqCurve {
 /// The output devices the engine can play on, by the names
 /// `gecko engine --device` takes (never Gecko Sink itself).
 pub fn playable_devices() -> Vec<String> {
-    gecko_engine::output::output_device_names()
-        .into_iter()
-        .filter(|n| !gecko_engine::output::is_gecko_sink(n))
-        .collect()
+    gecko_engine::output::output_devices().into_iter().filter(|d| !d.is_gecko_sink()).map(|d| d.name).collect()
 }
 
 /// The app's state: paths, the engine process it started, notices.

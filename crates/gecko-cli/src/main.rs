@@ -230,6 +230,11 @@ struct EngineArgs {
     /// Fault injection for tests: act as if the output device disappeared after MS milliseconds.
     #[arg(long, value_name = "MS", hide = true)]
     simulate_device_loss_after_ms: Option<u64>,
+    /// How often to look for output devices appearing or disappearing where
+    /// the system does not announce it (Linux/ALSA), in milliseconds. macOS
+    /// announces device changes; there this is only a backstop.
+    #[arg(long, value_name = "MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    device_poll_ms: u64,
 }
 
 fn main() {
@@ -322,6 +327,7 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
         exit_on_stop: a.exit_on_stop,
         max_audio: a.duration.map(|d| seconds("--duration", d)).transpose()?,
         simulate_device_loss_after: a.simulate_device_loss_after_ms.map(Duration::from_millis),
+        device_poll: Duration::from_millis(a.device_poll_ms),
         ..EngineConfig::default()
     };
     let state = Arc::new(gecko_control::ControlState::new(r.chain, a.opts.preset.clone()));
@@ -376,14 +382,15 @@ fn bind_control(
 }
 
 fn list_devices() -> Result<()> {
-    let names = gecko_engine::output::output_device_names();
-    if names.is_empty() {
+    let devices = gecko_engine::output::output_devices();
+    if devices.is_empty() {
         println!("no audio output devices found");
     }
-    for n in names {
-        let note =
-            if gecko_engine::output::is_gecko_sink(&n) { "  (Gecko Sink itself: not a valid output)" } else { "" };
-        println!("{n}{note}");
+    for d in devices {
+        let note = if d.is_gecko_sink() { "  (Gecko Sink itself: not a valid output)" } else { "" };
+        // On macOS the UID is what `--device` keeps working with across reboots.
+        let id = if d.id != d.name { format!("  [{}]", d.id) } else { String::new() };
+        println!("{}{id}{note}", d.name);
     }
     Ok(())
 }

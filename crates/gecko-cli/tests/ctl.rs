@@ -222,17 +222,28 @@ struct TwoCards {
     host: Child,
     /// The engine's standard input, when it reads commands there.
     stdin: Option<std::process::ChildStdin>,
-    _home: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+/// The throwaway HOME's ALSA configuration: the "default" null PCM, and the
+/// "studio" one when it is plugged in.
+fn asoundrc(studio: bool) -> &'static str {
+    if studio {
+        "pcm.!default { type null }\nctl.!default { type hw card 0 }\npcm.studio { type null\n hint { show on\n description \"Studio\" } }\n"
+    } else {
+        "pcm.!default { type null }\nctl.!default { type hw card 0 }\n"
+    }
 }
 
 impl TwoCards {
     fn start(tag: &str, secs: u64, control_stdin: bool) -> TwoCards {
+        TwoCards::start_with(tag, secs, control_stdin, &[])
+    }
+
+    /// As [`TwoCards::start`], with `extra` arguments for `gecko engine`.
+    fn start_with(tag: &str, secs: u64, control_stdin: bool, extra: &[&str]) -> TwoCards {
         let home = tempfile::tempdir().unwrap();
-        std::fs::write(
-            home.path().join(".asoundrc"),
-            "pcm.!default { type null }\nctl.!default { type hw card 0 }\npcm.studio { type null\n hint { show on\n description \"Studio\" } }\n",
-        )
-        .unwrap();
+        std::fs::write(home.path().join(".asoundrc"), asoundrc(true)).unwrap();
         let sock: PathBuf = home.path().join("engine.sock");
         let shm = format!("/{tag}{}", std::process::id());
         let mut procs = Procs { children: Vec::new(), shm: shm.clone() };
@@ -247,6 +258,7 @@ impl TwoCards {
             "--shm-name",
             &shm,
         ]);
+        engine.args(extra);
         if control_stdin {
             engine.arg("--control-stdin").stdin(Stdio::piped());
         }
@@ -280,7 +292,7 @@ impl TwoCards {
             assert!(Instant::now() < deadline, "the engine never read audio from the ring");
             std::thread::sleep(Duration::from_millis(100));
         }
-        TwoCards { sock, procs, host, stdin, _home: home }
+        TwoCards { sock, procs, host, stdin, home }
     }
 
     /// Waits for the host to finish and the engine to exit; the engine's
@@ -376,5 +388,48 @@ fn engine_stdin_moves_playback_and_mutes() {
     assert!(err.contains("→ playing on studio @ 48000 Hz"), "the engine's answer on stderr: {err}");
     assert!(err.contains("→ muted"), "{err}");
     assert!(report.contains("device switches 1"), "{report}");
+    assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
+}
+
+/// Hot-plug: the engine plays on the device the user chose ("studio"); the
+/// device disappears from the system (its PCM leaves the ALSA configuration,
+/// as a USB interface leaves ALSA's card list when unplugged) and the engine
+/// moves to the default on its own; the device comes back and the engine
+/// returns to it. The audio from the ring keeps flowing throughout.
+#[test]
+fn the_engine_follows_its_device_out_and_back_in() {
+    let secs = 10;
+    let session = TwoCards::start_with("gkplug", secs, false, &["--device", "studio", "--device-poll-ms", "200"]);
+    let sock = session.sock.clone();
+    let rc = session.home.path().join(".asoundrc");
+    let wait_for = |device: &str| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while json(&sock, &["status"])["output_device"] != device {
+            assert!(Instant::now() < deadline, "the engine never moved to {device}: {}", json(&sock, &["status"]));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        frames_in(&sock)
+    };
+    wait_for("studio");
+    std::fs::write(&rc, asoundrc(false)).unwrap(); // unplugged
+    let at_loss = wait_for("default");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while frames_in(&sock) < at_loss + 24_000 {
+        assert!(Instant::now() < deadline, "no audio read from the ring after the loss");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::write(&rc, asoundrc(true)).unwrap(); // plugged in again
+    let at_return = wait_for("studio");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while frames_in(&sock) < at_return + 24_000 {
+        assert!(Instant::now() < deadline, "no audio read from the ring after the return");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (report, err) = session.finish();
+    eprintln!("engine:\n{report}\n{err}");
+    assert!(err.contains("output device \"studio\" disappeared; switching to the default device"), "{err}");
+    assert!(report.contains("device switches 2 (1 lost)"), "{report}");
+    let read: u64 = report_number(&report, "frames      in ");
+    assert!(read >= secs * 48_000, "read {read} frames of a {secs} s stream");
     assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
 }

@@ -7,18 +7,22 @@
 //! Threads: the output device's real-time callback runs [`core::RtCore::render`];
 //! the control thread (the caller of [`run`]) sends [`core::Control`] values
 //! and receives [`core::Telemetry`] through lock-free `ringbuf` queues, and
-//! moves the core to another device when the current one disappears
-//! ([`slot::CoreSlot`]); the recorder writes WAV on its own thread
+//! moves the core to another device ([`slot::CoreSlot`]) when the current one
+//! disappears, the chosen one comes back or the system default changes
+//! ([`follow`] decides, [`watch`] notices); the recorder writes WAV on its own thread
 //! ([`recorder`]). Without an output device (headless), the control thread
 //! drives the core itself in *pump* mode: it reads whatever the ring holds
 //! and loses nothing — the mode for recordings and tests.
 
 pub mod core;
+pub mod follow;
 pub mod output;
 pub mod recorder;
 pub mod slot;
+pub mod watch;
 
 use crate::core::{Control, CoreTotals, RtCore, Telemetry};
+use crate::follow::{Decision, DeviceSnapshot, Follower, MoveReason, Wanted};
 use gecko_drift::{ActuatorChoice, DriftConfig, DriftLoop};
 use gecko_dsp::{Chain, ChainError, ChainParams, MeterReading, MeterSnapshot};
 use gecko_ring::{AttachOptions, Reader, RingError, RingFormat, WriterCounters};
@@ -71,6 +75,11 @@ pub struct EngineConfig {
     /// as gone (exactly what cpal's `DeviceNotAvailable` error does), so the
     /// device-loss recovery can be exercised without unplugging hardware.
     pub simulate_device_loss_after: Option<Duration>,
+    /// How often the engine looks at the output devices where the system
+    /// does not announce changes (ALSA): a device that disappears or comes
+    /// back is followed within this time. macOS announces them
+    /// ([`watch::DeviceWatch`]); there this is only a backstop.
+    pub device_poll: Duration,
 }
 
 impl Default for EngineConfig {
@@ -87,6 +96,7 @@ impl Default for EngineConfig {
             max_audio: None,
             block_frames: 512,
             simulate_device_loss_after: None,
+            device_poll: Duration::from_secs(2),
         }
     }
 }
@@ -485,6 +495,71 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         Ok(stream)
     }
 
+    /// Acts on the [`Follower`]'s `decision` (taken on `snap`): moves the
+    /// core to the device it names — for a lost device, down
+    /// [`DeviceSnapshot::fallbacks`] until one starts; for a device that came
+    /// back or a new default, back to where it played if that one fails.
+    /// `Err`: no device could be started at all (the engine stops).
+    fn follow(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        stream: &mut Option<OutputStream>,
+        follower: &mut Follower,
+        decision: Decision,
+        snap: &DeviceSnapshot,
+        report: &mut OutputReport,
+    ) -> Result<(), EngineError> {
+        let (target, reason) = match decision {
+            Decision::Stay => return Ok(()),
+            Decision::NoDevice => {
+                tracing::warn!("output device {:?} disappeared and there is no other output", report.device);
+                return Err(OutputError::NoDevice.into());
+            }
+            Decision::MoveTo { id, reason } => (id, reason),
+        };
+        let name = |id: &str| snap.find(id).map_or_else(|| id.to_owned(), |d| d.name.clone());
+        let previous = follower.playing().to_owned();
+        let candidates: Vec<String> = match reason {
+            MoveReason::Lost => {
+                report.device_losses += 1;
+                let to = if snap.default.as_deref() == Some(target.as_str()) {
+                    "the default device".to_owned()
+                } else {
+                    format!("{:?} (the default output is Gecko Sink or missing)", name(&target))
+                };
+                tracing::warn!("output device {:?} disappeared; switching to {to}", report.device);
+                snap.fallbacks().iter().map(|d| d.id.clone()).collect()
+            }
+            MoveReason::Returned => {
+                tracing::info!("output device {:?} is back; moving playback to it", name(&target));
+                vec![target]
+            }
+            MoveReason::DefaultChanged => {
+                tracing::info!("the system output is now {:?}; moving playback to it", name(&target));
+                vec![target]
+            }
+        };
+        if let Some(old) = stream.take() {
+            report.stream_errors += old.errors();
+        }
+        let mut last_error = None;
+        let back = (reason != MoveReason::Lost).then_some(previous);
+        for id in candidates.iter().chain(back.iter()) {
+            match self.select(Some(id)).and_then(|sel| self.switch_output(slot, sel, report)) {
+                Ok(s) => {
+                    follower.played(s.id());
+                    *stream = Some(s);
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!("cannot play on {:?}: {e}", name(id));
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or(EngineError::Output(OutputError::NoDevice)))
+    }
+
     /// Serves a `set_output` request. `Ok(answer)`: what to tell the client
     /// (playing on the new device, or why not, still playing where it was);
     /// `Err`: no device could be started at all (the engine stops).
@@ -540,6 +615,12 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let slot =
             Arc::new(CoreSlot::new(RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every)));
         let mut report = OutputReport { device: sel.name.clone(), rate: sel.rate, ..OutputReport::default() };
+        let wanted = match &self.config.playback {
+            Playback::Device(d) => Wanted::Device(d.clone()),
+            Playback::Default | Playback::None => Wanted::SystemDefault,
+        };
+        let mut follower = Follower::new(wanted, &sel.id, &output::snapshot());
+        let mut watch = watch::DeviceWatch::new(self.config.device_poll);
         let mut stream = Some(start_stream(&slot, sel)?);
         let mut last: Option<Telemetry> = None;
         let mut seen_io = false;
@@ -559,23 +640,35 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
             while let Some(t) = tel_rx.try_pop() {
                 last = Some(t);
             }
-            // The device went away: move the core to the default device.
-            if stream.as_ref().is_some_and(|s| s.device_lost()) {
-                let old = stream.take().expect("checked");
-                report.stream_errors += old.errors();
-                let name = old.device().to_owned();
-                drop(old);
-                tracing::warn!("output device {name:?} disappeared; switching to the default device");
-                report.device_losses += 1;
-                match self.select(None).and_then(|sel| self.switch_output(&slot, sel, &mut report)) {
-                    Ok(s) => stream = Some(s),
-                    Err(e) => break Err(e),
-                }
+            // The device's stream died (cpal's DeviceNotAvailable), or the
+            // system's devices changed (hot-plug, a new default): follow.
+            let followed = if stream.as_ref().is_some_and(|s| s.device_lost()) {
+                let snap = output::snapshot();
+                let decision = follower.on_stream_lost(&snap);
+                self.follow(&slot, &mut stream, &mut follower, decision, &snap, &mut report)
+            } else if watch.changed() {
+                let snap = output::snapshot();
+                let decision = follower.on_snapshot(&snap);
+                self.follow(&slot, &mut stream, &mut follower, decision, &snap, &mut report)
+            } else {
+                Ok(())
+            };
+            if let Err(e) = followed {
+                break Err(e);
             }
             // A control client asked for another device.
             if let Some((id, device)) = self.outputs.take() {
                 match self.requested_output(&slot, &mut stream, device.as_deref(), &mut report) {
-                    Ok(answer) => self.outputs.finish(id, answer),
+                    Ok(answer) => {
+                        if let Some(s) = &stream {
+                            match (&answer, device) {
+                                (Ok(_), Some(d)) => follower.chose(Wanted::Device(d), s.id()),
+                                (Ok(_), None) => follower.chose(Wanted::SystemDefault, s.id()),
+                                (Err(_), _) => follower.played(s.id()),
+                            }
+                        }
+                        self.outputs.finish(id, answer)
+                    }
                     Err(e) => {
                         self.outputs.finish(id, Err(e.to_string()));
                         break Err(e);

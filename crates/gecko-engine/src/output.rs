@@ -6,6 +6,7 @@
 //! errors (e.g. the device was unplugged) are counted and flagged so the
 //! control thread can move the engine to another device.
 
+use crate::follow::{DeviceEntry, DeviceSnapshot};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -53,18 +54,32 @@ pub enum OutputError {
     },
 }
 
-/// True if `name` is our own virtual device (never an output target).
-pub fn is_gecko_sink(name: &str) -> bool {
-    name.to_ascii_lowercase().contains("gecko sink")
+/// The output devices of cpal's default host, each with its stable id and
+/// its name (see [`device_name`]); Gecko Sink included when it is there
+/// ([`DeviceEntry::is_gecko_sink`]).
+pub fn output_devices() -> Vec<DeviceEntry> {
+    snapshot().devices
 }
 
-/// Names of the output devices of cpal's default host (see [`device_name`]).
-pub fn output_device_names() -> Vec<String> {
+/// The output devices and the system default, now (for [`crate::follow::Follower`]).
+/// Costs an enumeration of the host's devices: the control thread takes it
+/// when [`crate::watch::DeviceWatch`] says so, never the audio thread.
+pub fn snapshot() -> DeviceSnapshot {
     quiet_stderr(|| {
-        cpal::default_host()
+        let host = cpal::default_host();
+        let devices = host
             .output_devices()
-            .map(|devs| devs.filter_map(|d| device_name(&d)).collect())
-            .unwrap_or_default()
+            .map(|devs| {
+                devs.filter_map(|d| {
+                    let name = device_name(&d)?;
+                    let id = d.id().map(|i| i.id().to_owned()).unwrap_or_else(|_| name.clone());
+                    Some(DeviceEntry { id, name })
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        let default = host.default_output_device().and_then(|d| d.id().ok()).map(|i| i.id().to_owned());
+        DeviceSnapshot { devices, default }
     })
 }
 
@@ -131,6 +146,8 @@ pub struct Selected {
     buffer_frames: Option<u32>,
     /// The device's name.
     pub name: String,
+    /// The device's stable id ([`DeviceEntry::id`]: the UID on macOS).
+    pub id: String,
     /// Interleaved channels.
     pub channels: u16,
     /// The sample rate the stream will run at, Hz: the preferred rate when
@@ -163,7 +180,8 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
             .ok_or_else(|| OutputError::NotFound(want.to_owned()))?,
     };
     let name = device_name(&dev).unwrap_or_else(|| "(unnamed)".into());
-    if is_gecko_sink(&name) {
+    let id = dev.id().map(|i| i.id().to_owned()).unwrap_or_else(|_| name.clone());
+    if gecko_identity::is_gecko_sink(&id) {
         return Err(OutputError::FeedbackLoop(name));
     }
     let configs: Vec<_> = quiet_stderr(|| dev.supported_output_configs())
@@ -194,7 +212,7 @@ pub fn select(device: Option<&str>, channels: u16, preferred_rate: u32) -> Resul
             .filter(|r| configs.iter().any(|c| c.min_sample_rate() <= *r && *r <= c.max_sample_rate()))
             .unwrap_or(configs[0].max_sample_rate().min(192_000))
     };
-    Ok(Selected { device: dev, buffer_frames, name, channels, rate })
+    Ok(Selected { device: dev, buffer_frames, name, id, channels, rate })
 }
 
 /// The callback size the engine asks for, frames.
@@ -235,6 +253,7 @@ impl Timeline {
 /// A running output stream.
 pub struct OutputStream {
     name: String,
+    id: String,
     rate: u32,
     errors: Arc<AtomicU64>,
     lost: Arc<AtomicBool>,
@@ -250,7 +269,7 @@ impl OutputStream {
         sel: Selected,
         mut render: impl FnMut(&mut [f32], u64) + Send + 'static,
     ) -> Result<OutputStream, OutputError> {
-        let Selected { device, buffer_frames, name, channels, rate } = sel;
+        let Selected { device, buffer_frames, name, id, channels, rate } = sel;
         let buffer_size = buffer_frames.map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed);
         let config = cpal::StreamConfig { channels, sample_rate: rate, buffer_size };
         let errors = Arc::new(AtomicU64::new(0));
@@ -275,12 +294,17 @@ impl OutputStream {
         })
         .map_err(|e| OutputError::Stream { device: name.clone(), detail: e.to_string() })?;
         stream.play().map_err(|e| OutputError::Stream { device: name.clone(), detail: e.to_string() })?;
-        Ok(OutputStream { name, rate, errors, lost, _stream: stream })
+        Ok(OutputStream { name, id, rate, errors, lost, _stream: stream })
     }
 
     /// The device's name.
     pub fn device(&self) -> &str {
         &self.name
+    }
+
+    /// The device's stable id ([`DeviceEntry::id`]).
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The stream's sample rate, Hz.
@@ -323,16 +347,4 @@ pub struct OutputReport {
     pub device_switches: u64,
     /// Devices that disappeared while playing (the engine then moved to the default).
     pub device_losses: u64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gecko_sink_is_recognised_as_our_own_device() {
-        assert!(is_gecko_sink("Gecko Sink"));
-        assert!(is_gecko_sink("gecko sink (2)"));
-        assert!(!is_gecko_sink("MacBook Pro Speakers"));
-    }
 }
