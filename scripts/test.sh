@@ -19,15 +19,23 @@ CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/scripts/macos-semantics/run" 
     -p gecko-engine -p gecko-cli --tests 2>&1
 echo "==> gecko without Mach-O signature checks (what scripts/demo.sh builds) still builds"
 cargo build -q -p gecko-cli --no-default-features 2>&1
-# Every line of macOS Rust (cfg(target_os = "macos"): macos.rs, cpal's
-# CoreAudio output, the app's macOS paths) type-checked and linted
-# (clippy -D warnings) for aarch64- and x86_64-apple-darwin (docs/macos-build.md).
 echo "==> cargo fmt --check (rustfmt.toml)"
 if cargo fmt --version >/dev/null 2>&1; then
     cargo fmt --all --check 2>&1
 else
     echo "rustfmt is not installed for this toolchain (rustup component add rustfmt): formatting not checked" >&2
 fi
+# Every crate, test, bench and binary, with the workspace lints (Cargo.toml
+# [workspace.lints]: missing docs, SAFETY comments) as errors.
+echo "==> cargo clippy --workspace --all-targets -D warnings"
+if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy -q --workspace --all-targets -- -D warnings 2>&1
+else
+    echo "clippy is not installed for this toolchain (rustup component add clippy): not linted" >&2
+fi
+# Every line of macOS Rust (cfg(target_os = "macos"): macos.rs, cpal's
+# CoreAudio output, the app's macOS paths) type-checked and linted
+# (clippy -D warnings) for aarch64- and x86_64-apple-darwin (docs/macos-build.md).
 echo "==> cargo check + clippy for macOS (both Apple targets)"
 bash scripts/check-macos.sh 2>&1
 echo "==> driver conformance suite under valgrind"

@@ -31,14 +31,23 @@ impl<R: Runtime> TrayItems<R> {
 
 /// The tray's menu item ids.
 pub mod id {
+    /// The driver/engine status line (not clickable).
     pub const STATUS: &str = "status";
+    /// Install the driver.
     pub const INSTALL: &str = "install";
+    /// Uninstall the driver.
     pub const UNINSTALL: &str = "uninstall";
+    /// Restart the audio service (coreaudiod).
     pub const RESTART_AUDIO: &str = "restart-audio";
+    /// Make Gecko Sink the system output, or restore the previous one.
     pub const OUTPUT: &str = "output";
+    /// Mute or unmute the engine.
     pub const MUTE: &str = "mute";
+    /// Open the window.
     pub const OPEN: &str = "open";
+    /// Quit the app.
     pub const QUIT: &str = "quit";
+    /// Prefix of the preset items: `preset:NAME`.
     pub const PRESET_PREFIX: &str = "preset:";
 }
 

@@ -68,10 +68,10 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
         gecko_simhost::Resample::Allow,
     )
     .with_context(|| format!("cannot play {}", file.display()))?;
-    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            bail!("cannot write {}: directory {} does not exist", a.out.display(), parent.display());
-        }
+    if let Some(parent) = a.out.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        bail!("cannot write {}: directory {} does not exist", a.out.display(), parent.display());
     }
 
     // Real time when we can play; otherwise as fast as the engine reads.

@@ -192,7 +192,7 @@ fn the_engine_refuses_a_corrupt_or_stale_segment() {
     use nix::fcntl::OFlag;
     use nix::sys::stat::Mode;
     let forge = |name: &str, bytes: &[u8]| {
-        let _ = gecko_ring_unlink(name);
+        gecko_ring_unlink(name);
         let fd =
             nix::sys::mman::shm_open(name, OFlag::O_RDWR | OFlag::O_CREAT, Mode::from_bits_truncate(0o644)).unwrap();
         let f = std::fs::File::from(fd);

@@ -209,7 +209,7 @@ fn main() {
     let mut blocks_done = 0usize;
     run("10-band EQ on silence after a loud burst (state decaying to 0)", &mut lines, &mut |b| {
         b.fill(0.0);
-        if blocks_done % (FS * 2 / BLOCK) == 0 {
+        if blocks_done.is_multiple_of(FS * 2 / BLOCK) {
             // re-excite every 2 s so the state keeps decaying through the tiny range
             b[0] = 1.0;
             b[1] = -1.0;

@@ -791,6 +791,7 @@ pub(crate) mod tests {
     /// and quieter per channel, in block sizes that do not divide the
     /// history, across a peak reset.
     #[test]
+    #[expect(clippy::needless_range_loop, reason = "the reference is written as the FIR sum it is: x[i - k] · h[p][k]")]
     fn metering_shortcut_reads_the_same_peaks_as_the_full_computation() {
         let n = 48000 * 3;
         let sig: Vec<f32> = (0..n)

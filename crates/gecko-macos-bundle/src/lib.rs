@@ -87,6 +87,8 @@ pub fn check_info_plist_dict(dict: &plist::Dictionary) -> Result<Vec<String>> {
 /// One document of a `.tbd` file: a dylib's install name and its exports per target.
 #[derive(Debug, Clone, Default)]
 pub struct TbdLibrary {
+    /// The dylib's install name (e.g. `/usr/lib/libSystem.B.dylib`), which the
+    /// linker records in the importing binary's `LC_LOAD_DYLIB`.
     pub install_name: String,
     /// (targets such as `arm64-macos`, symbols with the Mach-O leading underscore)
     pub exports: Vec<(Vec<String>, Vec<String>)>,
@@ -286,7 +288,9 @@ pub enum Identity {
     AdHoc,
     /// A certificate and its private key (Developer ID Application for release).
     Certificate {
+        /// The signing certificate (its chain is looked up by apple-codesign).
         cert: Box<x509_certificate::CapturedX509Certificate>,
+        /// The certificate's private key.
         key: Box<dyn apple_codesign::cryptography::PrivateKey>,
     },
 }
@@ -326,6 +330,7 @@ impl Identity {
 
 /// How to sign.
 pub struct SignOptions {
+    /// Who signs: ad hoc or a certificate.
     pub identity: Identity,
     /// Sets the hardened-runtime flag (CS_RUNTIME, 0x10000 in the CodeDirectory).
     pub hardened_runtime: bool,

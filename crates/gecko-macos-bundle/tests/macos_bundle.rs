@@ -108,7 +108,7 @@ fn adhoc_bundle() -> &'static Path {
 }
 
 fn executable(bundle: &Path) -> Vec<u8> {
-    std::fs::read(bundle.join("Contents/MacOS").join(gmb::EXECUTABLE)).unwrap()
+    std::fs::read(bundle.join("Contents/MacOS").join(gmb::EXECUTABLE_NAME)).unwrap()
 }
 
 /// (arch name, slice bytes) for each slice of the universal binary.

@@ -71,9 +71,12 @@ fn a_valid_segment_attaches_and_reads_blocks_across_the_wrap() {
     assert_eq!(st.fill_frames(), Some(0));
 }
 
+/// A named corruption of a writer segment and the words its error must contain.
+type Corruption = (&'static str, Box<dyn Fn(&mut WriterSegment)>, &'static str);
+
 #[test]
 fn foreign_wrong_version_and_corrupt_fields_are_refused_with_clear_errors() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut WriterSegment)>, &str)> = vec![
+    let cases: Vec<Corruption> = vec![
         ("magic", Box::new(|s| s.header.magic = 0x1234), "not a Gecko ring"),
         ("version", Box::new(|s| s.header.version = 2), "protocol v2"),
         ("capacity", Box::new(|s| s.header.capacity_frames = 1000), "capacity_frames"),
@@ -175,7 +178,7 @@ fn a_writer_counter_that_runs_backwards_is_a_protocol_error() {
     let mut r = f.attach().unwrap();
     f.with(|s| s.counters.write_count = 10);
     let mut buf = [0f32; 64];
-    let err = r.read(&mut buf).err().expect("counter went backwards");
+    let err = r.read(&mut buf).expect_err("counter went backwards");
     assert!(err.to_string().contains("write_count"), "{err}");
 }
 

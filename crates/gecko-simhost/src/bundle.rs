@@ -27,28 +27,59 @@ pub enum LoadError {
     MissingBundle(PathBuf),
     /// Info.plist unreadable or not a valid plist / not the expected shape.
     #[error("bad Info.plist {path}: {reason}")]
-    BadPlist { path: PathBuf, reason: String },
+    BadPlist {
+        /// The Info.plist.
+        path: PathBuf,
+        /// What the parser said, or the key that is wrong.
+        reason: String,
+    },
     /// No factory registered for the AudioServerPlugIn type UUID.
     #[error("{path}: no CFPlugInFactories entry for the AudioServerPlugIn type 443ABAB8-E7B3-491A-B985-BEB9187030DB")]
-    NoFactory { path: PathBuf },
+    NoFactory {
+        /// The bundle.
+        path: PathBuf,
+    },
     /// dlopen failed.
     #[error("cannot dlopen {path}: {reason}")]
-    Dlopen { path: PathBuf, reason: String },
+    Dlopen {
+        /// The executable.
+        path: PathBuf,
+        /// `dlerror()`'s text.
+        reason: String,
+    },
     /// dlsym failed for the factory.
     #[error("symbol {symbol} not found in {path}: {reason}")]
-    MissingSymbol { path: PathBuf, symbol: String, reason: String },
+    MissingSymbol {
+        /// The executable.
+        path: PathBuf,
+        /// The factory function Info.plist names.
+        symbol: String,
+        /// `dlerror()`'s text.
+        reason: String,
+    },
     /// The factory returned NULL.
     #[error("factory {symbol} returned NULL for the AudioServerPlugIn type")]
-    FactoryReturnedNull { symbol: String },
+    FactoryReturnedNull {
+        /// The factory function.
+        symbol: String,
+    },
     /// QueryInterface for the driver interface failed.
     #[error("QueryInterface(kAudioServerPlugInDriverInterfaceUUID) failed: HRESULT {hresult:#010x}")]
-    QueryInterface { hresult: u32 },
+    QueryInterface {
+        /// The HRESULT QueryInterface returned.
+        hresult: u32,
+    },
     /// The vtable lacks an entry the host needs.
     #[error("driver vtable entry {0} is NULL")]
     NullVtableEntry(&'static str),
     /// Copying the bundle for an isolated load failed.
     #[error("cannot copy bundle {path} for an isolated load: {source}")]
-    Copy { path: PathBuf, source: std::io::Error },
+    Copy {
+        /// The bundle being copied.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 /// What the host reads from a bundle's Info.plist.

@@ -24,10 +24,22 @@ impl fmt::Display for OsStatus {
 pub enum DriverError {
     /// The driver returned a non-zero OSStatus.
     #[error("{call} failed: OSStatus {status}")]
-    Status { call: &'static str, status: OsStatus },
+    Status {
+        /// The vtable entry called (e.g. `GetPropertyData`).
+        call: &'static str,
+        /// The OSStatus it returned (a four-char code for CoreAudio errors).
+        status: OsStatus,
+    },
     /// A property's data had an unexpected size (bytes).
     #[error("{what}: driver returned {got} bytes, expected {expected}")]
-    Size { what: String, got: usize, expected: usize },
+    Size {
+        /// The property asked for.
+        what: String,
+        /// Bytes the driver returned.
+        got: usize,
+        /// Bytes the property's type has.
+        expected: usize,
+    },
     /// A CF object the driver returned was not what the property promises.
     #[error("{0}: driver returned an invalid CF object")]
     BadCfObject(String),
@@ -860,6 +872,8 @@ pub struct RawWriteMix {
 // SAFETY: plain function pointers and the driver reference, which the HAL
 // also uses from its IO thread; the driver's IO entry points are thread-safe.
 unsafe impl Send for RawWriteMix {}
+// SAFETY: as for Send: the pointers are only called, never written, and the
+// driver serialises its own IO state.
 unsafe impl Sync for RawWriteMix {}
 
 impl RawWriteMix {

@@ -10,6 +10,9 @@
 //! not Windows'), and the driver's `gecko_sim.h`.
 
 #![allow(non_upper_case_globals, non_snake_case)]
+// Each item keeps Apple's name and layout one-to-one; its documentation is
+// the header named above (the groups below say which), not a restatement.
+#![allow(missing_docs)]
 
 use crate::cf::{Boolean, CFStringRef, CFUUIDBytes};
 use std::ffi::{c_char, c_void};

@@ -542,15 +542,34 @@ pub enum HostError {
     Source(#[from] SourceError),
     /// The ring could not be read.
     #[error("ring {name}: {source}")]
-    Ring { name: String, source: gecko_ring::RingError },
+    Ring {
+        /// The writer segment's shm name.
+        name: String,
+        /// What the ring reported.
+        source: gecko_ring::RingError,
+    },
     /// No reader attached in time.
     #[error(
         "no reader attached to ring {name} within {waited:?} (start the engine first, or do not wait for a reader)"
     )]
-    ReaderTimeout { name: String, waited: Duration },
+    ReaderTimeout {
+        /// The writer segment's shm name.
+        name: String,
+        /// How long the host waited.
+        waited: Duration,
+    },
     /// Fast mode: the reader did not make room in time.
     #[error("ring {name} stalled: the attached reader left only {free} free frames (need {needed}) for {waited:?}")]
-    Stall { name: String, free: u64, needed: u64, waited: Duration },
+    Stall {
+        /// The writer segment's shm name.
+        name: String,
+        /// Free frames the reader left.
+        free: u64,
+        /// Frames the next IO cycle writes.
+        needed: u64,
+        /// How long the host waited.
+        waited: Duration,
+    },
 }
 
 fn open_source(spec: &SourceSpec, dev: &DeviceInfo) -> Result<Box<dyn AudioSource>, SourceError> {

@@ -36,24 +36,58 @@ use symphonia::core::probe::Hint;
 pub enum SourceError {
     /// The file does not exist or cannot be opened.
     #[error("cannot open audio file {path}: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        /// The audio file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// No demuxer/decoder recognises the file.
     #[error("unsupported audio file {path}: {reason}")]
-    Unsupported { path: PathBuf, reason: String },
+    Unsupported {
+        /// The audio file.
+        path: PathBuf,
+        /// What symphonia said.
+        reason: String,
+    },
     /// The file is recognised but its contents are invalid.
     #[error("corrupt audio file {path}: {reason}")]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt {
+        /// The audio file.
+        path: PathBuf,
+        /// What symphonia said.
+        reason: String,
+    },
     /// The file's channel count cannot be mapped to the device's.
     #[error(
         "audio file {path} has {file} channels; the device has {device} (supported: mono, stereo, or the device's count)"
     )]
-    Channels { path: PathBuf, file: u32, device: u32 },
+    Channels {
+        /// The audio file.
+        path: PathBuf,
+        /// The file's channels.
+        file: u32,
+        /// The device's channels.
+        device: u32,
+    },
     /// The file's rate differs from the device's and resampling was refused.
     #[error("audio file {path} is at {file} Hz but the device runs at {device} Hz (resampling disabled)")]
-    RateMismatch { path: PathBuf, file: f64, device: f64 },
+    RateMismatch {
+        /// The audio file.
+        path: PathBuf,
+        /// The file's sample rate, Hz.
+        file: f64,
+        /// The device's nominal sample rate, Hz.
+        device: f64,
+    },
     /// The resampler failed.
     #[error("resampling {path}: {reason}")]
-    Resample { path: PathBuf, reason: String },
+    Resample {
+        /// The audio file.
+        path: PathBuf,
+        /// What rubato said.
+        reason: String,
+    },
     /// A generator parameter is out of range.
     #[error("invalid generator parameter: {0}")]
     InvalidParameter(String),

@@ -105,8 +105,10 @@ fn driver() -> T {
         unsafe { Library::open(Some(&info.executable), libc::RTLD_NOW | libc::RTLD_NOLOAD) }.expect("driver is loaded");
     // SAFETY: the factory's and GeckoSim_Configure's C types.
     let create = *unsafe { lib.get::<FactoryFn>(info.factory_symbol.as_bytes()) }.expect("factory exported");
+    // SAFETY: GeckoSim_Configure's C type (driver/include/gecko_sim.h).
     let configure = *unsafe { lib.get::<GeckoSimConfigureFn>(GECKO_SIM_CONFIGURE_SYMBOL.as_bytes()) }
         .expect("GeckoSim_Configure exported");
+    // SAFETY: a valid configuration pointer for the call's duration.
     let cfg = |c: &GeckoSimConfig| unsafe { configure(c) };
     // Invalid configurations are refused and change nothing.
     let mut bad = sim_config(&name.0);
@@ -122,6 +124,7 @@ fn driver() -> T {
     clock.configure(&mut d, &name.0).expect("GeckoSim_Configure accepts a valid configuration");
 
     let r = d.raw();
+    // SAFETY: the driver reference the factory returned points at its vtable pointer.
     let vt = unsafe { &**r };
     let mut out: *mut c_void = std::ptr::null_mut();
     assert_eq!(call!(vt.QueryInterface, r as *mut c_void, uuid(kAudioServerPlugInDriverInterfaceUUID), &mut out), 0);
@@ -371,11 +374,17 @@ fn factory_and_com() {
     let vt = d.vt();
     let r = d.r as *mut c_void;
     // The factory answers only the AudioServerPlugIn type.
+    // SAFETY: the factory takes an allocator (NULL is the default) and any CF
+    // object or NULL as the requested type; it must refuse what is not a
+    // CFUUID of the AudioServerPlugIn type. (The same for the calls below.)
     assert!(unsafe { (d.create)(std::ptr::null(), std::ptr::null()) }.is_null());
+    // SAFETY: as above.
     assert!(unsafe { (d.create)(std::ptr::null(), cf::uuid_constant(IUNKNOWN_UUID)) }.is_null());
     let s = cf::string_create("443ABAB8-E7B3-491A-B985-BEB9187030DB");
+    // SAFETY: as above.
     assert!(unsafe { (d.create)(std::ptr::null(), s) }.is_null(), "a string is not a UUID");
     cf::release(s);
+    // SAFETY: as above.
     assert_eq!(unsafe { (d.create)(std::ptr::null(), cf::uuid_constant(kAudioServerPlugInTypeUUID)) }, r);
 
     let mut out: *mut c_void = std::ptr::dangling_mut();
@@ -902,6 +911,7 @@ fn the_io_thread_takes_no_page_fault_in_the_ring() {
     fn minor_faults() -> i64 {
         // SAFETY: valid out pointer; RUSAGE_THREAD is this thread's own count.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `ru` is a valid, writable rusage.
         assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) }, 0);
         ru.ru_minflt
     }

@@ -31,6 +31,7 @@ impl StderrCapture {
         let file = tempfile::tempfile().unwrap();
         // SAFETY: plain dup/dup2 on valid descriptors.
         let saved = unsafe { libc::dup(2) };
+        // SAFETY: both descriptors are open; fd 2 is restored in `finish`.
         assert!(saved >= 0 && unsafe { libc::dup2(file.as_raw_fd(), 2) } == 2);
         StderrCapture { file, saved }
     }

@@ -311,46 +311,42 @@ pub fn run(cfg: &SimConfig) -> SimResult {
     let mut cb_late = jitter();
     while t_cb < end_t {
         // ---- steps ----
-        if let Some(&(at, kind)) = steps.peek() {
-            if out_time(t_cb) >= at {
-                steps.next();
-                // A skew step keeps a locked loop locked unless the error
-                // grows past the unlock threshold; the other steps re-lock.
-                let still_locked = matches!(kind, StepKind::Skew(_)) && res.last.is_some_and(|l| l.locked);
-                let start_s = out_time(t_cb);
-                res.segments.push(Segment {
-                    start_s,
-                    locked_at_s: still_locked.then_some(start_s),
-                    ..Default::default()
-                });
-                if !still_locked {
-                    expect = None;
+        if let Some(&(at, kind)) = steps.peek()
+            && out_time(t_cb) >= at
+        {
+            steps.next();
+            // A skew step keeps a locked loop locked unless the error
+            // grows past the unlock threshold; the other steps re-lock.
+            let still_locked = matches!(kind, StepKind::Skew(_)) && res.last.is_some_and(|l| l.locked);
+            let start_s = out_time(t_cb);
+            res.segments.push(Segment { start_s, locked_at_s: still_locked.then_some(start_s), ..Default::default() });
+            if !still_locked {
+                expect = None;
+            }
+            match kind {
+                StepKind::Skew(p) => skew = p,
+                StepKind::DeviceRate(r) => {
+                    let s = session.as_mut().expect("IO running");
+                    let addr = AudioObjectPropertyAddress::global(kAudioDevicePropertyNominalSampleRate);
+                    driver.set_property_data(DEV, &addr, &[], &r.to_ne_bytes()).expect("request rate");
+                    s.io.stop_io().expect("StopIO");
+                    session = None;
+                    assert_eq!(driver.perform_pending_configuration_changes().expect("perform"), 1);
+                    device_rate = r;
+                    io_resume_at = Some((t_cb + 0.05 * TPS, false));
+                    pending_rate = Some(r);
                 }
-                match kind {
-                    StepKind::Skew(p) => skew = p,
-                    StepKind::DeviceRate(r) => {
-                        let s = session.as_mut().expect("IO running");
-                        let addr = AudioObjectPropertyAddress::global(kAudioDevicePropertyNominalSampleRate);
-                        driver.set_property_data(DEV, &addr, &[], &r.to_ne_bytes()).expect("request rate");
+                StepKind::Restart => {
+                    if let Some(mut s) = session.take() {
                         s.io.stop_io().expect("StopIO");
-                        session = None;
-                        assert_eq!(driver.perform_pending_configuration_changes().expect("perform"), 1);
-                        device_rate = r;
-                        io_resume_at = Some((t_cb + 0.05 * TPS, false));
-                        pending_rate = Some(r);
                     }
-                    StepKind::Restart => {
-                        if let Some(mut s) = session.take() {
-                            s.io.stop_io().expect("StopIO");
-                        }
-                        io_resume_at = Some((t_cb + 0.5 * TPS, true));
+                    io_resume_at = Some((t_cb + 0.5 * TPS, true));
+                }
+                StepKind::IoPause(secs) => {
+                    if let Some(mut s) = session.take() {
+                        s.io.stop_io().expect("StopIO");
                     }
-                    StepKind::IoPause(secs) => {
-                        if let Some(mut s) = session.take() {
-                            s.io.stop_io().expect("StopIO");
-                        }
-                        io_resume_at = Some((t_cb + secs * TPS, false));
-                    }
+                    io_resume_at = Some((t_cb + secs * TPS, false));
                 }
             }
         }
@@ -462,10 +458,10 @@ pub fn run(cfg: &SimConfig) -> SimResult {
         } else {
             seg.underrun_frames_acquiring += rep.underrun_frames as u64;
         }
-        if let Some(from) = cfg.keep_output_from_s {
-            if t >= from {
-                res.output.extend_from_slice(&out);
-            }
+        if let Some(from) = cfg.keep_output_from_s
+            && t >= from
+        {
+            res.output.extend_from_slice(&out);
         }
         res.last = Some(rep);
     }
