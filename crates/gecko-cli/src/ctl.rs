@@ -1,71 +1,12 @@
-//! The control socket from both ends: what the engine publishes on it
-//! ([`snapshot`]) and `gecko ctl`, a client for people and scripts.
+//! `gecko ctl`: a client of a running engine's control socket, for people
+//! and scripts. (What the engine publishes there is gecko-engine-process's.)
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use gecko_control::protocol::{DriftInfo, FormatInfo, Meters, TelemetryMsg, WriterStats, finite};
-use gecko_control::server::Snapshot;
+use gecko_control::protocol::TelemetryMsg;
 use gecko_control::{Applied, ControlClient, Status};
-use gecko_engine::EngineProgress;
 use std::io::Write;
 use std::path::PathBuf;
-
-/// What the engine's progress callback publishes: a copy of the progress
-/// in the protocol's terms (on the control thread; the audio thread is not involved).
-pub fn snapshot(p: &EngineProgress) -> Snapshot {
-    let t = &p.telemetry;
-    let m = &t.meters;
-    let n = m.channels.min(m.peak_dbfs.len());
-    let db = |x: f32| finite(x as f64);
-    let w = &p.writer;
-    Snapshot {
-        format: FormatInfo {
-            channels: p.format.channels,
-            sample_rate: p.format.sample_rate,
-            generation: p.format.generation,
-        },
-        output_device: p.output.clone(),
-        output_losses: p.output_losses,
-        writer: WriterStats {
-            write_count: w.write_count,
-            io_cycles: w.io_cycles,
-            gap_events: w.gap_events,
-            gap_frames: w.gap_frames,
-            overlap_events: w.overlap_events,
-            overlap_frames: w.overlap_frames,
-            overrun_events: w.overrun_events,
-            overrun_frames: w.overrun_frames,
-        },
-        telemetry: TelemetryMsg {
-            seq: 0,
-            frames_in: t.frames_in,
-            frames_out: t.frames_out,
-            io_running: t.io_running,
-            meters: Meters {
-                peak_dbfs: m.peak_dbfs[..n].iter().map(|&x| db(x)).collect(),
-                rms_dbfs: m.rms_dbfs[..n].iter().map(|&x| db(x)).collect(),
-                max_peak_dbfs: db(m.max_peak_dbfs),
-                momentary_lufs: finite(m.loudness.momentary_lufs),
-                short_term_lufs: finite(m.loudness.short_term_lufs),
-                integrated_lufs: finite(m.loudness.integrated_lufs),
-                loudness_range_lu: finite(m.loudness.loudness_range_lu),
-                true_peak_dbtp: finite(m.loudness.true_peak_dbtp),
-                limiter_reduction_db: m.limiter.gain_reduction_db as f64,
-                clipped_samples: m.limiter.clipped_samples,
-            },
-            drift: Some(DriftInfo {
-                actuator: t.actuator.map(|a| format!("{a:?}").to_lowercase()),
-                phase: t.phase.map(|a| format!("{a:?}").to_lowercase()),
-                correction_ppm: t.correction_ppm,
-                applied_ppm: t.applied_ppm,
-                locked: t.locked,
-                fill_frames: t.fill_frames,
-                fill_ms: t.fill_frames / p.format.sample_rate * 1000.0,
-                underrun_frames: t.underrun_frames,
-            }),
-        },
-    }
-}
 
 /// `gecko ctl`: talk to a running engine over its control socket.
 #[derive(Args, Debug)]
@@ -215,7 +156,7 @@ fn status_text(s: &Status) -> String {
         match &d.actuator {
             Some(a) => o.push_str(&format!(
                 "drift      {a}, phase {}, correction {:+.2} ppm, applied {:+.2} ppm, {}; fill {:.1} ms; underruns {} frames\n",
-                d.phase.as_deref().unwrap_or("-"),
+                d.phase.map_or("-", |p| p.name()),
                 d.correction_ppm,
                 d.applied_ppm,
                 if d.locked { "locked" } else { "not locked" },
@@ -291,7 +232,7 @@ pub fn run(a: CtlArgs) -> Result<()> {
         }
         CtlCommand::Gain { db } => applied(&c.set_gain(db)?, a.json)?,
         CtlCommand::Preset { spec } => {
-            let sent = crate::control::preset_spec(&spec).map_err(anyhow::Error::msg)?;
+            let sent = gecko_control::preset_spec(&spec).map_err(anyhow::Error::msg)?;
             applied(&c.set_preset(&sent)?, a.json)?
         }
         CtlCommand::Limiter { state, ceiling } => applied(&c.set_limiter(Some(state == OnOff::On), ceiling)?, a.json)?,

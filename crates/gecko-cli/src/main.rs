@@ -1,6 +1,5 @@
 //! `gecko`: run Gecko's engine, the simulated coreaudiod host, or both as a demo.
 
-mod control;
 mod ctl;
 // The demo and the simulated host load the ELF driver (gecko-simhost):
 // Linux only, never compiled on macOS.
@@ -331,12 +330,21 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
         ..EngineConfig::default()
     };
     let state = Arc::new(gecko_control::ControlState::new(r.chain, a.opts.preset.clone()));
-    let server = if a.no_control_socket { None } else { bind_control(&a, &state)? };
+    let server = if a.no_control_socket {
+        None
+    } else {
+        let info = gecko_control::EngineInfo {
+            ring: a.shm_name.clone(),
+            recording: a.record.as_ref().map(|p| p.display().to_string()),
+            engine_version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        gecko_engine_process::bind(a.control_socket.as_deref(), &state, info)?
+    };
     if a.control_stdin || std::io::stdin().is_terminal() {
-        control::spawn_stdin(state.clone());
+        gecko_engine_process::stdin::spawn(state.clone());
     }
     let view = ui::LiveView::new(!a.quiet);
-    let outputs = control::SocketOutputs(state.clone());
+    let outputs = gecko_engine_process::SocketOutputs(state.clone());
     let report = gecko_engine::run_with_outputs(
         &config,
         cancel,
@@ -344,7 +352,7 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
         |p| {
             view.update(p);
             if let Some(s) = &server {
-                s.publish(ctl::snapshot(p));
+                s.publish(gecko_engine_process::snapshot(p));
             }
         },
         &outputs,
@@ -354,31 +362,6 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
     let report = report.context("the engine stopped")?;
     print!("{}", ui::report(&report, a.record.as_deref()));
     Ok(())
-}
-
-/// Opens the engine's control socket. An explicit `--control-socket` must
-/// work; with the default path, another engine already there is not an error.
-fn bind_control(
-    a: &EngineArgs,
-    state: &Arc<gecko_control::ControlState>,
-) -> Result<Option<gecko_control::ControlServer>> {
-    let path = a.control_socket.clone().unwrap_or_else(gecko_control::default_socket_path);
-    let info = gecko_control::EngineInfo {
-        ring: a.shm_name.clone(),
-        recording: a.record.as_ref().map(|p| p.display().to_string()),
-        engine_version: env!("CARGO_PKG_VERSION").to_owned(),
-    };
-    match gecko_control::ControlServer::bind(&path, state.clone(), info) {
-        Ok(s) => {
-            tracing::info!(path = %path.display(), "control socket");
-            Ok(Some(s))
-        }
-        Err(e) if a.control_socket.is_none() => {
-            tracing::warn!("no control socket: {e}");
-            Ok(None)
-        }
-        Err(e) => Err(e).context("could not open the control socket"),
-    }
 }
 
 fn list_devices() -> Result<()> {

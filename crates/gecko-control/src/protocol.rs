@@ -159,13 +159,75 @@ pub struct FormatInfo {
     pub generation: u64,
 }
 
+/// The drift loop's actuator, on the wire (gecko-drift's `Actuator`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftActuator {
+    /// `steering`: the driver's clock follows the output device's; frames pass bit-exact.
+    Steering,
+    /// `resampling`: an adaptive resampler converts the ring's rate to the device's.
+    Resampling,
+}
+
+/// Where the drift loop is in its acquisition sequence, on the wire
+/// (gecko-drift's `Phase`; docs/drift-control.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftPhase {
+    /// `prime`: silence until the ring holds the target fill.
+    Prime,
+    /// `settle`: waiting for the actuator to apply the requested correction.
+    Settle,
+    /// `measure`: measuring the fill slope (the clock skew).
+    Measure,
+    /// `track`: PI tracking.
+    Track,
+    /// `rebuild_required`: the ring's format changed; a new loop is being built.
+    RebuildRequired,
+}
+
+impl DriftActuator {
+    /// The wire name (`steering`, `resampling`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DriftActuator::Steering => "steering",
+            DriftActuator::Resampling => "resampling",
+        }
+    }
+}
+
+impl DriftPhase {
+    /// The wire name (`prime`, `settle`, `measure`, `track`, `rebuild_required`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DriftPhase::Prime => "prime",
+            DriftPhase::Settle => "settle",
+            DriftPhase::Measure => "measure",
+            DriftPhase::Track => "track",
+            DriftPhase::RebuildRequired => "rebuild_required",
+        }
+    }
+}
+
+impl std::fmt::Display for DriftActuator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for DriftPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Drift control state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftInfo {
-    /// `steering`, `resampling`, or `null` (headless: no drift control).
-    pub actuator: Option<String>,
-    /// Acquisition phase (`prime`, `settle`, `measure`, `track`, …), or `null`.
-    pub phase: Option<String>,
+    /// The actuator, or `null` (headless: no drift control).
+    pub actuator: Option<DriftActuator>,
+    /// The acquisition phase, or `null`.
+    pub phase: Option<DriftPhase>,
     /// Correction asked for, ppm.
     pub correction_ppm: f64,
     /// Clock adjustment the driver applies, ppm.
@@ -422,6 +484,20 @@ pub fn finite(x: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drift_names_on_the_wire_are_the_documented_ones() {
+        use DriftPhase::*;
+        for p in [Prime, Settle, Measure, Track, RebuildRequired] {
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", p.name()));
+            assert_eq!(serde_json::from_str::<DriftPhase>(&format!("\"{p}\"")).unwrap(), p);
+        }
+        for a in [DriftActuator::Steering, DriftActuator::Resampling] {
+            assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{}\"", a.name()));
+        }
+        assert_eq!(RebuildRequired.name(), "rebuild_required");
+        assert!(serde_json::from_str::<DriftActuator>("\"Steering\"").is_err(), "the wire is snake_case only");
+    }
 
     #[test]
     fn requests_round_trip_with_the_version() {

@@ -1003,7 +1003,7 @@ fn check_drift(o: &Observations) -> Check {
             DRIFT,
             format!(
                 "locking ({actuator}, phase {}), correction {:+.1} ppm",
-                d.phase.as_deref().unwrap_or("?"),
+                d.phase.map_or("?", |p| p.name()),
                 d.correction_ppm
             ),
         )
@@ -1181,8 +1181,12 @@ mod tests {
                 output_device: Some("Speakers".into()),
                 output_losses: 0,
                 drift: Some(DriftInfo {
-                    actuator: Some("steering".into()),
-                    phase: Some(if locked { "track" } else { "settle" }.into()),
+                    actuator: Some(gecko_control::DriftActuator::Steering),
+                    phase: Some(if locked {
+                        gecko_control::DriftPhase::Track
+                    } else {
+                        gecko_control::DriftPhase::Settle
+                    }),
                     correction_ppm: ppm,
                     applied_ppm: ppm,
                     locked,

@@ -6,37 +6,11 @@
 //! control thread hands to the audio thread through its lock-free queue, and
 //! output moves, which the engine's output loop carries out.
 
-use gecko_control::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT, OutputSet};
+#[cfg(test)]
+use gecko_control::OutputSet;
+use gecko_control::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT, preset_spec};
 use std::io::BufRead;
 use std::sync::Arc;
-
-/// The control socket's `set_output` requests, handed to the engine
-/// (gecko-control's mailbox behind gecko-engine's [`gecko_engine::OutputRequests`]).
-pub struct SocketOutputs(pub Arc<ControlState>);
-
-impl gecko_engine::OutputRequests for SocketOutputs {
-    fn set_accepting(&self, yes: bool) {
-        self.0.accept_output_requests(yes);
-    }
-    fn take(&self) -> Option<(u64, Option<String>)> {
-        self.0.take_output_request().map(|t| (t.id, t.device))
-    }
-    fn finish(&self, id: u64, result: Result<(String, u32), String>) {
-        self.0.finish_output(id, result.map(|(device, rate_hz)| OutputSet { device, rate_hz }));
-    }
-}
-
-/// The preset argument as sent to the engine: a built-in name as is, a
-/// file's contents (checked here first, so errors name the file).
-pub fn preset_spec(spec: &str) -> Result<String, String> {
-    if gecko_dsp::Preset::builtin_names().contains(&spec) || !std::path::Path::new(spec).exists() {
-        // Unknown names are refused by the engine, which lists the built-ins.
-        return Ok(spec.to_owned());
-    }
-    gecko_dsp::Preset::check_file(std::path::Path::new(spec), gecko_control::state::VALIDATION_RATE)
-        .map_err(|e| e.to_string())?;
-    std::fs::read_to_string(spec).map_err(|e| format!("{spec}: {e}"))
-}
 
 /// One line of standard input.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +72,7 @@ pub fn run(line: &str, state: &ControlState) -> Option<String> {
 }
 
 /// Starts reading commands from stdin into `state`.
-pub fn spawn_stdin(state: Arc<ControlState>) {
+pub fn spawn(state: Arc<ControlState>) {
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
