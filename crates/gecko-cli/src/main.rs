@@ -278,7 +278,7 @@ fn main() {
                 .map_err(anyhow::Error::from)
         }
         #[cfg(not(target_os = "macos"))]
-        Command::SimAudio { args } => std::process::exit(gecko_platform::sim::main_from_args(args)),
+        Command::SimAudio { args } => std::process::exit(gecko_simhost::system::main_from_args(args)),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -29,6 +29,10 @@ pub const EXECUTABLE_NAME: &str = "GeckoAudioDevice";
 /// The driver bundle's directory name in the HAL plug-in folder.
 pub const BUNDLE_NAME: &str = "GeckoAudioDevice.driver";
 
+/// The HAL plug-in folder, relative to the system root: `/Library/Audio/Plug-Ins/HAL`,
+/// where coreaudiod looks for AudioServerPlugIn bundles (AudioServerPlugIn.h, overview).
+pub const HAL_DIR: &str = "Library/Audio/Plug-Ins/HAL";
+
 /// The driver's CFPlugIn factory UUID (Info.plist `CFPlugInFactories`, `GECKO_FACTORY_UUID`).
 pub const FACTORY_UUID: &str = "EE523B1F-CFE0-4D8B-AA72-2C281364C730";
 

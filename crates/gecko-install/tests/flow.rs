@@ -409,7 +409,7 @@ fn stubborn_audio_service_gets_sigkill() {
 fn main() {
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "--sim-host") {
-        std::process::exit(gecko_platform::sim::main_from_args(args[2..].to_vec()));
+        std::process::exit(gecko_simhost::system::main_from_args(args[2..].to_vec()));
     }
     let filter: Option<String> =
         args.iter().skip(1).filter_map(|a| a.to_str()).find(|a| !a.starts_with('-')).map(str::to_owned);

@@ -336,7 +336,7 @@ fn pkg_installs_in_simulation() {
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == "--sim-host") {
-        std::process::exit(gecko_platform::sim::main_from_args(args[2..].to_vec()));
+        std::process::exit(gecko_simhost::system::main_from_args(args[2..].to_vec()));
     }
     let filter: Option<String> =
         args.iter().skip(1).filter_map(|a| a.to_str()).find(|a| !a.starts_with('-')).map(str::to_owned);

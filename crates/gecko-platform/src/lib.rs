@@ -34,9 +34,7 @@ use std::path::{Path, PathBuf};
 
 /// The driver's identity (bundle name and id, device name and UID), from
 /// gecko-identity: the one place it is written.
-pub use gecko_identity::{BUNDLE_ID, BUNDLE_NAME, DEVICE_NAME, DEVICE_UID};
-/// The HAL plug-in folder, relative to the system root.
-pub const HAL_DIR: &str = "Library/Audio/Plug-Ins/HAL";
+pub use gecko_identity::{BUNDLE_ID, BUNDLE_NAME, DEVICE_NAME, DEVICE_UID, HAL_DIR};
 
 /// An audio output device as the system lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,6 +30,7 @@ pub mod io;
 pub mod shm_map;
 pub mod shm_name;
 pub mod source;
+pub mod system;
 
 pub use bundle::{BundleInfo, LoadError, load, load_isolated, read_bundle_info};
 pub use driver::{DeviceInfo, Driver, DriverError, OsStatus, RawWriteMix, SimClock};
