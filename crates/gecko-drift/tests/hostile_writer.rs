@@ -1,6 +1,6 @@
 //! The drift loop — what the engine's audio callback runs — against a writer
 //! segment whose timing and state fields a corrupt or hostile driver fills
-//! with garbage. The segment is forged by the test (gecko_ring::forge): a
+//! with garbage. The segment is forged by the test (gecko_test_kit::forge): a
 //! plausible writer runs first (IO cycles of 512 frames, zero timestamps every
 //! 16384 frames, 48 kHz on a 1 GHz host clock) so the loop is tracking, then
 //! up to four fields get arbitrary bits and the writer carries on. Every
@@ -12,8 +12,8 @@
 //! ~9 % of the step, so up to ~0.59 for a −0.5 → +0.5 step).
 
 use gecko_drift::{DriftConfig, DriftLoop};
-use gecko_ring::forge::ForgedWriter;
 use gecko_ring::{AttachOptions, Reader};
+use gecko_test_kit::forge::ForgedWriter;
 use proptest::prelude::*;
 
 const CAP: u32 = 8192;

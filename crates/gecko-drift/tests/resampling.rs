@@ -11,9 +11,8 @@
 //!   changes add no audible wobble, although IO cycles and callbacks run up
 //!   to 100 µs late.
 
-mod common;
-use common::*;
 use gecko_drift::{Actuator, ActuatorChoice, DriftConfig, Quality};
+use gecko_test_kit::drift_sim::*;
 use realfft::RealFftPlanner;
 use std::f64::consts::PI;
 

@@ -3,10 +3,9 @@
 //! runs inside `assert_no_alloc`, with the allocation checker installed as
 //! this test binary's global allocator (an allocation aborts the test).
 
-mod common;
 use assert_no_alloc::AllocDisabler;
-use common::*;
 use gecko_drift::{ActuatorChoice, DriftConfig, DriftEvents};
+use gecko_test_kit::drift_sim::*;
 
 #[global_allocator]
 static ALLOC: AllocDisabler = AllocDisabler;

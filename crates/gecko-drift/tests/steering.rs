@@ -3,9 +3,8 @@
 //! the input, bit for bit, once locked. And Auto's fallback to resampling
 //! when the driver cannot steer.
 
-mod common;
-use common::*;
 use gecko_drift::{Actuator, ActuatorChoice, DriftConfig};
+use gecko_test_kit::drift_sim::*;
 
 fn steering(dev: f64, out: f64) -> DriftConfig {
     let mut c = DriftConfig::new(2, dev, out);

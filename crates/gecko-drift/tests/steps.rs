@@ -5,9 +5,8 @@
 //! recovers — reported, re-locked, no underruns once re-locked — and nothing
 //! panics.
 
-mod common;
-use common::*;
 use gecko_drift::{Actuator, DriftConfig, DriftEvents, Quality};
+use gecko_test_kit::drift_sim::*;
 
 fn auto(dev: f64, out: f64) -> DriftConfig {
     let mut c = DriftConfig::new(2, dev, out);

@@ -12,8 +12,6 @@
 //! - [`Peek`]: a passive look at both segments (pacing, status, tests).
 //! - [`unlink_segments`]: remove a ring's segments.
 //! - [`host_clock`]: the host clock of the zero timestamps (ticks ≠ ns on Apple silicon).
-//! - `forge` (feature `forge`, tests only): writer segments forged field by
-//!   field.
 //!
 //! Every value read from the driver's segment is validated before use; bad
 //! contents become a [`RingError`] with a message that says what to do.
@@ -26,8 +24,6 @@
 pub mod abi;
 mod driver_state;
 mod error;
-#[cfg(feature = "forge")]
-pub mod forge;
 pub mod host_clock;
 mod peek;
 mod reader;

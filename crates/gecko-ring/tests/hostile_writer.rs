@@ -5,13 +5,13 @@
 //! simulated host in crates/gecko-simhost); nothing here may panic or hang.
 
 use gecko_ring::abi::WriterSegment;
-use gecko_ring::forge::ForgedWriter;
 use gecko_ring::{AttachOptions, Peek, Reader, RingError, RingEvent};
+use gecko_test_kit::forge::ForgedWriter;
 use nix::fcntl::OFlag;
 use nix::sys::mman::shm_open;
 use nix::sys::stat::Mode;
 
-/// The forged segments of these tests (gecko_ring::forge), with a
+/// The forged segments of these tests (gecko_test_kit::forge), with a
 /// default-options attach.
 struct Forged(ForgedWriter);
 

@@ -1,8 +1,8 @@
 //! `Peek::free_frames_fast` against a forged writer segment and a real
 //! `Reader`: it must agree with the full `Peek::status().free_frames()`.
 
-use gecko_ring::forge::ForgedWriter;
 use gecko_ring::{AttachOptions, Peek, Reader};
+use gecko_test_kit::forge::ForgedWriter;
 
 const CAP: u32 = 1024;
 const CH: u32 = 2;

@@ -27,8 +27,6 @@ pub mod driver;
 pub mod ffi;
 pub mod host;
 pub mod io;
-pub mod shm_map;
-pub mod shm_name;
 pub mod source;
 pub mod system;
 
@@ -39,6 +37,4 @@ pub use io::{
     HostConfig, HostError, HostProgress, HostReport, IoOperation, IoRunner, Pacing, SimulatedClock, SourceSpec,
     ZeroTimeStampCheck, cycle_info, run,
 };
-pub use shm_map::ShmMap;
-pub use shm_name::ShmName;
 pub use source::{AudioSource, FileSource, Resample, SineSource, SourceError};

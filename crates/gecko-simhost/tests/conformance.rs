@@ -18,9 +18,7 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Reader, RingEvent};
 use gecko_simhost::ffi::*;
-use gecko_simhost::{
-    DeviceInfo, Driver, Host, IoRunner, ShmMap, SimulatedClock, ZeroTimeStampCheck, cf, load_isolated,
-};
+use gecko_simhost::{DeviceInfo, Driver, Host, IoRunner, SimulatedClock, ZeroTimeStampCheck, cf, load_isolated};
 use proptest::prelude::*;
 use std::ffi::c_void;
 use std::path::Path;
@@ -219,7 +217,8 @@ fn settable(object: u32, sel: u32) -> bool {
 
 // ---- harness -------------------------------------------------------------------------------
 
-use gecko_simhost::ShmName as Name;
+use gecko_test_kit::ShmMap;
+use gecko_test_kit::ShmName as Name;
 
 fn load_from(path: &Path, name: &Name, host: Arc<Host>, clock: Option<&Arc<SimulatedClock>>) -> Driver {
     let mut d = load_isolated(path).expect("load the real bundle");

@@ -8,7 +8,8 @@
 use gecko_driver_bundle as bundle;
 use gecko_ring::abi::{READER_MAGIC, READER_SEGMENT_SIZE, VERSION};
 use gecko_simhost::ffi::*;
-use gecko_simhost::{Driver, ShmMap, SimulatedClock, cf, load_isolated};
+use gecko_simhost::{Driver, SimulatedClock, cf, load_isolated};
+use gecko_test_kit::ShmMap;
 use std::ffi::{CString, c_void};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -49,7 +50,7 @@ fn f64s(b: &[u8]) -> Vec<f64> {
 
 // ---- harness -------------------------------------------------------------------------------
 
-use gecko_simhost::ShmName as Name;
+use gecko_test_kit::ShmName as Name;
 
 /// `Initialize`'s host: every callback NULL (no storage, no notifications,
 /// no RequestDeviceConfigurationChange).

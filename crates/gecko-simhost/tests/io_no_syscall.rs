@@ -25,7 +25,8 @@ use gecko_driver_bundle as bundle;
 use gecko_ring::abi::off;
 use gecko_ring::{AttachOptions, Peek, Reader};
 use gecko_simhost::ffi::kAudioServerPlugInHostClientID;
-use gecko_simhost::{DeviceInfo, Driver, Host, RawWriteMix, ShmMap, SimClock, SimulatedClock, load_isolated};
+use gecko_simhost::{DeviceInfo, Driver, Host, RawWriteMix, SimClock, SimulatedClock, load_isolated};
+use gecko_test_kit::ShmMap;
 use std::ffi::c_void;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +48,7 @@ const CHILD_OK: u8 = 0xA5;
 /// What it writes when some call returned an error.
 const CHILD_STATUS_ERROR: u8 = 0x5A;
 
-use gecko_simhost::ShmName as Name;
+use gecko_test_kit::ShmName as Name;
 
 /// Cycle k of the keep-up phase: (frames, sample-time jump before it in
 /// frames: +100 = a gap, −200 = an overlap of a 512-frame cycle, 0 =

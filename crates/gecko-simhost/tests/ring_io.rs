@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 const CH: usize = bundle::CHANNELS as usize;
 
-use gecko_simhost::ShmName as Name;
+use gecko_test_kit::ShmName as Name;
 
 fn driver(name: &str) -> (Driver, DeviceInfo) {
     let mut d = load_isolated(bundle::bundle_path()).expect("load");

@@ -14,7 +14,8 @@
 //! read the driver's log (GECKO_LOG_STDERR=1).
 
 use gecko_ring::{DriverRingState, SegmentSource};
-use gecko_simhost::{Host, IoRunner, ShmName, load_isolated};
+use gecko_simhost::{Host, IoRunner, load_isolated};
+use gecko_test_kit::ShmName;
 use std::io::{Read, Seek};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;

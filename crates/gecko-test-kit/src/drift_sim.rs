@@ -6,8 +6,6 @@
 //! "next output callback" runs earlier (each up to `jitter_us` late);
 //! everything runs in fast simulated time.
 
-#![allow(dead_code)]
-
 use gecko_drift::{DriftConfig, DriftEvents, DriftLoop, RenderReport};
 use gecko_driver_bundle as bundle;
 use gecko_ring::{AttachOptions, Reader};
@@ -20,7 +18,7 @@ use std::time::{Duration, Instant};
 pub const TPS: f64 = 1e9;
 const DEV: u32 = bundle::DEVICE_OBJECT_ID;
 
-pub use gecko_simhost::ShmName;
+pub use crate::ShmName;
 
 /// The deterministic input.
 #[derive(Clone, Copy, Debug)]
@@ -29,10 +27,16 @@ pub enum Signal {
     /// every sample distinct over 2^24 samples, exact in f32.
     Counter,
     /// A sine, `freq` Hz at the device rate, peak `amp`, same on all channels.
-    Sine { freq: f64, amp: f64 },
+    Sine {
+        /// Frequency, Hz.
+        freq: f64,
+        /// Peak amplitude (linear, full scale = 1).
+        amp: f64,
+    },
 }
 
 impl Signal {
+    /// Sample of channel `c` (of `ch`) at frame `frame`, device rate `rate` Hz.
     pub fn sample(&self, frame: u64, c: usize, ch: usize, rate: f64) -> f32 {
         match *self {
             Signal::Counter => counter_value(frame * ch as u64 + c as u64),
@@ -44,10 +48,12 @@ impl Signal {
     }
 }
 
+/// The [`Signal::Counter`] value of interleaved sample index `k`.
 pub fn counter_value(k: u64) -> f32 {
     (k & 0xFF_FFFF) as f32 / 16_777_216.0 - 0.5
 }
 
+/// The interleaved sample index (mod 2^24) a [`Signal::Counter`] value came from.
 pub fn counter_index(v: f32) -> u64 {
     ((v as f64 + 0.5) * 16_777_216.0).round() as u64 & 0xFF_FFFF
 }
@@ -69,15 +75,24 @@ pub enum StepKind {
     IoPause(f64),
 }
 
+/// One simulated run.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
+    /// Output time simulated, s.
     pub seconds: f64,
+    /// The output device's crystal: nominal × (1 + skew), ppm.
     pub skew_ppm: f64,
+    /// Gecko Sink's nominal rate, Hz.
     pub device_rate: f64,
+    /// The output device's nominal rate, Hz.
     pub output_rate: f64,
+    /// Frames per IO cycle.
     pub io_frames: u32,
+    /// Frames per output callback.
     pub cb_frames: usize,
+    /// What the driver is fed.
     pub signal: Signal,
+    /// Mid-run events, at output time (s).
     pub steps: Vec<(f64, StepKind)>,
     /// Builds the loop's configuration for (device rate, output rate) —
     /// called again after a REBUILD_REQUIRED (the engine's control thread).
@@ -103,6 +118,8 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
+    /// `seconds` of output at `skew_ppm`, 48 kHz both sides, 512-frame cycles
+    /// and callbacks, the counter signal, 100 µs of jitter, no steps.
     pub fn new(seconds: f64, skew_ppm: f64, drift: fn(f64, f64) -> DriftConfig) -> Self {
         SimConfig {
             seconds,
@@ -140,17 +157,21 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// Time from the segment's start to its first lock, s.
     pub fn lock_in_s(&self) -> Option<f64> {
         self.locked_at_s.map(|t| t - self.start_s)
     }
+    /// 99th percentile of |fill error| after the lock, frames.
     pub fn p99(&self) -> f64 {
         percentile(&self.errors, 0.99)
     }
+    /// Largest |fill error| after the lock, frames.
     pub fn max(&self) -> f64 {
         self.errors.iter().fold(0.0f32, |a, &b| a.max(b)) as f64
     }
 }
 
+/// The `q` quantile (0..=1, nearest rank) of `v`; NaN when empty.
 pub fn percentile(v: &[f32], q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -160,6 +181,7 @@ pub fn percentile(v: &[f32], q: f64) -> f64 {
     s[((s.len() - 1) as f64 * q).round() as usize] as f64
 }
 
+/// What a run measured.
 #[derive(Debug, Default)]
 pub struct SimResult {
     /// Segments: the first from the start, then one per step.
@@ -172,20 +194,26 @@ pub struct SimResult {
     pub ring_overruns_locked: u64,
     /// The driver's overrun frames (ring full) when the first lock happened and at the end.
     pub driver_overrun_frames_at_lock: u64,
+    /// The driver's overrun frames at the end.
     pub driver_overrun_frames_end: u64,
     /// Bit-exactness (Counter signal while steering): frames compared and mismatched after lock.
     pub bit_checked_frames: u64,
+    /// Frames that differed from what the driver was fed.
     pub bit_mismatched_frames: u64,
     /// Final correction, ppm; final actuator.
     pub last: Option<RenderReport>,
     /// Kept output (interleaved), from `keep_output_from_s`.
     pub output: Vec<f32>,
+    /// Output callbacks rendered.
     pub renders: u64,
+    /// IO cycles run.
     pub io_cycles: u64,
+    /// Wall-clock time the run took.
     pub wall: Duration,
 }
 
 impl SimResult {
+    /// The segment from the start (before any step).
     pub fn first(&self) -> &Segment {
         &self.segments[0]
     }

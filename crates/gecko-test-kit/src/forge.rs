@@ -1,9 +1,9 @@
-//! Forged writer segments for tests (feature `forge`): a segment laid out
+//! Forged writer segments for tests: a segment laid out
 //! as the driver's (`driver/include/gecko_shm_abi.h`) but written by the test
 //! itself, field by field, so readers can be fed valid, stale, corrupt or
 //! hostile contents. Never used by the engine.
 
-use crate::abi::{self, WriterSegment};
+use gecko_ring::abi::{self, WriterSegment};
 use nix::fcntl::OFlag;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
 use nix::sys::stat::Mode;
@@ -57,7 +57,7 @@ impl ForgedWriter {
     /// Panics if the segment cannot be created.
     pub fn raw(prefix: &str, len: usize) -> ForgedWriter {
         let name = format!("/{prefix}{}x{}", std::process::id(), SERIAL.fetch_add(1, Ordering::Relaxed));
-        let _ = crate::unlink_segments(&name);
+        let _ = gecko_ring::unlink_segments(&name);
         let mode = Mode::from_bits_truncate(0o644);
         let fd = nix::sys::mman::shm_open(name.as_str(), OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL, mode)
             .unwrap_or_else(|e| panic!("shm_open {name}: {e}"));
@@ -77,7 +77,7 @@ impl ForgedWriter {
         ForgedWriter { name, base: base.cast(), len }
     }
 
-    /// The segment's name, for [`crate::Reader::attach`] and [`crate::Peek::open`].
+    /// The segment's name, for [`gecko_ring::Reader::attach`] and [`gecko_ring::Peek::open`].
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -121,6 +121,6 @@ impl Drop for ForgedWriter {
     fn drop(&mut self) {
         // SAFETY: our mapping, not used after this.
         let _ = unsafe { munmap(self.base.cast(), self.len.max(1)) };
-        let _ = crate::unlink_segments(&self.name);
+        let _ = gecko_ring::unlink_segments(&self.name);
     }
 }
