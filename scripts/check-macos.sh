@@ -36,7 +36,7 @@ cd "$ROOT"
 
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=(aarch64-apple-darwin x86_64-apple-darwin)
-PACKAGES=(gecko-identity gecko-ring gecko-dsp gecko-drift gecko-engine gecko-control gecko-engine-process gecko-platform gecko-install gecko-cli gecko-app)
+PACKAGES=(gecko-identity gecko-ring gecko-dsp gecko-drift gecko-engine gecko-control gecko-engine-process gecko-services gecko-platform gecko-install gecko-cli gecko-app)
 # --no-default-features drops `macho-signatures` (gecko-install, gecko-cli,
 # gecko-app) and gecko-dsp's `plot` (kept: it is pure Rust), so add back what
 # is not the SDK-bound signature check.

@@ -10,11 +10,10 @@ use gecko_dsp::{ChainParams, EqBand, EqParams, Preset};
 use gecko_install::{DeviceOutcome, Installer, RingHealth};
 use gecko_platform::output::{OutputSwitch, Restored};
 use gecko_platform::{AudioPlatform, DriverLoad, PlatformError};
+use gecko_services::{EngineSupervisor, Locations, PresetStore, PresetStoreError, Started, SupervisorError};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// An error the window shows: a message for people, and when there is one,
 /// the action that fixes it (the window shows it as a button).
@@ -66,6 +65,24 @@ impl From<PlatformError> for UiError {
     }
 }
 
+impl From<PresetStoreError> for UiError {
+    fn from(e: PresetStoreError) -> UiError {
+        match e {
+            PresetStoreError::Io { .. } => UiError::new("failed", e.to_string()),
+            e => UiError::new("invalid", e.to_string()),
+        }
+    }
+}
+
+impl From<SupervisorError> for UiError {
+    fn from(e: SupervisorError) -> UiError {
+        match e {
+            SupervisorError::Client(c) => c.into(),
+            e => UiError::new("failed", e.to_string()),
+        }
+    }
+}
+
 impl From<gecko_install::InstallError> for UiError {
     fn from(e: gecko_install::InstallError) -> UiError {
         match e {
@@ -94,44 +111,12 @@ pub struct Paths {
     pub bundle: Option<PathBuf>,
 }
 
-fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"))
-}
-
-fn xdg(var: &str, fallback: &str) -> PathBuf {
-    match std::env::var_os(var) {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => home().join(fallback),
-    }
-}
-
-fn find_gecko() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("GECKO_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let sibling = std::env::current_exe().ok()?.with_file_name("gecko");
-    if sibling.is_file() {
-        return Some(sibling);
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join("gecko")).find(|p| p.is_file())
-}
-
 impl Paths {
-    /// From the environment (see the fields).
+    /// From the environment: gecko-services' [`Locations`] (the same as the
+    /// CLI's), and the bundle to install.
     pub fn from_env() -> Paths {
         let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-        let sim_root = if cfg!(target_os = "macos") {
-            None
-        } else {
-            Some(var("GECKO_SIM_ROOT").unwrap_or_else(|| xdg("XDG_DATA_HOME", ".local/share").join("gecko/sim-root")))
-        };
-        let presets_dir = var("GECKO_PRESETS_DIR").unwrap_or_else(|| {
-            if cfg!(target_os = "macos") {
-                home().join("Library/Application Support/Gecko/Presets")
-            } else {
-                xdg("XDG_CONFIG_HOME", ".config").join("gecko/presets")
-            }
-        });
+        let Locations { socket, presets_dir, sim_root, gecko_exe } = Locations::from_env();
         let bundle = var("GECKO_DRIVER_BUNDLE").or_else(|| {
             let exe = std::env::current_exe().ok()?;
             let in_app = exe.parent()?.parent()?.join("Resources").join(gecko_platform::BUNDLE_NAME);
@@ -141,13 +126,7 @@ impl Paths {
             let built: Option<PathBuf> = None;
             std::iter::once(in_app).chain(built).find(|b| b.is_dir())
         });
-        Paths {
-            socket: var("GECKO_CONTROL_SOCKET").unwrap_or_else(gecko_control::default_socket_path),
-            gecko_exe: find_gecko(),
-            sim_root,
-            presets_dir,
-            bundle,
-        }
+        Paths { socket, gecko_exe, sim_root, presets_dir, bundle }
     }
 }
 
@@ -235,14 +214,7 @@ impl Overview {
     }
 }
 
-/// A preset the picker lists.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PresetEntry {
-    /// Its name (built-in name or file stem).
-    pub name: String,
-    /// Built in (not a file).
-    pub builtin: bool,
-}
+pub use gecko_services::PresetEntry;
 
 /// The EQ's magnitude response on a log frequency grid, for the window's curve.
 #[derive(Debug, Clone, Serialize)]
@@ -284,7 +256,8 @@ pub fn playable_devices() -> Vec<String> {
 pub struct Ctx {
     /// Where things are.
     pub paths: Paths,
-    engine: Mutex<Option<Child>>,
+    engine: EngineSupervisor,
+    presets: PresetStore,
     notices: Mutex<Vec<String>>,
     /// The engine (pid) and output device last seen.
     last_output: Mutex<Option<(u32, String, u64)>>,
@@ -293,7 +266,13 @@ pub struct Ctx {
 impl Ctx {
     /// The context for these paths.
     pub fn new(paths: Paths) -> Ctx {
-        Ctx { paths, engine: Mutex::new(None), notices: Mutex::new(Vec::new()), last_output: Mutex::new(None) }
+        Ctx {
+            engine: EngineSupervisor::new(paths.socket.clone(), paths.gecko_exe.clone()),
+            presets: PresetStore::new(paths.presets_dir.clone()),
+            paths,
+            notices: Mutex::new(Vec::new()),
+            last_output: Mutex::new(None),
+        }
     }
 
     /// The platform (macOS, or the simulated system under `sim_root`).
@@ -444,64 +423,28 @@ impl Ctx {
 
     // ---- presets (gecko-dsp) ----
 
-    fn preset_file(&self, name: &str) -> Result<PathBuf, UiError> {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
-            && !name.starts_with('.');
-        if !ok {
-            return Err(UiError::new(
-                "invalid",
-                format!("{name:?} is not a usable preset name: use letters, digits, spaces, - _ . (at most 64)"),
-            ));
-        }
-        Ok(self.paths.presets_dir.join(format!("{name}.toml")))
-    }
-
     /// The built-in presets, then the user's (`*.toml` in the presets folder).
     pub fn presets(&self) -> Vec<PresetEntry> {
-        let mut v: Vec<PresetEntry> =
-            Preset::builtin_names().into_iter().map(|n| PresetEntry { name: n.to_owned(), builtin: true }).collect();
-        let mut user: Vec<String> = std::fs::read_dir(&self.paths.presets_dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.path().file_name()?.to_str()?.strip_suffix(".toml").map(str::to_owned))
-            .filter(|n| !Preset::builtin_names().contains(&n.as_str()))
-            .collect();
-        user.sort();
-        v.extend(user.into_iter().map(|name| PresetEntry { name, builtin: false }));
-        v
+        self.presets.list()
     }
 
-    /// Loads a preset into the engine: a built-in by name, or the user's file.
+    /// Loads a preset into the engine: a built-in by name, or the user's file
+    /// (checked here first, so that errors name the file).
     pub fn load_preset(&self, name: &str) -> Result<Applied, UiError> {
-        if Preset::builtin_names().contains(&name) {
-            return Ok(self.client()?.set_preset(name)?);
-        }
-        let file = self.preset_file(name)?;
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| UiError::new("invalid", format!("preset {name:?} ({}): {e}", file.display())))?;
-        Ok(self.client()?.set_preset(&text)?)
+        let spec = self.presets.engine_spec(name, gecko_control::state::VALIDATION_RATE)?;
+        Ok(self.client()?.set_preset(&spec)?)
     }
 
     /// Saves the engine's current settings as the user's preset `name`
     /// (refuses built-in names); returns the file written.
     pub fn save_preset(&self, name: &str) -> Result<PathBuf, UiError> {
+        // Check the name before asking the engine.
         if Preset::builtin_names().contains(&name) {
-            return Err(UiError::new("invalid", format!("{name:?} is a built-in preset: choose another name")));
+            return Err(PresetStoreError::Builtin(name.to_owned()).into());
         }
-        let file = self.preset_file(name)?;
+        self.presets.path_for(name)?;
         let params: ChainParams = self.client()?.status()?.params;
-        let text = Preset::from_chain_params(name, &params).to_toml_string();
-        std::fs::create_dir_all(&self.paths.presets_dir)
-            .and_then(|_| {
-                let tmp = file.with_extension("toml.tmp");
-                std::fs::write(&tmp, &text)?;
-                std::fs::rename(&tmp, &file)
-            })
-            .map_err(|e| UiError::new("failed", format!("saving {}: {e}", file.display())))?;
-        Ok(file)
+        Ok(self.presets.save(name, &Preset::from_chain_params(name, &params))?)
     }
 
     // ---- the driver (gecko-install) ----
@@ -606,105 +549,41 @@ impl Ctx {
 
     /// Whether an engine answers on the socket.
     pub fn engine_running(&self) -> bool {
-        self.client().and_then(|mut c| Ok(c.hello()?)).is_ok()
+        self.engine.running()
     }
 
     /// Starts `gecko engine` in its own process group (it outlives the app),
     /// playing on `device` (default: the system default), with its log in
-    /// the user's state folder. Waits until it answers (at most 10 s).
+    /// the user's state folder (gecko-services' [`EngineSupervisor`]).
+    /// Waits until it answers (at most 10 s).
     pub fn start_engine(&self, device: Option<&str>) -> Result<String, UiError> {
-        if self.engine_running() {
-            return Ok("the engine is already running".into());
-        }
-        let exe = self.gecko()?;
         let p = self.platform()?;
-        let log_dir = p.user_state_dir();
-        std::fs::create_dir_all(&log_dir).map_err(|e| UiError::new("failed", format!("{}: {e}", log_dir.display())))?;
-        let log_path = log_dir.join("engine.log");
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| UiError::new("failed", format!("{}: {e}", log_path.display())))?;
-        let mut cmd = Command::new(&exe);
-        cmd.arg("engine")
-            .arg("--quiet")
-            .arg("--control-socket")
-            .arg(&self.paths.socket)
-            .arg("--shm-name")
-            .arg(p.ring_name())
-            // Wait as long as it takes for Gecko Sink's ring (driver installed later).
-            .args(["--wait", "31536000"]);
-        if let Some(d) = device {
-            cmd.arg("--device").arg(d);
-        }
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let err = log.try_clone().map_err(|e| UiError::new("failed", e.to_string()))?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| UiError::new("failed", format!("starting {}: {e}", exe.display())))?;
-        let pid = child.id();
-        *self.engine.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if self.engine_running() {
+        match self.engine.start(&p.ring_name(), device, &p.user_state_dir())? {
+            Started::AlreadyRunning => Ok("the engine is already running".into()),
+            Started::New(pid) => {
                 let msg = format!("engine started (pid {pid})");
                 self.notice(msg.clone());
-                return Ok(msg);
+                Ok(msg)
             }
-            if let Some(st) = self.reap() {
-                let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
-                let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned();
-                return Err(UiError::new("failed", format!("the engine exited ({st}): {last}")));
-            }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        Err(UiError::new("failed", format!("the engine did not answer within 10 s; see {}", log_path.display())))
-    }
-
-    /// Reaps the engine the app started if it exited; its exit status.
-    fn reap(&self) -> Option<std::process::ExitStatus> {
-        let mut g = self.engine.lock().unwrap_or_else(|e| e.into_inner());
-        let st = g.as_mut()?.try_wait().ok().flatten()?;
-        *g = None;
-        Some(st)
     }
 
     /// Whether the engine with this pid is the one this app started.
     fn is_own_engine(&self, pid: u32) -> bool {
-        self.engine.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Child::id) == Some(pid)
+        self.engine.is_own(pid)
     }
 
     /// Stops the engine if this app started it (Quit).
     pub fn stop_own_engine(&self) {
-        let running = self.client().and_then(|mut c| Ok(c.hello()?.pid));
-        if running.is_ok_and(|pid| self.is_own_engine(pid)) {
-            let _ = self.stop_engine();
-        }
+        self.engine.stop_own();
     }
 
     /// Asks the running engine to stop (SIGINT, as Ctrl-C) and waits for it.
     pub fn stop_engine(&self) -> Result<String, UiError> {
-        let pid = self.client()?.hello()?.pid;
-        // SAFETY: kill has no memory-safety preconditions.
-        if unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) } != 0 {
-            return Err(UiError::new(
-                "failed",
-                format!("could not stop the engine (pid {pid}): {}", std::io::Error::last_os_error()),
-            ));
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            self.reap();
-            if !self.engine_running() {
-                let msg = "engine stopped".to_owned();
-                self.notice(msg.clone());
-                return Ok(msg);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(UiError::new("failed", format!("the engine (pid {pid}) did not stop within 5 s")))
+        self.engine.stop()?;
+        let msg = "engine stopped".to_owned();
+        self.notice(msg.clone());
+        Ok(msg)
     }
 
     /// Plays on `device` (`None`: the system default).

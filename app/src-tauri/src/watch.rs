@@ -14,9 +14,9 @@ use tauri::{AppHandle, Emitter, Runtime};
 pub const TELEMETRY_HZ: f64 = 20.0;
 
 /// How many seconds without an engine, with Gecko Sink as the system
-/// output, before the previous output is restored (so a person is not left
-/// in silence; a restarting engine gets this long to come back).
-pub const RESTORE_AFTER_S: u32 = 3;
+/// output, before the previous output is restored (gecko-services'
+/// [`gecko_services::SilenceRule`], one check a second).
+pub const RESTORE_AFTER_S: u32 = gecko_services::SilenceRule::RESTORE_AFTER;
 
 /// Sends the overview now (after an action).
 pub fn refresh_now<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> Overview {
@@ -51,13 +51,11 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>, ctx: Arc<Ctx>) {
     std::thread::Builder::new()
         .name("gecko-overview".into())
         .spawn(move || {
-            let mut silent_for = 0u32;
+            let mut silence = gecko_services::SilenceRule::default();
             loop {
                 let o = refresh_now(&app, &ctx);
-                silent_for = if o.engine.is_none() && o.gecko_is_default { silent_for + 1 } else { 0 };
-                if silent_for >= RESTORE_AFTER_S {
+                if silence.check(o.engine.is_some(), o.gecko_is_default) {
                     ctx.restore_if_needed(Some("the engine is not running"));
-                    silent_for = 0;
                 }
                 std::thread::sleep(Duration::from_secs(1));
             }

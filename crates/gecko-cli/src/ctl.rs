@@ -53,9 +53,9 @@ enum CtlCommand {
         #[arg(allow_negative_numbers = true)]
         db: f64,
     },
-    /// Load a preset: a built-in name (`gecko preset list`) or a TOML file.
+    /// Load a preset: a built-in or one of yours by name (`gecko preset list`), or a TOML file.
     Preset {
-        /// Name or file.
+        /// Built-in name, your preset's name, or file.
         #[arg(value_name = "NAME|FILE")]
         spec: String,
     },
@@ -232,7 +232,8 @@ pub fn run(a: CtlArgs) -> Result<()> {
         }
         CtlCommand::Gain { db } => applied(&c.set_gain(db)?, a.json)?,
         CtlCommand::Preset { spec } => {
-            let sent = gecko_control::preset_spec(&spec).map_err(anyhow::Error::msg)?;
+            let sent =
+                gecko_services::PresetStore::from_env().engine_spec(&spec, gecko_control::state::VALIDATION_RATE)?;
             applied(&c.set_preset(&sent)?, a.json)?
         }
         CtlCommand::Limiter { state, ceiling } => applied(&c.set_limiter(Some(state == OnOff::On), ceiling)?, a.json)?,

@@ -100,7 +100,7 @@ enum RingCommand {
 /// Options shared by the engine and the demo.
 #[derive(Args, Debug, Clone)]
 pub struct EngineOpts {
-    /// DSP preset: a built-in name (`gecko preset list`) or a TOML file.
+    /// DSP preset: a built-in or one of yours by name (`gecko preset list`), or a TOML file.
     /// Without one the engine is a bit-exact bypass (meters only).
     #[arg(long, value_name = "NAME|FILE")]
     preset: Option<String>,
@@ -141,18 +141,10 @@ pub struct Resolved {
 }
 
 /// Loads a built-in preset by name or a preset file.
+/// A preset by built-in name, user preset name (the folder the app uses,
+/// gecko-services' [`gecko_services::PresetStore`]) or file.
 pub fn load_preset(spec: &str) -> Result<gecko_dsp::Preset> {
-    if gecko_dsp::Preset::builtin_names().contains(&spec) {
-        return Ok(gecko_dsp::Preset::builtin(spec)?);
-    }
-    let path = std::path::Path::new(spec);
-    if !path.exists() {
-        bail!(
-            "preset {spec:?} is neither a built-in preset ({}) nor an existing file",
-            gecko_dsp::Preset::builtin_names().join(", ")
-        );
-    }
-    Ok(gecko_dsp::Preset::load(path)?)
+    Ok(gecko_services::PresetStore::from_env().load(spec)?.preset)
 }
 
 impl EngineOpts {

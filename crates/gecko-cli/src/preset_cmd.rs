@@ -7,11 +7,13 @@ use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum PresetCommand {
-    /// List the built-in presets.
+    /// List the built-in presets, then yours (the folder the app saves to:
+    /// ~/.config/gecko/presets, on macOS ~/Library/Application Support/Gecko/Presets,
+    /// or $GECKO_PRESETS_DIR).
     List,
     /// Print a preset as TOML (a starting point for your own).
     Show {
-        /// Built-in name or file.
+        /// Built-in name, your preset's name, or file.
         #[arg(value_name = "NAME|FILE")]
         preset: String,
     },
@@ -30,7 +32,7 @@ pub enum PresetCommand {
 pub enum EqCommand {
     /// Draw a preset's EQ magnitude response (20 Hz–20 kHz) as a PNG.
     Plot {
-        /// Built-in name or file.
+        /// Built-in name, your preset's name, or file.
         #[arg(value_name = "PRESET")]
         preset: String,
         /// Where to write the PNG.
@@ -48,6 +50,24 @@ pub fn run_preset(c: PresetCommand) -> Result<()> {
             for name in Preset::builtin_names() {
                 let p = Preset::builtin(name)?;
                 println!("{name:<10} {}", p.description.unwrap_or_default());
+            }
+            let store = gecko_services::PresetStore::from_env();
+            let user = store.user_names();
+            if user.is_empty() {
+                println!("(none of your own yet in {})", store.dir().display());
+            } else {
+                println!("yours, in {}:", store.dir().display());
+                for name in user {
+                    let checked = store.load(&name).map_err(|e| e.to_string()).and_then(|l| {
+                        l.preset.validate(gecko_control::state::VALIDATION_RATE).map_err(|e| e.to_string())?;
+                        Ok(l.preset)
+                    });
+                    let about = match checked {
+                        Ok(p) => p.description.unwrap_or_default(),
+                        Err(e) => format!("(invalid: {})", e.replace('\n', " ")),
+                    };
+                    println!("  {name:<20} {about}");
+                }
             }
             Ok(())
         }

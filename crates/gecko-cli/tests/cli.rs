@@ -570,3 +570,24 @@ fn the_installer_sets_up_the_precreated_segment_for_a_sandboxed_driver() {
     assert!(!root.path().join("Library/LaunchDaemons/com.gecko.ring.plist").exists());
     gecko_ring_unlink(&name);
 }
+
+/// The CLI finds the presets the app saves: `gecko preset list` lists the
+/// user's folder after the built-ins, and a user preset loads by name.
+#[test]
+fn the_cli_finds_the_users_presets_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let presets = dir.path().join("presets");
+    std::fs::create_dir_all(&presets).unwrap();
+    std::fs::write(presets.join("My Cans.toml"), "description = \"headphones\"\ngain_db = -3\n").unwrap();
+    std::fs::write(presets.join("broken.toml"), "gain_db = 99\n").unwrap();
+    let o = run(gecko().env("GECKO_PRESETS_DIR", &presets).args(["preset", "list"]));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.lines().any(|l| l.contains("My Cans") && l.contains("headphones")), "{out}");
+    assert!(out.lines().any(|l| l.contains("broken") && l.contains("invalid") && l.contains("gain_db")), "{out}");
+    let o = run(gecko().env("GECKO_PRESETS_DIR", &presets).args(["preset", "show", "My Cans"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("gain_db = -3.0"), "{}", stderr(&o));
+    let o = run(gecko().env("GECKO_PRESETS_DIR", &presets).args(["preset", "show", "nope"]));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nor one of yours in"), "{}", stderr(&o));
+}

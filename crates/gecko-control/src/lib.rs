@@ -28,19 +28,6 @@ pub use state::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT, OutputTicket};
 
 use std::path::PathBuf;
 
-/// A `preset` argument as a client sends it to the engine: a built-in name
-/// as is; a file's contents, checked here first so that errors name the
-/// file (the engine only sees the text). An unknown name that is not a file
-/// goes as is: the engine refuses it and lists the built-ins.
-pub fn preset_spec(spec: &str) -> Result<String, String> {
-    let path = std::path::Path::new(spec);
-    if gecko_dsp::Preset::builtin_names().contains(&spec) || !path.exists() {
-        return Ok(spec.to_owned());
-    }
-    gecko_dsp::Preset::check_file(path, state::VALIDATION_RATE).map_err(|e| e.to_string())?;
-    std::fs::read_to_string(path).map_err(|e| format!("{spec}: {e}"))
-}
-
 /// The default socket path: `$XDG_RUNTIME_DIR/gecko/engine.sock`, or
 /// `/tmp/gecko-<uid>/engine.sock` when `XDG_RUNTIME_DIR` is unset or empty.
 pub fn default_socket_path() -> PathBuf {

@@ -8,9 +8,17 @@
 
 #[cfg(test)]
 use gecko_control::OutputSet;
-use gecko_control::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT, preset_spec};
+use gecko_control::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT};
 use std::io::BufRead;
 use std::sync::Arc;
+
+/// What `preset SPEC` sends: a built-in's name, or the TOML of a user
+/// preset (gecko-services' [`gecko_services::PresetStore`]) or of a file.
+fn preset_spec(spec: &str) -> Result<String, String> {
+    gecko_services::PresetStore::from_env()
+        .engine_spec(spec, gecko_control::state::VALIDATION_RATE)
+        .map_err(|e| e.to_string())
+}
 
 /// One line of standard input.
 #[derive(Debug, Clone, PartialEq)]
