@@ -1,0 +1,577 @@
+//! The engine's run loop, on the caller's (control) thread: attach, then
+//! either play through the output device's real-time callback
+//! ([`RunCtx::realtime`]) or, headless, pump the core itself
+//! ([`RunCtx::pump`]). Both share one housekeeping tick
+//! ([`RunCtx::housekeeping`], every [`TICK`]) and one format-change rule
+//! ([`RunCtx::format_changed`]).
+
+use crate::core::{Control, CoreTotals, RtCore, Telemetry};
+use crate::follow::{Decision, DeviceSnapshot, Follower, MoveReason, Wanted};
+use crate::output::{self, OutputError, OutputReport, OutputStream};
+use crate::recorder::{self, RecordReport, RecorderTx};
+use crate::slot::CoreSlot;
+use crate::{EngineConfig, EngineError, EngineProgress, EngineReport, OutputRequests, Playback, watch};
+use gecko_drift::{DriftConfig, DriftLoop};
+use gecko_dsp::{Chain, ChainParams};
+use gecko_ring::{AttachOptions, Reader, RingError, RingFormat, WriterCounters};
+use ringbuf::HeapRb;
+use ringbuf::traits::{Consumer, Producer, Split};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often the control thread does its housekeeping: device volume/mute
+/// and new settings to the audio side, progress to the caller.
+pub(crate) const TICK: Duration = Duration::from_millis(100);
+
+/// Attaches and runs (see [`crate::run_with_outputs`]).
+pub(crate) fn run(
+    config: &EngineConfig,
+    cancel: &AtomicBool,
+    mut controls: impl FnMut() -> Option<ChainParams>,
+    mut progress: impl FnMut(&EngineProgress),
+    outputs: &dyn OutputRequests,
+) -> Result<EngineReport, EngineError> {
+    let started = Instant::now();
+    // The audio callback reads the host clock: resolve it here, off the audio thread.
+    gecko_ring::host_clock::init();
+    let reader = attach(config, cancel)?;
+    let format = reader.format();
+    tracing::info!(name = %config.shm_name, channels = format.channels, rate = format.sample_rate, generation = format.generation, "attached");
+    let peek = gecko_ring::Peek::open(&config.shm_name).ok();
+    let recorder = match &config.record {
+        // 10 s of queue: the recorder thread writes far faster than real time.
+        Some(path) => Some(recorder::start(
+            path,
+            format.channels as u16,
+            format.sample_rate.round() as u32,
+            (format.sample_rate * 10.0) as usize,
+        )?),
+        None => None,
+    };
+    let selected = match &config.playback {
+        Playback::None => Err("playback disabled".to_owned()),
+        Playback::Default => {
+            output::select(None, format.channels as u16, format.sample_rate.round() as u32).map_err(|e| match e {
+                e @ OutputError::FeedbackLoop(_) => e.to_string(),
+                e => {
+                    tracing::warn!("no playback: {e}");
+                    e.to_string()
+                }
+            })
+        }
+        Playback::Device(name) => {
+            Ok(output::select(Some(name), format.channels as u16, format.sample_rate.round() as u32)?)
+        }
+    };
+    let mut ctx =
+        RunCtx { config, cancel, started, peek, format, controls: &mut controls, progress: &mut progress, outputs };
+    match selected {
+        Ok(sel) => {
+            outputs.set_accepting(true);
+            let r = ctx.realtime(reader, recorder, sel);
+            outputs.set_accepting(false);
+            // A request that arrived as the engine stopped.
+            if let Some((id, _)) = outputs.take() {
+                outputs.finish(id, Err("the engine stopped".into()));
+            }
+            r
+        }
+        Err(why) => ctx.pump(reader, recorder, why),
+    }
+}
+
+struct RunCtx<'a, C, P> {
+    config: &'a EngineConfig,
+    cancel: &'a AtomicBool,
+    started: Instant,
+    peek: Option<gecko_ring::Peek>,
+    format: RingFormat,
+    controls: &'a mut C,
+    progress: &'a mut P,
+    outputs: &'a dyn OutputRequests,
+}
+
+impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C, P> {
+    fn writer_counters(&mut self) -> WriterCounters {
+        self.peek.as_mut().and_then(|p| p.status().ok()).map(|s| s.writer).unwrap_or_default()
+    }
+
+    fn device_control(&mut self) -> Option<Control> {
+        let st = self.peek.as_mut()?.status().ok()?;
+        Some(Control::Device { volume: st.state.volume_scalar, mute: st.state.mute })
+    }
+
+    /// The housekeeping tick both loops run every [`TICK`]: the device's
+    /// volume and mute (from the driver's segment) and new settings (checked
+    /// at the ring's rate; invalid ones are logged and ignored) go to the
+    /// audio side through `ctl_tx`.
+    fn housekeeping(&mut self, ctl_tx: &mut impl Producer<Item = Control>) {
+        if let Some(c) = self.device_control() {
+            let _ = ctl_tx.try_push(c);
+        }
+        if let Some(p) = (self.controls)() {
+            match p.validate(self.format.sample_rate) {
+                Err(e) => tracing::warn!("ignoring invalid settings: {e}"),
+                Ok(()) => {
+                    let _ = ctl_tx.try_push(Control::Chain(p));
+                }
+            }
+        }
+    }
+
+    /// Gecko Sink's format changed to `new`: a recording stops with
+    /// [`EngineError::FormatChanged`] (a WAV has one format; what was
+    /// recorded is kept); otherwise the chain is rebuilt for the new format.
+    fn format_changed(&mut self, core: &mut RtCore, new: RingFormat) -> Result<(), EngineError> {
+        if core.recorder.is_some() {
+            return Err(EngineError::FormatChanged {
+                old_channels: self.format.channels,
+                old_rate: self.format.sample_rate,
+                new_channels: new.channels,
+                new_rate: new.sample_rate,
+            });
+        }
+        core.rebuild_chain(new, &self.config.chain)?;
+        self.format = new;
+        Ok(())
+    }
+
+    fn max_frames(&self) -> Option<u64> {
+        self.config.max_audio.map(|d| (d.as_secs_f64() * self.format.sample_rate) as u64)
+    }
+
+    /// Headless: the control thread drives the core, losslessly.
+    fn pump(&mut self, reader: Reader, recorder: Option<RecorderTx>, why: String) -> Result<EngineReport, EngineError> {
+        let (ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
+        let (tel_tx, _tel_rx) = HeapRb::<Telemetry>::new(4).split();
+        let mut ctl_tx = ctl_tx;
+        let chain =
+            Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let mut core = RtCore::new(reader, None, chain, recorder, ctl_rx, tel_tx, u64::MAX);
+        let block = self.config.block_frames.clamp(16, 65536);
+        let mut buf = vec![0f32; block * self.format.channels as usize];
+        let mut seen_io = false;
+        let mut last_tick = Instant::now() - TICK;
+        let mut idle_since: Option<Instant> = None;
+        let mut writer_lost = false;
+        let result: Result<(), EngineError> = loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                self.housekeeping(&mut ctl_tx);
+                core.reader.heartbeat();
+                if idle_since.is_some_and(|t| t.elapsed() > Duration::from_millis(500))
+                    && let Err(e) = core.reader.check_writer_alive()
+                {
+                    if self.config.exit_on_stop && (seen_io || core.totals.frames_in > 0) {
+                        tracing::warn!("{e}; treating it as the end of the stream");
+                        break Ok(());
+                    }
+                    if !writer_lost {
+                        tracing::warn!("{e}; waiting for Gecko Sink's driver to come back");
+                        writer_lost = true;
+                    }
+                    match core.reader.reopen() {
+                        Ok(_) => {
+                            writer_lost = false;
+                            core.totals.generations += 1;
+                            self.peek = gecko_ring::Peek::open(&self.config.shm_name).ok();
+                        }
+                        Err(e) if e.is_transient() => {}
+                        Err(e) => break Err(e.into()),
+                    }
+                }
+                let telemetry = core.pump_telemetry();
+                let writer = self.writer_counters();
+                (self.progress)(&EngineProgress {
+                    format: self.format,
+                    telemetry,
+                    writer,
+                    output: None,
+                    output_losses: 0,
+                });
+            }
+            let want = match self.max_frames() {
+                Some(m) if m <= core.totals.frames_in => break Ok(()),
+                Some(m) => ((m - core.totals.frames_in) as usize).min(block),
+                None => block,
+            };
+            seen_io |= core.reader.io_running();
+            let ch = self.format.channels as usize;
+            let (frames, _event) = match core.pump(&mut buf[..want * ch]) {
+                Ok(x) => x,
+                Err(e) => break Err(e.into()),
+            };
+            if let Some(new) = core.rebuild {
+                if let Err(e) = self.format_changed(&mut core, new) {
+                    break Err(e);
+                }
+                buf = vec![0f32; block * new.channels as usize];
+                continue;
+            }
+            if frames == 0 {
+                idle_since.get_or_insert_with(Instant::now);
+                if self.config.exit_on_stop
+                    && (seen_io || core.totals.frames_in > 0)
+                    && !core.reader.io_running()
+                    && core.reader.available() == 0
+                {
+                    break Ok(());
+                }
+                // Half an IO cycle at 48 kHz; the ring holds far more than this.
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            }
+            idle_since = None;
+        };
+        if result.is_ok() {
+            core.flush();
+        }
+        let recording = core.recorder.take().map(RecorderTx::finish).transpose();
+        result?;
+        let writer = self.writer_counters();
+        Ok(self.report(&core, recording?, writer, None, Some(why), None))
+    }
+
+    fn report(
+        &self,
+        core: &RtCore,
+        recording: Option<RecordReport>,
+        writer: WriterCounters,
+        output: Option<OutputReport>,
+        output_skipped: Option<String>,
+        last_telemetry: Option<Telemetry>,
+    ) -> EngineReport {
+        let t: CoreTotals = core.totals;
+        EngineReport {
+            format: self.format,
+            frames_in: t.frames_in,
+            frames_recorded: recording.map_or(0, |r| r.frames_written),
+            recording,
+            writer,
+            skipped_frames: core.reader.counters().skipped_frames,
+            reader_overruns: t.reader_overruns,
+            generations_followed: t.generations,
+            levels: core.chain.run_reading(),
+            meters: core.snapshot(),
+            output,
+            output_skipped,
+            last_telemetry,
+            elapsed: self.started.elapsed(),
+        }
+    }
+
+    fn build_drift(&self, out_rate: u32) -> Result<DriftLoop, EngineError> {
+        let mut cfg = DriftConfig::new(self.format.channels as usize, self.format.sample_rate, out_rate as f64)
+            .with_target_ms(self.config.target_latency_ms);
+        cfg.actuator = self.config.actuator;
+        cfg.max_block_frames = 8192;
+        DriftLoop::new(cfg).map_err(|e| EngineError::Drift(e.0))
+    }
+
+    fn select(&self, device: Option<&str>) -> Result<output::Selected, EngineError> {
+        Ok(output::select(device, self.format.channels as u16, self.format.sample_rate.round() as u32)?)
+    }
+
+    /// Starts `sel` on the core (the previous stream already dropped): a new
+    /// drift loop only if the rate differs. Counted as a device switch.
+    fn switch_output(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        sel: output::Selected,
+        report: &mut OutputReport,
+    ) -> Result<OutputStream, EngineError> {
+        if sel.rate != report.rate {
+            let mut core = slot.lock_main();
+            core.drift = Some(self.build_drift(sel.rate)?);
+        }
+        let (name, rate) = (sel.name.clone(), sel.rate);
+        let stream = start_stream(slot, sel)?;
+        report.device = name;
+        report.rate = rate;
+        report.device_switches += 1;
+        Ok(stream)
+    }
+
+    /// Acts on the [`Follower`]'s `decision` (taken on `snap`): moves the
+    /// core to the device it names — for a lost device, down
+    /// [`DeviceSnapshot::fallbacks`] until one starts; for a device that came
+    /// back or a new default, back to where it played if that one fails.
+    /// `Err`: no device could be started at all (the engine stops).
+    fn follow(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        stream: &mut Option<OutputStream>,
+        follower: &mut Follower,
+        decision: Decision,
+        snap: &DeviceSnapshot,
+        report: &mut OutputReport,
+    ) -> Result<(), EngineError> {
+        let (target, reason) = match decision {
+            Decision::Stay => return Ok(()),
+            Decision::NoDevice => {
+                tracing::warn!("output device {:?} disappeared and there is no other output", report.device);
+                return Err(OutputError::NoDevice.into());
+            }
+            Decision::MoveTo { id, reason } => (id, reason),
+        };
+        let name = |id: &str| snap.find(id).map_or_else(|| id.to_owned(), |d| d.name.clone());
+        let previous = follower.playing().to_owned();
+        let candidates: Vec<String> = match reason {
+            MoveReason::Lost => {
+                report.device_losses += 1;
+                let to = if snap.default.as_deref() == Some(target.as_str()) {
+                    "the default device".to_owned()
+                } else {
+                    format!("{:?} (the default output is Gecko Sink or missing)", name(&target))
+                };
+                tracing::warn!("output device {:?} disappeared; switching to {to}", report.device);
+                snap.fallbacks().iter().map(|d| d.id.clone()).collect()
+            }
+            MoveReason::Returned => {
+                tracing::info!("output device {:?} is back; moving playback to it", name(&target));
+                vec![target]
+            }
+            MoveReason::DefaultChanged => {
+                tracing::info!("the system output is now {:?}; moving playback to it", name(&target));
+                vec![target]
+            }
+        };
+        if let Some(old) = stream.take() {
+            report.stream_errors += old.errors();
+        }
+        let mut last_error = None;
+        let back = (reason != MoveReason::Lost).then_some(previous);
+        for id in candidates.iter().chain(back.iter()) {
+            match self.select(Some(id)).and_then(|sel| self.switch_output(slot, sel, report)) {
+                Ok(s) => {
+                    follower.played(s.id());
+                    *stream = Some(s);
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!("cannot play on {:?}: {e}", name(id));
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or(EngineError::Output(OutputError::NoDevice)))
+    }
+
+    /// Serves a `set_output` request. `Ok(answer)`: what to tell the client
+    /// (playing on the new device, or why not, still playing where it was);
+    /// `Err`: no device could be started at all (the engine stops).
+    fn requested_output(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        stream: &mut Option<OutputStream>,
+        device: Option<&str>,
+        report: &mut OutputReport,
+    ) -> Result<Result<(String, u32), String>, EngineError> {
+        let sel = match self.select(device) {
+            Ok(sel) => sel,
+            Err(e) => return Ok(Err(format!("{e}; still playing on {}", report.device))),
+        };
+        if stream.is_some() && sel.name == report.device && sel.rate == report.rate {
+            return Ok(Ok((sel.name, sel.rate)));
+        }
+        let previous = report.device.clone();
+        if let Some(old) = stream.take() {
+            report.stream_errors += old.errors();
+        }
+        tracing::info!("moving playback from {previous:?} to {:?}", sel.name);
+        match self.switch_output(slot, sel, report) {
+            Ok(s) => {
+                *stream = Some(s);
+                Ok(Ok((report.device.clone(), report.rate)))
+            }
+            Err(e) => {
+                tracing::warn!("cannot start {device:?}: {e}; back to {previous:?}");
+                let back = self
+                    .select(Some(&previous))
+                    .and_then(|sel| self.switch_output(slot, sel, report))
+                    .or_else(|_| self.select(None).and_then(|sel| self.switch_output(slot, sel, report)))?;
+                *stream = Some(back);
+                Ok(Err(format!("{e}; playing on {} again", report.device)))
+            }
+        }
+    }
+
+    /// Playback: the output device's callback drives the core.
+    fn realtime(
+        &mut self,
+        reader: Reader,
+        recorder: Option<RecorderTx>,
+        sel: output::Selected,
+    ) -> Result<EngineReport, EngineError> {
+        let (mut ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
+        let (tel_tx, mut tel_rx) = HeapRb::<Telemetry>::new(64).split();
+        let chain =
+            Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let drift = self.build_drift(sel.rate)?;
+        let telemetry_every = (sel.rate as u64) / 20; // 50 ms
+        let slot =
+            Arc::new(CoreSlot::new(RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every)));
+        let mut report = OutputReport { device: sel.name.clone(), rate: sel.rate, ..OutputReport::default() };
+        let wanted = match &self.config.playback {
+            Playback::Device(d) => Wanted::Device(d.clone()),
+            Playback::Default | Playback::None => Wanted::SystemDefault,
+        };
+        let mut follower = Follower::new(wanted, &sel.id, &output::snapshot());
+        let mut watch = watch::DeviceWatch::new(self.config.device_poll);
+        let mut stream = Some(start_stream(&slot, sel)?);
+        let mut last: Option<Telemetry> = None;
+        let mut seen_io = false;
+        let mut last_tick = Instant::now();
+        let mut inject_loss_at = self.config.simulate_device_loss_after.map(|d| Instant::now() + d);
+        let result: Result<(), EngineError> = loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            if inject_loss_at.is_some_and(|t| Instant::now() >= t) {
+                inject_loss_at = None;
+                if let Some(s) = &stream {
+                    s.mark_lost();
+                }
+            }
+            while let Some(t) = tel_rx.try_pop() {
+                last = Some(t);
+            }
+            // The device's stream died (cpal's DeviceNotAvailable), or the
+            // system's devices changed (hot-plug, a new default): follow.
+            let followed = if stream.as_ref().is_some_and(|s| s.device_lost()) {
+                let snap = output::snapshot();
+                let decision = follower.on_stream_lost(&snap);
+                self.follow(&slot, &mut stream, &mut follower, decision, &snap, &mut report)
+            } else if watch.changed() {
+                let snap = output::snapshot();
+                let decision = follower.on_snapshot(&snap);
+                self.follow(&slot, &mut stream, &mut follower, decision, &snap, &mut report)
+            } else {
+                Ok(())
+            };
+            if let Err(e) = followed {
+                break Err(e);
+            }
+            // A control client asked for another device.
+            if let Some((id, device)) = self.outputs.take() {
+                match self.requested_output(&slot, &mut stream, device.as_deref(), &mut report) {
+                    Ok(answer) => {
+                        if let Some(s) = &stream {
+                            match (&answer, device) {
+                                (Ok(_), Some(d)) => follower.chose(Wanted::Device(d), s.id()),
+                                (Ok(_), None) => follower.chose(Wanted::SystemDefault, s.id()),
+                                (Err(_), _) => follower.played(s.id()),
+                            }
+                        }
+                        self.outputs.finish(id, answer)
+                    }
+                    Err(e) => {
+                        self.outputs.finish(id, Err(e.to_string()));
+                        break Err(e);
+                    }
+                }
+            }
+            {
+                let core = slot.lock_main();
+                if core.ring_fault {
+                    break Err(EngineError::RingFault(self.config.shm_name.clone()));
+                }
+                if let Some(new) = core.rebuild {
+                    drop(core);
+                    let mut core = slot.lock_main();
+                    if let Err(e) = self.format_changed(&mut core, new) {
+                        break Err(e);
+                    }
+                    core.drift = Some(self.build_drift(report.rate)?);
+                }
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                self.housekeeping(&mut ctl_tx);
+                if let Some(t) = last {
+                    tracing::debug!(
+                        fill = t.fill_frames,
+                        ppm = t.correction_ppm,
+                        applied = t.applied_ppm,
+                        phase = ?t.phase,
+                        locked = t.locked,
+                        underruns = t.underrun_frames,
+                        "drift"
+                    );
+                    seen_io |= t.io_running;
+                    let writer = self.writer_counters();
+                    let output = stream.as_ref().map(|s| s.device().to_owned());
+                    (self.progress)(&EngineProgress {
+                        format: self.format,
+                        telemetry: t,
+                        writer,
+                        output,
+                        output_losses: report.device_losses,
+                    });
+                    if let Some(m) = self.max_frames()
+                        && t.frames_in >= m
+                    {
+                        break Ok(());
+                    }
+                    if self.config.exit_on_stop && seen_io && !t.io_running && t.fill_frames < 1.0 {
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        if let Some(s) = stream.take() {
+            report.stream_errors += s.errors();
+        }
+        let mut core = Arc::try_unwrap(slot).ok().expect("the stream, the only other owner, is gone").into_inner();
+        report.played_frames = core.totals.frames_out;
+        report.underrun_frames = core.totals.underrun_frames;
+        let recording = core.recorder.take().map(RecorderTx::finish).transpose();
+        result?;
+        let writer = self.writer_counters();
+        Ok(self.report(&core, recording?, writer, Some(report), None, last))
+    }
+}
+
+fn start_stream(slot: &Arc<CoreSlot<RtCore>>, sel: output::Selected) -> Result<OutputStream, OutputError> {
+    let slot = slot.clone();
+    OutputStream::start(sel, move |data: &mut [f32], now: u64| match slot.try_rt() {
+        Some(mut core) => core.render(data, now),
+        // The control thread holds the core for a moment (device switch): silence.
+        None => data.fill(0.0),
+    })
+}
+
+/// Attaches, retrying transient failures (driver not there yet, stale
+/// segment) until `attach_wait` has passed; gives up early on `cancel`.
+fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineError> {
+    let start = Instant::now();
+    let once = AttachOptions { wait: Duration::ZERO, ..AttachOptions::default() };
+    loop {
+        match Reader::attach(&config.shm_name, &once) {
+            Ok(mut r) => {
+                // The fill level the drift control holds is latency the device must
+                // report (the driver does, in kAudioDevicePropertyLatency).
+                let frames = (config.target_latency_ms * 1e-3 * r.format().sample_rate).round();
+                r.set_latency_frames(frames.clamp(0.0, u32::MAX as f64) as u32);
+                return Ok(r);
+            }
+            Err(e) if e.is_transient() && start.elapsed() < config.attach_wait && !cancel.load(Ordering::Relaxed) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if e.is_transient() && !config.attach_wait.is_zero() => {
+                return Err(RingError::Timeout {
+                    name: config.shm_name.clone(),
+                    waited_ms: start.elapsed().as_millis() as u64,
+                    last: Box::new(e),
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
