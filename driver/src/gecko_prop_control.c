@@ -72,10 +72,6 @@ static uint32_t current_mute(void) {
 
 /* ---- common control properties ------------------------------------------------------ */
 
-static OSStatus get_owner(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, GECKO_OBJECT_DEVICE);
-}
 /** OwnedObjects: a control owns nothing. */
 static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
@@ -94,14 +90,6 @@ static OSStatus get_control_element(const GeckoPropCtx* c, GeckoPropOut* o) {
 
 /* ---- volume ---------------------------------------------------------------------------- */
 
-static OSStatus get_volume_base_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioLevelControlClassID);
-}
-static OSStatus get_volume_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioVolumeControlClassID);
-}
 static OSStatus get_f32(GeckoPropOut* o, Float32 v) {
     return gecko_out_value(o, &v, sizeof v);
 }
@@ -154,9 +142,7 @@ static OSStatus get_db_to_scalar(const GeckoPropCtx* c, GeckoPropOut* o) {
 }
 
 static const GeckoPropEntry kVolumeProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_volume_base_class, NULL},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_volume_class, NULL},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    GECKO_OBJECT_IDENTITY_PROPS,
     {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
     {kAudioControlPropertyScope, GECKO_SCOPE_ANY, get_control_scope, NULL},
     {kAudioControlPropertyElement, GECKO_SCOPE_ANY, get_control_element, NULL},
@@ -169,19 +155,11 @@ static const GeckoPropEntry kVolumeProps[] = {
 
 const GeckoObjectDesc kGeckoVolumeControlObject = {
     GECKO_OBJECT_CONTROL_VOLUME, kAudioVolumeControlClassID, kAudioLevelControlClassID,
-    kAudioControlClassID, kVolumeProps, sizeof kVolumeProps / sizeof kVolumeProps[0],
+    kAudioControlClassID, GECKO_OBJECT_DEVICE, kVolumeProps, sizeof kVolumeProps / sizeof kVolumeProps[0],
 };
 
 /* ---- mute --------------------------------------------------------------------------------- */
 
-static OSStatus get_mute_base_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioBooleanControlClassID);
-}
-static OSStatus get_mute_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioMuteControlClassID);
-}
 /** BooleanControlValue: UInt32, 0 or 1 (any non-zero value sets 1). */
 static OSStatus get_mute(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
@@ -201,9 +179,7 @@ static OSStatus set_mute(const GeckoPropCtx* c, const void* data, UInt32 size) {
 }
 
 static const GeckoPropEntry kMuteProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_mute_base_class, NULL},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_mute_class, NULL},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    GECKO_OBJECT_IDENTITY_PROPS,
     {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
     {kAudioControlPropertyScope, GECKO_SCOPE_ANY, get_control_scope, NULL},
     {kAudioControlPropertyElement, GECKO_SCOPE_ANY, get_control_element, NULL},
@@ -212,5 +188,5 @@ static const GeckoPropEntry kMuteProps[] = {
 
 const GeckoObjectDesc kGeckoMuteControlObject = {
     GECKO_OBJECT_CONTROL_MUTE, kAudioMuteControlClassID, kAudioBooleanControlClassID,
-    kAudioControlClassID, kMuteProps, sizeof kMuteProps / sizeof kMuteProps[0],
+    kAudioControlClassID, GECKO_OBJECT_DEVICE, kMuteProps, sizeof kMuteProps / sizeof kMuteProps[0],
 };

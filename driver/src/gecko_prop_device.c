@@ -21,18 +21,6 @@ static bool scope_has_output_stream(const GeckoPropCtx* c) {
            s == kAudioObjectPropertyScopeWildcard;
 }
 
-static OSStatus get_base_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioObjectClassID);
-}
-static OSStatus get_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioDeviceClassID);
-}
-static OSStatus get_owner(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, GECKO_OBJECT_PLUGIN);
-}
 static OSStatus get_name(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_cfstring(o, GECKO_DEVICE_NAME);
@@ -225,9 +213,7 @@ static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
 }
 
 static const GeckoPropEntry kDeviceProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_base_class, NULL},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    GECKO_OBJECT_IDENTITY_PROPS,
     {kAudioObjectPropertyName, GECKO_SCOPE_ANY, get_name, NULL},
     {kAudioObjectPropertyManufacturer, GECKO_SCOPE_ANY, get_manufacturer, NULL},
     {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
@@ -259,6 +245,6 @@ static const GeckoPropEntry kDeviceProps[] = {
 };
 
 const GeckoObjectDesc kGeckoDeviceObject = {
-    GECKO_OBJECT_DEVICE, kAudioDeviceClassID, kAudioObjectClassID, 0,
+    GECKO_OBJECT_DEVICE, kAudioDeviceClassID, kAudioObjectClassID, 0, GECKO_OBJECT_PLUGIN,
     kDeviceProps, sizeof kDeviceProps / sizeof kDeviceProps[0],
 };

@@ -7,18 +7,6 @@
 
 #include <string.h>
 
-static OSStatus get_base_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioObjectClassID);
-}
-static OSStatus get_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioPlugInClassID);
-}
-static OSStatus get_owner(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioObjectUnknown);
-}
 static OSStatus get_manufacturer(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_cfstring(o, GECKO_MANUFACTURER);
@@ -57,9 +45,7 @@ static OSStatus get_resource_bundle(const GeckoPropCtx* c, GeckoPropOut* o) {
 }
 
 static const GeckoPropEntry kPlugInProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_base_class, NULL},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    GECKO_OBJECT_IDENTITY_PROPS,
     {kAudioObjectPropertyManufacturer, GECKO_SCOPE_ANY, get_manufacturer, NULL},
     {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
     {kAudioPlugInPropertyDeviceList, GECKO_SCOPE_ANY, get_device_list, NULL},
@@ -68,6 +54,6 @@ static const GeckoPropEntry kPlugInProps[] = {
 };
 
 const GeckoObjectDesc kGeckoPlugInObject = {
-    GECKO_OBJECT_PLUGIN, kAudioPlugInClassID, kAudioObjectClassID, 0,
+    GECKO_OBJECT_PLUGIN, kAudioPlugInClassID, kAudioObjectClassID, 0, kAudioObjectUnknown,
     kPlugInProps, sizeof kPlugInProps / sizeof kPlugInProps[0],
 };

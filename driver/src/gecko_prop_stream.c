@@ -4,18 +4,6 @@
  */
 #include "gecko_properties.h"
 
-static OSStatus get_base_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioObjectClassID);
-}
-static OSStatus get_class(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, kAudioStreamClassID);
-}
-static OSStatus get_owner(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, GECKO_OBJECT_DEVICE);
-}
 /** OwnedObjects: a stream owns nothing. */
 static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
@@ -107,9 +95,7 @@ static OSStatus get_available_formats(const GeckoPropCtx* c, GeckoPropOut* o) {
 }
 
 static const GeckoPropEntry kStreamProps[] = {
-    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, get_base_class, NULL},
-    {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, get_class, NULL},
-    {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, get_owner, NULL},
+    GECKO_OBJECT_IDENTITY_PROPS,
     {kAudioObjectPropertyOwnedObjects, GECKO_SCOPE_ANY, get_owned_objects, NULL},
     {kAudioStreamPropertyIsActive, GECKO_SCOPE_ANY, get_is_active, set_is_active},
     {kAudioStreamPropertyDirection, GECKO_SCOPE_ANY, get_direction, NULL},
@@ -123,6 +109,6 @@ static const GeckoPropEntry kStreamProps[] = {
 };
 
 const GeckoObjectDesc kGeckoStreamObject = {
-    GECKO_OBJECT_STREAM_OUTPUT, kAudioStreamClassID, kAudioObjectClassID, 0,
+    GECKO_OBJECT_STREAM_OUTPUT, kAudioStreamClassID, kAudioObjectClassID, 0, GECKO_OBJECT_DEVICE,
     kStreamProps, sizeof kStreamProps / sizeof kStreamProps[0],
 };

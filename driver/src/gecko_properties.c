@@ -52,6 +52,16 @@ static bool element_answers(AudioObjectPropertyElement element) {
     return element == GECKO_ELEMENT_MAIN || element == kAudioObjectPropertyElementWildcard;
 }
 
+OSStatus gecko_get_base_class(const GeckoPropCtx* c, GeckoPropOut* o) {
+    return gecko_out_u32(o, c->desc->base_class_id);
+}
+OSStatus gecko_get_class(const GeckoPropCtx* c, GeckoPropOut* o) {
+    return gecko_out_u32(o, c->desc->class_id);
+}
+OSStatus gecko_get_owner(const GeckoPropCtx* c, GeckoPropOut* o) {
+    return gecko_out_u32(o, c->desc->owner_id);
+}
+
 /** The entry for `address` on `desc`, or NULL if the object does not have it there. */
 static const GeckoPropEntry* find_property(const GeckoObjectDesc* desc,
                                            const AudioObjectPropertyAddress* address) {
@@ -66,11 +76,13 @@ static const GeckoPropEntry* find_property(const GeckoObjectDesc* desc,
 
 /** Common front half of every property call: validates and finds the entry. */
 static OSStatus lookup(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
-                       const AudioObjectPropertyAddress* inAddress, const GeckoPropEntry** out) {
+                       const AudioObjectPropertyAddress* inAddress, const GeckoPropEntry** out,
+                       const GeckoObjectDesc** out_desc) {
     if (!gecko_is_our_driver(inDriver)) return kAudioHardwareBadObjectError;
     if (!inAddress) return kAudioHardwareIllegalOperationError;
     const GeckoObjectDesc* desc = find_object(inObjectID);
     if (!desc) return kAudioHardwareBadObjectError;
+    *out_desc = desc;
     *out = find_property(desc, inAddress);
     return *out ? kAudioHardwareNoError : kAudioHardwareUnknownPropertyError;
 }
@@ -79,7 +91,8 @@ Boolean gecko_HasProperty(AudioServerPlugInDriverRef inDriver, AudioObjectID inO
                           pid_t inClientProcessID, const AudioObjectPropertyAddress* inAddress) {
     (void)inClientProcessID;
     const GeckoPropEntry* e = NULL;
-    return lookup(inDriver, inObjectID, inAddress, &e) == kAudioHardwareNoError ? 1 : 0;
+    const GeckoObjectDesc* d = NULL;
+    return lookup(inDriver, inObjectID, inAddress, &e, &d) == kAudioHardwareNoError ? 1 : 0;
 }
 
 OSStatus gecko_IsPropertySettable(AudioServerPlugInDriverRef inDriver, AudioObjectID inObjectID,
@@ -88,7 +101,8 @@ OSStatus gecko_IsPropertySettable(AudioServerPlugInDriverRef inDriver, AudioObje
                                   Boolean* outIsSettable) {
     (void)inClientProcessID;
     const GeckoPropEntry* e = NULL;
-    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    const GeckoObjectDesc* d = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e, &d);
     if (st != kAudioHardwareNoError) return st;
     if (!outIsSettable) return kAudioHardwareIllegalOperationError;
     *outIsSettable = e->set ? 1 : 0;
@@ -102,10 +116,11 @@ OSStatus gecko_GetPropertyDataSize(AudioServerPlugInDriverRef inDriver, AudioObj
                                    UInt32* outDataSize) {
     (void)inClientProcessID;
     const GeckoPropEntry* e = NULL;
-    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    const GeckoObjectDesc* d = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e, &d);
     if (st != kAudioHardwareNoError) return st;
     if (!outDataSize) return kAudioHardwareIllegalOperationError;
-    const GeckoPropCtx ctx = {inObjectID, inAddress, inQualifierDataSize, inQualifierData};
+    const GeckoPropCtx ctx = {inObjectID, d, inAddress, inQualifierDataSize, inQualifierData};
     GeckoPropOut out = {NULL, 0, 0};
     st = e->get(&ctx, &out);
     if (st == kAudioHardwareNoError) *outDataSize = out.size;
@@ -119,10 +134,11 @@ OSStatus gecko_GetPropertyData(AudioServerPlugInDriverRef inDriver, AudioObjectI
                                UInt32 inDataSize, UInt32* outDataSize, void* outData) {
     (void)inClientProcessID;
     const GeckoPropEntry* e = NULL;
-    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    const GeckoObjectDesc* d = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e, &d);
     if (st != kAudioHardwareNoError) return st;
     if (!outDataSize || !outData) return kAudioHardwareIllegalOperationError;
-    const GeckoPropCtx ctx = {inObjectID, inAddress, inQualifierDataSize, inQualifierData};
+    const GeckoPropCtx ctx = {inObjectID, d, inAddress, inQualifierDataSize, inQualifierData};
     GeckoPropOut out = {outData, inDataSize, 0};
     st = e->get(&ctx, &out);
     if (st == kAudioHardwareNoError) *outDataSize = out.size;
@@ -141,11 +157,12 @@ OSStatus gecko_SetPropertyData(AudioServerPlugInDriverRef inDriver, AudioObjectI
                                UInt32 inDataSize, const void* inData) {
     (void)inClientProcessID;
     const GeckoPropEntry* e = NULL;
-    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e);
+    const GeckoObjectDesc* d = NULL;
+    OSStatus st = lookup(inDriver, inObjectID, inAddress, &e, &d);
     if (st != kAudioHardwareNoError) return st;
     if (!inData) return kAudioHardwareIllegalOperationError;
     if (!e->set) return kAudioHardwareUnsupportedOperationError;
-    const GeckoPropCtx ctx = {inObjectID, inAddress, inQualifierDataSize, inQualifierData};
+    const GeckoPropCtx ctx = {inObjectID, d, inAddress, inQualifierDataSize, inQualifierData};
     return e->set(&ctx, inData, inDataSize);
 }
 

@@ -11,9 +11,12 @@
 
 #include <stddef.h>
 
+struct GeckoObjectDesc;
+
 /** One property request. */
 typedef struct GeckoPropCtx {
     AudioObjectID object;
+    const struct GeckoObjectDesc* desc; /* the object's description */
     const AudioObjectPropertyAddress* address;
     UInt32 qualifier_size; /* bytes */
     const void* qualifier; /* may be NULL */
@@ -55,9 +58,23 @@ typedef struct GeckoObjectDesc {
     AudioClassID class_id;      /* kAudioObjectPropertyClass */
     AudioClassID base_class_id; /* kAudioObjectPropertyBaseClass */
     AudioClassID family_id;     /* a further ancestor class (kAudioControlClassID), or 0 */
+    AudioObjectID owner_id;     /* kAudioObjectPropertyOwner (kAudioObjectUnknown for the plug-in) */
     const GeckoPropEntry* props;
     size_t prop_count;
 } GeckoObjectDesc;
+
+/** kAudioObjectPropertyBaseClass, kAudioObjectPropertyClass and
+ *  kAudioObjectPropertyOwner, answered from the object's description
+ *  (ctx->desc) for every object alike. */
+OSStatus gecko_get_base_class(const GeckoPropCtx* ctx, GeckoPropOut* out);
+OSStatus gecko_get_class(const GeckoPropCtx* ctx, GeckoPropOut* out);
+OSStatus gecko_get_owner(const GeckoPropCtx* ctx, GeckoPropOut* out);
+
+/** The table entries of the three properties above: first in every object's table. */
+#define GECKO_OBJECT_IDENTITY_PROPS                                                        \
+    {kAudioObjectPropertyBaseClass, GECKO_SCOPE_ANY, gecko_get_base_class, NULL},          \
+        {kAudioObjectPropertyClass, GECKO_SCOPE_ANY, gecko_get_class, NULL},               \
+        {kAudioObjectPropertyOwner, GECKO_SCOPE_ANY, gecko_get_owner, NULL}
 
 extern const GeckoObjectDesc kGeckoPlugInObject;
 extern const GeckoObjectDesc kGeckoDeviceObject;
