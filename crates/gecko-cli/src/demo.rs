@@ -149,11 +149,8 @@ pub fn run(a: DemoArgs, cancel: &Arc<AtomicBool>) -> Result<()> {
     };
     let config = EngineConfig {
         shm_name: shm_name.clone(),
-        chain: resolved.chain,
-        target_latency_ms: resolved.target_latency_ms,
-        actuator: resolved.actuator,
+        settings: gecko_engine::Settings { playback, ..resolved },
         record: Some(a.out.clone()),
-        playback,
         attach_wait: Duration::from_secs(30),
         exit_on_stop: true,
         ..EngineConfig::default()

@@ -17,7 +17,7 @@ mod uninstall_cmd;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use gecko_engine::{EngineConfig, Playback};
+use gecko_engine::{EngineConfig, Playback, Settings};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -132,15 +132,6 @@ pub enum Actuator {
     Resample,
 }
 
-/// What the engine options resolve to.
-pub struct Resolved {
-    chain: gecko_dsp::ChainParams,
-    playback: Playback,
-    target_latency_ms: f64,
-    actuator: gecko_drift::ActuatorChoice,
-}
-
-/// Loads a built-in preset by name or a preset file.
 /// A preset by built-in name, user preset name (the folder the app uses,
 /// gecko-services' [`gecko_services::PresetStore`]) or file.
 pub fn load_preset(spec: &str) -> Result<gecko_dsp::Preset> {
@@ -148,37 +139,32 @@ pub fn load_preset(spec: &str) -> Result<gecko_dsp::Preset> {
 }
 
 impl EngineOpts {
-    /// Resolves and checks everything before anything starts, so bad input
-    /// fails fast. `sample_rate` is the rate to validate filters at (Hz).
-    fn resolve(&self, sample_rate: f64) -> Result<Resolved> {
+    /// The engine's [`Settings`]: the preset's, then these flags over them,
+    /// checked before anything starts (gecko-engine's one
+    /// [`Settings::validate`], at `sample_rate` Hz), so bad input fails fast
+    /// with every problem named.
+    fn resolve(&self, sample_rate: f64) -> Result<Settings> {
         let preset = self.preset.as_deref().map(load_preset).transpose()?;
-        let mut chain = match &preset {
-            Some(p) => {
-                p.validate(sample_rate)?;
-                p.chain_params()
-            }
-            None => gecko_dsp::ChainParams::bypass(),
-        };
+        let mut s = preset.as_ref().map(Settings::from_preset).unwrap_or_default();
         if let Some(g) = self.gain_db {
-            gecko_dsp::Gain::new(g).context("invalid --gain-db")?;
-            chain.gain_db = g;
+            s.chain.gain_db = g;
         }
-        let target_latency_ms = self.target_latency_ms.or(preset.as_ref().map(|p| p.target_latency_ms)).unwrap_or(20.0);
-        if let Some(why) = gecko_dsp::preset::target_latency_problem(target_latency_ms) {
-            bail!("target latency {why}");
+        if let Some(ms) = self.target_latency_ms {
+            s.target_latency_ms = ms;
         }
-        let device = self.device.clone().or(preset.as_ref().and_then(|p| p.output_device.clone()));
-        let playback = match (device, self.no_play) {
-            (_, true) => Playback::None,
-            (Some(d), false) => Playback::Device(d),
-            (None, false) => Playback::Default,
-        };
-        let actuator = match self.actuator {
+        if let Some(d) = &self.device {
+            s.playback = Playback::Device(d.clone());
+        }
+        if self.no_play {
+            s.playback = Playback::None;
+        }
+        s.actuator = match self.actuator {
             Actuator::Auto => gecko_drift::ActuatorChoice::Auto,
             Actuator::Steer => gecko_drift::ActuatorChoice::Steer,
             Actuator::Resample => gecko_drift::ActuatorChoice::Resample,
         };
-        Ok(Resolved { chain, playback, target_latency_ms, actuator })
+        s.validate(sample_rate)?;
+        Ok(s)
     }
 }
 
@@ -309,11 +295,8 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
     let r = a.opts.resolve(gecko_identity::DEFAULT_SAMPLE_RATE)?;
     let config = EngineConfig {
         shm_name: a.shm_name.clone(),
-        chain: r.chain,
+        settings: r.clone(),
         record: a.record.clone(),
-        playback: r.playback,
-        target_latency_ms: r.target_latency_ms,
-        actuator: r.actuator,
         attach_wait: seconds("--wait", a.wait)?,
         exit_on_stop: a.exit_on_stop,
         max_audio: a.duration.map(|d| seconds("--duration", d)).transpose()?,

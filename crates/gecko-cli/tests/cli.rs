@@ -144,7 +144,8 @@ fn bad_input_gives_a_clear_error_and_a_nonzero_exit() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["demo".into(), "/no/such/file.wav".into()], "/no/such/file.wav"),
         (vec!["demo".into(), not_audio.display().to_string(), "--no-play".into()], "unsupported"),
-        (vec!["demo".into(), "--gain-db".into(), "60".into()], "out of range"),
+        // The one settings check names the field and its range.
+        (vec!["demo".into(), "--gain-db".into(), "60".into()], "gain_db = 60 dB: must be from -120 to +24 dB"),
         (vec!["demo".into(), "--gain-db".into(), "loud".into()], "invalid value 'loud'"),
         // The preset's rule (1 to 500 ms) holds on the command line too.
         (

@@ -19,11 +19,11 @@ pub mod follow;
 pub mod output;
 pub mod recorder;
 mod run;
+pub mod settings;
 pub mod slot;
 pub mod watch;
 
 use crate::core::Telemetry;
-use gecko_drift::ActuatorChoice;
 use gecko_dsp::{ChainError, ChainParams, MeterReading, MeterSnapshot};
 use gecko_ring::{RingError, RingFormat, WriterCounters};
 use std::path::PathBuf;
@@ -32,6 +32,7 @@ use std::time::Duration;
 
 pub use output::{OutputError, OutputReport, OutputStream};
 pub use recorder::{RecordError, RecordReport, RecorderTx};
+pub use settings::{Settings, SettingsError};
 
 /// Where the processed audio goes, besides the recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,16 +50,11 @@ pub enum Playback {
 pub struct EngineConfig {
     /// Writer segment name of the ring (default `/GeckoAudioShm`).
     pub shm_name: String,
-    /// The DSP chain's settings (see [`ChainParams::bypass`]).
-    pub chain: ChainParams,
+    /// What the person chose: DSP, output, drift control ([`Settings::validate`]
+    /// runs when the engine attaches, at the ring's rate).
+    pub settings: Settings,
     /// Write the processed stream to this WAV file (float32, the stream's rate and channels).
     pub record: Option<PathBuf>,
-    /// Playback target.
-    pub playback: Playback,
-    /// Drift control: the ring fill level to hold, ms at the device rate.
-    pub target_latency_ms: f64,
-    /// Drift control: which actuator.
-    pub actuator: ActuatorChoice,
     /// How long to wait for the driver's segment to appear.
     pub attach_wait: Duration,
     /// Stop when the driver stops IO (after having run) and the ring is drained.
@@ -82,11 +78,8 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             shm_name: gecko_ring::abi::DEFAULT_NAME.to_owned(),
-            chain: ChainParams::bypass(),
+            settings: Settings::default(),
             record: None,
-            playback: Playback::Default,
-            target_latency_ms: 20.0,
-            actuator: ActuatorChoice::Auto,
             attach_wait: Duration::from_secs(10),
             exit_on_stop: false,
             max_audio: None,
@@ -131,6 +124,9 @@ pub enum EngineError {
         "Gecko Sink's shared memory {0} became invalid while playing (a corrupt or foreign writer); restart coreaudiod (or `gecko host`) and the engine"
     )]
     RingFault(String),
+    /// The settings cannot run (every problem, each naming its field).
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
     /// The drift loop could not be built.
     #[error("drift control: {0}")]
     Drift(String),

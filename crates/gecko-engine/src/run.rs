@@ -37,6 +37,7 @@ pub(crate) fn run(
     gecko_ring::host_clock::init();
     let reader = attach(config, cancel)?;
     let format = reader.format();
+    config.settings.validate(format.sample_rate)?;
     tracing::info!(name = %config.shm_name, channels = format.channels, rate = format.sample_rate, generation = format.generation, "attached");
     let peek = gecko_ring::Peek::open(&config.shm_name).ok();
     let recorder = match &config.record {
@@ -49,7 +50,7 @@ pub(crate) fn run(
         )?),
         None => None,
     };
-    let selected = match &config.playback {
+    let selected = match &config.settings.playback {
         Playback::None => Err("playback disabled".to_owned()),
         Playback::Default => {
             output::select(None, format.channels as u16, format.sample_rate.round() as u32).map_err(|e| match e {
@@ -132,7 +133,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 new_rate: new.sample_rate,
             });
         }
-        core.rebuild_chain(new, &self.config.chain)?;
+        core.rebuild_chain(new, &self.config.settings.chain)?;
         self.format = new;
         Ok(())
     }
@@ -146,8 +147,11 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let (ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
         let (tel_tx, _tel_rx) = HeapRb::<Telemetry>::new(4).split();
         let mut ctl_tx = ctl_tx;
-        let chain =
-            Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let chain = Chain::new(
+            self.format.sample_rate.round() as u32,
+            self.format.channels as usize,
+            &self.config.settings.chain,
+        )?;
         let mut core = RtCore::new(reader, None, chain, recorder, ctl_rx, tel_tx, u64::MAX);
         let block = self.config.block_frames.clamp(16, 65536);
         let mut buf = vec![0f32; block * self.format.channels as usize];
@@ -266,8 +270,8 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
 
     fn build_drift(&self, out_rate: u32) -> Result<DriftLoop, EngineError> {
         let mut cfg = DriftConfig::new(self.format.channels as usize, self.format.sample_rate, out_rate as f64)
-            .with_target_ms(self.config.target_latency_ms);
-        cfg.actuator = self.config.actuator;
+            .with_target_ms(self.config.settings.target_latency_ms);
+        cfg.actuator = self.config.settings.actuator;
         cfg.max_block_frames = 8192;
         DriftLoop::new(cfg).map_err(|e| EngineError::Drift(e.0))
     }
@@ -409,14 +413,17 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
     ) -> Result<EngineReport, EngineError> {
         let (mut ctl_tx, ctl_rx) = HeapRb::<Control>::new(64).split();
         let (tel_tx, mut tel_rx) = HeapRb::<Telemetry>::new(64).split();
-        let chain =
-            Chain::new(self.format.sample_rate.round() as u32, self.format.channels as usize, &self.config.chain)?;
+        let chain = Chain::new(
+            self.format.sample_rate.round() as u32,
+            self.format.channels as usize,
+            &self.config.settings.chain,
+        )?;
         let drift = self.build_drift(sel.rate)?;
         let telemetry_every = (sel.rate as u64) / 20; // 50 ms
         let slot =
             Arc::new(CoreSlot::new(RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every)));
         let mut report = OutputReport { device: sel.name.clone(), rate: sel.rate, ..OutputReport::default() };
-        let wanted = match &self.config.playback {
+        let wanted = match &self.config.settings.playback {
             Playback::Device(d) => Wanted::Device(d.clone()),
             Playback::Default | Playback::None => Wanted::SystemDefault,
         };
@@ -556,7 +563,7 @@ fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineEr
             Ok(mut r) => {
                 // The fill level the drift control holds is latency the device must
                 // report (the driver does, in kAudioDevicePropertyLatency).
-                let frames = (config.target_latency_ms * 1e-3 * r.format().sample_rate).round();
+                let frames = (config.settings.target_latency_ms * 1e-3 * r.format().sample_rate).round();
                 r.set_latency_frames(frames.clamp(0.0, u32::MAX as f64) as u32);
                 return Ok(r);
             }
