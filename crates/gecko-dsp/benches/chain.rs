@@ -21,7 +21,8 @@
 use gecko_drift::{AdaptiveResampler, Quality};
 use gecko_dsp::biquad::FilterType;
 use gecko_dsp::{
-    Chain, ChainParams, EqBand, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter, TruePeakDetector,
+    Chain, ChainParams, EqBand, EqChannel, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter,
+    TruePeakDetector,
 };
 use std::hint::black_box;
 use std::time::Instant;
@@ -34,7 +35,7 @@ const BLOCK: usize = 128;
 mod programme;
 
 fn ten_bands() -> EqParams {
-    let b = |kind, freq_hz, q, gain_db| EqBand { kind, freq_hz, q, gain_db, enabled: true };
+    let b = |kind, freq_hz, q, gain_db| EqBand { kind, freq_hz, q, gain_db, enabled: true, channel: EqChannel::All };
     EqParams::from_bands(&[
         b(FilterType::HighPass, 25.0, 0.707, 0.0),
         b(FilterType::LowShelf, 100.0, 0.707, 3.0),

@@ -16,7 +16,7 @@ pub mod preset;
 
 pub use biquad::{Biquad, BiquadError, BiquadParams, Coefficients, FilterType, SmoothedBiquad};
 pub use chain::{Chain, ChainError, ChainParams, MeterSnapshot};
-pub use eq::{EqBand, EqError, EqParams, Equalizer, MAX_BANDS};
+pub use eq::{EqBand, EqChannel, EqError, EqParams, Equalizer, MAX_BANDS};
 pub use gain::{Gain, GainError, db_to_linear, linear_to_db};
 pub use limiter::{Limiter, LimiterError, LimiterParams, LimiterStats, TruePeakDetector};
 pub use loudness::{LoudnessError, LoudnessMeter, LoudnessReading};
