@@ -21,7 +21,8 @@
 use gecko_drift::{AdaptiveResampler, Quality};
 use gecko_dsp::biquad::FilterType;
 use gecko_dsp::{
-    Chain, ChainParams, EqBand, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter, TruePeakDetector,
+    Chain, ChainParams, EqBand, EqChannel, EqParams, Equalizer, Limiter, LimiterParams, LoudnessMeter, Meter,
+    TruePeakDetector,
 };
 use std::hint::black_box;
 use std::time::Instant;
@@ -34,7 +35,7 @@ const BLOCK: usize = 128;
 mod programme;
 
 fn ten_bands() -> EqParams {
-    let b = |kind, freq_hz, q, gain_db| EqBand { kind, freq_hz, q, gain_db, enabled: true };
+    let b = |kind, freq_hz, q, gain_db| EqBand { kind, freq_hz, q, gain_db, enabled: true, channel: EqChannel::All };
     EqParams::from_bands(&[
         b(FilterType::HighPass, 25.0, 0.707, 0.0),
         b(FilterType::LowShelf, 100.0, 0.707, 3.0),
@@ -47,6 +48,19 @@ fn ten_bands() -> EqParams {
         b(FilterType::HighShelf, 10000.0, 0.707, 2.0),
         b(FilterType::LowPass, 20000.0, 0.707, 0.0),
     ])
+}
+
+/// A left/right profile as AutoEq users build it: the ten bands on the
+/// left channel, the same ten 10 % higher on the right, a preamp.
+fn left_right_bands() -> EqParams {
+    let ten = ten_bands();
+    let mut p = ten;
+    for (i, b) in ten.bands[..10].iter().enumerate() {
+        p.bands[i] = EqBand { channel: EqChannel::Left, ..*b };
+        p.bands[10 + i] = EqBand { channel: EqChannel::Right, freq_hz: (b.freq_hz * 1.1).min(20000.0), ..*b };
+    }
+    p.preamp_db = -6.0;
+    p
 }
 
 fn full_params(meters: bool) -> ChainParams {
@@ -181,6 +195,9 @@ fn main() {
 
     let mut eq = Equalizer::new(FS as f64, CH, &ten_bands()).unwrap();
     run("10-band EQ alone", &mut lines, &mut |b| eq.process(b));
+
+    let mut eq = Equalizer::new(FS as f64, CH, &left_right_bands()).unwrap();
+    run("20-band left/right EQ alone (10 bands per channel, -6 dB preamp)", &mut lines, &mut |b| eq.process(b));
 
     let mut lim = Limiter::new(FS as f64, CH, &LimiterParams::default()).unwrap();
     run("limiter alone (4x true-peak detector, lookahead 2 ms)", &mut lines, &mut |b| lim.process(b));

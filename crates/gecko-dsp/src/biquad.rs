@@ -38,6 +38,17 @@ pub const MAX_BAND_GAIN_DB: f64 = 24.0;
 /// Band gain range, dB (peaking and shelving filters).
 pub const MIN_BAND_GAIN_DB: f64 = -24.0;
 
+/// Which channels of an interleaved block a filter runs on: all of them, or
+/// one (its index, below the block's channel count). The others pass
+/// untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// Every channel.
+    All,
+    /// Only this channel (0-based).
+    One(usize),
+}
+
 /// The filter types of the RBJ cookbook. In TOML: `"peaking"`,
 /// `"low_shelf"`, `"high_shelf"`, `"low_pass"`, `"high_pass"`, `"notch"`,
 /// `"band_pass"`, `"all_pass"`.
@@ -391,6 +402,65 @@ impl Biquad {
         self.flush_denormals(ch);
     }
 
+    /// As [`Biquad::process_f64`] on the channels `lane` selects of an
+    /// interleaved f64 block (frames × `channels`); the other samples are
+    /// left as they are. `Lane::All` is exactly [`Biquad::process_f64`].
+    pub(crate) fn process_f64_lane(&mut self, block: &mut [f64], channels: usize, lane: Lane) {
+        let c = match lane {
+            Lane::All => return self.process_f64(block, channels),
+            Lane::One(c) => c,
+        };
+        if c >= channels.min(MAX_CHANNELS) {
+            return;
+        }
+        let Coefficients { b0, b1, b2, a1, a2 } = self.coeffs;
+        let [mut s1, mut s2] = self.state[c];
+        for f in block.chunks_exact_mut(channels) {
+            let x = f[c];
+            let y = b0 * x + s1;
+            s1 = b1 * x - a1 * y + s2;
+            s2 = b2 * x - a2 * y;
+            f[c] = y;
+        }
+        self.state[c] = [s1, s2];
+        self.flush_channel(c);
+    }
+
+    /// Runs `N` sections in series (`sections[0]` first) over channel `c`
+    /// of an interleaved f64 block (frames × `channels`) in one pass, then
+    /// flushes each section's tiny state to zero. Bit-identical to calling
+    /// [`Biquad::process_f64_lane`] with `Lane::One(c)` on each section in
+    /// turn (same operations, same order); faster for the reason given at
+    /// [`Biquad::cascade_stereo`]. `c` must be below `channels`.
+    pub(crate) fn cascade_lane<const N: usize>(
+        sections: [&mut Biquad; N],
+        block: &mut [f64],
+        channels: usize,
+        c: usize,
+    ) {
+        if c >= channels.min(MAX_CHANNELS) {
+            return;
+        }
+        let k: [Coefficients; N] = std::array::from_fn(|i| sections[i].coeffs);
+        let mut st: [[f64; 2]; N] = std::array::from_fn(|i| sections[i].state[c]);
+        for f in block.chunks_exact_mut(channels) {
+            let mut x = f[c];
+            for i in 0..N {
+                let Coefficients { b0, b1, b2, a1, a2 } = k[i];
+                let s = &mut st[i];
+                let y = b0 * x + s[0];
+                s[0] = b1 * x - a1 * y + s[1];
+                s[1] = b2 * x - a2 * y;
+                x = y;
+            }
+            f[c] = x;
+        }
+        for (section, s) in sections.into_iter().zip(st) {
+            section.state[c] = s;
+            section.flush_channel(c);
+        }
+    }
+
     /// Runs `N` sections in series (`sections[0]` first) over an
     /// interleaved **stereo** f64 block (frames × 2) in one pass, then
     /// flushes each section's tiny state to zero. Bit-identical to calling
@@ -480,6 +550,47 @@ impl Biquad {
         }
         self.coeffs = to;
         self.flush_denormals(ch);
+    }
+
+    /// As [`Biquad::process_f64_ramped`] on the channels `lane` selects
+    /// (the others are left as they are). `Lane::All` is exactly
+    /// [`Biquad::process_f64_ramped`].
+    pub(crate) fn process_f64_ramped_lane(&mut self, block: &mut [f64], channels: usize, to: Coefficients, lane: Lane) {
+        let c = match lane {
+            Lane::All => return self.process_f64_ramped(block, channels, to),
+            Lane::One(c) => c,
+        };
+        let frames = block.len() / channels.max(1);
+        if frames == 0 || c >= channels.min(MAX_CHANNELS) {
+            self.coeffs = to;
+            return;
+        }
+        let from = self.coeffs;
+        let inv = 1.0 / frames as f64;
+        let [mut s1, mut s2] = self.state[c];
+        for (i, f) in block.chunks_exact_mut(channels).enumerate() {
+            let t = (i + 1) as f64 * inv;
+            let l = |a: f64, b: f64| a + (b - a) * t;
+            let (b0, b1, b2, a1, a2) =
+                (l(from.b0, to.b0), l(from.b1, to.b1), l(from.b2, to.b2), l(from.a1, to.a1), l(from.a2, to.a2));
+            let x = f[c];
+            let y = b0 * x + s1;
+            s1 = b1 * x - a1 * y + s2;
+            s2 = b2 * x - a2 * y;
+            f[c] = y;
+        }
+        self.state[c] = [s1, s2];
+        self.coeffs = to;
+        self.flush_channel(c);
+    }
+
+    #[inline]
+    fn flush_channel(&mut self, c: usize) {
+        for v in self.state[c].iter_mut() {
+            if v.abs() < DENORMAL_FLUSH {
+                *v = 0.0;
+            }
+        }
     }
 
     #[inline]
@@ -678,8 +789,20 @@ impl SmoothedBiquad {
     /// Filters an interleaved f64 block of at most [`CONTROL_FRAMES`] frames
     /// (frames × `channels`) in place, `scratch` being at least as long.
     pub(crate) fn process_control_block(&mut self, block: &mut [f64], channels: usize, scratch: &mut [f64]) {
+        self.process_control_block_lane(block, channels, scratch, Lane::All);
+    }
+
+    /// As [`SmoothedBiquad::process_control_block`] on the channels `lane`
+    /// selects (the others are left as they are).
+    pub(crate) fn process_control_block_lane(
+        &mut self,
+        block: &mut [f64],
+        channels: usize,
+        scratch: &mut [f64],
+        lane: Lane,
+    ) {
         self.control();
-        self.run_control_block(block, channels, scratch);
+        self.run_control_block(block, channels, scratch, lane);
     }
 
     /// The control step of the next control block (coefficient glides,
@@ -702,26 +825,36 @@ impl SmoothedBiquad {
         &mut self.main
     }
 
-    /// Runs the control block after [`SmoothedBiquad::begin_control_block`].
-    pub(crate) fn run_control_block(&mut self, block: &mut [f64], channels: usize, scratch: &mut [f64]) {
+    /// Runs the control block after [`SmoothedBiquad::begin_control_block`]
+    /// on the channels `lane` selects (the others are left as they are).
+    pub(crate) fn run_control_block(&mut self, block: &mut [f64], channels: usize, scratch: &mut [f64], lane: Lane) {
         if self.fading {
             let n = block.len();
             let dry = &mut scratch[..n];
             dry.copy_from_slice(block);
             if self.old_active {
-                self.old.process_f64(dry, channels);
+                self.old.process_f64_lane(dry, channels, lane);
             }
             if let Some(to) = self.glide_to.take() {
-                self.main.process_f64_ramped(block, channels, to);
+                self.main.process_f64_ramped_lane(block, channels, to, lane);
             } else if self.current.is_some() {
-                self.main.process_f64(block, channels);
+                self.main.process_f64_lane(block, channels, lane);
             }
             let len = self.fade_len as f64;
             for (fi, (f, o)) in block.chunks_exact_mut(channels).zip(dry.chunks_exact(channels)).enumerate() {
                 let pos = self.fade_pos + fi as u32 + 1;
                 let g = (pos as f64 / len).min(1.0);
-                for (y, yo) in f.iter_mut().zip(o.iter()) {
-                    *y = yo + (*y - yo) * g;
+                match lane {
+                    Lane::All => {
+                        for (y, yo) in f.iter_mut().zip(o.iter()) {
+                            *y = yo + (*y - yo) * g;
+                        }
+                    }
+                    Lane::One(c) => {
+                        if let (Some(y), Some(yo)) = (f.get_mut(c), o.get(c)) {
+                            *y = yo + (*y - yo) * g;
+                        }
+                    }
                 }
             }
             self.fade_pos += (n / channels) as u32;
@@ -730,9 +863,9 @@ impl SmoothedBiquad {
                 self.old_active = false;
             }
         } else if let Some(to) = self.glide_to.take() {
-            self.main.process_f64_ramped(block, channels, to);
+            self.main.process_f64_ramped_lane(block, channels, to, lane);
         } else if self.current.is_some() {
-            self.main.process_f64(block, channels);
+            self.main.process_f64_lane(block, channels, lane);
         }
     }
 

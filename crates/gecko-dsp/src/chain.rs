@@ -321,9 +321,17 @@ impl Chain {
         self.limiter.reset_stats();
     }
 
-    /// The settled EQ's magnitude response at `freq_hz` (Hz), dB.
+    /// The settled EQ's magnitude response at `freq_hz` (Hz), dB: preamp
+    /// plus every enabled band whatever its channel ([`Equalizer::magnitude_db`]).
     pub fn eq_magnitude_db(&self, freq_hz: f64) -> f64 {
         self.eq.magnitude_db(freq_hz)
+    }
+
+    /// The settled EQ's magnitude response of channel `channel` (0 = left,
+    /// 1 = right) at `freq_hz` (Hz), dB, as this chain runs it
+    /// ([`Equalizer::magnitude_db_for_channel`]).
+    pub fn eq_magnitude_db_for_channel(&self, freq_hz: f64, channel: usize) -> f64 {
+        self.eq.magnitude_db_for_channel(freq_hz, channel)
     }
 }
 
@@ -335,7 +343,7 @@ fn ramp_frames(ms: f64, fs: f64) -> u32 {
 mod tests {
     use super::*;
     use crate::biquad::FilterType;
-    use crate::eq::EqBand;
+    use crate::eq::{EqBand, EqChannel};
     use std::f64::consts::PI;
 
     const FS: u32 = 48000;
@@ -366,31 +374,56 @@ mod tests {
         ];
         let bands: Vec<EqBand> = kinds
             .iter()
-            .map(|&(kind, freq_hz, q, gain_db)| EqBand { kind, freq_hz, q, gain_db, enabled: true })
+            .map(|&(kind, freq_hz, q, gain_db)| EqBand {
+                kind,
+                freq_hz,
+                q,
+                gain_db,
+                enabled: true,
+                channel: EqChannel::All,
+            })
             .collect();
         ChainParams { gain_db: 6.0, eq: EqParams::from_bands(&bands), ..ChainParams::default() }
     }
 
     /// The real `process`, with every stage on (volume, gain, 10 bands,
     /// limiter limiting, peak/RMS and BS.1770 meters), across live changes of
-    /// every kind (gain, EQ types and bypass, limiter, device volume and
+    /// every kind (gain, EQ types and bypass, left/right bands, a band
+    /// changing channel, preamp and strength, limiter, device volume and
     /// mute) and snapshots, allocates nothing.
     #[test]
     fn process_with_every_stage_on_and_live_changes_does_not_allocate() {
-        let p = ten_band_params();
+        let mut p = ten_band_params();
+        p.eq.bands[3].channel = EqChannel::Left;
+        p.eq.bands[6].channel = EqChannel::Right;
+        p.eq.preamp_db = -4.0;
         let mut chain = Chain::new(FS, 2, &p).unwrap();
         let mut p2 = p;
         p2.gain_db = 12.0;
         p2.eq.bands[2].kind = FilterType::HighShelf;
+        p2.eq.bands[3].channel = EqChannel::Right;
         p2.eq.bands[5].enabled = false;
-        p2.eq.bands[11] = EqBand { kind: FilterType::BandPass, freq_hz: 1000.0, q: 0.3, gain_db: 0.0, enabled: true };
+        p2.eq.bands[11] = EqBand {
+            kind: FilterType::BandPass,
+            freq_hz: 1000.0,
+            q: 0.3,
+            gain_db: 0.0,
+            enabled: true,
+            channel: EqChannel::Left,
+        };
+        p2.eq.strength = 0.4;
+        p2.eq.preamp_db = 3.0;
         p2.limiter.ceiling_dbtp = -3.0;
+        let mut p3 = p2;
+        p3.eq.strength = 0.0;
         let mut audio = sine(997.0, -3.0, 3.0);
         let mut snaps = 0.0;
         assert_no_alloc::assert_no_alloc(|| {
             for (i, b) in audio.chunks_mut(2 * 128).enumerate() {
                 match i {
                     100 => chain.set_params(&p2).unwrap(),
+                    120 => chain.set_params(&p3).unwrap(),
+                    140 => chain.set_params(&p2).unwrap(),
                     150 => chain.reset_meters(),
                     200 => chain.set_device(0.5, false),
                     300 => chain.set_device(0.5, true),
@@ -412,7 +445,14 @@ mod tests {
     #[test]
     fn levels_through_the_chain_add_up() {
         // −20 dBFS 1 kHz, +6 dB gain, +6 dB peak at 1 kHz, volume 0.5 (−6.02 dB): −14.02 dBFS out.
-        let band = EqBand { kind: FilterType::Peaking, freq_hz: 1000.0, q: 1.0, gain_db: 6.0, enabled: true };
+        let band = EqBand {
+            kind: FilterType::Peaking,
+            freq_hz: 1000.0,
+            q: 1.0,
+            gain_db: 6.0,
+            enabled: true,
+            channel: EqChannel::All,
+        };
         let p = ChainParams { gain_db: 6.0, eq: EqParams::from_bands(&[band]), ..ChainParams::default() };
         let mut chain = Chain::new(FS, 2, &p).unwrap();
         chain.set_device(0.5, false);

@@ -6,7 +6,9 @@
 pub mod biquad;
 pub mod chain;
 pub mod eq;
+pub mod export;
 mod gain;
+pub mod import;
 pub mod limiter;
 pub mod loudness;
 mod meter;
@@ -16,8 +18,9 @@ pub mod preset;
 
 pub use biquad::{Biquad, BiquadError, BiquadParams, Coefficients, FilterType, SmoothedBiquad};
 pub use chain::{Chain, ChainError, ChainParams, MeterSnapshot};
-pub use eq::{EqBand, EqError, EqParams, Equalizer, MAX_BANDS};
+pub use eq::{EqBand, EqChannel, EqError, EqParams, Equalizer, MAX_BANDS};
 pub use gain::{Gain, GainError, db_to_linear, linear_to_db};
+pub use import::{ImportError, ImportNote, Imported};
 pub use limiter::{Limiter, LimiterError, LimiterParams, LimiterStats, TruePeakDetector};
 pub use loudness::{LoudnessError, LoudnessMeter, LoudnessReading};
 pub use meter::{ChannelLevels, Meter, MeterReading};

@@ -5,6 +5,7 @@
 //! no system fonts, fontconfig or Debian package are needed.
 
 use crate::biquad::{BiquadParams, Coefficients};
+use crate::eq::EqChannel;
 use crate::preset::{Preset, PresetError};
 use plotters::coord::combinators::BindKeyPoints;
 use plotters::prelude::*;
@@ -70,6 +71,9 @@ fn freq_label(v: &f64) -> String {
     if *v >= 1000.0 { format!("{}k", (v / 1000.0 * 10.0).round() / 10.0) } else { format!("{}", v.round()) }
 }
 
+/// Colours of the total curves: one channel (or left), right.
+const TOTAL_COLORS: [RGBColor; 2] = [RGBColor(20, 60, 200), RGBColor(200, 20, 120)];
+
 /// Distinct, readable-on-white colours for the band curves.
 const BAND_COLORS: [RGBColor; 8] = [
     RGBColor(214, 39, 40),
@@ -84,11 +88,14 @@ const BAND_COLORS: [RGBColor; 8] = [
 
 /// Draws the magnitude response (dB over 20 Hz–20 kHz, log axis) of the
 /// preset's EQ at `sample_rate` Hz into `path` as a PNG ([`PLOT_SIZE`]):
-/// the total response (thick), each enabled band's own response (thin, in
-/// the legend with its type, frequency, Q and gain), a numbered marker at
-/// each band's frequency, a grid, axis labels and a title with the
-/// preset's name. The preset's `gain_db` is noted in the title, not added
-/// to the curve. The preset is validated first.
+/// the total response as the EQ runs it, preamp and strength included
+/// (thick; one curve per channel, left and right, when some bands apply to
+/// one channel only), each enabled band's own response at the preset's
+/// strength (thin, in the legend with its type, frequency, Q, gain and
+/// channel), a numbered marker at each band's frequency, a grid, axis
+/// labels and a title with the preset's name. The preset's `gain_db` is
+/// noted in the legend, not added to the curve. The preset is validated
+/// first.
 pub fn plot_eq_response(preset: &Preset, sample_rate: f64, path: &Path) -> Result<(), PlotError> {
     preset.validate(sample_rate)?;
     register_font();
@@ -118,15 +125,25 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(draw_err)?;
-    let bands: Vec<(usize, BiquadParams)> =
-        preset.eq.bands.iter().enumerate().filter_map(|(i, b)| b.params().map(|p| (i, p))).collect();
-    let coeffs: Vec<Coefficients> = bands.iter().map(|(_, p)| Coefficients::design_unchecked(p, fs)).collect();
+    let eq = preset.chain_params().eq;
+    let bands: Vec<(usize, BiquadParams, EqChannel)> = preset
+        .eq
+        .bands
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| b.effective_params(eq.strength).map(|p| (i, p, b.channel)))
+        .collect();
+    let coeffs: Vec<Coefficients> = bands.iter().map(|(_, p, _)| Coefficients::design_unchecked(p, fs)).collect();
     let freqs = frequencies(600, fs);
-    let total: Vec<(f64, f64)> =
-        freqs.iter().map(|&f| (f, coeffs.iter().map(|c| c.magnitude_db(f, fs)).sum::<f64>())).collect();
+    // (label, channel index) of each total curve
+    let channels: &[(&str, usize)] = if eq.has_channel_bands() { &[("left", 0), ("right", 1)] } else { &[("", 0)] };
+    let totals: Vec<Vec<(f64, f64)>> = channels
+        .iter()
+        .map(|&(_, c)| freqs.iter().map(|&f| (f, eq.magnitude_db_for_channel(f, fs, c))).collect())
+        .collect();
 
-    // y range: the curve (band curves clipped) with margin, at least ±12 dB, in 6 dB steps
-    let (lo, hi) = total.iter().fold((0.0f64, 0.0f64), |(lo, hi), &(_, db)| (lo.min(db), hi.max(db)));
+    // y range: the curves (band curves clipped) with margin, at least ±12 dB, in 6 dB steps
+    let (lo, hi) = totals.iter().flatten().fold((0.0f64, 0.0f64), |(lo, hi), &(_, db)| (lo.min(db), hi.max(db)));
     let y_lo = ((lo.max(-60.0) - 3.0) / 6.0).floor().min(-2.0) * 6.0;
     let y_hi = ((hi + 3.0) / 6.0).ceil().max(2.0) * 6.0;
 
@@ -164,38 +181,56 @@ where
         .map_err(draw_err)?;
 
     // each band
-    for (k, ((i, p), c)) in bands.iter().zip(&coeffs).enumerate() {
+    for (k, ((i, p, channel), c)) in bands.iter().zip(&coeffs).enumerate() {
         let color = BAND_COLORS[k % BAND_COLORS.len()];
         let pts: Vec<(f64, f64)> = freqs.iter().map(|&f| (f, c.magnitude_db(f, fs).clamp(y_lo, y_hi))).collect();
+        let mut label = band_label(*i, p);
+        if *channel != EqChannel::All {
+            label = format!("{label} ({})", channel.name());
+        }
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(draw_err)?
-            .label(band_label(*i, p))
+            .label(label)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], color.stroke_width(3)));
     }
 
-    // total
-    let total_color = RGBColor(20, 60, 200);
-    let total_label = if preset.gain_db != 0.0 {
-        format!("total EQ ({:+.1} dB preset gain not included)", preset.gain_db)
-    } else {
-        "total EQ".to_owned()
-    };
-    chart
-        .draw_series(LineSeries::new(
-            total.iter().map(|&(f, db)| (f, db.clamp(y_lo, y_hi))),
-            total_color.stroke_width(4),
-        ))
-        .map_err(draw_err)?
-        .label(total_label)
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], total_color.stroke_width(5)));
+    // totals
+    let mut notes = Vec::new();
+    if eq.effective_preamp_db() != 0.0 {
+        notes.push(format!("{:+.1} dB preamp included", eq.effective_preamp_db()));
+    }
+    if eq.strength != 1.0 {
+        notes.push(format!("strength {:.0} %", eq.strength * 100.0));
+    }
+    if preset.gain_db != 0.0 {
+        notes.push(format!("{:+.1} dB preset gain not included", preset.gain_db));
+    }
+    for (t, ((name, _), total)) in channels.iter().zip(&totals).enumerate() {
+        let total_color = TOTAL_COLORS[t];
+        let mut label = if name.is_empty() { "total EQ".to_owned() } else { format!("total EQ, {name}") };
+        if !notes.is_empty() {
+            label = format!("{label} ({})", notes.join(", "));
+        }
+        chart
+            .draw_series(LineSeries::new(
+                total.iter().map(|&(f, db)| (f, db.clamp(y_lo, y_hi))),
+                total_color.stroke_width(4),
+            ))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], total_color.stroke_width(5)));
+    }
 
-    // numbered markers at each band's frequency, on the total curve
-    for ((i, p), _) in bands.iter().zip(&coeffs) {
+    // numbered markers at each band's frequency, on the total curve of a
+    // channel it applies to
+    for (i, p, channel) in &bands {
         if p.freq_hz < 20.0 || p.freq_hz > freqs[freqs.len() - 1] {
             continue;
         }
-        let y = coeffs.iter().map(|c| c.magnitude_db(p.freq_hz, fs)).sum::<f64>().clamp(y_lo, y_hi);
+        let t = channels.iter().position(|&(_, c)| channel.applies_to(c)).unwrap_or(0);
+        let total_color = TOTAL_COLORS[t];
+        let y = eq.magnitude_db_for_channel(p.freq_hz, fs, channels[t].1).clamp(y_lo, y_hi);
         let label = format!("{}", i + 1);
         chart
             .draw_series(std::iter::once(
@@ -250,6 +285,24 @@ mod tests {
         assert!(white > n / 2 && white < n * 98 / 100, "white {white} of {n}");
         assert!(total_blue > 3000, "total curve pixels {total_blue}");
         assert!(dark > 2000, "text/axis pixels {dark}");
+    }
+
+    /// With left-only and right-only bands there is a total curve per
+    /// channel; without, only the one.
+    #[test]
+    fn per_channel_presets_get_a_curve_per_channel() {
+        let count = |p: &Preset, c: [u8; 3]| {
+            render_eq_response_rgb(p, 48000.0).unwrap().chunks(3).filter(|px| *px == c).count()
+        };
+        let (left, right) = ([20u8, 60, 200], [200u8, 20, 120]);
+        let mut p = Preset::builtin("speech").unwrap();
+        assert!(count(&p, left) > 3000);
+        assert_eq!(count(&p, right), 0);
+        p.eq.bands[2].channel = EqChannel::Left;
+        p.eq.bands[3].channel = EqChannel::Right;
+        p.eq.preamp_db = -3.0;
+        assert!(count(&p, left) > 3000);
+        assert!(count(&p, right) > 3000);
     }
 
     #[test]

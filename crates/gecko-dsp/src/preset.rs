@@ -9,13 +9,19 @@
 //! output_device = "USB DAC"       # optional; default output if absent
 //! target_latency_ms = 20.0        # ms, 1..=500 (default 20)
 //!
-//! [[eq.bands]]                    # up to 16, applied in order
+//! [eq]
+//! preamp_db = -6.1                # dB, -30..=+30, applied by the EQ (default 0)
+//! strength = 1.0                  # 0..=1: gains and preamp scaled in dB (default 1)
+//!
+//! [[eq.bands]]                    # up to 32, applied in order
 //! type = "high_pass"              # peaking, low_shelf, high_shelf, low_pass,
 //!                                 # high_pass, notch, band_pass, all_pass
 //! freq = 90.0                     # Hz, 0 < freq < sample rate / 2
 //! q = 0.707                       # 0.025..=100
 //! gain_db = 0.0                   # dB, -24..=+24 (peaking and shelves)
 //! enabled = true                  # default true
+//! channel = "left"                # "all" (default), "left" (channel 0) or
+//!                                 # "right" (channel 1); see gecko_dsp::eq
 //!
 //! [limiter]
 //! enabled = true
@@ -24,12 +30,16 @@
 //! lookahead_ms = 2.0              # ms, 1..=5
 //! ```
 //!
+//! Presets written before `preamp_db`, `strength` and `channel` existed load
+//! unchanged (the defaults are what the EQ did then), and keys at their
+//! default are left out when a preset is written.
+//!
 //! Unknown keys are errors that name the key (a typo such as `frq` must not
 //! silently leave a band at its default).
 
 use crate::biquad::{MAX_BAND_GAIN_DB, MIN_BAND_GAIN_DB};
 use crate::chain::ChainParams;
-use crate::eq::{EqBand, EqParams, MAX_BANDS};
+use crate::eq::{EqBand, EqParams, MAX_BANDS, MAX_PREAMP_DB, MIN_PREAMP_DB};
 use crate::gain::{MAX_GAIN_DB, MIN_GAIN_DB};
 use crate::limiter::LimiterParams;
 use serde::{Deserialize, Serialize};
@@ -59,13 +69,40 @@ const BUILTINS: [(&str, &str); 4] = [
     ("night", include_str!("../presets/night.toml")),
 ];
 
-/// The EQ section of a preset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+/// The EQ section of a preset (`[eq]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PresetEq {
+    /// Flat gain the EQ applies before its bands, dB, -30..=+30 (default 0;
+    /// left out when written at 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub preamp_db: f64,
+    /// How much of the EQ to apply, 0..=1: band gains and the preamp scaled
+    /// in dB (default 1; left out when written at 1). See [`crate::eq`].
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub strength: f64,
     /// Bands in order (at most [`MAX_BANDS`]).
     #[serde(default)]
     pub bands: Vec<EqBand>,
+}
+
+impl Default for PresetEq {
+    /// No bands, preamp 0 dB, strength 1.
+    fn default() -> Self {
+        PresetEq { preamp_db: 0.0, strength: 1.0, bands: Vec::new() }
+    }
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// A preset as written in TOML (see the module docs for the format).
@@ -172,14 +209,19 @@ impl Preset {
     }
 
     /// A preset holding `params` (what "Save preset" stores): gain, limiter,
-    /// and the EQ bands up to the last one that differs from an unused band
-    /// (disabled bands in between are kept, so indices survive a round trip).
+    /// the EQ's preamp and strength, and the EQ bands up to the last one that
+    /// differs from an unused band (disabled bands in between are kept, so
+    /// indices survive a round trip).
     pub fn from_chain_params(name: &str, params: &ChainParams) -> Preset {
         let used = params.eq.bands.iter().rposition(|b| *b != EqBand::default()).map_or(0, |i| i + 1);
         Preset {
             name: Some(name.to_owned()),
             gain_db: params.gain_db,
-            eq: PresetEq { bands: params.eq.bands[..used].to_vec() },
+            eq: PresetEq {
+                preamp_db: params.eq.preamp_db,
+                strength: params.eq.strength,
+                bands: params.eq.bands[..used].to_vec(),
+            },
             limiter: params.limiter,
             ..Preset::default()
         }
@@ -224,6 +266,15 @@ impl Preset {
         {
             v.push("output_device = \"\": must name a device (leave the key out for the default output)".to_owned());
         }
+        if !(self.eq.preamp_db.is_finite() && (MIN_PREAMP_DB..=MAX_PREAMP_DB).contains(&self.eq.preamp_db)) {
+            v.push(format!(
+                "eq.preamp_db = {} dB: must be from {MIN_PREAMP_DB} to +{MAX_PREAMP_DB} dB",
+                self.eq.preamp_db
+            ));
+        }
+        if !(self.eq.strength.is_finite() && (0.0..=1.0).contains(&self.eq.strength)) {
+            v.push(format!("eq.strength = {}: must be from 0 to 1 (0 = no EQ, 1 = the full EQ)", self.eq.strength));
+        }
         if self.eq.bands.len() > MAX_BANDS {
             v.push(format!("eq.bands: {} bands: at most {MAX_BANDS} are supported", self.eq.bands.len()));
         }
@@ -258,12 +309,17 @@ impl Preset {
     }
 
     /// The chain settings this preset asks for (output device and target
-    /// latency are the engine's business). Bands past [`MAX_BANDS`] are
-    /// dropped (validation reports them).
+    /// latency are the engine's business): gain, EQ bands, preamp and
+    /// strength, limiter. Bands past [`MAX_BANDS`] are dropped (validation
+    /// reports them).
     pub fn chain_params(&self) -> ChainParams {
         ChainParams {
             gain_db: self.gain_db,
-            eq: EqParams::from_bands(&self.eq.bands),
+            eq: EqParams {
+                preamp_db: self.eq.preamp_db,
+                strength: self.eq.strength,
+                ..EqParams::from_bands(&self.eq.bands)
+            },
             limiter: self.limiter,
             ..ChainParams::default()
         }
@@ -294,6 +350,7 @@ mod tests {
         assert_eq!(p.problems(48_000.0), vec!["target_latency_ms = 800 ms: must be from 1 to 500 ms".to_owned()]);
     }
     use crate::biquad::FilterType;
+    use crate::eq::EqChannel;
 
     #[test]
     fn builtins_parse_validate_and_build_a_chain() {
@@ -384,9 +441,9 @@ mod tests {
     #[test]
     fn too_many_bands_are_reported() {
         let mut p = Preset::default();
-        p.eq.bands = vec![EqBand { enabled: true, ..EqBand::default() }; 17];
-        assert_eq!(p.problems(48000.0), ["eq.bands: 17 bands: at most 16 are supported"]);
-        assert_eq!(p.chain_params().eq.bands.iter().filter(|b| b.enabled).count(), 16);
+        p.eq.bands = vec![EqBand { enabled: true, ..EqBand::default() }; 33];
+        assert_eq!(p.problems(48000.0), ["eq.bands: 33 bands: at most 32 are supported"]);
+        assert_eq!(p.chain_params().eq.bands.iter().filter(|b| b.enabled).count(), 32);
     }
 
     #[test]
@@ -424,7 +481,14 @@ mod tests {
     fn chain_params_round_trip_through_a_saved_preset() {
         let mut params = Preset::builtin("speech").unwrap().chain_params();
         params.gain_db = -4.5;
-        params.eq.bands[6] = EqBand { kind: FilterType::Notch, freq_hz: 60.0, q: 10.0, gain_db: 0.0, enabled: true };
+        params.eq.bands[6] = EqBand {
+            kind: FilterType::Notch,
+            freq_hz: 60.0,
+            q: 10.0,
+            gain_db: 0.0,
+            enabled: true,
+            channel: EqChannel::All,
+        };
         let saved = Preset::from_chain_params("mine", &params);
         assert_eq!(saved.eq.bands.len(), 7, "trailing unused bands are left out");
         let text = saved.to_toml_string();
@@ -432,5 +496,73 @@ mod tests {
         back.validate(48000.0).unwrap();
         assert_eq!(back.name.as_deref(), Some("mine"));
         assert_eq!(back.chain_params(), params);
+    }
+
+    #[test]
+    fn preamp_strength_and_channels_load_validate_and_reach_the_chain() {
+        let text = r#"
+            name = "l-r"
+            [eq]
+            preamp_db = -6.5
+            strength = 0.75
+            [[eq.bands]]
+            type = "peaking"
+            freq = 1000
+            q = 1
+            gain_db = 6
+            channel = "left"
+            [[eq.bands]]
+            type = "low_shelf"
+            freq = 105
+            q = 0.7
+            gain_db = 4
+            [[eq.bands]]
+            type = "peaking"
+            freq = 3000
+            q = 2
+            gain_db = -4
+            channel = "right"
+        "#;
+        let p = Preset::from_toml_str(text, "l-r.toml").unwrap();
+        p.validate(48000.0).unwrap();
+        let c = p.chain_params();
+        assert_eq!((c.eq.preamp_db, c.eq.strength), (-6.5, 0.75));
+        assert_eq!(c.eq.bands[0].channel, EqChannel::Left);
+        assert_eq!(c.eq.bands[1].channel, EqChannel::All);
+        assert_eq!(c.eq.bands[2].channel, EqChannel::Right);
+        assert!(c.eq.magnitude_db_for_channel(1000.0, 48000.0, 0) > c.eq.magnitude_db_for_channel(1000.0, 48000.0, 1));
+        // saved and loaded again: the same
+        let saved = Preset::from_chain_params("l-r", &c);
+        let back = Preset::from_toml_str(&saved.to_toml_string(), "saved").unwrap();
+        assert_eq!(back.chain_params(), c);
+        // a bad channel is refused by the parser with the line
+        let e = Preset::from_toml_str(&text.replace("\"right\"", "\"centre\""), "l-r.toml").unwrap_err().to_string();
+        assert!(e.contains("unknown variant `centre`") && e.contains("line 22"), "{e}");
+        // out-of-range preamp and strength are named
+        let bad = Preset { eq: PresetEq { preamp_db: 40.0, strength: 1.5, ..p.eq.clone() }, ..p.clone() };
+        assert_eq!(
+            bad.problems(48000.0),
+            [
+                "eq.preamp_db = 40 dB: must be from -30 to +30 dB",
+                "eq.strength = 1.5: must be from 0 to 1 (0 = no EQ, 1 = the full EQ)"
+            ]
+        );
+    }
+
+    /// Presets written before preamp, strength and channels load as before
+    /// and are written back without the new keys.
+    #[test]
+    fn old_presets_load_unchanged() {
+        for name in Preset::builtin_names() {
+            let text = Preset::builtin_toml(name).unwrap();
+            assert!(!text.contains("preamp_db") && !text.contains("strength") && !text.contains("channel"));
+            let p = Preset::builtin(name).unwrap();
+            assert_eq!((p.eq.preamp_db, p.eq.strength), (0.0, 1.0));
+            let c = p.chain_params();
+            assert_eq!((c.eq.preamp_db, c.eq.strength), (0.0, 1.0));
+            assert!(!c.eq.has_channel_bands());
+            let out = p.to_toml_string();
+            assert!(!out.contains("preamp_db") && !out.contains("strength") && !out.contains("channel"), "{out}");
+        }
     }
 }
