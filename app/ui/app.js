@@ -225,7 +225,8 @@ function renderBands() {
       `<td><select id="band-${i}-type">${opts}</select></td>` +
       `<td><input type="number" id="band-${i}-freq" min="10" max="23000" step="1" value="${b.freq}"></td>` +
       `<td><input type="number" id="band-${i}-q" min="0.05" max="40" step="0.05" value="${b.q}"></td>` +
-      `<td><input type="number" id="band-${i}-gain" min="-24" max="24" step="0.5" value="${b.gain_db}"${HAS_GAIN.has(b.type) ? "" : " disabled"}></td>`;
+      `<td><input type="number" id="band-${i}-gain" min="-24" max="24" step="0.5" value="${b.gain_db}"${HAS_GAIN.has(b.type) ? "" : " disabled"}></td>` +
+      `<td><select id="band-${i}-channel">${["all", "left", "right"].map((c) => `<option value="${c}"${c === (b.channel || "all") ? " selected" : ""}>${c}</option>`).join("")}</select></td>`;
     tr.onclick = () => {
       if (selected !== i) {
         selected = i;
@@ -242,6 +243,7 @@ function renderBands() {
     tr.querySelector(`#band-${i}-freq`).onchange = edit("freq", (t) => Number(t.value));
     tr.querySelector(`#band-${i}-q`).onchange = edit("q", (t) => Number(t.value));
     tr.querySelector(`#band-${i}-gain`).onchange = edit("gain_db", (t) => Number(t.value));
+    tr.querySelector(`#band-${i}-channel`).onchange = edit("channel", (t) => t.value);
     tb.appendChild(tr);
   });
 }
@@ -249,7 +251,7 @@ function renderBands() {
 $("add-band").onclick = () => {
   if (!params) return banner("the engine is not running — Start engine", false, "start_engine");
   const i = params.eq.bands.findIndex((b) => !b.enabled);
-  if (i < 0) return banner("all 16 bands are in use");
+  if (i < 0) return banner(`all ${params.eq.bands.length} bands are in use`);
   selected = i;
   act(invoke("set_eq_band", { index: i, band: { type: "peaking", freq: 1000, q: 1.0, gain_db: 0, enabled: true } }));
 };
@@ -263,6 +265,9 @@ function renderControls() {
   $("limiter-on").checked = params.limiter.enabled;
   if (document.activeElement !== $("ceiling")) $("ceiling").value = params.limiter.ceiling_dbtp;
   $("mute").checked = !!params.mute;
+  const pct = Math.round((params.eq.strength ?? 1) * 100);
+  $("strength").value = pct;
+  $("strength-value").textContent = `${pct} %`;
 }
 
 $("gain").oninput = () => {
@@ -273,6 +278,11 @@ $("gain").onchange = () => act(invoke("set_gain", { db: Number($("gain").value) 
 $("limiter-on").onchange = () => act(invoke("set_limiter", { enabled: $("limiter-on").checked, ceilingDbtp: null }));
 $("ceiling").onchange = () => act(invoke("set_limiter", { enabled: null, ceilingDbtp: Number($("ceiling").value) }));
 $("mute").onchange = () => act(invoke("set_mute", { muted: $("mute").checked }));
+$("strength").oninput = () => {
+  editingUntil = performance.now() + 1500;
+  $("strength-value").textContent = `${$("strength").value} %`;
+};
+$("strength").onchange = () => act(invoke("set_strength", { percent: Number($("strength").value) }));
 $("bypass").onclick = () => act(invoke("bypass"));
 $("preset-load").onclick = () => act(invoke("load_preset", { name: $("preset-select").value }));
 $("preset-save").onclick = async () => {

@@ -60,6 +60,12 @@ pub async fn set_mute(ctx: State<'_, Arc<Ctx>>, muted: bool) -> Result<Applied, 
     blocking(&ctx, move |c| c.set_mute(muted)).await
 }
 
+/// Scales the whole EQ correction to `percent` (0–100).
+#[tauri::command]
+pub async fn set_strength(ctx: State<'_, Arc<Ctx>>, percent: f64) -> Result<Applied, UiError> {
+    blocking(&ctx, move |c| c.set_strength(percent)).await
+}
+
 /// Gain 0 dB, no EQ, limiter off.
 #[tauri::command]
 pub async fn bypass(ctx: State<'_, Arc<Ctx>>) -> Result<Applied, UiError> {

@@ -416,6 +416,11 @@ impl Ctx {
     pub fn set_mute(&self, muted: bool) -> Result<Applied, UiError> {
         Ok(self.client()?.set_mute(muted)?)
     }
+    /// Scales the whole EQ correction to `percent` (0–100).
+    pub fn set_strength(&self, percent: f64) -> Result<Applied, UiError> {
+        Ok(self.client()?.set_strength(percent)?)
+    }
+
     /// Gain 0 dB, no EQ, limiter off.
     pub fn bypass(&self) -> Result<Applied, UiError> {
         Ok(self.client()?.bypass()?)

@@ -27,6 +27,7 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>, ctx: Arc<Ctx>) -> Builder<
         commands::set_eq_band,
         commands::set_limiter,
         commands::set_mute,
+        commands::set_strength,
         commands::bypass,
         commands::eq_curve,
         commands::filter_types,

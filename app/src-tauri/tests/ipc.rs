@@ -81,7 +81,8 @@ fn settings_reach_the_engine_and_bad_ones_are_refused_with_the_reason() {
     let band = json!({"type": "peaking", "freq": 3000.0, "q": 1.0, "gain_db": 4.0, "enabled": true});
     let r = call(&f, "set_eq_band", json!({"index": 2, "band": band})).unwrap();
     assert_eq!(r["params"]["eq"]["bands"][2]["freq"], 3000.0);
-    let expect = EqBand { kind: FilterType::Peaking, freq_hz: 3000.0, q: 1.0, gain_db: 4.0, enabled: true };
+    let expect =
+        EqBand { kind: FilterType::Peaking, freq_hz: 3000.0, q: 1.0, gain_db: 4.0, enabled: true, ..EqBand::default() };
     assert_eq!(engine_params(&f).eq.bands[2], expect);
 
     call(&f, "set_limiter", json!({"enabled": true, "ceilingDbtp": -2.0})).unwrap();
@@ -134,7 +135,8 @@ fn presets_are_saved_listed_and_loaded_back() {
 #[test]
 fn the_curve_is_gecko_dsps_analytic_response() {
     let f = fixture(false);
-    let band = EqBand { kind: FilterType::Peaking, freq_hz: 1000.0, q: 1.4, gain_db: 6.0, enabled: true };
+    let band =
+        EqBand { kind: FilterType::Peaking, freq_hz: 1000.0, q: 1.4, gain_db: 6.0, enabled: true, ..EqBand::default() };
     let eq = EqParams::from_bands(&[band]);
     let c = call(&f, "eq_curve", json!({"eq": eq, "points": 301})).unwrap();
     let freqs: Vec<f64> = serde_json::from_value(c["freqs"].clone()).unwrap();

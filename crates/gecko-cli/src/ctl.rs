@@ -22,6 +22,17 @@ pub struct CtlArgs {
     command: CtlCommand,
 }
 
+/// `--channel` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Every channel.
+    All,
+    /// Channel 0.
+    Left,
+    /// Channel 1.
+    Right,
+}
+
 /// `on` / `off`.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnOff {
@@ -67,9 +78,9 @@ enum CtlCommand {
         #[arg(long, value_name = "DBTP", allow_negative_numbers = true)]
         ceiling: Option<f64>,
     },
-    /// Set one EQ band (0 to 15): `gecko ctl eq 2 peaking 3000 --q 1 --gain-db 4`.
+    /// Set one EQ band (0 to 31): `gecko ctl eq 2 peaking 3000 --q 1 --gain-db 4 [--channel left]`.
     Eq {
-        /// Band index, 0 to 15.
+        /// Band index, 0 to 31.
         index: usize,
         /// Filter type: peaking, low_shelf, high_shelf, low_pass, high_pass, notch, band_pass, all_pass.
         #[arg(value_name = "TYPE")]
@@ -86,6 +97,14 @@ enum CtlCommand {
         /// Store the band but leave it disabled.
         #[arg(long)]
         off: bool,
+        /// The channels it applies to.
+        #[arg(long, value_enum, default_value_t = Channel::All)]
+        channel: Channel,
+    },
+    /// Scale the whole EQ correction (band gains and preamp, in dB): 0 to 100 %.
+    Strength {
+        /// Percent.
+        percent: f64,
     },
     /// Gain 0 dB, no EQ, limiter off: pass audio unchanged (a mute stays on).
     Bypass,
@@ -237,12 +256,18 @@ pub fn run(a: CtlArgs) -> Result<()> {
             applied(&c.set_preset(&sent)?, a.json)?
         }
         CtlCommand::Limiter { state, ceiling } => applied(&c.set_limiter(Some(state == OnOff::On), ceiling)?, a.json)?,
-        CtlCommand::Eq { index, kind, freq, q, gain_db, off } => {
+        CtlCommand::Strength { percent } => applied(&c.set_strength(percent)?, a.json)?,
+        CtlCommand::Eq { index, kind, freq, q, gain_db, off, channel } => {
             let kind = gecko_dsp::FilterType::ALL.into_iter().find(|t| t.name() == kind).ok_or_else(|| {
                 let names: Vec<_> = gecko_dsp::FilterType::ALL.iter().map(|t| t.name()).collect();
                 anyhow::anyhow!("{kind:?} is not a filter type: use one of {}", names.join(", "))
             })?;
-            let band = gecko_dsp::EqBand { kind, freq_hz: freq, q, gain_db, enabled: !off };
+            let channel = match channel {
+                Channel::All => gecko_dsp::EqChannel::All,
+                Channel::Left => gecko_dsp::EqChannel::Left,
+                Channel::Right => gecko_dsp::EqChannel::Right,
+            };
+            let band = gecko_dsp::EqBand { kind, freq_hz: freq, q, gain_db, enabled: !off, channel };
             applied(&c.set_eq_band(index, band)?, a.json)?
         }
         CtlCommand::Bypass => applied(&c.bypass()?, a.json)?,

@@ -162,6 +162,11 @@ impl ControlClient {
         self.applied(Request::SetMute { muted })
     }
 
+    /// Scales the whole EQ correction to `percent` (0–100) of what is written.
+    pub fn set_strength(&mut self, percent: f64) -> Result<Applied, ClientError> {
+        self.applied(Request::SetStrength { percent })
+    }
+
     /// Moves the engine's playback to `device` (`None`: the system default)
     /// while it runs; returns where it plays when the new device runs. The
     /// engine refuses (and keeps playing where it was) a device it cannot

@@ -1,7 +1,7 @@
 //! The messages. One JSON object per line, each with `"v": 1`.
 //!
 //! Requests carry a `"type"` (`hello`, `status`, `telemetry`, `subscribe`,
-//! `set_gain`, `set_preset`, `set_eq_band`, `set_limiter`, `bypass`, `set_mute`,
+//! `set_gain`, `set_preset`, `set_eq_band`, `set_limiter`, `bypass`, `set_mute`, `set_strength`,
 //! `set_output`); replies carry a `"type"` too (`hello`, `status`,
 //! `telemetry`, `applied`, `subscribed`, `output`), or, on failure, an
 //! `"error": {"code", "message"}` object.
@@ -54,7 +54,7 @@ pub enum Request {
         /// Built-in name or TOML text.
         name_or_toml: String,
     },
-    /// Replace one EQ band (index 0–15).
+    /// Replace one EQ band (index 0–31).
     SetEqBand {
         /// Band index.
         index: usize,
@@ -77,6 +77,13 @@ pub enum Request {
     SetMute {
         /// Muted or not.
         muted: bool,
+    },
+    /// Scale the whole EQ correction: every band's gain and the preamp, in
+    /// dB, by `percent` / 100 (0 = flat for peaking and shelf bands, 100 = as
+    /// written). Ramped like any gain change.
+    SetStrength {
+        /// 0 to 100.
+        percent: f64,
     },
     /// Move playback to another output device while the engine runs (the
     /// drift loop, the DSP settings, the recording and the ring carry on;
@@ -433,8 +440,7 @@ fn parse_versioned(line: &str) -> Result<Map<String, Value>, ErrorBody> {
     }
 }
 
-const REQUEST_TYPES: &str =
-    "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute, set_output";
+const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute, set_strength, set_output";
 
 /// Parses a request line; every failure is a structured error to send back.
 pub fn decode_request(line: &str) -> Result<Request, ErrorBody> {
@@ -512,6 +518,7 @@ mod tests {
             Request::SetLimiter { enabled: Some(true), ceiling_dbtp: None },
             Request::Bypass,
             Request::SetMute { muted: true },
+            Request::SetStrength { percent: 50.0 },
             Request::SetOutput { device: Some("Speakers".into()) },
             Request::SetOutput { device: None },
         ];

@@ -400,6 +400,7 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
         Request::SetLimiter { enabled, ceiling_dbtp } => Edit::Limiter { enabled, ceiling_dbtp },
         Request::Bypass => Edit::Bypass,
         Request::SetMute { muted } => Edit::Mute(muted),
+        Request::SetStrength { percent } => Edit::Strength(percent),
         Request::SetOutput { device } => {
             let device = device.filter(|d| !d.trim().is_empty());
             let o = shared.state.request_output(device, crate::state::OUTPUT_SWITCH_TIMEOUT)?;

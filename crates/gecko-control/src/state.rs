@@ -25,7 +25,7 @@ pub enum Edit {
     Preset(String),
     /// Replace EQ band `index`.
     EqBand {
-        /// Band index, 0–15.
+        /// Band index, 0 to [`MAX_BANDS`] − 1.
         index: usize,
         /// The band.
         band: EqBand,
@@ -41,6 +41,8 @@ pub enum Edit {
     Bypass,
     /// The user's mute on or off (kept across preset changes and bypass).
     Mute(bool),
+    /// The EQ's strength, percent (0–100): band gains and preamp scaled in dB.
+    Strength(f64),
 }
 
 fn invalid(msg: impl Into<String>) -> ErrorBody {
@@ -89,11 +91,15 @@ impl Edit {
                 }
                 p.eq.bands[*index] = *band;
                 format!(
-                    "EQ band {index}: {:?} {} Hz, Q {}, {} dB{}",
-                    band.kind,
+                    "EQ band {index}: {} {} Hz, Q {}, {} dB{}{}",
+                    band.kind.name(),
                     band.freq_hz,
                     band.q,
                     band.gain_db,
+                    match band.channel {
+                        gecko_dsp::EqChannel::All => String::new(),
+                        c => format!(", {} channel only", c.name()),
+                    },
                     if band.enabled { "" } else { " (off)" }
                 )
             }
@@ -118,6 +124,13 @@ impl Edit {
             Edit::Mute(m) => {
                 params.mute = *m;
                 return Ok(if *m { "muted" } else { "unmuted" }.into());
+            }
+            Edit::Strength(pct) => {
+                if !(pct.is_finite() && (0.0..=100.0).contains(pct)) {
+                    return Err(invalid(format!("strength {pct} %: must be from 0 to 100 %")));
+                }
+                p.eq.strength = pct / 100.0;
+                format!("EQ strength {pct} %")
             }
         };
         p.validate(VALIDATION_RATE).map_err(|e| invalid(format!("{e}; nothing was changed")))?;
@@ -378,7 +391,12 @@ mod tests {
         assert!(s.edit(&Edit::Limiter { enabled: None, ceiling_dbtp: Some(3.0) }).is_err());
         let band = EqBand { enabled: true, gain_db: 3.0, ..EqBand::default() };
         assert_eq!(s.edit(&Edit::EqBand { index: 15, band }).unwrap().params.eq.bands[15], band);
-        assert!(s.edit(&Edit::EqBand { index: 16, band }).unwrap_err().message.contains("0 to 15"));
+        let last = MAX_BANDS - 1;
+        assert_eq!(s.edit(&Edit::EqBand { index: last, band }).unwrap().params.eq.bands[last], band);
+        let e = s.edit(&Edit::EqBand { index: MAX_BANDS, band }).unwrap_err().message;
+        assert!(e.contains(&format!("0 to {last}")), "{e}");
+        assert_eq!(s.edit(&Edit::Strength(40.0)).unwrap().params.eq.strength, 0.4);
+        assert!(s.edit(&Edit::Strength(140.0)).unwrap_err().message.contains("0 to 100"));
         let bad = EqBand { freq_hz: 1e6, ..band };
         assert!(s.edit(&Edit::EqBand { index: 0, band: bad }).is_err());
         let toml = "name = \"mine\"\ngain_db = -3\n";

@@ -29,7 +29,8 @@ pub enum Command {
     Device(Option<String>),
 }
 
-const HELP: &str = "commands: gain DB | preset NAME|FILE | limiter on|off | mute on|off | bypass | device [NAME]";
+const HELP: &str =
+    "commands: gain DB | preset NAME|FILE | limiter on|off | mute on|off | strength PERCENT | bypass | device [NAME]";
 
 /// Parses one command line; `None` for a blank line, `Err` with a message
 /// for the user (including `help`'s).
@@ -57,6 +58,11 @@ fn parse_edit(line: &str) -> Result<Option<Edit>, String> {
         ("limiter", Some("off")) => Ok(Some(Edit::Limiter { enabled: Some(false), ceiling_dbtp: None })),
         ("mute", Some("on")) => Ok(Some(Edit::Mute(true))),
         ("mute", Some("off")) => Ok(Some(Edit::Mute(false))),
+        ("strength", Some(v)) => {
+            let pct: f64 =
+                v.trim_end_matches('%').parse().map_err(|_| format!("strength: {v:?} is not a percentage"))?;
+            Ok(Some(Edit::Strength(pct)))
+        }
         ("bypass", None) => Ok(Some(Edit::Bypass)),
         ("help", _) => Err(HELP.into()),
         _ => Err(format!("unknown command {line:?}; type `help`")),

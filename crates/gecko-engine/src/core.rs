@@ -355,7 +355,14 @@ mod tests {
     #[test]
     fn a_new_format_keeps_the_live_settings_or_falls_back_when_they_do_not_fit() {
         let startup = ChainParams::default();
-        let band = EqBand { kind: FilterType::Peaking, freq_hz: 30_000.0, q: 1.0, gain_db: 3.0, enabled: true };
+        let band = EqBand {
+            kind: FilterType::Peaking,
+            freq_hz: 30_000.0,
+            q: 1.0,
+            gain_db: 3.0,
+            enabled: true,
+            ..EqBand::default()
+        };
         let live = ChainParams { gain_db: -9.0, mute: true, ..ChainParams::default() };
         let c = chain_for_format(format(96_000.0), &live, &startup).unwrap();
         assert_eq!((c.sample_rate(), *c.params()), (96_000, live), "live edits survive a rate change");
