@@ -320,12 +320,24 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
     }
     let view = ui::LiveView::new(!a.quiet);
     let outputs = gecko_engine_process::SocketOutputs(state.clone());
+    let mut bindings = gecko_engine_process::bindings::DeviceBindings::new(
+        gecko_services::PresetStore::from_env(),
+        a.opts.preset.clone(),
+    );
     let report = gecko_engine::run_with_outputs(
         &config,
         cancel,
         || state.latest(),
         |p| {
             view.update(p);
+            match bindings.on_output(p.output_id.as_deref(), p.output.as_deref()) {
+                Some(Ok(change)) => match state.edit(&change.edit) {
+                    Ok(_) => tracing::info!("{}", change.message),
+                    Err(e) => tracing::warn!("{}: {}", change.message, e.message),
+                },
+                Some(Err(e)) => tracing::warn!("{e}"),
+                None => {}
+            }
             if let Some(s) = &server {
                 s.publish(gecko_engine_process::snapshot(p));
             }

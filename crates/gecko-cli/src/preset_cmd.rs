@@ -17,6 +17,48 @@ pub enum PresetCommand {
         #[arg(value_name = "NAME|FILE")]
         preset: String,
     },
+    /// Import an Equalizer APO / AutoEq `ParametricEQ.txt` or `GraphicEQ.txt`,
+    /// or a REW "filter settings as text" export, into your presets (every
+    /// line not imported as written is reported with its line number).
+    Import {
+        /// The file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The preset's name (default: the file's, without AutoEq's suffix).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Replace a preset of yours with the same name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a preset's EQ as Equalizer APO `ParametricEQ.txt` or CamillaDSP YAML.
+    Export {
+        /// Built-in name, your preset's name, or file.
+        #[arg(value_name = "PRESET")]
+        preset: String,
+        /// The format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Apo)]
+        format: ExportFormat,
+        /// Where to write it (default: standard output).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Use PRESET whenever the engine plays on DEVICE (as `gecko devices`
+    /// shows it: the UID in brackets on macOS, the name on Linux). A device
+    /// without a binding gets the engine's own preset (`--preset`).
+    Bind {
+        /// The output device.
+        device: String,
+        /// A built-in's or your preset's name.
+        preset: String,
+    },
+    /// Remove DEVICE's binding.
+    Unbind {
+        /// The output device.
+        device: String,
+    },
+    /// List the bindings (device → preset).
+    Bindings,
     /// Check a preset file: every problem is reported with its field and why.
     Check {
         /// The TOML file.
@@ -28,8 +70,30 @@ pub enum PresetCommand {
     },
 }
 
+/// `gecko preset export --format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Equalizer APO / AutoEq `ParametricEQ.txt`.
+    Apo,
+    /// A CamillaDSP configuration (filters and pipeline; YAML).
+    Camilladsp,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum EqCommand {
+    /// Print a preset's EQ magnitude response per channel (Hz, dB) as the
+    /// engine runs it at 48 kHz: preamp, strength and every band.
+    Response {
+        /// Built-in name, your preset's name, or file.
+        #[arg(value_name = "PRESET")]
+        preset: String,
+        /// Comma-separated values with a header line, for scripts.
+        #[arg(long)]
+        csv: bool,
+        /// The frequencies, Hz (default: 1/3-octave centres from 20 Hz to 20 kHz).
+        #[arg(long, value_name = "F1,F2,…", value_delimiter = ',')]
+        freqs: Option<Vec<f64>>,
+    },
     /// Draw a preset's EQ magnitude response (20 Hz–20 kHz) as a PNG.
     Plot {
         /// Built-in name, your preset's name, or file.
@@ -78,6 +142,80 @@ pub fn run_preset(c: PresetCommand) -> Result<()> {
             }
             Ok(())
         }
+        PresetCommand::Import { file, name, force } => {
+            let store = gecko_services::PresetStore::from_env();
+            let mut imported = gecko_dsp::import::from_path(&file)
+                .map_err(|e| anyhow::anyhow!("cannot import {}: {e}", file.display()))?;
+            let name = name.or_else(|| imported.preset.name.clone()).unwrap_or_else(|| "imported".into());
+            imported.preset.name = Some(name.clone());
+            imported.preset.validate(gecko_control::state::VALIDATION_RATE)?;
+            let path = store.path_for(&name)?;
+            if path.exists() && !force {
+                anyhow::bail!("you already have a preset {name:?} ({}): pass --force to replace it", path.display());
+            }
+            let path = store.save(&name, &imported.preset)?;
+            for note in &imported.warnings {
+                eprintln!("note: {}: {note}", file.display());
+            }
+            let eq = &imported.preset.eq;
+            let count = |c: gecko_dsp::EqChannel| eq.bands.iter().filter(|b| b.enabled && b.channel == c).count();
+            println!(
+                "imported {:?} into {}: {} band(s) on both channels, {} left, {} right; preamp {:+.1} dB{}",
+                name,
+                path.display(),
+                count(gecko_dsp::EqChannel::All),
+                count(gecko_dsp::EqChannel::Left),
+                count(gecko_dsp::EqChannel::Right),
+                eq.preamp_db,
+                if imported.warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} note(s) above", imported.warnings.len())
+                }
+            );
+            Ok(())
+        }
+        PresetCommand::Export { preset, format, out } => {
+            let p = crate::load_preset(&preset)?;
+            let text = match format {
+                ExportFormat::Apo => gecko_dsp::export::preset_to_equalizer_apo(&p),
+                ExportFormat::Camilladsp => gecko_dsp::export::preset_to_camilladsp(&p),
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                    println!("wrote {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+        PresetCommand::Bind { device, preset } => {
+            let store = gecko_services::PresetStore::from_env();
+            store.bind(&device, &preset)?;
+            println!("{device} → {preset} (in {})", store.bindings_path().display());
+            Ok(())
+        }
+        PresetCommand::Unbind { device } => {
+            let store = gecko_services::PresetStore::from_env();
+            if store.unbind(&device)? {
+                println!("{device} has no preset of its own now");
+            } else {
+                println!("{device} had no binding");
+            }
+            Ok(())
+        }
+        PresetCommand::Bindings => {
+            let store = gecko_services::PresetStore::from_env();
+            let b = store.bindings()?;
+            if b.is_empty() {
+                println!("no bindings (`gecko preset bind DEVICE PRESET`)");
+            }
+            for (device, preset) in b {
+                println!("{device} → {preset}");
+            }
+            Ok(())
+        }
         PresetCommand::Check { file, rate } => {
             let p = Preset::check_file(&file, rate)?;
             let bands = p.eq.bands.iter().filter(|b| b.enabled).count();
@@ -97,6 +235,28 @@ pub fn run_preset(c: PresetCommand) -> Result<()> {
 
 pub fn run_eq(c: EqCommand) -> Result<()> {
     match c {
+        EqCommand::Response { preset, csv, freqs } => {
+            let p = crate::load_preset(&preset)?;
+            p.validate(RESPONSE_RATE)?;
+            let eq = p.chain_params().eq;
+            let freqs = freqs.unwrap_or_else(third_octaves);
+            if let Some(f) = freqs.iter().find(|f| !(f.is_finite() && **f > 0.0 && **f < RESPONSE_RATE / 2.0)) {
+                anyhow::bail!("--freqs: {f} Hz is not between 0 and {} Hz", RESPONSE_RATE / 2.0);
+            }
+            let db = |f: f64, ch: usize| eq.magnitude_db_for_channel(f, RESPONSE_RATE, ch);
+            if csv {
+                println!("freq_hz,left_db,right_db");
+                for f in freqs {
+                    println!("{f},{:.4},{:.4}", db(f, 0), db(f, 1));
+                }
+            } else {
+                println!("{:>10}  {:>8}  {:>8}", "Hz", "left dB", "right dB");
+                for f in freqs {
+                    println!("{f:>10.1}  {:>8.2}  {:>8.2}", db(f, 0), db(f, 1));
+                }
+            }
+            Ok(())
+        }
         EqCommand::Plot { preset, out, rate } => {
             let p = crate::load_preset(&preset)?;
             gecko_dsp::plot_eq_response(&p, rate, &out).with_context(|| format!("cannot plot {preset}"))?;
@@ -104,4 +264,13 @@ pub fn run_eq(c: EqCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The rate `gecko eq response` evaluates at: Gecko Sink's default, Hz.
+const RESPONSE_RATE: f64 = gecko_identity::DEFAULT_SAMPLE_RATE;
+
+/// 1/3-octave frequencies from 20 Hz to 20 kHz: 10^(n/10) Hz for n = 13..=43,
+/// the exact values behind ISO 266's preferred numbers (which round them).
+fn third_octaves() -> Vec<f64> {
+    (13..=43).map(|n| 10f64.powf(n as f64 / 10.0)).collect()
 }

@@ -592,3 +592,66 @@ fn the_cli_finds_the_users_presets_by_name() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("nor one of yours in"), "{}", stderr(&o));
 }
+
+/// A person imports AutoEq's HD 650 correction (the real file, from
+/// crates/gecko-dsp/tests/data), finds it by name, reads its response and
+/// exports it again: the response at 1 kHz is the preamp plus the bands'
+/// (checked against the DSP crate's own response of the same file), and the
+/// export imports back to the same response.
+#[test]
+fn an_autoeq_file_imports_lists_answers_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let presets = dir.path().join("presets");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gecko-dsp/tests/data/Sennheiser HD 650 ParametricEQ.txt");
+    let g = || {
+        let mut c = gecko();
+        c.env("GECKO_PRESETS_DIR", &presets);
+        c
+    };
+    let o = run(g().args(["preset", "import"]).arg(&file));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("imported \"Sennheiser HD 650\"") && out.contains("preamp -6.1 dB"), "{out}");
+    // a second import under the same name must not overwrite silently
+    let o = run(g().args(["preset", "import"]).arg(&file));
+    assert!(!o.status.success() && stderr(&o).contains("--force"), "{}", stderr(&o));
+    let o = run(g().args(["preset", "list"]));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Sennheiser HD 650"));
+    let response = |spec: &str| -> Vec<(f64, f64, f64)> {
+        let o = run(g().args(["eq", "response", spec, "--csv", "--freqs", "30,1000,8865"]));
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+                (v[0], v[1], v[2])
+            })
+            .collect()
+    };
+    let r = response("Sennheiser HD 650");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let expected = gecko_dsp::import::import_str(&text, "x").unwrap().preset.chain_params().eq;
+    for (f, l, rr) in &r {
+        let want = expected.magnitude_db_for_channel(*f, 48_000.0, 0);
+        assert!((l - want).abs() < 1e-3 && (rr - want).abs() < 1e-3, "{f} Hz: {l}/{rr} dB, want {want}");
+    }
+    // export to Equalizer APO and import that: the same response
+    let apo = dir.path().join("out ParametricEQ.txt");
+    let o = run(g().args(["preset", "export", "Sennheiser HD 650", "-o"]).arg(&apo));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(g().args(["preset", "import", "--name", "round trip"]).arg(&apo));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for ((_, a, _), (_, b, _)) in r.iter().zip(response("round trip")) {
+        assert!((a - b).abs() < 0.01, "{a} vs {b}");
+    }
+    let o = run(g().args(["preset", "export", "Sennheiser HD 650", "--format", "camilladsp"]));
+    let yaml = String::from_utf8_lossy(&o.stdout);
+    assert!(yaml.contains("filters:") && yaml.contains("pipeline:") && yaml.contains("Biquad"), "{yaml}");
+    // a bad line is reported with its number, and nothing is imported
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "Preamp: -3 dB\nFilter 1: ON PK Fc banana Hz Gain 2 dB Q 1\n").unwrap();
+    let o = run(g().args(["preset", "import"]).arg(&bad));
+    assert!(!o.status.success() && stderr(&o).contains("line 2"), "{}", stderr(&o));
+    assert!(!presets.join("bad.toml").exists());
+}

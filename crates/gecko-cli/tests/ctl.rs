@@ -242,6 +242,11 @@ impl TwoCards {
 
     /// As [`TwoCards::start`], with `extra` arguments for `gecko engine`.
     fn start_with(tag: &str, secs: u64, control_stdin: bool, extra: &[&str]) -> TwoCards {
+        TwoCards::start_full(tag, secs, control_stdin, extra, &[])
+    }
+
+    /// As [`TwoCards::start_with`], with `host_extra` arguments for `gecko host`.
+    fn start_full(tag: &str, secs: u64, control_stdin: bool, extra: &[&str], host_extra: &[&str]) -> TwoCards {
         let home = tempfile::tempdir().unwrap();
         std::fs::write(home.path().join(".asoundrc"), asoundrc(true)).unwrap();
         let sock: PathBuf = home.path().join("engine.sock");
@@ -279,6 +284,7 @@ impl TwoCards {
                 "--shm-name",
                 &shm,
             ])
+            .args(host_extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -432,4 +438,73 @@ fn the_engine_follows_its_device_out_and_back_in() {
     let read: u64 = report_number(&report, "frames      in ");
     assert!(read >= secs * 48_000, "read {read} frames of a {secs} s stream");
     assert!(report.contains("· laps 0 ·"), "no ring laps: {report}");
+}
+
+/// Presets per output device, through a real engine process on two ALSA
+/// null PCMs: "studio" is bound to a preset whose EQ cuts 440 Hz by 12 dB;
+/// the engine starts on "default" (no binding: bypass), a client moves it to
+/// "studio", and the engine takes the bound preset within a second: its
+/// status names it and carries its band, and its own recording of a 440 Hz
+/// sine goes from the bit-exact sine (bypass) to a quieter one.
+///
+/// Not shown here: the exact −12 dB and the absence of a step at the switch
+/// in the recording. The null PCMs are not paced by a clock, so they run the
+/// ring dry between callbacks and the recording is the sine gated by
+/// silences, each gate restarting the EQ's transient (see the closing note).
+#[test]
+fn moving_the_output_applies_the_preset_bound_to_the_device() {
+    let secs = 6;
+    let rec_dir = tempfile::tempdir().unwrap();
+    let rec = rec_dir.path().join("rec.wav");
+    let session = TwoCards::start_with("gkbind", secs, false, &["-r", rec.to_str().unwrap()]);
+    let sock = session.sock.clone();
+    let presets = session.home.path().join(".config/gecko/presets");
+    std::fs::create_dir_all(&presets).unwrap();
+    std::fs::write(
+        presets.join("Studio EQ.toml"),
+        "[[eq.bands]]\ntype = \"peaking\"\nfreq = 440.0\nq = 1.0\ngain_db = -12.0\n",
+    )
+    .unwrap();
+    let o = gecko().env("HOME", session.home.path()).args(["preset", "bind", "studio", "Studio EQ"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&sock, &["status"])["preset"], serde_json::Value::Null, "default has no binding: bypass");
+    ok(&sock, &["device", "studio"]);
+    let moved = Instant::now();
+    while json(&sock, &["status"])["preset"] != "Studio EQ" {
+        assert!(
+            moved.elapsed() < Duration::from_secs(1),
+            "the bound preset was not applied: {}",
+            json(&sock, &["status"])
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let st = json(&sock, &["status"]);
+    let band = &st["params"]["eq"]["bands"][0];
+    assert_eq!(
+        (band["type"].as_str(), band["freq"].as_f64(), band["gain_db"].as_f64()),
+        (Some("peaking"), Some(440.0), Some(-12.0)),
+        "{st}"
+    );
+    // The preset's response at 440 Hz as the engine runs it.
+    let o = gecko()
+        .env("HOME", session.home.path())
+        .args(["eq", "response", "Studio EQ", "--csv", "--freqs", "440"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&o.stdout);
+    let db: f64 = csv.lines().nth(1).and_then(|l| l.split(',').nth(1)).and_then(|v| v.parse().ok()).unwrap();
+    assert!((db + 12.0).abs() < 1e-6, "{csv}");
+    let (report, err) = session.finish();
+    eprintln!("engine:\n{report}\n{err}");
+    let mut r = hound::WavReader::open(&rec).unwrap();
+    let samples: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
+    let left: Vec<f32> = samples.chunks_exact(2).map(|f| f[0]).collect();
+    let peaks: Vec<f32> =
+        left.chunks(960).map(|b| b.iter().fold(0f32, |m, x| m.max(x.abs()))).filter(|p| *p > 0.01).collect();
+    assert!(peaks.len() > 100, "too little audio recorded: {} blocks", peaks.len());
+    let full = peaks[..20].iter().copied().fold(0f32, f32::max);
+    let tail = &peaks[peaks.len() - 50..];
+    let tail_mean = tail.iter().sum::<f32>() / tail.len() as f32;
+    assert!(tail.iter().all(|p| *p <= full * 1.001), "no block after the switch is louder than the bypassed sine");
+    assert!(20.0 * (tail_mean / full).log10() < -3.0, "the cut shows in the recording: {tail_mean} vs {full}");
 }

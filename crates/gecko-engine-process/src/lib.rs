@@ -8,9 +8,11 @@
 //! - [`SocketOutputs`]: the socket's `set_output` requests as the engine's
 //!   [`gecko_engine::OutputRequests`].
 //! - [`stdin`]: live commands on standard input, the same requests as the socket's.
+//! - [`bindings`]: the preset bound to each output device, applied when the output changes.
 //!
 //! `gecko engine` wires these together; `gecko ctl` is a client only.
 
+pub mod bindings;
 pub mod stdin;
 
 use gecko_control::protocol::{DriftInfo, FormatInfo, Meters, TelemetryMsg, WriterStats, finite};

@@ -143,6 +143,9 @@ pub struct EngineProgress {
     pub writer: WriterCounters,
     /// The output device, if playing.
     pub output: Option<String>,
+    /// Its stable id (the device UID on macOS, the PCM id on Linux): what
+    /// presets are bound to ([`follow::DeviceEntry::id`]).
+    pub output_id: Option<String>,
     /// Output devices that disappeared while playing, since the start.
     pub output_losses: u64,
 }

@@ -195,6 +195,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     telemetry,
                     writer,
                     output: None,
+                    output_id: None,
                     output_losses: 0,
                 });
             }
@@ -513,11 +514,13 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     seen_io |= t.io_running;
                     let writer = self.writer_counters();
                     let output = stream.as_ref().map(|s| s.device().to_owned());
+                    let output_id = stream.as_ref().map(|s| s.id().to_owned());
                     (self.progress)(&EngineProgress {
                         format: self.format,
                         telemetry: t,
                         writer,
                         output,
+                        output_id,
                         output_losses: report.device_losses,
                     });
                     if let Some(m) = self.max_frames()

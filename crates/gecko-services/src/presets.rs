@@ -7,6 +7,7 @@
 //! TOML file. Names are looked up in that order; a spec with a `/` is a path.
 
 use gecko_dsp::{Preset, PresetError};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Longest user preset name, characters.
@@ -18,7 +19,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub enum PresetStoreError {
     /// The name cannot be a file name in the folder.
     #[error(
-        "{0:?} is not a usable preset name: use letters, digits, spaces, - _ . (at most {MAX_NAME_CHARS}, not starting with .)"
+        "{0:?} is not a usable preset name: use letters, digits, spaces and - _ . ( ) + , & ' (at most {MAX_NAME_CHARS}, not starting with .)"
     )]
     InvalidName(String),
     /// Saving under a built-in's name.
@@ -37,6 +38,24 @@ pub enum PresetStoreError {
     /// The file is not a valid preset (the error names the file, the field and why).
     #[error(transparent)]
     Preset(#[from] PresetError),
+    /// A device bound to a preset that is not there.
+    #[error("cannot bind {device:?} to {preset:?}: {why}")]
+    Binding {
+        /// The output device.
+        device: String,
+        /// The preset.
+        preset: String,
+        /// Why.
+        why: String,
+    },
+    /// The bindings file is not valid TOML of the expected shape.
+    #[error("{}: {why} (a table `[bindings]` of \"device\" = \"preset\")", path.display())]
+    BadBindings {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        why: String,
+    },
     /// Reading or writing failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -103,7 +122,9 @@ impl PresetStore {
     pub fn path_for(&self, name: &str) -> Result<PathBuf, PresetStoreError> {
         let ok = !name.is_empty()
             && name.chars().count() <= MAX_NAME_CHARS
-            && name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
+            && name.chars().all(|c| {
+                c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '(' | ')' | '+' | ',' | '&' | '\'')
+            })
             && !name.starts_with('.');
         if !ok {
             return Err(PresetStoreError::InvalidName(name.to_owned()));
@@ -159,14 +180,19 @@ impl PresetStore {
     /// What a client sends the engine for `spec` (`set_preset`'s
     /// `name_or_toml`): a built-in's name as is; a user preset's or a file's
     /// TOML, checked here at `sample_rate` Hz first so that errors name the
-    /// file (the engine only sees the text).
+    /// file (the engine only sees the text). A preset without a `name` is
+    /// sent under its name in the folder (or its file's stem), which the
+    /// engine's status then shows.
     pub fn engine_spec(&self, spec: &str, sample_rate: f64) -> Result<String, PresetStoreError> {
         let loaded = self.load(spec)?;
         match &loaded.source {
             PresetSource::Builtin(name) => Ok(name.clone()),
             PresetSource::User(path) | PresetSource::File(path) => {
-                Preset::check_file(path, sample_rate)?;
-                std::fs::read_to_string(path).map_err(|source| PresetStoreError::Io { path: path.clone(), source })
+                let mut p = Preset::check_file(path, sample_rate)?;
+                if p.name.is_none() {
+                    p.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                }
+                Ok(p.to_toml_string())
             }
         }
     }
@@ -178,15 +204,90 @@ impl PresetStore {
             return Err(PresetStoreError::Builtin(name.to_owned()));
         }
         let file = self.path_for(name)?;
+        self.write_atomic(&file, &preset.to_toml_string())?;
+        Ok(file)
+    }
+
+    fn write_atomic(&self, file: &Path, text: &str) -> Result<(), PresetStoreError> {
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| PresetStoreError::Io { path, source }
         };
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let tmp = file.with_extension("toml.tmp");
-        std::fs::write(&tmp, preset.to_toml_string()).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &file).map_err(io(&file))?;
-        Ok(file)
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, file).map_err(io(file))
+    }
+
+    // ---- presets per output device ----
+
+    /// The file that binds output devices to presets: `<dir>/bindings.toml`,
+    /// a table `[bindings]` of `"device" = "preset"` (the device by its UID
+    /// on macOS, by the name `gecko devices` shows on Linux).
+    pub fn bindings_path(&self) -> PathBuf {
+        self.dir.join("bindings.toml")
+    }
+
+    /// Every binding, device → preset, sorted by device. An absent file is none.
+    pub fn bindings(&self) -> Result<BTreeMap<String, String>, PresetStoreError> {
+        let path = self.bindings_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(source) => return Err(PresetStoreError::Io { path, source }),
+        };
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            #[serde(default)]
+            bindings: BTreeMap<String, String>,
+        }
+        toml::from_str::<File>(&text)
+            .map(|f| f.bindings)
+            .map_err(|e| PresetStoreError::BadBindings { path, why: e.message().to_owned() })
+    }
+
+    fn write_bindings(&self, b: &BTreeMap<String, String>) -> Result<(), PresetStoreError> {
+        #[derive(serde::Serialize)]
+        struct File<'a> {
+            bindings: &'a BTreeMap<String, String>,
+        }
+        let text = toml::to_string(&File { bindings: b })
+            .map_err(|e| PresetStoreError::BadBindings { path: self.bindings_path(), why: e.to_string() })?;
+        self.write_atomic(&self.bindings_path(), &format!("# Gecko: output device → preset\n{text}"))
+    }
+
+    /// Binds `device` to `preset` (which must load: a built-in or one of
+    /// the user's, by name). Replaces an earlier binding of the device.
+    pub fn bind(&self, device: &str, preset: &str) -> Result<(), PresetStoreError> {
+        let refuse = |why: String| PresetStoreError::Binding { device: device.into(), preset: preset.into(), why };
+        if device.trim().is_empty() {
+            return Err(refuse("the device name is empty".into()));
+        }
+        if preset.contains('/') {
+            return Err(refuse("bind a preset by its name (import or save the file first)".into()));
+        }
+        self.load(preset).map_err(|e| refuse(e.to_string()))?;
+        let mut b = self.bindings()?;
+        b.insert(device.to_owned(), preset.to_owned());
+        self.write_bindings(&b)
+    }
+
+    /// Removes `device`'s binding; whether there was one.
+    pub fn unbind(&self, device: &str) -> Result<bool, PresetStoreError> {
+        let mut b = self.bindings()?;
+        let had = b.remove(device).is_some();
+        if had {
+            self.write_bindings(&b)?;
+        }
+        Ok(had)
+    }
+
+    /// The preset bound to the output device with stable id `id` or name
+    /// `name` (the id wins), if any.
+    pub fn bound(&self, id: &str, name: &str) -> Result<Option<String>, PresetStoreError> {
+        let b = self.bindings()?;
+        Ok(b.get(id).or_else(|| b.get(name)).cloned())
     }
 }
 
@@ -217,12 +318,33 @@ mod tests {
     }
 
     #[test]
+    fn devices_bind_to_presets_by_uid_or_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PresetStore::new(dir.path());
+        assert!(store.bindings().unwrap().is_empty());
+        store.save("Cans (HD 650)", &Preset::builtin("speech").unwrap()).unwrap();
+        store.bind("usb-uid-1", "Cans (HD 650)").unwrap();
+        store.bind("MacBook Pro Speakers", "night").unwrap();
+        assert_eq!(store.bound("usb-uid-1", "USB DAC").unwrap().as_deref(), Some("Cans (HD 650)"));
+        assert_eq!(store.bound("other-uid", "MacBook Pro Speakers").unwrap().as_deref(), Some("night"));
+        assert_eq!(store.bound("x", "y").unwrap(), None);
+        let e = store.bind("hdmi", "nope").unwrap_err().to_string();
+        assert!(e.contains("hdmi") && e.contains("nope") && e.contains("neither a built-in"), "{e}");
+        assert!(store.unbind("usb-uid-1").unwrap());
+        assert!(!store.unbind("usb-uid-1").unwrap());
+        assert_eq!(store.bindings().unwrap().len(), 1);
+        std::fs::write(store.bindings_path(), "bindings = 3\n").unwrap();
+        let e = store.bindings().unwrap_err().to_string();
+        assert!(e.contains("bindings.toml"), "{e}");
+    }
+
+    #[test]
     fn refusals_say_why() {
         let dir = tempfile::tempdir().unwrap();
         let store = PresetStore::new(dir.path());
         let p = Preset::default();
         assert!(matches!(store.save("speech", &p), Err(PresetStoreError::Builtin(_))));
-        for bad in ["", "../up", "a/b", ".hidden", &"x".repeat(65)] {
+        for bad in ["", "../up", "a/b", ".hidden", "tab\there", &"x".repeat(65)] {
             assert!(matches!(store.save(bad, &p), Err(PresetStoreError::InvalidName(_))), "{bad:?}");
         }
         let e = store.load("nope").unwrap_err().to_string();
