@@ -325,6 +325,17 @@ pub fn analog_magnitude_db(params: &BiquadParams, freq_hz: f64, sample_rate: f64
     10.0 * h2.log10()
 }
 
+/// One sample through a transposed-direct-form-II section with
+/// coefficients `(b0, b1, b2, a1, a2)` and state `s = [s1, s2]`:
+/// `y = b0·x + s1; s1 = b1·x − a1·y + s2; s2 = b2·x − a2·y`. Returns `y`.
+#[inline(always)]
+fn tdf2(b0: f64, b1: f64, b2: f64, a1: f64, a2: f64, x: f64, s: &mut [f64; 2]) -> f64 {
+    let y = b0 * x + s[0];
+    s[0] = b1 * x - a1 * y + s[1];
+    s[1] = b2 * x - a2 * y;
+    y
+}
+
 /// One biquad section in transposed direct form II with f64 state for up to
 /// [`MAX_CHANNELS`] channels:
 /// `y = b0·x + s1; s1 = b1·x − a1·y + s2; s2 = b2·x − a2·y`.
@@ -392,10 +403,7 @@ impl Biquad {
         } else {
             for f in block.chunks_exact_mut(channels) {
                 for (x, s) in f.iter_mut().zip(self.state[..ch].iter_mut()) {
-                    let y = b0 * *x + s[0];
-                    s[0] = b1 * *x - a1 * y + s[1];
-                    s[1] = b2 * *x - a2 * y;
-                    *x = y;
+                    *x = tdf2(b0, b1, b2, a1, a2, *x, s);
                 }
             }
         }
@@ -414,15 +422,11 @@ impl Biquad {
             return;
         }
         let Coefficients { b0, b1, b2, a1, a2 } = self.coeffs;
-        let [mut s1, mut s2] = self.state[c];
+        let mut s = self.state[c];
         for f in block.chunks_exact_mut(channels) {
-            let x = f[c];
-            let y = b0 * x + s1;
-            s1 = b1 * x - a1 * y + s2;
-            s2 = b2 * x - a2 * y;
-            f[c] = y;
+            f[c] = tdf2(b0, b1, b2, a1, a2, f[c], &mut s);
         }
-        self.state[c] = [s1, s2];
+        self.state[c] = s;
         self.flush_channel(c);
     }
 
@@ -542,10 +546,7 @@ impl Biquad {
             let (b0, b1, b2, a1, a2) =
                 (l(from.b0, to.b0), l(from.b1, to.b1), l(from.b2, to.b2), l(from.a1, to.a1), l(from.a2, to.a2));
             for (x, s) in f.iter_mut().zip(self.state[..ch].iter_mut()) {
-                let y = b0 * *x + s[0];
-                s[0] = b1 * *x - a1 * y + s[1];
-                s[1] = b2 * *x - a2 * y;
-                *x = y;
+                *x = tdf2(b0, b1, b2, a1, a2, *x, s);
             }
         }
         self.coeffs = to;
@@ -567,19 +568,15 @@ impl Biquad {
         }
         let from = self.coeffs;
         let inv = 1.0 / frames as f64;
-        let [mut s1, mut s2] = self.state[c];
+        let mut s = self.state[c];
         for (i, f) in block.chunks_exact_mut(channels).enumerate() {
             let t = (i + 1) as f64 * inv;
             let l = |a: f64, b: f64| a + (b - a) * t;
             let (b0, b1, b2, a1, a2) =
                 (l(from.b0, to.b0), l(from.b1, to.b1), l(from.b2, to.b2), l(from.a1, to.a1), l(from.a2, to.a2));
-            let x = f[c];
-            let y = b0 * x + s1;
-            s1 = b1 * x - a1 * y + s2;
-            s2 = b2 * x - a2 * y;
-            f[c] = y;
+            f[c] = tdf2(b0, b1, b2, a1, a2, f[c], &mut s);
         }
-        self.state[c] = [s1, s2];
+        self.state[c] = s;
         self.coeffs = to;
         self.flush_channel(c);
     }
