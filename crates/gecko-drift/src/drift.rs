@@ -466,6 +466,9 @@ pub struct DriftLoop {
     skew_ref: Option<f64>,
     /// The writer's position against the driver's clock.
     writer: WriterPhase,
+    /// Tracking: re-align the fill with one slip at the next control step
+    /// that sees IO running ([`DriftLoop::output_resumed`]).
+    realign: bool,
 }
 
 impl DriftLoop {
@@ -515,6 +518,7 @@ impl DriftLoop {
             efilt: [0.0; 2],
             skew_ref: None,
             writer: WriterPhase::NEW,
+            realign: false,
             cfg,
         })
     }
@@ -539,6 +543,29 @@ impl DriftLoop {
         &self.ctrl
     }
 
+    /// The output stopped rendering for a while and starts again (the
+    /// engine paused its output while Gecko Sink's IO was stopped, and
+    /// resumes it now that IO runs again). Call it off the real-time thread,
+    /// before the first render after the pause.
+    ///
+    /// The next render is timed as the first of a run (its `dt` is one
+    /// buffer, not the length of the pause, so no control step integrates
+    /// over the pause), and a skew measurement in progress starts over (its
+    /// line fit would span the pause). The skew estimate, the actuator and
+    /// the resampler's state are kept. A loop that was tracking re-aligns
+    /// the fill to the target with one slip at its first control step with
+    /// IO running — dropping the oldest frames the ring collected while the
+    /// output was waking, or padding with silence when it holds less than
+    /// the target — and re-locks as after an IO stall: without the slip, a
+    /// fill error below [`DriftConfig::resync_frames`] would be worked off
+    /// by the PI loop over seconds, moving the skew estimate.
+    pub fn output_resumed(&mut self) {
+        self.last_now = None;
+        self.fit = LineFit::default();
+        self.measure_t0 = None;
+        self.realign = self.phase == Phase::Track;
+    }
+
     fn set_request(&mut self, ppm: f64, applied: f64) {
         if ppm != self.request {
             self.applied_at_request = applied;
@@ -557,6 +584,7 @@ impl DriftLoop {
         self.settled_for = None;
         self.periods_since_mark = 0;
         self.writer = WriterPhase::NEW;
+        self.realign = false;
         if let Some(r) = self.resampler.as_mut() {
             r.reset();
         }
@@ -774,7 +802,8 @@ impl DriftLoop {
                 }
             }
             Phase::Track => {
-                if err.abs() > self.cfg.resync_frames {
+                if err.abs() > self.cfg.resync_frames || self.realign {
+                    self.realign = false;
                     slip = err.round() as i64;
                     self.ctrl.unlock();
                     ev.insert(DriftEvents::LOCK_LOST);

@@ -1,7 +1,8 @@
 //! Steps: a clock jump (skew +100 → −500 ppm), a sample-rate change of Gecko
 //! Sink through the HAL's configuration-change flow, a driver restart (a
 //! fresh isolated driver instance on the same shm name), and IO stopped and
-//! started again on the same driver (the timeline re-anchors). Each
+//! started again on the same driver (the timeline re-anchors), with the
+//! output rendering through it or idling (the engine's idle state). Each
 //! recovers — reported, re-locked, no underruns once re-locked — and nothing
 //! panics.
 
@@ -110,6 +111,47 @@ fn io_stop_and_start_on_the_same_driver() {
         assert!(seg.events.contains(DriftEvents::IO_STALLED), "{label}: {:?}", r.events);
         assert!(!seg.events.contains(DriftEvents::NEW_GENERATION), "{label}: {:?}", r.events);
         check_relocked(label, seg);
+        let last = r.last.unwrap();
+        if dev == 48_000.0 {
+            assert_eq!(last.actuator, Actuator::Steering);
+            assert!((last.applied_ppm - 250.0).abs() < 20.0, "{label}: applied {} ppm", last.applied_ppm);
+            assert_eq!(r.bit_mismatched_frames, 0, "{label}");
+        } else {
+            assert_eq!(last.actuator, Actuator::Resampling);
+            assert!((last.correction_ppm - 250.0).abs() < 20.0, "{label}: correction {} ppm", last.correction_ppm);
+        }
+    }
+}
+
+#[test]
+fn the_output_idles_while_io_is_stopped_and_resumes_cleanly() {
+    // The engine's output stops 0.5 s after IO stopped and wakes a heartbeat
+    // (up to 200 ms) after IO starts again: the ring then holds what the
+    // writer wrote meanwhile. 20 ms of wake latency leaves the fill near the
+    // target (no resync slip: the first control step runs on the fill error,
+    // so its time step must not span the pause); 200 ms is far above it
+    // (one slip re-aligns the fill).
+    for (label, dev, wake_s) in [
+        ("idle, steering, 20 ms wake", 48_000.0, 0.02),
+        ("idle, steering, 200 ms wake", 48_000.0, 0.2),
+        ("idle, resampling, 20 ms wake", 44_100.0, 0.02),
+        ("idle, resampling, 200 ms wake", 44_100.0, 0.2),
+    ] {
+        let mut cfg = SimConfig::new(60.0, 250.0, auto);
+        cfg.device_rate = dev;
+        cfg.steps = vec![(20.0, StepKind::OutputIdle { io_off_s: 5.0, wake_s })];
+        let r = run(&cfg);
+        println!("{}", summary(label, &r));
+        let seg = &r.segments[1];
+        assert!(!seg.events.contains(DriftEvents::NEW_GENERATION), "{label}: {:?}", r.events);
+        assert!(!seg.events.contains(DriftEvents::REBUILD_REQUIRED), "{label}: {:?}", r.events);
+        // The pause does not leak into the skew estimate.
+        assert!(!seg.events.contains(DriftEvents::SKEW_CHANGED), "{label}: {:?}", r.events);
+        assert!(!r.all_events.contains(DriftEvents::RING_OVERRUN), "{label}: the reader was lapped");
+        assert_eq!(r.driver_overrun_frames_end, 0, "{label}: the driver dropped frames on a full ring");
+        check_relocked(label, seg);
+        let t = seg.lock_in_s().unwrap();
+        assert!(t <= 5.0 + wake_s + 2.0, "{label}: relocked {:.2} s after the output woke", t - 5.0 - wake_s);
         let last = r.last.unwrap();
         if dev == 48_000.0 {
             assert_eq!(last.actuator, Actuator::Steering);

@@ -73,7 +73,22 @@ pub enum StepKind {
     /// seconds later: same driver, same generation, the ring goes on, the
     /// zero-timestamp timeline re-anchors at sample time 0.
     IoPause(f64),
+    /// The engine idles: the HAL stops IO; the output renders on for
+    /// [`OUTPUT_IDLE_SETTLE_S`] (the engine's output plays out its tail),
+    /// then stops rendering; IO starts again `io_off_s` after it stopped, and
+    /// the output `wake_s` after that (the engine's heartbeat noticing it),
+    /// with [`gecko_drift::DriftLoop::output_resumed`] called first.
+    OutputIdle {
+        /// Seconds of output time without IO.
+        io_off_s: f64,
+        /// Seconds from IO's restart to the output's first render.
+        wake_s: f64,
+    },
 }
+
+/// How long the output renders on after IO stopped before it idles, in
+/// [`StepKind::OutputIdle`], s (the engine's settle time).
+pub const OUTPUT_IDLE_SETTLE_S: f64 = 0.5;
 
 /// One simulated run.
 #[derive(Clone, Debug)]
@@ -322,6 +337,8 @@ pub fn run(cfg: &SimConfig) -> SimResult {
     steps.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut steps = steps.into_iter().peekable();
     let mut io_resume_at: Option<(f64, bool)> = None; // (time, new driver)
+    // The output idles from the first callback at or after .0 to .1 (host ticks).
+    let mut output_idle: Option<(f64, f64)> = None;
     let mut pending_rate: Option<f64> = None;
     let mut first_lock_seen = false;
     // Bit check: the expected counter index of the next output sample.
@@ -376,6 +393,14 @@ pub fn run(cfg: &SimConfig) -> SimResult {
                     }
                     io_resume_at = Some((t_cb + secs * TPS, false));
                 }
+                StepKind::OutputIdle { io_off_s, wake_s } => {
+                    if let Some(mut s) = session.take() {
+                        s.io.stop_io().expect("StopIO");
+                    }
+                    io_resume_at = Some((t_cb + io_off_s * TPS, false));
+                    let settle = OUTPUT_IDLE_SETTLE_S.min(io_off_s);
+                    output_idle = Some((t_cb + settle * TPS, t_cb + (io_off_s + wake_s) * TPS));
+                }
             }
         }
         // ---- next event ----
@@ -418,6 +443,16 @@ pub fn run(cfg: &SimConfig) -> SimResult {
             s.tl.next_k += 1;
             s.tl.last_wake = now;
             res.io_cycles += 1;
+            continue;
+        }
+        // ---- output idle ----
+        if let Some((from, until)) = output_idle
+            && t_cb >= from
+        {
+            // No callbacks until the engine wakes; IO cycles due meanwhile run first.
+            output_idle = None;
+            t_cb = until;
+            drift.output_resumed();
             continue;
         }
         // ---- output callback ----
