@@ -41,6 +41,13 @@ pub struct HostArgs {
     /// Refuse a file whose sample rate differs from the device's instead of resampling it.
     #[arg(long)]
     pub no_resample: bool,
+    /// Play the source this many times, with the driver's IO stopped for
+    /// --gap seconds in between (the HAL stops IO when no client plays).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Seconds with IO stopped between repeats (--repeat).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub gap: f64,
     /// No progress bar and no report.
     #[arg(long, short)]
     pub quiet: bool,
@@ -79,6 +86,8 @@ impl HostArgs {
         c.io_buffer_frames = self.io_buffer_frames;
         c.deny_shm_create = self.deny_shm_create;
         c.wait_for_reader = self.wait_for_engine.map(|s| crate::seconds("--wait-for-engine", s)).transpose()?;
+        c.plays = self.repeat;
+        c.gap = crate::seconds("--gap", self.gap)?;
         Ok(c)
     }
 }

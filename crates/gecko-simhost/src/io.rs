@@ -461,6 +461,14 @@ pub struct HostConfig {
     /// `shm_open(O_CREAT)` in the driver fails with EPERM): the driver runs
     /// silent until a pre-created segment appears (`gecko ring precreate`).
     pub deny_shm_create: bool,
+    /// Play the source this many times (≥ 1), from its start each time,
+    /// with IO stopped for [`HostConfig::gap`] in between: StopIO, wait,
+    /// StartIO on the same driver instance — the HAL's behaviour when the
+    /// last client stops and a new one starts (the ring and its generation
+    /// go on; the clock re-anchors).
+    pub plays: u32,
+    /// IO stopped between plays (see [`HostConfig::plays`]).
+    pub gap: Duration,
 }
 
 impl HostConfig {
@@ -478,6 +486,8 @@ impl HostConfig {
             source,
             progress_every_cycles: 100,
             deny_shm_create: false,
+            plays: 1,
+            gap: Duration::ZERO,
         }
     }
 }
@@ -518,7 +528,7 @@ pub struct HostReport {
     pub counters: Option<gecko_ring::WriterCounters>,
     /// The zero-timestamp series check.
     pub zero_timestamps: ZeroTimeStampCheck,
-    /// Wall time from StartIO to StopIO.
+    /// Wall time from StartIO to StopIO (summed over the plays).
     pub elapsed: Duration,
     /// Audio time written (frames_written / rate).
     pub audio_time: Duration,
@@ -629,7 +639,9 @@ fn wait_status(
 /// optionally waits for a reader, `StartIO`, runs cycles of
 /// `io_buffer_frames` frames until the source ends (the last cycle padded
 /// with silence to a full buffer), calls `GetZeroTimeStamp` every cycle and
-/// checks the series, `StopIO`, and reports.
+/// checks the series, `StopIO` — and, for [`HostConfig::plays`] > 1, after
+/// [`HostConfig::gap`] `StartIO` again and the source again from its start —
+/// and reports.
 ///
 /// `cancel` is checked every cycle (and while waiting); when set, IO is
 /// stopped and the report has `cancelled = true`. `progress` is called every
@@ -680,92 +692,132 @@ pub fn run(
     let ch = device.channels as usize;
     let mut block = vec![0.0f32; buf as usize * ch];
     let mut zts = ZeroTimeStampCheck::new(device.zero_timestamp_period, io.host_ticks_per_frame());
-    io.start_io()?;
-    if peek.is_none() {
-        peek = gecko_ring::Peek::open(name).ok();
-    }
     let started = Instant::now();
-    // Run everything after StartIO in a closure so StopIO always follows.
-    let mut body = || -> Result<(u64, u64, u64, Duration, bool), HostError> {
-        if let (Some(wait), Some(p)) = (config.wait_for_reader, peek.as_mut()) {
-            // StartIO began a new generation: let the reader follow it first.
-            if wait_status(p, name, wait, cancel, |s| s.read_count.is_some())?.is_err() {
-                return Err(HostError::ReaderTimeout { name: name.to_owned(), waited: wait });
+    // Totals over the plays.
+    let (mut source_frames, mut frames_written, mut late_cycles) = (0u64, 0u64, 0u64);
+    let mut waited_for_room = Duration::ZERO;
+    let mut cancelled = false;
+    let mut io_time = Duration::ZERO;
+    for play in 0..config.plays.max(1) {
+        if play > 0 {
+            // IO stopped between plays, as the HAL leaves it when no client plays.
+            let until = Instant::now() + config.gap;
+            while Instant::now() < until && !cancel.load(Ordering::Relaxed) {
+                std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
             }
-        }
-        let (s0, h0, _) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;
-        zts.observe(s0, h0, 0);
-        let tpf = io.host_ticks_per_frame();
-        let out_offset = (device.safety_offset + buf) as f64;
-        let (mut source_frames, mut written, mut late) = (0u64, 0u64, 0u64);
-        let mut waited = Duration::ZERO;
-        let mut k: u64 = 0;
-        loop {
             if cancel.load(Ordering::Relaxed) {
-                return Ok((source_frames, written, late, waited, true));
-            }
-            let got = source.read(&mut block)?;
-            if got == 0 {
+                cancelled = true;
                 break;
             }
-            block[got * ch..].fill(0.0);
-            source_frames += got as u64;
-            let now_sample = s0 + (k * buf as u64) as f64;
-            let host_time = h0 + (k as f64 * buf as f64 * tpf).round() as u64;
-            match &sim_clock {
-                Some(clock) => {
-                    if let Some(p) = peek.as_mut() {
-                        match wait_status(p, name, config.stall_timeout, cancel, |s| s.free_frames() >= buf as u64)? {
-                            Ok(w) => waited += w,
-                            Err(st) => {
-                                return Err(HostError::Stall {
-                                    name: name.to_owned(),
-                                    free: st.free_frames(),
-                                    needed: buf as u64,
-                                    waited: config.stall_timeout,
-                                });
+            source = open_source(&config.source, &device)?;
+        }
+        // StartIO re-anchors the clock at sample time 0 (same seed): a new
+        // series for the check; its findings are added up below.
+        let mut play_zts = ZeroTimeStampCheck::new(device.zero_timestamp_period, io.host_ticks_per_frame());
+        io.start_io()?;
+        if peek.is_none() {
+            peek = gecko_ring::Peek::open(name).ok();
+        }
+        let play_started = Instant::now();
+        let written_before = frames_written;
+        // Run everything after StartIO in a closure so StopIO always follows.
+        let mut body = || -> Result<(u64, u64, u64, Duration, bool), HostError> {
+            if let (Some(wait), Some(p)) = (config.wait_for_reader.filter(|_| play == 0), peek.as_mut()) {
+                // StartIO began a new generation: let the reader follow it first.
+                if wait_status(p, name, wait, cancel, |s| s.read_count.is_some())?.is_err() {
+                    return Err(HostError::ReaderTimeout { name: name.to_owned(), waited: wait });
+                }
+            }
+            let (s0, h0, _) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;
+            play_zts.observe(s0, h0, 0);
+            let tpf = io.host_ticks_per_frame();
+            let out_offset = (device.safety_offset + buf) as f64;
+            let (mut source_frames, mut written, mut late) = (0u64, 0u64, 0u64);
+            let mut waited = Duration::ZERO;
+            let mut k: u64 = 0;
+            loop {
+                if cancel.load(Ordering::Relaxed) {
+                    return Ok((source_frames, written, late, waited, true));
+                }
+                let got = source.read(&mut block)?;
+                if got == 0 {
+                    break;
+                }
+                block[got * ch..].fill(0.0);
+                source_frames += got as u64;
+                let now_sample = s0 + (k * buf as u64) as f64;
+                let host_time = h0 + (k as f64 * buf as f64 * tpf).round() as u64;
+                match &sim_clock {
+                    Some(clock) => {
+                        if let Some(p) = peek.as_mut() {
+                            match wait_status(p, name, config.stall_timeout, cancel, |s| s.free_frames() >= buf as u64)?
+                            {
+                                Ok(w) => waited += w,
+                                Err(st) => {
+                                    return Err(HostError::Stall {
+                                        name: name.to_owned(),
+                                        free: st.free_frames(),
+                                        needed: buf as u64,
+                                        waited: config.stall_timeout,
+                                    });
+                                }
                             }
                         }
+                        clock.set(host_time);
                     }
-                    clock.set(host_time);
+                    None => {
+                        let now = gecko_ring::host_clock::now();
+                        if now > host_time + (buf as f64 * tpf) as u64 {
+                            late += 1;
+                        }
+                        sleep_until_host(host_time);
+                    }
                 }
-                None => {
-                    let now = gecko_ring::host_clock::now();
-                    if now > host_time + (buf as f64 * tpf) as u64 {
-                        late += 1;
-                    }
-                    sleep_until_host(host_time);
+                let (s, h, seed) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;
+                play_zts.observe(s, h, seed);
+                io.do_write_mix_cycle(now_sample + out_offset, host_time + (out_offset * tpf) as u64, &block)?;
+                written += buf as u64;
+                k += 1;
+                if k.is_multiple_of(config.progress_every_cycles.max(1)) {
+                    progress(&HostProgress {
+                        cycles: io.cycles(),
+                        frames_written: written_before + written,
+                        total_frames: source.total_frames(),
+                        audio_seconds: (written_before + written) as f64 / device.sample_rate,
+                        elapsed: started.elapsed(),
+                    });
                 }
             }
-            let (s, h, seed) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;
-            zts.observe(s, h, seed);
-            io.do_write_mix_cycle(now_sample + out_offset, host_time + (out_offset * tpf) as u64, &block)?;
-            written += buf as u64;
-            k += 1;
-            if k.is_multiple_of(config.progress_every_cycles.max(1)) {
-                progress(&HostProgress {
-                    cycles: k,
-                    frames_written: written,
-                    total_frames: source.total_frames(),
-                    audio_seconds: written as f64 / device.sample_rate,
-                    elapsed: started.elapsed(),
-                });
-            }
+            Ok((source_frames, written, late, waited, false))
+        };
+        let result = body();
+        io_time += play_started.elapsed();
+        let stop = io.stop_io();
+        let (src, written, late, waited, stopped_early) = result?;
+        stop?;
+        zts.observed += play_zts.observed;
+        zts.advances += play_zts.advances;
+        zts.seed_changes += play_zts.seed_changes;
+        zts.violations += play_zts.violations;
+        zts.problems.extend(play_zts.problems);
+        zts.problems.truncate(16);
+        source_frames += src;
+        frames_written += written;
+        late_cycles += late;
+        waited_for_room += waited;
+        if stopped_early {
+            cancelled = true;
+            break;
         }
-        Ok((source_frames, written, late, waited, false))
-    };
-    let result = body();
-    let elapsed = started.elapsed();
-    let stop = io.stop_io();
-    let (source_frames, frames_written, late_cycles, waited_for_room, cancelled) = result?;
-    stop?;
+    }
+    let elapsed = io_time;
     let cycles = io.cycles();
     progress(&HostProgress {
         cycles,
         frames_written,
         total_frames: source.total_frames(),
         audio_seconds: frames_written as f64 / device.sample_rate,
-        elapsed,
+        elapsed: started.elapsed(),
     });
     let counters = peek.as_mut().and_then(|p| p.status().ok()).map(|s| s.writer);
     if zts.violations > 0 {

@@ -147,3 +147,63 @@ fn waiting_for_a_reader_times_out_and_cancel_stops_promptly() {
     assert!(start.elapsed() < Duration::from_secs(3));
     let _ = gecko_ring::unlink_segments(&n);
 }
+
+#[test]
+fn repeated_plays_stop_io_in_between_and_keep_the_ring() {
+    let n = name();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = reader_thread(n.clone(), stop.clone());
+    // Watches the driver's io_running: it must fall between the plays.
+    let watcher = {
+        let (n, stop) = (n.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::Acquire) {
+                if let Some(io) =
+                    gecko_ring::Peek::open(&n).ok().and_then(|mut p| p.status().ok()).map(|s| s.state.io_running)
+                    && seen.last() != Some(&io)
+                {
+                    seen.push(io);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            seen
+        })
+    };
+    let mut cfg = HostConfig::new(
+        bundle::bundle_path().to_path_buf(),
+        &n,
+        SourceSpec::Sine { freq_hz: 997.0, dbfs: -3.0, seconds: 1.0 },
+    );
+    cfg.isolated = true;
+    cfg.pacing = Pacing::Fast;
+    cfg.wait_for_reader = Some(Duration::from_secs(10));
+    cfg.plays = 2;
+    cfg.gap = Duration::from_millis(400);
+    let cancel = AtomicBool::new(false);
+    let report = run(&cfg, &cancel, |_| {}).expect("run");
+    std::thread::sleep(Duration::from_millis(100));
+    stop.store(true, Ordering::Release);
+    let got = reader.join().expect("reader thread");
+    let transitions = watcher.join().expect("watcher thread");
+
+    // 1 s of sine (48,000 frames, padded to 94 cycles of 512) twice.
+    let per_play = 48_128;
+    assert_eq!((report.source_frames, report.frames_written), (2 * 48_000, 2 * per_play));
+    assert_eq!(report.cycles, 2 * 94);
+    let c = report.counters.expect("counters");
+    assert_eq!((c.gap_events, c.overlap_events, c.overrun_events), (0, 0, 0), "{c:?}");
+    assert_eq!(report.zero_timestamps.violations, 0, "{:?}", report.zero_timestamps.problems);
+    assert!(transitions.windows(3).any(|w| w == [true, false, true]), "IO stopped between the plays: {transitions:?}");
+    // Both plays arrived whole, in order, each from the source's start.
+    assert_eq!(got.len() / CH, 2 * per_play as usize);
+    let sine = SineSource::new(997.0, -3.0, 1.0, 48_000.0, bundle::CHANNELS).expect("sine");
+    for play in got.chunks_exact(per_play as usize * CH) {
+        for (i, frame) in play.chunks_exact(CH).enumerate().take(48_000) {
+            let want = sine.sample_at(i as u64);
+            assert!(frame.iter().all(|&x| x == want), "frame {i}: {frame:?} vs {want}");
+        }
+        assert!(play[48_000 * CH..].iter().all(|&x| x == 0.0), "padding is silence");
+    }
+    let _ = gecko_ring::unlink_segments(&n);
+}
