@@ -155,7 +155,9 @@ pub fn telemetry_line(t: &TelemetryMsg) -> String {
             s.push_str(&format!("  {a} {:+.1} ppm{}", d.correction_ppm, if d.locked { " locked" } else { "" }));
         }
     }
-    if !t.io_running {
+    if t.idle {
+        s.push_str("  (driver IO stopped: engine idle)");
+    } else if !t.io_running {
         s.push_str("  (driver IO stopped)");
     }
     s
@@ -171,6 +173,11 @@ fn status_text(s: &Status) -> String {
         None => o.push_str(&format!("ring       {}: not attached yet (waiting for the driver)\n", s.ring)),
     }
     o.push_str(&format!("output     {}\n", s.output_device.as_deref().unwrap_or("none (headless)")));
+    if s.idle {
+        o.push_str(
+            "state      idle: the driver's IO is stopped; the engine's output is paused until it starts again\n",
+        );
+    }
     if let Some(d) = &s.drift {
         match &d.actuator {
             Some(a) => o.push_str(&format!(

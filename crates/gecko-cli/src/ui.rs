@@ -152,6 +152,13 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
         (None, Some(why)) => s.push_str(&format!("  output      none ({why})\n")),
         (None, None) => {}
     }
+    if r.idle.periods > 0 {
+        s.push_str(&format!(
+            "  idle        {} times, {:.1} s in all (driver IO stopped, output paused)\n",
+            r.idle.periods,
+            r.idle.time.as_secs_f64()
+        ));
+    }
     if let Some(p) = recording {
         match &r.recording {
             Some(rec) if rec.frames_dropped > 0 => s.push_str(&format!(

@@ -307,6 +307,12 @@ pub struct TelemetryMsg {
     pub frames_out: u64,
     /// The driver's IO is running.
     pub io_running: bool,
+    /// The engine is idle: the driver's IO is stopped, the ring drained and
+    /// the engine's output paused (or closed) until IO starts again; the
+    /// meters and drift are then the last ones measured. `false` when absent
+    /// (added within v1).
+    #[serde(default)]
+    pub idle: bool,
     /// Meters.
     pub meters: Meters,
     /// Ring fill and drift control.
@@ -333,6 +339,10 @@ pub struct Status {
     pub output_losses: u64,
     /// Drift control (`null` until the engine has attached).
     pub drift: Option<DriftInfo>,
+    /// The engine is idle (see [`TelemetryMsg::idle`]). `false` when absent
+    /// (added within v1).
+    #[serde(default)]
+    pub idle: bool,
     /// The driver's counters (`null` until the engine has attached).
     pub writer: Option<WriterStats>,
     /// Where the engine records, if it does.
@@ -552,6 +562,18 @@ mod tests {
         let line = encode_reply(&err);
         assert_eq!(line, r#"{"v":1,"error":{"code":"invalid_settings","message":"no"}}"#);
         assert_eq!(decode_reply(&line), Ok(err));
+    }
+
+    #[test]
+    fn idle_is_on_the_wire_and_false_from_an_engine_that_does_not_send_it() {
+        let t = TelemetryMsg { idle: true, ..TelemetryMsg::default() };
+        let line = encode_reply(&Ok(Reply::Telemetry(Box::new(t.clone()))));
+        assert!(line.contains(r#""idle":true"#), "{line}");
+        // An older engine (before `idle` was added within v1) omits it.
+        let old = line.replace(r#""idle":true,"#, "");
+        assert!(!old.contains("idle"), "{old}");
+        let Ok(Ok(Reply::Telemetry(back))) = decode_reply(&old) else { panic!("{old}") };
+        assert_eq!(*back, TelemetryMsg { idle: false, ..t });
     }
 
     #[test]

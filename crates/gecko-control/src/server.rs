@@ -379,6 +379,7 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
                 output_device: latest.as_ref().and_then(|s| s.output_device.clone()),
                 output_losses: latest.as_ref().map_or(0, |s| s.output_losses),
                 drift: latest.as_ref().and_then(|s| s.telemetry.drift.clone()),
+                idle: latest.as_ref().is_some_and(|s| s.telemetry.idle),
                 writer: latest.as_ref().map(|s| s.writer),
                 recording: shared.info.recording.clone(),
                 params,

@@ -61,8 +61,16 @@ fn requests_and_edits_round_trip_over_the_socket() {
     }
     srv.publish(snapshot(-6.0));
     let t = c.telemetry().unwrap();
-    assert_eq!((t.seq, t.meters.max_peak_dbfs), (1, Some(-6.0)));
+    assert_eq!((t.seq, t.meters.max_peak_dbfs, t.idle), (1, Some(-6.0), false));
     assert_eq!(c.status().unwrap().format.map(|f| f.channels), Some(2));
+    assert!(!c.status().unwrap().idle);
+    // The engine idles (its IO stopped): status and telemetry say so.
+    let mut idle = snapshot(-6.0);
+    (idle.telemetry.idle, idle.telemetry.io_running) = (true, false);
+    srv.publish(idle);
+    assert!(c.status().unwrap().idle && c.telemetry().unwrap().idle);
+    srv.publish(snapshot(-6.0));
+    assert!(!c.status().unwrap().idle);
 
     assert_eq!(srv.latest(), None);
     assert_eq!(c.set_gain(-6.0).unwrap().params.gain_db, -6.0);

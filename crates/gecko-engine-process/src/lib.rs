@@ -74,6 +74,7 @@ pub fn snapshot(p: &EngineProgress) -> Snapshot {
             frames_in: t.frames_in,
             frames_out: t.frames_out,
             io_running: t.io_running,
+            idle: p.idle,
             meters: Meters {
                 peak_dbfs: m.peak_dbfs[..n].iter().map(|&x| db(x)).collect(),
                 rms_dbfs: m.rms_dbfs[..n].iter().map(|&x| db(x)).collect(),

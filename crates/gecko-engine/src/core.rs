@@ -64,6 +64,10 @@ pub struct Telemetry {
     pub io_running: bool,
     /// Frames the recorder dropped so far (disk too slow).
     pub record_dropped: u64,
+    /// Output frames (output rate) since the last one with a sample above
+    /// [`crate::idle::SILENCE`]: how long the output has been silent (0 in
+    /// pump mode). The idle policy waits for the chain's tail to play out.
+    pub silent_frames: u64,
 }
 
 /// Totals the control thread reads when the run ends.
@@ -119,6 +123,8 @@ pub struct RtCore {
     trim: usize,
     /// The reader's read count when this core was built.
     read_base: u64,
+    /// Trailing silent output frames ([`Telemetry::silent_frames`]).
+    silent_frames: u64,
 }
 
 impl RtCore {
@@ -156,6 +162,7 @@ impl RtCore {
             ring_fault: false,
             rebuild: None,
             trim,
+            silent_frames: 0,
         }
     }
 
@@ -172,7 +179,9 @@ impl RtCore {
         Ok(())
     }
 
-    fn apply_controls(&mut self) {
+    /// Applies the queued [`Control`]s (every render and pump does; the
+    /// control thread does while the output is idle and nothing renders).
+    pub(crate) fn apply_controls(&mut self) {
         while let Some(c) = self.ctl_rx.try_pop() {
             match c {
                 // Validated by the sender; an invalid value is ignored here.
@@ -218,10 +227,21 @@ impl RtCore {
         self.totals.frames_out += frames as u64;
         self.totals.frames_in = self.reader.counters().read_count.wrapping_sub(self.read_base);
         self.process_and_record(out, false);
+        self.note_silence(out, frames);
         self.since_telemetry += frames as u64;
         if self.since_telemetry >= self.telemetry_every {
             self.since_telemetry = 0;
             self.send_telemetry();
+        }
+    }
+
+    /// Counts the output's trailing silent frames: `out` (interleaved,
+    /// `frames` frames) as it will be played. NaN counts as sound.
+    fn note_silence(&mut self, out: &[f32], frames: usize) {
+        let loud = |x: &f32| x.abs() > crate::idle::SILENCE || x.is_nan();
+        match out.iter().rposition(loud) {
+            None => self.silent_frames += frames as u64,
+            Some(i) => self.silent_frames = (frames - 1 - i / self.channels.max(1)) as u64,
         }
     }
 
@@ -258,6 +278,7 @@ impl RtCore {
             events: std::mem::take(&mut self.events),
             io_running: self.reader.io_running(),
             record_dropped: self.recorder.as_ref().map_or(0, |r| r.frames_dropped()),
+            silent_frames: self.silent_frames,
         };
         // If the control thread is slow, drop this one (telemetry is lossy by design).
         let _ = self.tel_tx.try_push(t);
@@ -332,6 +353,7 @@ impl RtCore {
             events: DriftEvents::default(),
             io_running: self.reader.io_running(),
             record_dropped: self.recorder.as_ref().map_or(0, |r| r.frames_dropped()),
+            silent_frames: 0,
         }
     }
 }

@@ -12,10 +12,14 @@
 //! ([`follow`] decides, [`watch`] notices); the recorder writes WAV on its own thread
 //! ([`recorder`]). Without an output device (headless), the control thread
 //! drives the core itself in *pump* mode: it reads whatever the ring holds
-//! and loses nothing — the mode for recordings and tests.
+//! and loses nothing — the mode for recordings and tests. While the
+//! driver's IO is stopped, both modes idle ([`idle`] decides): the output
+//! stream is paused or closed and the control thread wakes only at a slow
+//! heartbeat.
 
 pub mod core;
 pub mod follow;
+pub mod idle;
 pub mod output;
 pub mod recorder;
 mod run;
@@ -132,7 +136,8 @@ pub enum EngineError {
     Drift(String),
 }
 
-/// Live state passed to the progress callback (about 10 times a second).
+/// Live state passed to the progress callback (about 10 times a second;
+/// every [`idle::HEARTBEAT`] while idle).
 #[derive(Debug, Clone)]
 pub struct EngineProgress {
     /// The ring's format.
@@ -148,6 +153,11 @@ pub struct EngineProgress {
     pub output_id: Option<String>,
     /// Output devices that disappeared while playing, since the start.
     pub output_losses: u64,
+    /// The engine is idle ([`idle`]): the driver's IO is stopped, the ring
+    /// drained and the output paused (or closed); the control thread only
+    /// looks at the ring every [`idle::HEARTBEAT`]. `telemetry` is then the
+    /// last the audio side sent, with `io_running` as of now.
+    pub idle: bool,
 }
 
 /// What happened during a run.
@@ -181,6 +191,9 @@ pub struct EngineReport {
     pub output_skipped: Option<String>,
     /// The last telemetry (drift state) in real-time mode.
     pub last_telemetry: Option<Telemetry>,
+    /// Times the engine went idle while the driver's IO was stopped, and
+    /// the time it spent idle.
+    pub idle: idle::IdleStats,
     /// Wall-clock time of the run.
     pub elapsed: Duration,
 }
@@ -195,7 +208,8 @@ impl EngineReport {
 /// Where live requests to move playback to another output device come
 /// from (in `gecko engine`, gecko-control's `ControlState`, fed by the
 /// control socket's `set_output`). Polled by the engine's control thread
-/// about every 20 ms; never by the audio thread.
+/// about every 20 ms (every [`idle::HEARTBEAT`] while idle); never by the
+/// audio thread.
 pub trait OutputRequests {
     /// The engine plays to a device and takes requests (`true`), or runs
     /// headless or has stopped (`false`).
@@ -222,6 +236,13 @@ impl OutputRequests for NoOutputRequests {
 /// Runs the engine until the driver stops (with `exit_on_stop`), `max_audio`
 /// is reached, or `cancel` is set. `controls` are applied live (they are
 /// polled about 10 times a second). `progress` is called about 10 times a second.
+///
+/// While the driver's IO is stopped the engine idles ([`idle`]): once the
+/// ring is drained and the output has played out to silence, it pauses the
+/// output stream (or closes it where it cannot pause) and looks at the ring
+/// only every [`idle::HEARTBEAT`] (5 wake-ups a second), resuming the
+/// output within one heartbeat of the driver's StartIO. `cancel`,
+/// `controls`, `progress` and output requests are then served at that pace.
 pub fn run(
     config: &EngineConfig,
     cancel: &AtomicBool,

@@ -257,7 +257,8 @@ pub struct OutputStream {
     rate: u32,
     errors: Arc<AtomicU64>,
     lost: Arc<AtomicBool>,
-    _stream: cpal::Stream,
+    callbacks: Arc<AtomicU64>,
+    stream: cpal::Stream,
 }
 
 impl OutputStream {
@@ -274,12 +275,14 @@ impl OutputStream {
         let config = cpal::StreamConfig { channels, sample_rate: rate, buffer_size };
         let errors = Arc::new(AtomicU64::new(0));
         let lost = Arc::new(AtomicBool::new(false));
-        let (e2, l2) = (errors.clone(), lost.clone());
+        let callbacks = Arc::new(AtomicU64::new(0));
+        let (e2, l2, c2) = (errors.clone(), lost.clone(), callbacks.clone());
         let mut timeline = Timeline::default();
         let stream = quiet_stderr(|| {
             device.build_output_stream(
                 config,
                 move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
+                    c2.fetch_add(1, Ordering::Relaxed);
                     let now = timeline.now(info.timestamp().playback);
                     render(data, now)
                 },
@@ -294,7 +297,26 @@ impl OutputStream {
         })
         .map_err(|e| OutputError::Stream { device: name.clone(), detail: e.to_string() })?;
         stream.play().map_err(|e| OutputError::Stream { device: name.clone(), detail: e.to_string() })?;
-        Ok(OutputStream { name, id, rate, errors, lost, _stream: stream })
+        Ok(OutputStream { name, id, rate, errors, lost, callbacks, stream })
+    }
+
+    /// Stops the callbacks, keeping the device open (cpal's
+    /// `Stream::pause`: CoreAudio stops the output unit). `Err` where the
+    /// host or the device cannot pause (e.g. ALSA's `null` PCM): then drop
+    /// the stream and start a new one to resume. A pause that returns `Ok`
+    /// but does not stop the callbacks shows in [`OutputStream::callbacks`].
+    pub fn pause(&self) -> Result<(), OutputError> {
+        self.stream.pause().map_err(|e| OutputError::Stream { device: self.name.clone(), detail: e.to_string() })
+    }
+
+    /// Resumes the callbacks after [`OutputStream::pause`] (cpal's `Stream::play`).
+    pub fn play(&self) -> Result<(), OutputError> {
+        self.stream.play().map_err(|e| OutputError::Stream { device: self.name.clone(), detail: e.to_string() })
+    }
+
+    /// Callbacks run so far (one relaxed atomic add per callback).
+    pub fn callbacks(&self) -> u64 {
+        self.callbacks.load(Ordering::Relaxed)
     }
 
     /// The device's name.

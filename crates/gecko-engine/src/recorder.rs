@@ -65,6 +65,13 @@ pub struct RecorderTx {
 /// this much of the recording, plus what was still queued.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
+/// The recorder thread's wait when its queue is empty, doubling from the
+/// first to the second while it stays empty (5 ms: the audio side queues a
+/// callback's worth every ~10 ms while playing; 500 ms: two wake-ups a
+/// second while the engine idles — the queue holds seconds).
+const IDLE_WAIT_MIN: Duration = Duration::from_millis(5);
+const IDLE_WAIT_MAX: Duration = Duration::from_millis(500);
+
 /// Starts recording to a new WAV file at `path` (float32, `channels`
 /// interleaved, `sample_rate` Hz) with a queue of `queue_frames` frames.
 /// The file is created before this returns, so a bad path fails here.
@@ -93,6 +100,9 @@ pub fn start_with_writer<W: Write + Seek + Send + 'static>(
             let mut buf = vec![0f32; 8192 * channels];
             let mut samples = 0u64;
             let mut flushed = Instant::now();
+            // Samples written since the last flush.
+            let mut dirty = false;
+            let mut wait = IDLE_WAIT_MIN;
             loop {
                 // Read `done` before draining, so nothing pushed before it was set is missed.
                 let done = thread_shared.done.load(Ordering::Acquire);
@@ -101,18 +111,27 @@ pub fn start_with_writer<W: Write + Seek + Send + 'static>(
                     writer.write_sample(s).map_err(wav_err)?;
                 }
                 samples += n as u64;
+                dirty |= n > 0;
                 // A valid WAV on disk at all times, however the engine ends (even
                 // SIGKILL): hound's flush rewrites the header's sizes and flushes the
                 // buffer. Twice a second, on whole frames.
-                if flushed.elapsed() >= FLUSH_EVERY && samples.is_multiple_of(channels as u64) {
+                if dirty && flushed.elapsed() >= FLUSH_EVERY && samples.is_multiple_of(channels as u64) {
                     writer.flush().map_err(wav_err)?;
                     flushed = Instant::now();
+                    dirty = false;
                 }
                 if n == 0 {
                     if done {
                         break;
                     }
-                    std::thread::sleep(Duration::from_millis(5));
+                    // Nothing queued: wait longer each time (an idle engine
+                    // queues nothing for hours), but not past a due flush;
+                    // `finish` wakes the thread at once.
+                    let until_flush = if dirty { FLUSH_EVERY.saturating_sub(flushed.elapsed()) } else { wait };
+                    std::thread::park_timeout(wait.min(until_flush).max(IDLE_WAIT_MIN));
+                    wait = (wait * 2).min(IDLE_WAIT_MAX);
+                } else {
+                    wait = IDLE_WAIT_MIN;
                 }
             }
             writer.finalize().map_err(wav_err)?;
@@ -168,6 +187,7 @@ impl RecorderTx {
     pub fn finish(mut self) -> Result<RecordReport, RecordError> {
         self.shared.done.store(true, Ordering::Release);
         let t = self.thread.take().expect("finish is called once");
+        t.thread().unpark();
         let frames_written = t.join().map_err(|_| RecordError::Thread(self.path.clone()))??;
         Ok(RecordReport {
             frames_written,
@@ -182,6 +202,7 @@ impl Drop for RecorderTx {
         // Dropped without finish(): still finalize the file.
         self.shared.done.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

@@ -2,16 +2,19 @@
 //! either play through the output device's real-time callback
 //! ([`RunCtx::realtime`]) or, headless, pump the core itself
 //! ([`RunCtx::pump`]). Both share one housekeeping tick
-//! ([`RunCtx::housekeeping`], every [`TICK`]) and one format-change rule
-//! ([`RunCtx::format_changed`]).
+//! ([`RunCtx::housekeeping`], every [`TICK`]), one format-change rule
+//! ([`RunCtx::format_changed`]) and one idle policy ([`crate::idle`]):
+//! while the driver's IO is stopped the output is paused or closed and the
+//! loop ticks at [`idle::HEARTBEAT`].
 
 use crate::core::{Control, CoreTotals, RtCore, Telemetry};
 use crate::follow::{Decision, DeviceSnapshot, Follower, MoveReason, Wanted};
+use crate::idle::{self, IdlePolicy, IdleStats, Playing};
 use crate::output::{self, OutputError, OutputReport, OutputStream};
 use crate::recorder::{self, RecordReport, RecorderTx};
 use crate::slot::CoreSlot;
 use crate::{EngineConfig, EngineError, EngineProgress, EngineReport, OutputRequests, Playback, watch};
-use gecko_drift::{DriftConfig, DriftLoop};
+use gecko_drift::{DriftConfig, DriftLoop, Phase};
 use gecko_dsp::{Chain, ChainParams};
 use gecko_ring::{AttachOptions, Reader, RingError, RingFormat, WriterCounters};
 use ringbuf::HeapRb;
@@ -159,6 +162,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let mut last_tick = Instant::now() - TICK;
         let mut idle_since: Option<Instant> = None;
         let mut writer_lost = false;
+        let mut policy = IdlePolicy::new(idle::SETTLE, Instant::now());
         let result: Result<(), EngineError> = loop {
             if self.cancel.load(Ordering::Relaxed) {
                 break Ok(());
@@ -197,6 +201,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     output: None,
                     output_id: None,
                     output_losses: 0,
+                    idle: policy.is_idle(),
                 });
             }
             let want = match self.max_frames() {
@@ -218,19 +223,32 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 continue;
             }
             if frames == 0 {
-                idle_since.get_or_insert_with(Instant::now);
-                if self.config.exit_on_stop
-                    && (seen_io || core.totals.frames_in > 0)
-                    && !core.reader.io_running()
-                    && core.reader.available() == 0
-                {
+                let now = Instant::now();
+                let since = *idle_since.get_or_insert(now);
+                let io_running = core.reader.io_running();
+                let pending = core.reader.available();
+                if self.config.exit_on_stop && (seen_io || core.totals.frames_in > 0) && !io_running && pending == 0 {
                     break Ok(());
                 }
-                // Half an IO cycle at 48 kHz; the ring holds far more than this.
-                std::thread::sleep(Duration::from_millis(2));
+                if policy.is_idle() {
+                    if policy.on_idle_tick(io_running || pending > 0, now) {
+                        tracing::info!("Gecko Sink's IO started: reading the ring again");
+                    }
+                } else if policy.on_active_tick(
+                    Playing { io_running, pending_frames: pending as f64, silent_for: now - since },
+                    now,
+                ) {
+                    tracing::info!("Gecko Sink's IO stopped and the ring is drained: idle");
+                }
+                // Active: half an IO cycle at 48 kHz (the ring holds far more
+                // than this); idle: the heartbeat.
+                std::thread::sleep(policy.tick(Duration::from_millis(2)));
                 continue;
             }
             idle_since = None;
+            if policy.is_idle() {
+                policy.woke(Instant::now());
+            }
         };
         if result.is_ok() {
             core.flush();
@@ -238,7 +256,8 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let recording = core.recorder.take().map(RecorderTx::finish).transpose();
         result?;
         let writer = self.writer_counters();
-        Ok(self.report(&core, recording?, writer, None, Some(why), None))
+        let idle = policy.stats(Instant::now());
+        Ok(EngineReport { idle, ..self.report(&core, recording?, writer, None, Some(why), None) })
     }
 
     fn report(
@@ -265,6 +284,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
             output,
             output_skipped,
             last_telemetry,
+            idle: IdleStats::default(),
             elapsed: self.started.elapsed(),
         }
     }
@@ -405,6 +425,62 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         }
     }
 
+    /// Resumes the output after idling: the drift loop first
+    /// ([`DriftLoop::output_resumed`]: no control step over the pause, one
+    /// slip to re-align the fill), then the paused stream — or, closed (or
+    /// it will not play again), a new stream on the device it played on; if
+    /// that device is gone, the fallback, as for a lost device. `Err`: no
+    /// device could be started at all (the engine stops).
+    fn wake(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        stream: &mut Option<OutputStream>,
+        follower: &mut Follower,
+        report: &mut OutputReport,
+    ) -> Result<(), EngineError> {
+        if let Some(d) = slot.lock_main().drift.as_mut() {
+            d.output_resumed();
+        }
+        if let Some(s) = stream.as_ref() {
+            match s.play() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!("{e}; opening the output again");
+                    report.stream_errors += s.errors();
+                    *stream = None;
+                }
+            }
+        }
+        let id = follower.playing().to_owned();
+        match self.select(Some(&id)).and_then(|sel| self.reopen_output(slot, sel, report)) {
+            Ok(s) => {
+                *stream = Some(s);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!("cannot open {:?} again: {e}", report.device);
+                let snap = output::snapshot();
+                let decision = follower.on_stream_lost(&snap);
+                self.follow(slot, stream, follower, decision, &snap, report)
+            }
+        }
+    }
+
+    /// Starts `sel`, the device the core played on before it idled: a new
+    /// drift loop only if its rate changed meanwhile. Not a device switch.
+    fn reopen_output(
+        &self,
+        slot: &Arc<CoreSlot<RtCore>>,
+        sel: output::Selected,
+        report: &mut OutputReport,
+    ) -> Result<OutputStream, EngineError> {
+        if sel.rate != report.rate {
+            slot.lock_main().drift = Some(self.build_drift(sel.rate)?);
+            report.rate = sel.rate;
+        }
+        Ok(start_stream(slot, sel)?)
+    }
+
     /// Playback: the output device's callback drives the core.
     fn realtime(
         &mut self,
@@ -435,11 +511,76 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let mut seen_io = false;
         let mut last_tick = Instant::now();
         let mut inject_loss_at = self.config.simulate_device_loss_after.map(|d| Instant::now() + d);
+        let mut policy = IdlePolicy::new(idle::SETTLE, Instant::now());
+        // Telemetry arrived since the output last started (the idle policy
+        // decides on nothing older).
+        let mut fresh = false;
+        // While idle with the stream paused: its callback count when it paused.
+        let mut paused_at: Option<u64> = None;
+        // A client's request for another device, taken while idle (served awake).
+        let mut request: Option<(u64, Option<String>)> = None;
+        // When telemetry first said the driver's IO is stopped.
+        let mut io_stopped_since: Option<Instant> = None;
         let result: Result<(), EngineError> = loop {
             if self.cancel.load(Ordering::Relaxed) {
                 break Ok(());
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(policy.tick(idle::ACTIVE_TICK));
+            if policy.is_idle() {
+                // The heartbeat. No callback renders: the core is the control thread's.
+                let now = Instant::now();
+                let io_running = {
+                    let mut core = slot.lock_main();
+                    self.housekeeping(&mut ctl_tx);
+                    // Nothing else drains the control queue while idle.
+                    core.apply_controls();
+                    core.reader.io_running()
+                };
+                if let (Some(s), Some(n)) = (&stream, paused_at)
+                    && s.callbacks() > n + 2
+                {
+                    // A pause that does not stop the callbacks (a host's own
+                    // idea of pausing): close the stream while idle.
+                    tracing::debug!("the output's callbacks go on while it is paused; closing it while idle");
+                    report.stream_errors += s.errors();
+                    (stream, paused_at) = (None, None);
+                }
+                if request.is_none() {
+                    request = self.outputs.take();
+                }
+                let woke = policy.on_idle_tick(io_running, now);
+                if woke || request.is_some() {
+                    if woke {
+                        tracing::info!("Gecko Sink's IO started: resuming the output");
+                    } else {
+                        policy.woke(now);
+                    }
+                    if let Err(e) = self.wake(&slot, &mut stream, &mut follower, &mut report) {
+                        if let Some((id, _)) = request.take() {
+                            self.outputs.finish(id, Err(e.to_string()));
+                        }
+                        break Err(e);
+                    }
+                    (paused_at, fresh, io_stopped_since) = (None, false, None);
+                    // The devices may have changed while the engine slept.
+                    watch.notify();
+                    continue;
+                }
+                if let Some(mut t) = last {
+                    t.io_running = io_running;
+                    let writer = self.writer_counters();
+                    (self.progress)(&EngineProgress {
+                        format: self.format,
+                        telemetry: t,
+                        writer,
+                        output: Some(report.device.clone()),
+                        output_id: Some(follower.playing().to_owned()),
+                        output_losses: report.device_losses,
+                        idle: true,
+                    });
+                }
+                continue;
+            }
             if inject_loss_at.is_some_and(|t| Instant::now() >= t) {
                 inject_loss_at = None;
                 if let Some(s) = &stream {
@@ -448,6 +589,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
             }
             while let Some(t) = tel_rx.try_pop() {
                 last = Some(t);
+                fresh = true;
             }
             // The device's stream died (cpal's DeviceNotAvailable), or the
             // system's devices changed (hot-plug, a new default): follow.
@@ -466,7 +608,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 break Err(e);
             }
             // A control client asked for another device.
-            if let Some((id, device)) = self.outputs.take() {
+            if let Some((id, device)) = request.take().or_else(|| self.outputs.take()) {
                 match self.requested_output(&slot, &mut stream, device.as_deref(), &mut report) {
                     Ok(answer) => {
                         if let Some(s) = &stream {
@@ -522,6 +664,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                         output,
                         output_id,
                         output_losses: report.device_losses,
+                        idle: false,
                     });
                     if let Some(m) = self.max_frames()
                         && t.frames_in >= m
@@ -531,6 +674,30 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     if self.config.exit_on_stop && seen_io && !t.io_running && t.fill_frames < 1.0 {
                         break Ok(());
                     }
+                }
+            }
+            // Nothing to play: pause the output (after its tail played out).
+            if let Some(t) = last.filter(|_| fresh) {
+                let now = Instant::now();
+                if t.io_running {
+                    io_stopped_since = None;
+                } else {
+                    io_stopped_since.get_or_insert(now);
+                }
+                // A priming loop plays nothing from the ring until IO fills it.
+                let pending = if t.phase == Some(Phase::Prime) { 0.0 } else { t.fill_frames };
+                // Silent output frames, as time — and no longer than IO has been
+                // stopped by the wall clock (an output that is not paced by a
+                // clock, like ALSA's null PCM, renders seconds in milliseconds).
+                let silent_for = Duration::from_secs_f64(t.silent_frames as f64 / f64::from(report.rate.max(1)))
+                    .min(io_stopped_since.map_or(Duration::ZERO, |s| now - s));
+                if policy.on_active_tick(Playing { io_running: t.io_running, pending_frames: pending, silent_for }, now)
+                {
+                    paused_at = pause_output(&mut stream, &mut report);
+                    tracing::info!(
+                        "Gecko Sink's IO stopped and the output played out: idle ({} the output)",
+                        if paused_at.is_some() { "paused" } else { "closed" }
+                    );
                 }
             }
         };
@@ -543,7 +710,23 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         let recording = core.recorder.take().map(RecorderTx::finish).transpose();
         result?;
         let writer = self.writer_counters();
-        Ok(self.report(&core, recording?, writer, Some(report), None, last))
+        let idle = policy.stats(Instant::now());
+        Ok(EngineReport { idle, ..self.report(&core, recording?, writer, Some(report), None, last) })
+    }
+}
+
+/// Stops the output for an idle period: pauses the stream and returns its
+/// callback count, or closes it where it cannot be paused (`None`).
+fn pause_output(stream: &mut Option<OutputStream>, report: &mut OutputReport) -> Option<u64> {
+    let s = stream.as_ref()?;
+    match s.pause() {
+        Ok(()) => Some(s.callbacks()),
+        Err(e) => {
+            tracing::debug!("{e}; closing the output while idle");
+            report.stream_errors += s.errors();
+            *stream = None;
+            None
+        }
     }
 }
 

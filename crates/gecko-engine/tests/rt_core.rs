@@ -68,7 +68,6 @@ fn the_real_time_render_never_allocates_and_carries_the_audio() {
             peak_after = peak_after.max(p);
         }
     }
-    io.stop_io().unwrap();
     let totals = core.totals();
     assert_eq!(totals.frames_out, 375 * 512);
     assert!(totals.frames_in > 300 * 512, "the loop read the ring: {}", totals.frames_in);
@@ -78,6 +77,33 @@ fn the_real_time_render_never_allocates_and_carries_the_audio() {
     }
     let last = last.expect("telemetry arrived");
     assert!(last.meters.loudness.momentary_lufs.is_finite());
+    // While the sine plays, the output is not silent (a sample may sit on a zero crossing).
+    assert!(last.io_running && last.silent_frames < 4, "silent for {} frames", last.silent_frames);
+
+    // The driver stops IO: the ring drains, the chain's tail plays out, and
+    // the output has been silent for as long as telemetry says (what the
+    // engine's idle policy waits for).
+    io.stop_io().unwrap();
+    for k in 375..475u64 {
+        let now = 1_000_000_000 + ((k as f64 + 0.5) * 512.0 * tpf) as u64;
+        clock.set(now);
+        assert_no_alloc(|| core.render(&mut out, now));
+    }
+    let mut stopped = None;
+    while let Some(t) = tel_rx.try_pop() {
+        stopped = Some(t);
+    }
+    let stopped = stopped.expect("telemetry after the stop");
+    assert!(!stopped.io_running && stopped.fill_frames < 1.0, "{stopped:?}");
+    // Output frames from the stop to that telemetry, and how many of them carried the tail.
+    let after_stop = stopped.frames_out - 375 * 512;
+    let tail = after_stop - stopped.silent_frames;
+    assert!(
+        stopped.silent_frames >= 24_000 && tail >= 512,
+        "silent for {} of the {after_stop} frames rendered after the stop",
+        stopped.silent_frames
+    );
+    assert!(out.iter().all(|x| x.abs() <= gecko_engine::idle::SILENCE));
     // The sine came through at 0.5, then at 0.25 after the live gain change
     // (the limiter's -1 dBTP ceiling is above both).
     assert!((peak_before - 0.5).abs() < 0.01, "peak before {peak_before}");

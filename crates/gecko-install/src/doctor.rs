@@ -1194,6 +1194,7 @@ mod tests {
                     fill_ms,
                     underrun_frames: 0,
                 }),
+                idle: false,
                 writer: None,
                 recording: None,
                 params: gecko_dsp::ChainParams::bypass(),
