@@ -154,7 +154,7 @@ pub fn report(r: &EngineReport, recording: Option<&std::path::Path>) -> String {
     }
     if r.idle.periods > 0 {
         s.push_str(&format!(
-            "  idle        {} times, {:.1} s in all (driver IO stopped, output paused)\n",
+            "  idle        {} times, {:.1} s in all (while Gecko Sink's IO was stopped)\n",
             r.idle.periods,
             r.idle.time.as_secs_f64()
         ));

@@ -9,9 +9,12 @@
 //! - [`drift_sim`]: the drift simulation harness — the real driver on a
 //!   simulated host clock, IO cycles scheduled from its zero timestamps, an
 //!   output device with its own crystal.
+//! - [`proc_load`]: a process's context switches and CPU time from `/proc`
+//!   (the engine's cost while idle and while playing).
 
 pub mod drift_sim;
 pub mod forge;
+pub mod proc_load;
 pub mod shm_map;
 pub mod shm_name;
 
