@@ -12,6 +12,9 @@
 //! Nothing here talks to Apple: notarization needs Apple's notary service and is
 //! a separate, documented step (docs/macos-build.md).
 
+pub mod app;
+pub mod stubs;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -344,7 +347,8 @@ pub struct SignOptions {
 pub fn sign_bundle(bundle: &Path, options: &SignOptions) -> Result<()> {
     use apple_codesign::{BundleSigner, CodeSignatureFlags, SettingsScope, SigningSettings};
     let mut settings = SigningSettings::default();
-    settings.set_binary_identifier(SettingsScope::Main, BUNDLE_ID);
+    let (identifier, _) = bundle_identity(bundle)?;
+    settings.set_binary_identifier(SettingsScope::Main, identifier);
     if let Identity::Certificate { cert, key } = &options.identity {
         settings.set_signing_key(key.as_key_info_signer(), (**cert).clone());
         settings.chain_apple_certificates();
@@ -359,6 +363,20 @@ pub fn sign_bundle(bundle: &Path, options: &SignOptions) -> Result<()> {
     let signer = BundleSigner::new_from_path(bundle).with_context(|| format!("reading bundle {}", bundle.display()))?;
     signer.write_signed_bundle(bundle, &settings).with_context(|| format!("signing {}", bundle.display()))?;
     Ok(())
+}
+
+/// A bundle's `CFBundleIdentifier` and `CFBundleExecutable` (its Info.plist).
+pub fn bundle_identity(bundle: &Path) -> Result<(String, String)> {
+    let path = bundle.join("Contents/Info.plist");
+    let value = plist::Value::from_file(&path).with_context(|| format!("reading {}", path.display()))?;
+    let dict = value.as_dictionary().ok_or_else(|| anyhow!("{} is not a dictionary", path.display()))?;
+    let get = |k: &str| {
+        dict.get(k)
+            .and_then(plist::Value::as_string)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("{} has no {k}", path.display()))
+    };
+    Ok((get("CFBundleIdentifier")?, get("CFBundleExecutable")?))
 }
 
 /// What [`verify_bundle`] found.
@@ -379,40 +397,59 @@ pub struct SignatureInfo {
 /// (CodeDirectory flag CS_ADHOC, an empty CMS wrapper) has none by design, so
 /// for those slices only the "no/empty CMS signature" findings are dropped.
 pub fn verify_bundle(bundle: &Path) -> Result<SignatureInfo> {
-    use apple_codesign::{CodeSignatureFlags, MachFile, VerificationProblemType};
     let contents = bundle.join("Contents");
-    let exe = contents.join("MacOS").join(EXECUTABLE_NAME);
+    let (identifier, executable) = bundle_identity(bundle)?;
     ensure!(
         contents.join("_CodeSignature/CodeResources").is_file(),
         "{} has no Contents/_CodeSignature/CodeResources",
         bundle.display()
     );
-    let data = std::fs::read(&exe).with_context(|| format!("reading {}", exe.display()))?;
-    let mach = MachFile::parse(&data).context("parsing the executable")?;
+    let info = verify_executable(&contents.join("MacOS").join(&executable), Some((bundle, &identifier)))?;
+    // Other executables beside the main one (Gecko.app's `gecko`) are signed
+    // as nested code: their own signature, no bundle seals.
+    for e in std::fs::read_dir(contents.join("MacOS"))? {
+        let path = e?.path();
+        if path.file_name().is_some_and(|n| n != executable.as_str()) && path.is_file() {
+            verify_executable(&path, None)?;
+        }
+    }
+    Ok(info)
+}
+
+/// Verifies one Mach-O executable's embedded signature (every slice). With
+/// `main = Some((bundle, identifier))` it must be signed as `identifier` and
+/// seal the bundle's Info.plist and CodeResources as they are on disk.
+fn verify_executable(exe: &Path, main: Option<(&Path, &str)>) -> Result<SignatureInfo> {
+    use apple_codesign::{CodeSignatureFlags, MachFile, VerificationProblemType};
+    let data = std::fs::read(exe).with_context(|| format!("reading {}", exe.display()))?;
+    let mach = MachFile::parse(&data).with_context(|| format!("parsing {}", exe.display()))?;
     let mut info = SignatureInfo { slice_flags: Vec::new(), has_cms: false };
     let mut problems = Vec::new();
     for (index, macho) in mach.iter_macho().enumerate() {
-        let sig = macho.code_signature()?.ok_or_else(|| anyhow!("slice {index} has no code signature"))?;
+        let sig =
+            macho.code_signature()?.ok_or_else(|| anyhow!("{}: slice {index} has no code signature", exe.display()))?;
         let cd = sig.code_directory()?.ok_or_else(|| anyhow!("slice {index} has no CodeDirectory"))?;
         // The signature must be ours, and it must seal the Info.plist and
         // CodeResources that are on disk now (their hashes sit in the
         // CodeDirectory's special slots): an Info.plist edited after signing
         // is refused, as macOS would refuse it.
-        ensure!(cd.ident == BUNDLE_ID, "slice {index} is signed as {:?}, not {BUNDLE_ID}", cd.ident);
-        for (slot, file) in [
-            (apple_codesign::CodeSigningSlot::Info, "Contents/Info.plist"),
-            (apple_codesign::CodeSigningSlot::ResourceDir, "Contents/_CodeSignature/CodeResources"),
-        ] {
-            let sealed = cd
-                .special_digests
-                .get(&slot)
-                .ok_or_else(|| anyhow!("slice {index}: the signature does not seal {file}"))?;
-            let bytes = std::fs::read(bundle.join(file)).with_context(|| format!("reading {file}"))?;
-            let now = cd.digest_type.digest_data(&bytes)?;
-            ensure!(
-                now[..] == sealed.data[..],
-                "{file} was changed after signing (its hash is not the one sealed in the signature)"
-            );
+        if let Some((bundle, identifier)) = main {
+            ensure!(cd.ident == identifier, "slice {index} is signed as {:?}, not {identifier}", cd.ident);
+            for (slot, file) in [
+                (apple_codesign::CodeSigningSlot::Info, "Contents/Info.plist"),
+                (apple_codesign::CodeSigningSlot::ResourceDir, "Contents/_CodeSignature/CodeResources"),
+            ] {
+                let sealed = cd
+                    .special_digests
+                    .get(&slot)
+                    .ok_or_else(|| anyhow!("slice {index}: the signature does not seal {file}"))?;
+                let bytes = std::fs::read(bundle.join(file)).with_context(|| format!("reading {file}"))?;
+                let now = cd.digest_type.digest_data(&bytes)?;
+                ensure!(
+                    now[..] == sealed.data[..],
+                    "{file} was changed after signing (its hash is not the one sealed in the signature)"
+                );
+            }
         }
         let cms = sig.signature_data()?.is_some_and(|d| !d.is_empty());
         let adhoc = cd.flags.contains(CodeSignatureFlags::ADHOC) && !cms;
