@@ -5,9 +5,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
 
+/// How often the spinner turns while the engine plays.
+const SPIN: Duration = Duration::from_millis(100);
+
 /// A one-line live view of the engine (hidden when stderr is not a terminal).
 pub struct LiveView {
     bar: Option<ProgressBar>,
+    /// The spinner's ticker thread runs (stopped while the engine idles:
+    /// it would wake the process 10 times a second).
+    spinning: std::cell::Cell<bool>,
 }
 
 impl LiveView {
@@ -15,14 +21,22 @@ impl LiveView {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("static template"));
-            b.enable_steady_tick(Duration::from_millis(100));
+            b.enable_steady_tick(SPIN);
             b
         });
-        LiveView { bar }
+        LiveView { spinning: std::cell::Cell::new(bar.is_some()), bar }
     }
 
     pub fn update(&self, p: &EngineProgress) {
         let Some(bar) = &self.bar else { return };
+        if p.idle == self.spinning.get() {
+            if p.idle {
+                bar.disable_steady_tick();
+            } else {
+                bar.enable_steady_tick(SPIN);
+            }
+            self.spinning.set(!p.idle);
+        }
         let t = &p.telemetry;
         let m = &t.meters;
         let secs = t.frames_in as f64 / p.format.sample_rate;
@@ -47,7 +61,13 @@ impl LiveView {
             "  gaps {}  overruns {}{}",
             p.writer.gap_events,
             p.writer.overrun_events,
-            if t.io_running { "" } else { "  (driver idle)" }
+            if p.idle {
+                "  (driver IO stopped: engine idle)"
+            } else if t.io_running {
+                ""
+            } else {
+                "  (driver idle)"
+            }
         ));
         bar.set_message(msg);
     }
