@@ -16,13 +16,17 @@
 #                      owner 0:0 (root:wheel), modes 755 (directories, Contents/MacOS/*) and
 #                      644 (other files); replace any previous install atomically and roll
 #                      back to it on failure; then restart the audio service
-#   uninstall          remove the bundle, staging leftovers and the pkg receipts; restart
+#   uninstall          remove the bundle, staging leftovers, the engine's LaunchAgent (unloaded
+#                      first), Gecko.app when the .pkg installed it (its receipt says so)
+#                      and the pkg receipts; restart
 #   restart-audio      restart coreaudiod (restart_audio_service below)
 #   wait-device present|absent SECONDS
 #                      wait for "Gecko Sink" to be listed (or gone)
 #   pkg-preinstall     (the .pkg, before its payload) move a previous install aside
 #   pkg-postinstall    (the .pkg, after its payload) owner and modes, the ring fallback when
-#                      the payload has Gecko.app, restart, wait for the device
+#                      the payload has Gecko.app, the engine's LaunchAgent
+#                      ($ROOT/Library/LaunchAgents/com.gecko.engine.plist) checked and loaded
+#                      for the console user, restart, wait for the device
 #   ring-fallback GECKO
 #                      the plug-in sandbox fallback (docs/macos-semantics.md): a LaunchDaemon
 #                      ($ROOT/Library/LaunchDaemons/com.gecko.ring.plist, user _coreaudiod,
@@ -48,7 +52,7 @@ BUNDLE_NAME=GeckoAudioDevice.driver
 BUNDLE_ID=com.gecko.driver.AudioDevice
 EXECUTABLE=GeckoAudioDevice
 DEVICE_NAME="Gecko Sink"
-PKG_IDS="com.gecko.pkg.driver com.gecko.pkg.app"
+PKG_IDS="com.gecko.pkg.driver com.gecko.pkg.app com.gecko.pkg.agent"
 
 say() { printf 'gecko-driver: %s\n' "$*"; }
 refuse() { say "refused: $*"; exit 2; }
@@ -349,6 +353,73 @@ remove_ring_fallback() {
     rm -f "$RING_PLIST"
 }
 
+# --------------------------------------------------------------------------
+# The engine's LaunchAgent (installer/LaunchAgents/com.gecko.engine.plist, the
+# .pkg's GeckoAgent component): launchd runs `gecko engine` in every GUI login.
+# The postinstall loads it for whoever is logged in now, so the engine runs
+# without a logout; gui/<uid> is that user's launchd domain (launchctl(1)).
+
+AGENT_LABEL=com.gecko.engine
+AGENT_PLIST="$R/Library/LaunchAgents/$AGENT_LABEL.plist"
+
+# The uid of the user at the console (owner of /dev/console), or nothing when
+# nobody is logged in (root: the login window).
+console_uid() {
+    uid=$(stat -f %u /dev/console 2>/dev/null) || return 1
+    case $uid in ''|*[!0-9]*|0) return 1 ;; esac
+    printf '%s\n' "$uid"
+}
+
+load_engine_agent() {
+    [ -f "$AGENT_PLIST" ] || return 0
+    say "setting owner 0:0 and mode 644 on $AGENT_PLIST"
+    chmod 644 "$AGENT_PLIST" || return 1
+    if [ "$AS_ROOT" = 1 ]; then chown 0:0 "$AGENT_PLIST" || return 1; fi
+    [ "$LIVE" = 1 ] || return 0
+    if [ "$SIM" = 1 ]; then
+        say "the simulation has no launchd: $AGENT_LABEL is installed, not started"
+        return 0
+    fi
+    if uid=$(console_uid); then
+        launchctl bootout "gui/$uid/$AGENT_LABEL" >/dev/null 2>&1 || true
+        if launchctl bootstrap "gui/$uid" "$AGENT_PLIST"; then
+            say "loaded $AGENT_LABEL for the console user (uid $uid): the engine is running"
+        else
+            say "warning: launchctl could not load $AGENT_LABEL for uid $uid; it starts at the next login"
+        fi
+    else
+        say "nobody is logged in: $AGENT_LABEL starts at the next login"
+    fi
+    return 0
+}
+
+remove_engine_agent() {
+    [ -e "$AGENT_PLIST" ] || return 0
+    if [ "$LIVE" = 1 ] && [ "$SIM" = 0 ] && uid=$(console_uid); then
+        launchctl bootout "gui/$uid/$AGENT_LABEL" >/dev/null 2>&1 || true
+    fi
+    say "removing $AGENT_PLIST"
+    rm -f "$AGENT_PLIST"
+}
+
+# Gecko.app, when the .pkg put it there (its receipt is the proof): an app the
+# user copied in by hand is theirs to remove.
+remove_pkg_app() {
+    app="$R/Applications/Gecko.app"
+    [ -d "$app" ] || return 0
+    for f in "$R/var/db/receipts/com.gecko.pkg.app.plist" "$R/private/var/db/receipts/com.gecko.pkg.app.plist"; do
+        if [ -e "$f" ]; then
+            say "removing $app (installed by the .pkg)"
+            rm -rf "$app" || { say "warning: could not remove $app"; return 0; }
+            return 0
+        fi
+    done
+    if [ -z "$R" ] && command -v pkgutil >/dev/null 2>&1 && pkgutil --pkg-info com.gecko.pkg.app >/dev/null 2>&1; then
+        say "removing $app (installed by the .pkg)"
+        rm -rf "$app" || say "warning: could not remove $app"
+    fi
+}
+
 forget_receipts() {
     for id in $PKG_IDS; do
         if [ -z "$R" ] && command -v pkgutil >/dev/null 2>&1 && pkgutil --pkg-info "$id" >/dev/null 2>&1; then
@@ -437,6 +508,8 @@ do_uninstall() {
         say "not installed: nothing to remove"
     fi
     remove_ring_fallback
+    remove_engine_agent
+    remove_pkg_app
     forget_receipts
     if [ "$LIVE" = 1 ]; then
         restart_audio_service || exit 0
@@ -469,6 +542,7 @@ do_pkg_postinstall() {
     ownership_note
     rm -rf "$HAL/.$BUNDLE_NAME.pkgold"
     setup_ring_fallback /Applications/Gecko.app/Contents/MacOS/gecko || exit 1
+    load_engine_agent || { say "error: setting up $AGENT_PLIST failed"; exit 1; }
     if [ "$LIVE" = 1 ]; then
         restart_audio_service || exit 0
         if wait_device present 15; then

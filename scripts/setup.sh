@@ -15,7 +15,8 @@
 #     rustc-web, cargo-web, rust-web-src, rust-web-clippy (bookworm-security: Rust 1.96,
 #     /usr/bin/{cargo,rustc,cargo-clippy} and the standard library's source, which it
 #     builds for the Apple targets), with clang-19, llvm-19 and ziglang (above)
-#   - libarchive-tools (bsdtar), openssl, python3: the .pkg read-back test (crates/gecko-pkg)
+#   - libarchive-tools (bsdtar), cpio, openssl, python3: the .pkg read-back tests (crates/gecko-pkg,
+#     scripts/check-pkg.py)
 #   - the tray app (Tauri v2, app/): libwebkit2gtk-4.1-dev, libayatana-appindicator3-dev,
 #     librsvg2-dev, libxdo-dev; its end-to-end test (app/e2e): webkit2gtk-driver
 #     (WebKitWebDriver), xvfb + xauth, dbus (dbus-run-session), sox; tauri-driver
@@ -39,7 +40,7 @@ demo_apt=(build-essential pkg-config libasound2-dev alsa-utils)
 all_apt=("${demo_apt[@]}" sox espeak-ng
          clang-19 libclang-rt-19-dev lld-19 llvm-19 python3-pip valgrind
          rustc-web cargo-web rust-web-src rust-web-clippy
-         libarchive-tools openssl
+         libarchive-tools cpio openssl
          libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
          webkit2gtk-driver xvfb xauth dbus)
 if [ "$profile" = demo ]; then wanted=("${demo_apt[@]}"); else wanted=("${all_apt[@]}"); fi

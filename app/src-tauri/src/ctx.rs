@@ -10,7 +10,9 @@ use gecko_dsp::{ChainParams, EqBand, EqParams, Preset};
 use gecko_install::{DeviceOutcome, Installer, RingHealth};
 use gecko_platform::output::{OutputSwitch, Restored};
 use gecko_platform::{AudioPlatform, DriverLoad, PlatformError};
-use gecko_services::{EngineSupervisor, Locations, PresetStore, PresetStoreError, Started, SupervisorError};
+use gecko_services::{
+    EngineSupervisor, LaunchAgent, Locations, PresetStore, PresetStoreError, Started, SupervisorError,
+};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -267,7 +269,9 @@ impl Ctx {
     /// The context for these paths.
     pub fn new(paths: Paths) -> Ctx {
         Ctx {
-            engine: EngineSupervisor::new(paths.socket.clone(), paths.gecko_exe.clone()),
+            // On a Mac with the .pkg's LaunchAgent, launchd runs the engine.
+            engine: EngineSupervisor::new(paths.socket.clone(), paths.gecko_exe.clone())
+                .with_launch_agent(LaunchAgent::installed()),
             presets: PresetStore::new(paths.presets_dir.clone()),
             paths,
             notices: Mutex::new(Vec::new()),
@@ -565,7 +569,7 @@ impl Ctx {
         let p = self.platform()?;
         match self.engine.start(&p.ring_name(), device, &p.user_state_dir())? {
             Started::AlreadyRunning => Ok("the engine is already running".into()),
-            Started::New(pid) => {
+            Started::New(pid) | Started::ByLaunchd(pid) => {
                 let msg = format!("engine started (pid {pid})");
                 self.notice(msg.clone());
                 Ok(msg)

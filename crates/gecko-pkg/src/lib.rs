@@ -8,9 +8,15 @@
 //!   `Scripts`: `preinstall`/`postinstall` (installer/pkg-scripts) and
 //!   `gecko-driver.sh`, the same script `gecko install` runs;
 //! - `GeckoApp.pkg/` (id `com.gecko.pkg.app`, install location
-//!   `/Applications`) when a macOS-built `Gecko.app` is given;
+//!   `/Applications`) with `Gecko.app` (the tray app and the `gecko` engine),
+//!   when one is given (scripts/build-macos-app.sh cross-builds it);
+//! - `GeckoAgent.pkg/` (id `com.gecko.pkg.agent`, install location
+//!   `/Library/LaunchAgents`) with `com.gecko.engine.plist`
+//!   (installer/LaunchAgents), the engine's LaunchAgent, with the app;
 //! - `Distribution`: title, macOS ≥ 12, both architectures, one hidden choice
-//!   per component.
+//!   per component, the driver last: its postinstall (owner and modes, the
+//!   ring fallback, loading the LaunchAgent, restarting coreaudiod) runs after
+//!   the app and the agent are in place.
 //!
 //! Each component is written by embala-pkg (BOM, cpio, PackageInfo as
 //! pkgbuild does), read back with apple-xar and merged under our own
@@ -27,6 +33,13 @@ use std::path::{Path, PathBuf};
 pub const DRIVER_PKG_ID: &str = "com.gecko.pkg.driver";
 /// The app component's package id.
 pub const APP_PKG_ID: &str = "com.gecko.pkg.app";
+/// The LaunchAgent component's package id.
+pub const AGENT_PKG_ID: &str = "com.gecko.pkg.agent";
+/// Where the LaunchAgent component installs.
+pub const AGENT_LOCATION: &str = "/Library/LaunchAgents";
+/// The engine's LaunchAgent: (file name, text), compiled in.
+pub const ENGINE_AGENT: (&str, &str) =
+    ("com.gecko.engine.plist", include_str!("../../../installer/LaunchAgents/com.gecko.engine.plist"));
 /// Where the driver component installs.
 pub const DRIVER_LOCATION: &str = "/Library/Audio/Plug-Ins/HAL";
 /// Where the app component installs.
@@ -48,7 +61,8 @@ pub struct PkgInput {
     pub version: String,
     /// The `GeckoAudioDevice.driver` bundle.
     pub driver: PathBuf,
-    /// A macOS-built `Gecko.app`, if any.
+    /// `Gecko.app` (cross-built by scripts/build-macos-app.sh), if any; with
+    /// it, the engine's LaunchAgent too.
     pub app: Option<PathBuf>,
     /// Accept a Linux (ELF) driver bundle: for tests of the pkg itself only;
     /// such a pkg installs a driver macOS cannot load.
@@ -69,8 +83,9 @@ fn rel(root: &Path, p: &Path) -> Result<String> {
 }
 
 /// The payload of a bundle under `top` (`GeckoAudioDevice.driver`, `Gecko.app`):
-/// files and directories, with explicit modes when `driver_modes`.
-fn payload_specs(bundle: &Path, driver_modes: bool) -> Result<(Vec<FileSpec>, Vec<DirSpec>)> {
+/// files and directories, with explicit modes when `explicit_modes` (755 for
+/// directories and `…/Contents/MacOS/*`, 644 for other files).
+fn payload_specs(bundle: &Path, explicit_modes: bool) -> Result<(Vec<FileSpec>, Vec<DirSpec>)> {
     let top = bundle.file_name().and_then(|n| n.to_str()).ok_or_else(|| anyhow!("bad bundle path"))?.to_owned();
     let mut files = Vec::new();
     let mut dirs = vec![DirSpec { dest: top.clone(), mode: Some(0o755) }];
@@ -81,7 +96,10 @@ fn payload_specs(bundle: &Path, driver_modes: bool) -> Result<(Vec<FileSpec>, Ve
         if m.is_dir() {
             dirs.push(DirSpec { dest, mode: Some(0o755) });
         } else {
-            let mode = driver_modes.then(|| gecko_install::expected_mode(bundle, &p, false));
+            // Executables of the bundle and of bundles nested in it (the
+            // driver inside Gecko.app's Resources): 755; other files 644.
+            let in_macos = p.parent().is_some_and(|d| d.ends_with("Contents/MacOS"));
+            let mode = explicit_modes.then_some(if in_macos { 0o755 } else { 0o644 });
             files.push(FileSpec { src: p, dest, mode });
         }
     }
@@ -178,7 +196,7 @@ pub fn build_pkg(input: &PkgInput, out_dir: &Path) -> Result<PathBuf> {
         directories,
         scripts: Some(scripts),
     };
-    let mut components = vec![build_component(&driver, tmp.path(), DRIVER_PKG_ID)?];
+    let mut components = Vec::new();
     if let Some(app) = &input.app {
         ensure!(
             app.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".app"))
@@ -186,7 +204,7 @@ pub fn build_pkg(input: &PkgInput, out_dir: &Path) -> Result<PathBuf> {
             "{} is not an app bundle (NAME.app with Contents/Info.plist)",
             app.display()
         );
-        let (files, directories) = payload_specs(app, false)?;
+        let (files, directories) = payload_specs(app, true)?;
         let spec = PkgSpec {
             name: "GeckoApp".into(),
             display_name: "Gecko".into(),
@@ -199,7 +217,25 @@ pub fn build_pkg(input: &PkgInput, out_dir: &Path) -> Result<PathBuf> {
             scripts: None,
         };
         components.push(build_component(&spec, tmp.path(), APP_PKG_ID)?);
+        let agent_dir = tmp.path().join("agent");
+        std::fs::create_dir(&agent_dir)?;
+        let agent = agent_dir.join(ENGINE_AGENT.0);
+        std::fs::write(&agent, ENGINE_AGENT.1)?;
+        let spec = PkgSpec {
+            name: "GeckoAgent".into(),
+            display_name: "Gecko engine (LaunchAgent)".into(),
+            identifier: AGENT_PKG_ID.into(),
+            version: v.clone(),
+            install_location: AGENT_LOCATION.into(),
+            enable_user_home: false,
+            files: vec![FileSpec { src: agent, dest: ENGINE_AGENT.0.into(), mode: Some(0o644) }],
+            directories: Vec::new(),
+            scripts: None,
+        };
+        components.push(build_component(&spec, tmp.path(), AGENT_PKG_ID)?);
     }
+    // Last: its postinstall finishes the whole install.
+    components.push(build_component(&driver, tmp.path(), DRIVER_PKG_ID)?);
     let dist = distribution(v, &components);
     let names: Vec<String> = components.iter().map(|c| format!("{}.pkg", c.name)).collect();
     let mut entries: Vec<XarEntry<'_>> = components

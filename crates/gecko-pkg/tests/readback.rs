@@ -130,15 +130,19 @@ fn signed_pkg_reads_back() {
     assert_eq!(
         paths,
         [
+            "GeckoApp.pkg",
+            "GeckoApp.pkg/Bom",
+            "GeckoApp.pkg/Payload",
+            "GeckoApp.pkg/PackageInfo",
+            "GeckoAgent.pkg",
+            "GeckoAgent.pkg/Bom",
+            "GeckoAgent.pkg/Payload",
+            "GeckoAgent.pkg/PackageInfo",
             "GeckoDriver.pkg",
             "GeckoDriver.pkg/Bom",
             "GeckoDriver.pkg/Payload",
             "GeckoDriver.pkg/Scripts",
             "GeckoDriver.pkg/PackageInfo",
-            "GeckoApp.pkg",
-            "GeckoApp.pkg/Bom",
-            "GeckoApp.pkg/Payload",
-            "GeckoApp.pkg/PackageInfo",
             "Distribution"
         ]
     );
@@ -153,9 +157,17 @@ fn signed_pkg_reads_back() {
         "#GeckoApp.pkg</pkg-ref>",
         &format!("<pkg-ref id=\"com.gecko.pkg.driver\" version=\"{}\"", env!("CARGO_PKG_VERSION")),
         "<line choice=\"com.gecko.pkg.app\"/>",
+        "<line choice=\"com.gecko.pkg.agent\"/>",
     ] {
         assert!(dist.contains(want), "Distribution lacks {want}:\n{dist}");
     }
+    // The driver's choice comes last: its postinstall finishes the install
+    // (loads the LaunchAgent, restarts coreaudiod) once the app is in place.
+    let order: Vec<usize> = ["com.gecko.pkg.app", "com.gecko.pkg.agent", "com.gecko.pkg.driver"]
+        .iter()
+        .map(|id| dist.find(&format!("<line choice=\"{id}\"/>")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "choice order {order:?}:\n{dist}");
     let comps = &r["components"];
     let drv = &comps["GeckoDriver.pkg"];
     let info = drv["package_info"].as_str().unwrap();
@@ -216,6 +228,25 @@ fn signed_pkg_reads_back() {
     assert_eq!(app["./Gecko.app/Contents/MacOS/Gecko"].0, 0o100755);
     assert_eq!(app["./Gecko.app/Contents/Resources/readme.txt"].0, 0o100644);
     assert!(app.values().all(|(_, u, g, _)| (*u, *g) == (0, 0)));
+    // The LaunchAgent: one file, root's, 644, the repository's text.
+    let agent_info = comps["GeckoAgent.pkg"]["package_info"].as_str().unwrap();
+    assert!(
+        agent_info.contains("install-location=\"/Library/LaunchAgents\"") && agent_info.contains("com.gecko.pkg.agent"),
+        "{agent_info}"
+    );
+    let agent = listing(&comps["GeckoAgent.pkg"]["payload"]);
+    assert_eq!(agent["./com.gecko.engine.plist"].0, 0o100644);
+    assert_eq!(agent["./com.gecko.engine.plist"].1, 0);
+    let repo_agent =
+        std::fs::read(format!("{}/../../installer/LaunchAgents/com.gecko.engine.plist", manifest_dir())).unwrap();
+    assert_eq!(std::fs::read(out.join("payload/GeckoAgent.pkg/com.gecko.engine.plist")).unwrap(), repo_agent);
+    let plist = plist::Value::from_reader_xml(&repo_agent[..]).unwrap();
+    let d = plist.as_dictionary().unwrap();
+    assert_eq!(d["Label"].as_string(), Some("com.gecko.engine"));
+    assert_eq!(d["RunAtLoad"].as_boolean(), Some(true));
+    let args: Vec<&str> = d["ProgramArguments"].as_array().unwrap().iter().map(|v| v.as_string().unwrap()).collect();
+    assert_eq!(args[..2], ["/Applications/Gecko.app/Contents/MacOS/gecko", "engine"]);
+    assert!(d["KeepAlive"].as_dictionary().is_some_and(|k| k["SuccessfulExit"].as_boolean() == Some(false)));
 
     // Signatures: the certificate is ours; RSA and CMS both verify over the TOC digest.
     let sig = out.join("sig");
@@ -314,8 +345,40 @@ fn pkg_installs_in_simulation() {
             .arg("-C")
             .arg(&hal),
     );
+    // The app and the LaunchAgent come first (the Distribution's order).
+    let apps = root.join("Applications");
+    let agents = root.join("Library/LaunchAgents");
+    for (component, dest) in [("GeckoApp", &apps), ("GeckoAgent", &agents)] {
+        std::fs::create_dir_all(dest).unwrap();
+        run_ok(
+            tool("bsdtar")
+                .args(["-xp", "--numeric-owner", "-f"])
+                .arg(x.join(format!("{component}.pkg/Payload")))
+                .arg("-C")
+                .arg(dest),
+        );
+    }
     let post = hook("postinstall");
     assert!(post.contains("Gecko Sink is available"), "{post}");
+    assert!(post.contains("com.gecko.engine.plist"), "{post}");
+    // Every installed path, its owner and mode.
+    let mode = |p: &Path| std::os::unix::fs::MetadataExt::mode(&std::fs::metadata(p).unwrap()) & 0o7777;
+    let owner = |p: &Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (std::os::unix::fs::MetadataExt::uid(&m), std::os::unix::fs::MetadataExt::gid(&m))
+    };
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let agent = agents.join("com.gecko.engine.plist");
+    assert_eq!(mode(&agent), 0o644);
+    assert_eq!(mode(&apps.join("Gecko.app/Contents/MacOS/Gecko")), 0o755);
+    assert_eq!(mode(&apps.join("Gecko.app/Contents/Resources/readme.txt")), 0o644);
+    assert_eq!(mode(&apps.join("Gecko.app")), 0o755);
+    if as_root {
+        for p in [&agent, &apps.join("Gecko.app"), &apps.join("Gecko.app/Contents/MacOS/Gecko")] {
+            assert_eq!(owner(p), (0, 0), "{}", p.display());
+        }
+    }
 
     assert!(sim.gecko_sink_listed().unwrap());
     assert!(!hal.join("GeckoAudioDevice.driver/Contents/Resources/stray").exists());
@@ -326,11 +389,17 @@ fn pkg_installs_in_simulation() {
     // Installer's receipts; `gecko uninstall` forgets them and leaves nothing.
     let receipts = root.join("var/db/receipts");
     std::fs::create_dir_all(&receipts).unwrap();
-    std::fs::write(receipts.join("com.gecko.pkg.driver.bom"), "").unwrap();
-    std::fs::write(receipts.join("com.gecko.pkg.driver.plist"), "").unwrap();
+    for id in [gecko_pkg::DRIVER_PKG_ID, gecko_pkg::APP_PKG_ID, gecko_pkg::AGENT_PKG_ID] {
+        std::fs::write(receipts.join(format!("{id}.bom")), "").unwrap();
+        std::fs::write(receipts.join(format!("{id}.plist")), "").unwrap();
+    }
     installer.uninstall().unwrap();
     assert_eq!(std::fs::read_dir(&receipts).unwrap().count(), 0);
     assert!(!sim.driver_present());
+    assert!(!agent.exists(), "the LaunchAgent is left behind");
+    assert!(!apps.join("Gecko.app").exists(), "Gecko.app is left behind");
+    assert!(!root.join("Library/LaunchDaemons/com.gecko.ring.plist").exists());
+    assert_eq!(std::fs::read_dir(&hal).unwrap().count(), 0, "leftovers in HAL");
 }
 
 fn main() {

@@ -19,4 +19,4 @@ pub mod supervisor;
 pub use locations::Locations;
 pub use presets::{LoadedPreset, PresetEntry, PresetSource, PresetStore, PresetStoreError};
 pub use silence::SilenceRule;
-pub use supervisor::{EngineSupervisor, Started, SupervisorError};
+pub use supervisor::{EngineSupervisor, LaunchAgent, Started, SupervisorError};

@@ -48,6 +48,16 @@ pub enum SupervisorError {
     /// Talking to it failed (not running, or a protocol error).
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// launchctl could not start the LaunchAgent.
+    #[error("launchctl could not start {label} ({status}): {output}")]
+    Launchd {
+        /// The job's label.
+        label: String,
+        /// launchctl's exit status.
+        status: ExitStatus,
+        /// What it printed.
+        output: String,
+    },
     /// SIGINT could not be sent.
     #[error("could not stop the engine (pid {pid}): {source}")]
     Signal {
@@ -71,6 +81,67 @@ pub enum Started {
     AlreadyRunning,
     /// A new engine with this pid answers.
     New(u32),
+    /// launchd started the engine's LaunchAgent; this pid answers.
+    ByLaunchd(u32),
+}
+
+/// The engine's LaunchAgent (`com.gecko.engine`, installed by the .pkg into
+/// `/Library/LaunchAgents`): on a Mac with it, launchd runs the engine, and
+/// the app starts it through launchd rather than as its own child, so there
+/// is one engine however it was started. A stop (SIGINT) is a clean exit,
+/// which its `KeepAlive { SuccessfulExit = false }` does not undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchAgent {
+    /// The job's plist.
+    pub plist: PathBuf,
+    /// Its label (`com.gecko.engine`).
+    pub label: String,
+    /// The launchctl program (`/bin/launchctl`).
+    pub launchctl: PathBuf,
+}
+
+impl LaunchAgent {
+    /// The label of the engine's job.
+    pub const LABEL: &'static str = "com.gecko.engine";
+    /// Where the .pkg installs it.
+    pub const PLIST: &'static str = "/Library/LaunchAgents/com.gecko.engine.plist";
+
+    /// The installed LaunchAgent, on macOS when its plist is there.
+    pub fn installed() -> Option<LaunchAgent> {
+        let plist = PathBuf::from(Self::PLIST);
+        (cfg!(target_os = "macos") && plist.is_file()).then(|| LaunchAgent {
+            plist,
+            label: Self::LABEL.to_owned(),
+            launchctl: PathBuf::from("/bin/launchctl"),
+        })
+    }
+
+    /// The launchctl calls that start the job for user `uid` (launchctl(1)):
+    /// `bootstrap gui/UID PLIST` loads it if it is not (an error when it
+    /// already is, which is fine), then `kickstart gui/UID/LABEL` runs it if
+    /// it is not running.
+    pub fn start_commands(&self, uid: u32) -> [Vec<std::ffi::OsString>; 2] {
+        let domain = format!("gui/{uid}");
+        [
+            vec!["bootstrap".into(), domain.clone().into(), self.plist.clone().into_os_string()],
+            vec!["kickstart".into(), format!("{domain}/{}", self.label).into()],
+        ]
+    }
+
+    /// Runs [`Self::start_commands`] for this user; the kickstart must succeed.
+    pub fn start(&self) -> Result<(), SupervisorError> {
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let [bootstrap, kickstart] = self.start_commands(uid);
+        let io = |source| SupervisorError::Io { what: "running", path: self.launchctl.clone(), source };
+        let _ = Command::new(&self.launchctl).args(&bootstrap).stdin(Stdio::null()).output().map_err(io)?;
+        let out = Command::new(&self.launchctl).args(&kickstart).stdin(Stdio::null()).output().map_err(io)?;
+        if !out.status.success() {
+            let text = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            return Err(SupervisorError::Launchd { label: self.label.clone(), status: out.status, output: text });
+        }
+        Ok(())
+    }
 }
 
 /// Starts, recognises and stops the engine process.
@@ -78,13 +149,21 @@ pub enum Started {
 pub struct EngineSupervisor {
     socket: PathBuf,
     gecko_exe: Option<PathBuf>,
+    agent: Option<LaunchAgent>,
     child: Mutex<Option<Child>>,
 }
 
 impl EngineSupervisor {
     /// An engine reached at `socket`, run as `gecko_exe engine …`.
     pub fn new(socket: PathBuf, gecko_exe: Option<PathBuf>) -> EngineSupervisor {
-        EngineSupervisor { socket, gecko_exe, child: Mutex::new(None) }
+        EngineSupervisor { socket, gecko_exe, agent: None, child: Mutex::new(None) }
+    }
+
+    /// Starts the engine through this LaunchAgent instead of as a child
+    /// (see [`LaunchAgent::installed`]).
+    pub fn with_launch_agent(mut self, agent: Option<LaunchAgent>) -> EngineSupervisor {
+        self.agent = agent;
+        self
     }
 
     /// The control socket.
@@ -107,7 +186,8 @@ impl EngineSupervisor {
         self.running_pid().is_some()
     }
 
-    /// Starts `gecko engine --quiet --control-socket S --shm-name RING
+    /// With a LaunchAgent: has launchd start it and waits until it answers.
+    /// Otherwise starts `gecko engine --quiet --control-socket S --shm-name RING
     /// --wait <a year> [--device D]` in its own process group, with its
     /// output in `log_dir/engine.log`, and waits until it answers (at most
     /// [`START_TIMEOUT`]). It waits as long as it takes for Gecko Sink's ring
@@ -115,6 +195,17 @@ impl EngineSupervisor {
     pub fn start(&self, ring: &str, device: Option<&str>, log_dir: &Path) -> Result<Started, SupervisorError> {
         if self.running() {
             return Ok(Started::AlreadyRunning);
+        }
+        if let Some(agent) = &self.agent {
+            agent.start()?;
+            let deadline = Instant::now() + START_TIMEOUT;
+            while Instant::now() < deadline {
+                if let Some(pid) = self.running_pid() {
+                    return Ok(Started::ByLaunchd(pid));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return Err(SupervisorError::NoAnswer { log: agent.plist.clone() });
         }
         let exe = self.gecko_exe.clone().filter(|p| p.is_file()).ok_or(SupervisorError::NoGecko)?;
         let io = |what: &'static str, path: &Path| {
@@ -198,6 +289,37 @@ impl EngineSupervisor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_launch_agent_is_loaded_then_kickstarted_in_the_users_gui_domain() {
+        let agent = LaunchAgent {
+            plist: PathBuf::from(LaunchAgent::PLIST),
+            label: LaunchAgent::LABEL.into(),
+            launchctl: PathBuf::from("/bin/launchctl"),
+        };
+        let [bootstrap, kickstart] = agent.start_commands(501);
+        assert_eq!(bootstrap, ["bootstrap", "gui/501", "/Library/LaunchAgents/com.gecko.engine.plist"]);
+        assert_eq!(kickstart, ["kickstart", "gui/501/com.gecko.engine"]);
+        // Only on macOS, and only when the .pkg put it there.
+        if !cfg!(target_os = "macos") {
+            assert_eq!(LaunchAgent::installed(), None);
+        }
+    }
+
+    #[test]
+    fn a_failing_launchctl_is_reported_with_what_it_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("launchctl");
+        std::fs::write(&fake, "#!/bin/sh\necho \"$1: Could not find service\" >&2\nexit 113\n").unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let agent =
+            LaunchAgent { plist: dir.path().join("agent.plist"), label: LaunchAgent::LABEL.into(), launchctl: fake };
+        let sup = EngineSupervisor::new(dir.path().join("none.sock"), None).with_launch_agent(Some(agent));
+        let e = sup.start("/GeckoAudioShm", None, dir.path()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("launchctl could not start com.gecko.engine"), "{text}");
+        assert!(text.contains("kickstart: Could not find service"), "{text}");
+    }
 
     #[test]
     fn an_engine_that_dies_at_once_is_reported_with_its_last_words() {
