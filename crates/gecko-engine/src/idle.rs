@@ -138,9 +138,32 @@ impl IdlePolicy {
     }
 }
 
+/// How long to wait before looking for the driver's ring again, after
+/// `waited` without it: every [`ACTIVE_TICK`] for the first
+/// [`ATTACH_FAST_FOR`] (a host or coreaudiod that is just starting), then
+/// every [`ATTACH_SLOW_POLL`] — an engine started at login by its
+/// LaunchAgent before the driver is installed waits at 2 wake-ups a second,
+/// not 50.
+pub fn attach_retry_delay(waited: Duration) -> Duration {
+    if waited < ATTACH_FAST_FOR { ACTIVE_TICK } else { ATTACH_SLOW_POLL }
+}
+
+/// How long [`attach_retry_delay`] polls fast.
+pub const ATTACH_FAST_FOR: Duration = Duration::from_secs(2);
+/// The slow poll for a ring that does not exist yet.
+pub const ATTACH_SLOW_POLL: Duration = Duration::from_millis(500);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn looking_for_the_ring_slows_to_two_a_second_after_two_seconds() {
+        assert_eq!(attach_retry_delay(Duration::ZERO), Duration::from_millis(20));
+        assert_eq!(attach_retry_delay(Duration::from_millis(1999)), Duration::from_millis(20));
+        assert_eq!(attach_retry_delay(Duration::from_secs(2)), Duration::from_millis(500));
+        assert_eq!(attach_retry_delay(Duration::from_secs(3600)), Duration::from_millis(500));
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

@@ -754,7 +754,8 @@ fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineEr
                 return Ok(r);
             }
             Err(e) if e.is_transient() && start.elapsed() < config.attach_wait && !cancel.load(Ordering::Relaxed) => {
-                std::thread::sleep(Duration::from_millis(20));
+                let left = config.attach_wait.saturating_sub(start.elapsed());
+                std::thread::sleep(crate::idle::attach_retry_delay(start.elapsed()).min(left));
             }
             Err(e) if e.is_transient() && !config.attach_wait.is_zero() => {
                 return Err(RingError::Timeout {
