@@ -2,7 +2,7 @@
 # Builds Gecko.app, the whole product a user runs, for macOS:
 #   Gecko.app/Contents/MacOS/gecko-app     the tray app (Tauri v2), universal arm64 + x86_64
 #   Gecko.app/Contents/MacOS/gecko         the CLI and engine, universal (the LaunchAgent runs it)
-#   Gecko.app/Contents/Resources/icon.icns, GeckoAudioDevice.driver (what "Install driver" installs)
+#   Gecko.app/Contents/Resources/icon.icns, Contents/PlugIns/GeckoAudioDevice.driver (what "Install driver" installs)
 #   Gecko.app/Contents/Info.plist          LSUIElement (menu bar only), macOS 12+
 # signed ad hoc (default) or with a Developer ID Application certificate and
 # the hardened runtime (the same options as scripts/build-macos-driver.sh).
@@ -54,7 +54,8 @@ darwin_build() {
     rm -rf "$OUT/Gecko.app"
     cp -R "$app" "$OUT/Gecko.app"
     cp "$OUT/gecko" "$OUT/Gecko.app/Contents/MacOS/gecko"
-    cp -R "$OUT/driver/GeckoAudioDevice.driver" "$OUT/Gecko.app/Contents/Resources/"
+    mkdir -p "$OUT/Gecko.app/Contents/PlugIns"
+    cp -R "$OUT/driver/GeckoAudioDevice.driver" "$OUT/Gecko.app/Contents/PlugIns/"
     codesign --force --deep --options runtime --sign "${APPLE_SIGNING_IDENTITY:--}" "$OUT/Gecko.app"
     codesign --verify --deep --strict "$OUT/Gecko.app"
     echo "built $OUT/Gecko.app — next: bash scripts/build-pkg.sh --app $OUT/Gecko.app"

@@ -51,7 +51,7 @@ else
         app=$out/app/Gecko.app
     fi
     # The driver in the pkg is the one inside the app (what "Install driver" installs too).
-    [ -n "$driver" ] || driver=$app/Contents/Resources/GeckoAudioDevice.driver
+    [ -n "$driver" ] || driver=$app/Contents/PlugIns/GeckoAudioDevice.driver
     args+=(--app "$app")
 fi
 cargo run -q --locked --release -p gecko-pkg -- --driver "$driver" --out "$out" "${args[@]}"

@@ -42,10 +42,14 @@ def prune(deps: str) -> int:
 def main() -> None:
     target = sys.argv[1]
     freed = 0
-    for profile in ("debug", "release"):
-        deps = os.path.join(target, profile, "deps")
-        if os.path.isdir(deps):
-            freed += prune(deps)
+    # <target>/<profile>/deps, and <target>/<triple>/<profile>/deps for
+    # cross builds (the macOS target directory).
+    bases = [target] + [os.path.join(target, t) for t in ("aarch64-apple-darwin", "x86_64-apple-darwin")]
+    for base in bases:
+        for profile in ("debug", "release"):
+            deps = os.path.join(base, profile, "deps")
+            if os.path.isdir(deps):
+                freed += prune(deps)
     print(f"==> pruned {freed / 1e9:.1f} GB of replaced executables from {target}")
 
 

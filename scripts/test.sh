@@ -38,6 +38,18 @@ fi
 # (clippy -D warnings) for aarch64- and x86_64-apple-darwin (docs/macos-build.md).
 echo "==> cargo check + clippy for macOS (both Apple targets)"
 bash scripts/check-macos.sh 2>&1
+# The whole product's pkg, in its quick form: gecko and the tray app
+# cross-built for arm64 only (GECKO_PKG_TARGETS="aarch64-apple-darwin
+# x86_64-apple-darwin" for the universal one, as `bash scripts/build-pkg.sh`
+# builds), then read back with independent tools (scripts/check-pkg.py).
+echo "==> the macOS pkg (Gecko.app, LaunchAgent, driver), built and read back"
+PKG_TARGETS="${GECKO_PKG_TARGETS:-aarch64-apple-darwin}"
+rm -rf target/pkg-ci
+bash scripts/build-pkg.sh --targets "$PKG_TARGETS" --out target/pkg-ci 2>&1
+PKG_ARCHS="$(echo "$PKG_TARGETS" | sed 's/aarch64-apple-darwin/arm64/; s/x86_64-apple-darwin/x86_64/')"
+TARGET_DIR="$(cargo metadata -q --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+python3 scripts/check-pkg.py target/pkg-ci/Gecko-*.pkg --sdk target/pkg-ci/app/bin/sdk \
+    --tool "$TARGET_DIR/debug/gecko-macos-bundle" --archs "$PKG_ARCHS" 2>&1
 echo "==> driver conformance suite under valgrind"
 bash scripts/valgrind-conformance.sh 2>&1
 echo "==> GetZeroTimeStamp from two IO threads under ThreadSanitizer"

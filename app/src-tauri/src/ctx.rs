@@ -109,7 +109,7 @@ pub struct Paths {
     /// on macOS `~/Library/Application Support/Gecko/Presets`).
     pub presets_dir: PathBuf,
     /// The driver bundle to install (`GECKO_DRIVER_BUNDLE`, else the one built
-    /// with this app on Linux, or `Gecko.app/Contents/Resources` on macOS).
+    /// with this app on Linux, or `Gecko.app/Contents/PlugIns` on macOS).
     pub bundle: Option<PathBuf>,
 }
 
@@ -121,7 +121,7 @@ impl Paths {
         let Locations { socket, presets_dir, sim_root, gecko_exe } = Locations::from_env();
         let bundle = var("GECKO_DRIVER_BUNDLE").or_else(|| {
             let exe = std::env::current_exe().ok()?;
-            let in_app = exe.parent()?.parent()?.join("Resources").join(gecko_platform::BUNDLE_NAME);
+            let in_app = exe.parent()?.parent()?.join("PlugIns").join(gecko_platform::BUNDLE_NAME);
             #[cfg(not(target_os = "macos"))]
             let built = Some(gecko_driver_bundle::bundle_path().to_path_buf());
             #[cfg(target_os = "macos")]

@@ -6,8 +6,13 @@
 //! Gecko.app/Contents/MacOS/gecko                 the CLI and engine (universal); the app and the
 //!                                                LaunchAgent run `gecko engine` from here
 //! Gecko.app/Contents/Resources/icon.icns         from the app's PNG icons
-//! Gecko.app/Contents/Resources/GeckoAudioDevice.driver   what "Install driver" installs
+//! Gecko.app/Contents/PlugIns/GeckoAudioDevice.driver     what "Install driver" installs
 //! ```
+//!
+//! The driver is nested code, so it goes where Apple's code-signing rules
+//! seal nested bundles as such (`Contents/PlugIns`), not in `Resources`,
+//! where a signer treats its executable as a loose file and re-signs it
+//! under another identifier.
 //!
 //! Signing is [`crate::sign_bundle`] afterwards (apple-codesign signs the
 //! nested driver bundle and the second executable as nested code).
@@ -125,7 +130,8 @@ pub fn build_app_bundle(inputs: &AppInputs, out: &Path) -> Result<()> {
         std::fs::set_permissions(&dst, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     }
     std::fs::write(resources.join(ICON_FILE), icns_from_pngs(&inputs.icons)?)?;
-    copy_tree(&inputs.driver, &resources.join("GeckoAudioDevice.driver"))?;
+    let plugins = contents.join("PlugIns");
+    copy_tree(&inputs.driver, &plugins.join("GeckoAudioDevice.driver"))?;
     Ok(())
 }
 

@@ -240,6 +240,13 @@ fn signed_pkg_reads_back() {
     let repo_agent =
         std::fs::read(format!("{}/../../installer/LaunchAgents/com.gecko.engine.plist", manifest_dir())).unwrap();
     assert_eq!(std::fs::read(out.join("payload/GeckoAgent.pkg/com.gecko.engine.plist")).unwrap(), repo_agent);
+    // launchd reads it with CFPropertyList, a strict XML parser: so must an
+    // independent reader (Python's plistlib on expat; "--" in a comment, say, fails).
+    run_ok(
+        tool("python3")
+            .args(["-c", "import plistlib, sys; plistlib.load(open(sys.argv[1], 'rb'))"])
+            .arg(out.join("payload/GeckoAgent.pkg/com.gecko.engine.plist")),
+    );
     let plist = plist::Value::from_reader_xml(&repo_agent[..]).unwrap();
     let d = plist.as_dictionary().unwrap();
     assert_eq!(d["Label"].as_string(), Some("com.gecko.engine"));
