@@ -70,34 +70,16 @@ SDK="$OUT/sdk"
 echo "==> link stubs (scripts/macos/stubs.toml) -> $SDK"
 tool stubs --config scripts/macos/stubs.toml --manifest-path "$ROOT/Cargo.toml" --zig-lib "$ZIG_LIB" --out "$SDK"
 
-# From here on: Debian's toolchain, never rustup's (as scripts/check-macos.sh).
-export PATH="/usr/bin:/bin:$PATH"
-export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
-unset RUSTUP_TOOLCHAIN RUSTC_WRAPPER RUSTC_WORKSPACE_WRAPPER CARGO_BUILD_RUSTC CARGO_BUILD_TARGET
-export RUSTC_BOOTSTRAP=1
+# From here on: Debian's toolchain, never rustup's (scripts/macos/rust-env.sh,
+# shared with scripts/check-macos.sh).
+# shellcheck source=macos/rust-env.sh
+. "$ROOT/scripts/macos/rust-env.sh"
+gecko_macos_rust_env "$MIN_MACOS" "$MACOS_INC" "${TARGETS[@]}"
 export MACOSX_DEPLOYMENT_TARGET="$MIN_MACOS"
 # rustc asks xcrun for the SDK unless SDKROOT names one: the stub SDK.
 export SDKROOT="$SDK"
-if [ -n "${GECKO_MACOS_TARGET_DIR:-}" ]; then
-    export CARGO_TARGET_DIR="$GECKO_MACOS_TARGET_DIR"
-elif mkdir -p /var/cache/gecko-target-macos 2>/dev/null && [ -w /var/cache/gecko-target-macos ]; then
-    export CARGO_TARGET_DIR=/var/cache/gecko-target-macos
-else
-    export CARGO_TARGET_DIR="$ROOT/target/macos-check"
-fi
-RESOURCE_DIR="$(clang-19 -print-resource-dir)"
 WRAPPERS="$CARGO_TARGET_DIR/apple-cc"
-mkdir -p "$WRAPPERS"
 for target in "${TARGETS[@]}"; do
-    case "$target" in
-        aarch64-apple-darwin) arch=arm64 ;;
-        x86_64-apple-darwin) arch=x86_64 ;;
-        *) echo "error: unknown target $target" >&2; exit 2 ;;
-    esac
-    cc="$WRAPPERS/$target-clang"
-    printf '#!/bin/sh\nexec clang-19 --target=%s-apple-macos%s -nostdinc -isystem %q -isystem %q "$@"\n' \
-        "$arch" "$MIN_MACOS" "$RESOURCE_DIR/include" "$MACOS_INC" >"$cc.tmp"
-    chmod +x "$cc.tmp"; mv "$cc.tmp" "$cc"
     # The linker: rustc passes ld64-style arguments to a program named *-ld.
     # -syslibroot: -lSystem, -framework CoreAudio, ... resolve to the stubs only.
     ld="$WRAPPERS/$target-ld"
@@ -105,9 +87,8 @@ for target in "${TARGETS[@]}"; do
     # an executable's exports are not what anything here looks up.
     printf '#!/bin/bash\nargs=()\nfor a in "$@"; do [ "$a" = -rdynamic ] || args+=("$a"); done\nexec ld64.lld-19 -syslibroot %q -fixup_chains "${args[@]}"\n' "$SDK" >"$ld.tmp"
     chmod +x "$ld.tmp"; mv "$ld.tmp" "$ld"
-    var="${target//-/_}"
-    VAR="$(echo "$var" | tr '[:lower:]' '[:upper:]')"
-    export "CC_$var=$cc" "AR_$var=$(command -v llvm-ar-19)" "CARGO_TARGET_${VAR}_LINKER=$ld"
+    VAR="$(echo "${target//-/_}" | tr '[:lower:]' '[:upper:]')"
+    export "CARGO_TARGET_${VAR}_LINKER=$ld"
 done
 
 profile_args=()

@@ -64,41 +64,13 @@ MACOS_INC="$ZIG_LIB/libc/include/any-macos-any"
 
 # Debian's toolchain, never rustup's proxies: `cargo clippy` runs the
 # cargo-clippy found first on PATH, and a rustup toolchain override
-# (RUSTUP_TOOLCHAIN, rust-toolchain.toml) must not leak in.
-export PATH="/usr/bin:/bin:$PATH"
-export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
-unset RUSTUP_TOOLCHAIN RUSTC_WRAPPER RUSTC_WORKSPACE_WRAPPER CARGO_BUILD_RUSTC CARGO_BUILD_TARGET
-export RUSTC_BOOTSTRAP=1
-if [ -n "${GECKO_MACOS_TARGET_DIR:-}" ]; then
-    export CARGO_TARGET_DIR="$GECKO_MACOS_TARGET_DIR"
-elif mkdir -p /var/cache/gecko-target-macos 2>/dev/null && [ -w /var/cache/gecko-target-macos ]; then
-    export CARGO_TARGET_DIR=/var/cache/gecko-target-macos
-else
-    export CARGO_TARGET_DIR="$ROOT/target/macos-check"
-fi
-mkdir -p "$CARGO_TARGET_DIR"
-
-# The C compiler a build script gets for an Apple target (the cc crate reads
-# CC_<target>/AR_<target>): clang-19 for Mach-O, with only clang's own
-# headers and zig's macOS libc headers (-nostdinc keeps Linux's
-# /usr/include out). Not an SDK: a crate that needs a framework header fails.
-RESOURCE_DIR="$(clang-19 -print-resource-dir)"
-WRAPPERS="$CARGO_TARGET_DIR/apple-cc"
-mkdir -p "$WRAPPERS"
-for target in "${TARGETS[@]}"; do
-    case "$target" in
-        aarch64-apple-darwin) arch=arm64 ;;
-        x86_64-apple-darwin) arch=x86_64 ;;
-        *) echo "error: unknown target $target (aarch64-apple-darwin or x86_64-apple-darwin)" >&2; exit 2 ;;
-    esac
-    cc="$WRAPPERS/$target-clang"
-    printf '#!/bin/sh\nexec clang-19 --target=%s-apple-macos11 -nostdinc -isystem %q -isystem %q "$@"\n' \
-        "$arch" "$RESOURCE_DIR/include" "$MACOS_INC" >"$cc.tmp"
-    chmod +x "$cc.tmp"
-    mv "$cc.tmp" "$cc"
-    var="${target//-/_}"
-    export "CC_$var=$cc" "AR_$var=$(command -v llvm-ar-19)"
-done
+# (RUSTUP_TOOLCHAIN, rust-toolchain.toml) must not leak in. The target
+# directory and the C compiler for build scripts (objc2's exception helper):
+# scripts/macos/rust-env.sh, shared with scripts/build-macos-rust.sh, at the
+# product's minimum macOS.
+# shellcheck source=macos/rust-env.sh
+. "$ROOT/scripts/macos/rust-env.sh"
+gecko_macos_rust_env 12.0 "$MACOS_INC" "${TARGETS[@]}"
 
 echo "==> macOS check with $("$CARGO" --version) ($(/usr/bin/rustc --version)), target dir $CARGO_TARGET_DIR"
 pkg_args=()

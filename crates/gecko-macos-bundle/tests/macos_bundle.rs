@@ -461,7 +461,8 @@ fn adhoc_signature_verifies() {
     copy_dir(bundle, &dst);
     let plist = dst.join("Contents/Info.plist");
     let text = std::fs::read_to_string(&plist).unwrap();
-    std::fs::write(&plist, text.replace("Gecko", "Gekko")).unwrap();
+    // (An added key: the identity verify_bundle reads from it stays the same.)
+    std::fs::write(&plist, text.replacen("<dict>", "<dict>\n\t<key>GeckoEdited</key>\n\t<true/>", 1)).unwrap();
     let err = gmb::verify_bundle(&dst).expect_err("an edited Info.plist still verifies");
     assert!(err.to_string().contains("Info.plist was changed after signing"), "{err:#}");
 }
