@@ -301,22 +301,17 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         Ok(output::select(device, self.format.channels as u16, self.format.sample_rate.round() as u32)?)
     }
 
-    /// Starts `sel` on the core (the previous stream already dropped): a new
-    /// drift loop only if the rate differs. Counted as a device switch.
+    /// Starts `sel` on the core (the previous stream already dropped), as
+    /// [`Self::reopen_output`] does, and counts it as a device switch.
     fn switch_output(
         &self,
         slot: &Arc<CoreSlot<RtCore>>,
         sel: output::Selected,
         report: &mut OutputReport,
     ) -> Result<OutputStream, EngineError> {
-        if sel.rate != report.rate {
-            let mut core = slot.lock_main();
-            core.drift = Some(self.build_drift(sel.rate)?);
-        }
-        let (name, rate) = (sel.name.clone(), sel.rate);
-        let stream = start_stream(slot, sel)?;
+        let name = sel.name.clone();
+        let stream = self.reopen_output(slot, sel, report)?;
         report.device = name;
-        report.rate = rate;
         report.device_switches += 1;
         Ok(stream)
     }
@@ -466,8 +461,11 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         }
     }
 
-    /// Starts `sel`, the device the core played on before it idled: a new
-    /// drift loop only if its rate changed meanwhile. Not a device switch.
+    /// Starts `sel` (the device the core played on before it idled, or the
+    /// one [`Self::switch_output`] moves to): a new drift loop only if the
+    /// rate differs, and `report.rate` follows the drift loop at once, so a
+    /// start that fails cannot leave the two disagreeing. Not counted as a
+    /// device switch.
     fn reopen_output(
         &self,
         slot: &Arc<CoreSlot<RtCore>>,
