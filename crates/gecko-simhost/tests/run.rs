@@ -153,17 +153,24 @@ fn repeated_plays_stop_io_in_between_and_keep_the_ring() {
     let n = name();
     let stop = Arc::new(AtomicBool::new(false));
     let reader = reader_thread(n.clone(), stop.clone());
-    // Watches the driver's io_running: it must fall between the plays.
+    // Watches the driver's (io_running, io_cycles): IO must be seen stopped
+    // with the first play's cycles done and the second's not begun. That
+    // state lasts the whole 400 ms gap, so a 5 ms poll cannot miss it even on
+    // a loaded machine (a fast-paced play itself may be over in a few ms).
     let watcher = {
         let (n, stop) = (n.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut seen = Vec::new();
+            let mut peek = None;
             while !stop.load(Ordering::Acquire) {
-                if let Some(io) =
-                    gecko_ring::Peek::open(&n).ok().and_then(|mut p| p.status().ok()).map(|s| s.state.io_running)
-                    && seen.last() != Some(&io)
-                {
-                    seen.push(io);
+                if peek.is_none() {
+                    peek = gecko_ring::Peek::open(&n).ok();
+                }
+                if let Some(s) = peek.as_mut().and_then(|p| p.status().ok()) {
+                    let now = (s.state.io_running, s.writer.io_cycles);
+                    if seen.last() != Some(&now) {
+                        seen.push(now);
+                    }
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -194,7 +201,8 @@ fn repeated_plays_stop_io_in_between_and_keep_the_ring() {
     let c = report.counters.expect("counters");
     assert_eq!((c.gap_events, c.overlap_events, c.overrun_events), (0, 0, 0), "{c:?}");
     assert_eq!(report.zero_timestamps.violations, 0, "{:?}", report.zero_timestamps.problems);
-    assert!(transitions.windows(3).any(|w| w == [true, false, true]), "IO stopped between the plays: {transitions:?}");
+    assert!(transitions.contains(&(false, 94)), "IO stopped between the plays: {transitions:?}");
+    assert_eq!(transitions.last().map(|t| t.1), Some(2 * 94), "{transitions:?}");
     // Both plays arrived whole, in order, each from the source's start.
     assert_eq!(got.len() / CH, 2 * per_play as usize);
     let sine = SineSource::new(997.0, -3.0, 1.0, 48_000.0, bundle::CHANNELS).expect("sine");
