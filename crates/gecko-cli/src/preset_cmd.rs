@@ -144,35 +144,24 @@ pub fn run_preset(c: PresetCommand) -> Result<()> {
         }
         PresetCommand::Import { file, name, force } => {
             let store = gecko_services::PresetStore::from_env();
-            let mut imported = gecko_dsp::import::from_path(&file)
-                .map_err(|e| anyhow::anyhow!("cannot import {}: {e}", file.display()))?;
-            let name = name.or_else(|| imported.preset.name.clone()).unwrap_or_else(|| "imported".into());
-            imported.preset.name = Some(name.clone());
-            imported.preset.validate(gecko_control::state::VALIDATION_RATE)?;
-            let path = store.path_for(&name)?;
-            if path.exists() && !force {
-                anyhow::bail!("you already have a preset {name:?} ({}): pass --force to replace it", path.display());
-            }
-            let path = store.save(&name, &imported.preset)?;
-            for note in &imported.warnings {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let file_name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let outcome = store.import(&text, &file_name, name.as_deref(), force).map_err(|e| match e {
+                gecko_services::PresetStoreError::Exists { name, path } => {
+                    anyhow::anyhow!(
+                        "you already have a preset {name:?} ({}): pass --force to replace it",
+                        path.display()
+                    )
+                }
+                gecko_services::PresetStoreError::Import { source, .. } => {
+                    anyhow::anyhow!("cannot import {}: {source}", file.display())
+                }
+                e => e.into(),
+            })?;
+            for note in &outcome.notes {
                 eprintln!("note: {}: {note}", file.display());
             }
-            let eq = &imported.preset.eq;
-            let count = |c: gecko_dsp::EqChannel| eq.bands.iter().filter(|b| b.enabled && b.channel == c).count();
-            println!(
-                "imported {:?} into {}: {} band(s) on both channels, {} left, {} right; preamp {:+.1} dB{}",
-                name,
-                path.display(),
-                count(gecko_dsp::EqChannel::All),
-                count(gecko_dsp::EqChannel::Left),
-                count(gecko_dsp::EqChannel::Right),
-                eq.preamp_db,
-                if imported.warnings.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {} note(s) above", imported.warnings.len())
-                }
-            );
+            println!("{}", outcome.summary());
             Ok(())
         }
         PresetCommand::Export { preset, format, out } => {

@@ -909,3 +909,17 @@ fn imported_presets_are_valid_presets_that_survive_toml() {
         assert_eq!(back, p);
     }
 }
+
+/// The preset name a file suggests: AutoEq's suffixes and the extension go,
+/// the rest (brackets, dots in the model name) stays.
+#[test]
+fn a_file_name_suggests_the_preset_name() {
+    use gecko_dsp::import::name_from_file_name;
+    assert_eq!(name_from_file_name("Sennheiser HD 650 ParametricEQ.txt"), "Sennheiser HD 650");
+    assert_eq!(name_from_file_name("64 Audio A12t (CIEM) (sample 1) GraphicEQ.txt"), "64 Audio A12t (CIEM) (sample 1)");
+    assert_eq!(name_from_file_name("/tmp/dir/Room v1.2.txt"), "Room v1.2");
+    assert_eq!(name_from_file_name("C:\\Users\\me\\filters"), "filters");
+    assert_eq!(name_from_file_name(".txt"), ".txt", "a hidden file keeps its name (and the store refuses it)");
+    assert_eq!(name_from_file_name(""), "imported");
+    assert_eq!(name_from_file_name(" ParametricEQ.txt"), "imported");
+}

@@ -17,6 +17,6 @@ pub mod silence;
 pub mod supervisor;
 
 pub use locations::Locations;
-pub use presets::{LoadedPreset, PresetEntry, PresetSource, PresetStore, PresetStoreError};
+pub use presets::{ImportOutcome, LoadedPreset, PresetEntry, PresetSource, PresetStore, PresetStoreError};
 pub use silence::SilenceRule;
 pub use supervisor::{EngineSupervisor, LaunchAgent, Started, SupervisorError};

@@ -35,6 +35,22 @@ pub enum PresetStoreError {
         /// The user's preset folder.
         dir: PathBuf,
     },
+    /// A file to import is not an EQ file Gecko reads (the error names the line).
+    #[error("cannot import {file}: {source}")]
+    Import {
+        /// The file's name, as the user gave it.
+        file: String,
+        /// The line and what is wrong with it.
+        source: gecko_dsp::import::ImportError,
+    },
+    /// Importing over a preset of the user's without being asked to replace it.
+    #[error("you already have a preset {name:?} ({}): choose another name, or replace it", path.display())]
+    Exists {
+        /// The preset's name.
+        name: String,
+        /// Its file.
+        path: PathBuf,
+    },
     /// The file is not a valid preset (the error names the file, the field and why).
     #[error(transparent)]
     Preset(#[from] PresetError),
@@ -93,6 +109,47 @@ pub struct LoadedPreset {
     pub preset: Preset,
     /// Where it came from.
     pub source: PresetSource,
+}
+
+/// What [`PresetStore::import`] did: the preset written, where, what it
+/// holds, and one note per line not imported as written.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImportOutcome {
+    /// The preset's name (in the folder, and as `--preset` takes it).
+    pub name: String,
+    /// The file written.
+    pub path: PathBuf,
+    /// Enabled bands that apply to both channels.
+    pub bands_both: usize,
+    /// Enabled bands for the left channel only.
+    pub bands_left: usize,
+    /// Enabled bands for the right channel only.
+    pub bands_right: usize,
+    /// The EQ's preamp, dB.
+    pub preamp_db: f64,
+    /// Each line ignored, converted or approximated, as `line N: what`.
+    pub notes: Vec<String>,
+}
+
+impl ImportOutcome {
+    /// One line for people: `imported "X" into FILE: B band(s) on both
+    /// channels, L left, R right; preamp ±P dB[; N note(s)]`.
+    pub fn summary(&self) -> String {
+        format!(
+            "imported {:?} into {}: {} band(s) on both channels, {} left, {} right; preamp {:+.1} dB{}",
+            self.name,
+            self.path.display(),
+            self.bands_both,
+            self.bands_left,
+            self.bands_right,
+            self.preamp_db,
+            match self.notes.len() {
+                0 => String::new(),
+                1 => "; 1 note".to_owned(),
+                n => format!("; {n} notes"),
+            }
+        )
+    }
 }
 
 /// The user's preset folder (it need not exist until something is saved).
@@ -206,6 +263,50 @@ impl PresetStore {
         let file = self.path_for(name)?;
         self.write_atomic(&file, &preset.to_toml_string())?;
         Ok(file)
+    }
+
+    /// Imports an EQ file's `text` (Equalizer APO / AutoEq `ParametricEQ.txt`
+    /// or `GraphicEQ.txt`, or a REW "filter settings as text" export: see
+    /// [`gecko_dsp::import`]) as the user preset `name` (default: the one
+    /// `file_name` suggests, [`gecko_dsp::import::name_from_file_name`]).
+    /// The preset is checked at [`gecko_control::state::VALIDATION_RATE`]
+    /// before it is written. An existing preset of the user's by that name is
+    /// replaced only when `replace` ([`PresetStoreError::Exists`] otherwise);
+    /// a built-in's name is refused. Nothing is written on any error.
+    pub fn import(
+        &self,
+        text: &str,
+        file_name: &str,
+        name: Option<&str>,
+        replace: bool,
+    ) -> Result<ImportOutcome, PresetStoreError> {
+        let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_owned(),
+            None => gecko_dsp::import::name_from_file_name(file_name),
+        };
+        if Preset::builtin_names().contains(&name.as_str()) {
+            return Err(PresetStoreError::Builtin(name));
+        }
+        let path = self.path_for(&name)?;
+        let mut imported = gecko_dsp::import::import_str(text, &name)
+            .map_err(|source| PresetStoreError::Import { file: file_name.to_owned(), source })?;
+        imported.preset.name = Some(name.clone());
+        imported.preset.validate(gecko_control::state::VALIDATION_RATE)?;
+        if path.exists() && !replace {
+            return Err(PresetStoreError::Exists { name, path });
+        }
+        let path = self.save(&name, &imported.preset)?;
+        let eq = &imported.preset.eq;
+        let count = |c: gecko_dsp::EqChannel| eq.bands.iter().filter(|b| b.enabled && b.channel == c).count();
+        Ok(ImportOutcome {
+            bands_both: count(gecko_dsp::EqChannel::All),
+            bands_left: count(gecko_dsp::EqChannel::Left),
+            bands_right: count(gecko_dsp::EqChannel::Right),
+            preamp_db: eq.preamp_db,
+            notes: imported.warnings.iter().map(ToString::to_string).collect(),
+            name,
+            path,
+        })
     }
 
     fn write_atomic(&self, file: &Path, text: &str) -> Result<(), PresetStoreError> {
@@ -353,5 +454,50 @@ mod tests {
         let e = store.engine_spec("broken", 48_000.0).unwrap_err().to_string();
         assert!(e.contains("broken.toml") && e.contains("gain_db"), "{e}");
         assert!(store.list().iter().any(|e| e.name == "broken"), "listed even when invalid: loading says why");
+    }
+
+    /// The import the CLI and the app share: the name from AutoEq's file
+    /// name, the counts per channel, the notes by line, refusals that write
+    /// nothing (a bad line, a built-in's name, an existing preset unless
+    /// replacing).
+    #[test]
+    fn import_names_counts_notes_and_refuses_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PresetStore::new(dir.path().join("presets"));
+        let apo = "Preamp: -6.2 dB\nFilter 1: ON LSC Fc 105 Hz Gain 5.5 dB Q 0.70\nChannel: L\n\
+                   Filter 2: ON PK Fc 200 Hz Gain -3.0 dB Q 1.41\nChannel: R\nFilter 3: ON PK Fc 3000 Hz Gain 2.0 dB Q 2\n\
+                   Channel: ALL\nEqualizer: on\n";
+        let o = store.import(apo, "My Phones ParametricEQ.txt", None, false).unwrap();
+        assert_eq!(o.name, "My Phones");
+        assert_eq!(o.path, dir.path().join("presets/My Phones.toml"));
+        assert_eq!((o.bands_both, o.bands_left, o.bands_right), (1, 1, 1));
+        assert!((o.preamp_db + 6.2).abs() < 1e-9, "{}", o.preamp_db);
+        assert_eq!(o.notes.len(), 1, "{:?}", o.notes);
+        assert!(o.notes[0].starts_with("line 8:"), "{:?}", o.notes);
+        assert!(o.summary().ends_with("preamp -6.2 dB; 1 note"), "{}", o.summary());
+        let loaded = store.load("My Phones").unwrap();
+        assert_eq!(loaded.preset.name.as_deref(), Some("My Phones"));
+        assert_eq!(loaded.preset.eq.bands.len(), 3);
+
+        // The same name again: refused, the file untouched; replaced when asked.
+        let before = std::fs::read_to_string(&o.path).unwrap();
+        let flat = "Preamp: -1 dB\n";
+        let e = store.import(flat, "My Phones ParametricEQ.txt", None, false).unwrap_err();
+        assert!(matches!(&e, PresetStoreError::Exists { name, .. } if name == "My Phones"), "{e}");
+        assert_eq!(std::fs::read_to_string(&o.path).unwrap(), before);
+        let o2 = store.import(flat, "x.txt", Some("My Phones"), true).unwrap();
+        assert_eq!((o2.bands_both, o2.preamp_db), (0, -1.0));
+
+        // A bad line names the line, and nothing is written.
+        let e = store.import("Preamp: -3 dB\nFilter 1: ON PK Fc lots Hz Gain 1 dB Q 1\n", "Bad.txt", None, false);
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("Bad.txt") && e.contains("line 2"), "{e}");
+        assert!(!dir.path().join("presets/Bad.toml").exists());
+        // A built-in's name, and a name that cannot be a file, are refused.
+        assert!(matches!(store.import(flat, "speech.txt", None, false), Err(PresetStoreError::Builtin(_))));
+        assert!(matches!(store.import(flat, "a.txt", Some("../x"), false), Err(PresetStoreError::InvalidName(_))));
+        // A name given explicitly wins over the file's; blank is the file's.
+        assert_eq!(store.import(flat, "y.txt", Some("  Desk  "), false).unwrap().name, "Desk");
+        assert_eq!(store.import(flat, "Z GraphicEQ.txt", Some(" "), false).unwrap().name, "Z");
     }
 }

@@ -204,9 +204,22 @@ pub fn import_str(text: &str, name: &str) -> Result<Imported, ImportError> {
 /// without AutoEq's ` ParametricEQ` / ` GraphicEQ` suffix).
 pub fn from_path(path: &Path) -> Result<Imported, ImportError> {
     let text = std::fs::read_to_string(path).map_err(|e| error(0, format!("{}: {e}", path.display())))?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "imported".to_owned());
-    let name = stem.trim_end_matches(" ParametricEQ").trim_end_matches(" GraphicEQ").to_owned();
-    import_str(&text, &name)
+    let file_name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    import_str(&text, &name_from_file_name(&file_name))
+}
+
+/// The preset name a file suggests: its name without the extension and
+/// without AutoEq's ` ParametricEQ` / ` GraphicEQ` suffix
+/// (`"Sennheiser HD 650 ParametricEQ.txt"` → `"Sennheiser HD 650"`);
+/// `"imported"` when nothing is left.
+pub fn name_from_file_name(file_name: &str) -> String {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let stem = match base.rfind('.') {
+        Some(dot) if dot > 0 => &base[..dot],
+        _ => base,
+    };
+    let name = stem.trim_end_matches(" ParametricEQ").trim_end_matches(" GraphicEQ").trim();
+    if name.is_empty() { "imported".to_owned() } else { name.to_owned() }
 }
 
 /// Imports an Equalizer APO configuration (AutoEq's `ParametricEQ.txt` and
