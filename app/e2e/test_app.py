@@ -11,7 +11,10 @@ it checks that:
      back with `gecko ctl --json status`) and the engine's response: the
      curve the window draws from the engine's applied settings, and the
      measured level of the processed audio;
-  3. dragging the band's handle on the curve changes it too;
+  3. dragging the band's handle on the curve changes it too; an AutoEq file
+     imported in the window becomes a preset the engine loads, and binding it
+     to an output device (and removing the binding) reaches the file the
+     engine reads;
   4. "Install driver" installs into the simulated system and the health panel
      shows the driver loaded and the audio service alive with its memory;
      "Run diagnostics" lists `gecko doctor`'s checks (the driver's pass;
@@ -36,8 +39,10 @@ from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.file_detector import UselessFileDetector
 
 TARGET, OUT = sys.argv[1], sys.argv[2]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GECKO = os.path.join(TARGET, "debug", "gecko")
 APP = os.path.join(TARGET, "debug", "gecko-app")
 SOUNDS = "/usr/share/sounds/alsa"
@@ -126,6 +131,10 @@ def main():
         "WEBKIT_DISABLE_COMPOSITING_MODE": "1",
     })
     os.makedirs(env["HOME"])
+    # One ALSA output besides the (absent) default, to bind a preset to: a null
+    # PCM, listed (hint) but never the default, so the engines stay headless.
+    with open(os.path.join(env["HOME"], ".asoundrc"), "w") as f:
+        f.write('pcm.studio { type null\n hint { show on\n description "Studio" } }\n')
     demo_ring = f"/GeckoE2eDemo{pid}"
 
     # A real recording, long enough to watch: Debian's ALSA test sounds, in turn, 6 times.
@@ -190,6 +199,49 @@ def main():
         moved = wait_for(lambda: (lambda b: b if b["freq"] != 1000.0 else None)(ctl_status(env)["params"]["eq"]["bands"][0]),
                          10, "a dragged band in the engine")
         check(moved["freq"] > 1000.0 and moved["gain_db"] < 18.0, f"dragging right and down moved band 0 to {moved['freq']} Hz, {moved['gain_db']} dB")
+
+        # 3b. Import AutoEq's HD 650 correction from the window (the real file the
+        #     DSP tests use), load it into the engine, bind it to an output device
+        #     and remove the binding again.
+        autoeq = os.path.join(REPO, "crates/gecko-dsp/tests/data/Sennheiser HD 650 ParametricEQ.txt")
+        # The path as typed keys (WebKitWebDriver sets the file input from it);
+        # Selenium's default would try a Grid upload, which tauri-driver lacks.
+        driver.file_detector = UselessFileDetector()
+        driver.find_element(By.ID, "import-file").send_keys(autoeq)
+        driver.find_element(By.ID, "import").click()
+        wait_for(lambda: "Imported" in text(driver, "banner-text"), 10, "the import to finish")
+        check('Imported "Sennheiser HD 650": 10 band(s) on both channels, 0 left, 0 right, preamp -6.1 dB' in text(driver, "banner-text"),
+              f"the window says what was imported: {text(driver, 'banner-text')!r}")
+        check(os.path.isfile(os.path.join(env["GECKO_PRESETS_DIR"], "Sennheiser HD 650.toml")), "the preset is in the user's folder")
+        listed = subprocess.run([GECKO, "preset", "list"], env=env, capture_output=True, text=True, timeout=10).stdout
+        check("Sennheiser HD 650" in listed, "gecko preset list finds the imported preset")
+        check(driver.find_element(By.ID, "preset-select").get_attribute("value") == "Sennheiser HD 650", "the picker selects it")
+        driver.find_element(By.ID, "preset-load").click()
+        st = wait_for(lambda: (lambda s: s if s["preset"] == "Sennheiser HD 650" else None)(ctl_status(env)), 10,
+                      "the engine to load the imported preset")
+        bands = [b for b in st["params"]["eq"]["bands"] if b["enabled"]]
+        check(len(bands) == 10 and st["params"]["eq"]["preamp_db"] == -6.1 and bands[0]["type"] == "low_shelf",
+              f"the engine runs its 10 bands and preamp: {len(bands)} bands, preamp {st['params']['eq']['preamp_db']}")
+        # Importing again under the same name is refused until "replace" is ticked.
+        driver.find_element(By.ID, "import").click()
+        wait_for(lambda: "already have a preset" in text(driver, "banner-text"), 10, "the refusal to overwrite")
+        check('tick "replace"' in text(driver, "banner-text"), f"the refusal says how: {text(driver, 'banner-text')!r}")
+        devices = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#bind-device option")]
+        check("studio" in devices, f"the output devices are offered for binding: {devices}")
+        driver.execute_script("document.getElementById('bind-device').value = 'studio';"
+                              "document.getElementById('bind-preset').value = 'Sennheiser HD 650';")
+        driver.find_element(By.ID, "bind").click()
+        wait_for(lambda: driver.find_element(By.ID, "binding-0"), 10, "the binding in the list")
+        row = text(driver, "binding-0")
+        check("studio" in row and "Sennheiser HD 650" in row, f"the binding is listed: {row!r}")
+        bound = subprocess.run([GECKO, "preset", "bindings"], env=env, capture_output=True, text=True, timeout=10).stdout
+        check("studio" in bound and "Sennheiser HD 650" in bound, f"gecko preset bindings shows it: {bound.strip()!r}")
+        driver.execute_script("document.getElementById('presets-panel').scrollIntoView()")
+        driver.save_screenshot(os.path.join(OUT, "gecko-app-presets.png"))
+        driver.find_element(By.ID, "unbind-0").click()
+        wait_for(lambda: not driver.find_elements(By.ID, "binding-0"), 10, "the binding to go")
+        bound = subprocess.run([GECKO, "preset", "bindings"], env=env, capture_output=True, text=True, timeout=10).stdout
+        check("studio" not in bound, f"and it is gone from the file: {bound.strip()!r}")
 
         # A headless engine the app did not start is not moved or restarted: its refusal says how.
         driver.find_element(By.ID, "device-apply").click()

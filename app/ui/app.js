@@ -300,16 +300,81 @@ $("output-toggle").onclick = () => act(invoke(lastOverview && lastOverview.gecko
 
 async function loadPresets() {
   const list = await invoke("presets");
-  const sel = $("preset-select");
-  const keep = sel.value;
-  sel.replaceChildren(...list.map((p) => new Option(p.builtin ? p.name : `${p.name} (saved)`, p.name)));
-  if (keep) sel.value = keep;
+  for (const id of ["preset-select", "bind-preset"]) {
+    const sel = $(id);
+    const keep = sel.value;
+    sel.replaceChildren(...list.map((p) => new Option(p.builtin ? p.name : `${p.name} (saved)`, p.name)));
+    if (keep) sel.value = keep;
+  }
 }
 
 async function loadDevices() {
   const list = await invoke("output_devices");
-  $("device-select").replaceChildren(new Option("System default", ""), ...list.map((d) => new Option(d, d)));
+  const label = (d) => (d.id === d.name ? d.name : `${d.name} [${d.id}]`);
+  $("device-select").replaceChildren(new Option("System default", ""), ...list.map((d) => new Option(label(d), d.name)));
+  const keep = $("bind-device").value;
+  $("bind-device").replaceChildren(...list.map((d) => new Option(label(d), d.id)));
+  if (keep) $("bind-device").value = keep;
 }
+
+// ---------- presets: import, per-device bindings ----------
+
+async function loadBindings() {
+  const list = await invoke("bindings");
+  $("bindings").replaceChildren(...list.map((b, i) => {
+    const tr = document.createElement("tr");
+    tr.id = `binding-${i}`;
+    const dev = document.createElement("td");
+    dev.textContent = `${b.name ? `${b.name} [${b.device}]` : b.device}${b.connected ? "" : " (not connected)"}`;
+    const pre = document.createElement("td");
+    pre.textContent = b.preset_ok ? b.preset : `${b.preset} (missing: bind another)`;
+    if (!b.preset_ok) pre.className = "bad";
+    const rm = Object.assign(document.createElement("button"), { id: `unbind-${i}`, textContent: "Remove" });
+    rm.onclick = async () => {
+      if (await act(invoke("unbind_device", { device: b.device }))) loadBindings();
+    };
+    const cell = document.createElement("td");
+    cell.appendChild(rm);
+    tr.append(dev, pre, cell);
+    return tr;
+  }));
+}
+
+$("import").onclick = async () => {
+  const file = $("import-file").files[0];
+  if (!file) {
+    banner("Choose an EQ file to import first");
+    return;
+  }
+  $("import").disabled = true;
+  try {
+    const text = await file.text();
+    const name = $("import-name").value.trim() || null;
+    const r = await invoke("import_preset", { fileName: file.name, text, name, replace: $("import-replace").checked });
+    const lines = r.notes.map((n) => Object.assign(document.createElement("li"), { textContent: n }));
+    $("import-notes").replaceChildren(...lines);
+    banner(`Imported "${r.name}": ${r.bands_both} band(s) on both channels, ${r.bands_left} left, ${r.bands_right} right, ` +
+      `preamp ${r.preamp_db >= 0 ? "+" : ""}${r.preamp_db.toFixed(1)} dB` +
+      (r.notes.length ? ` — ${r.notes.length} line(s) not imported as written, listed below` : ""), true);
+    await loadPresets();
+    $("preset-select").value = r.name;
+    $("bind-preset").value = r.name;
+  } catch (e) {
+    const msg = String((e && e.message) || e);
+    banner(e && e.code === "exists" ? `${msg} (tick "replace")` : msg);
+  } finally {
+    $("import").disabled = false;
+  }
+};
+
+$("bind").onclick = async () => {
+  const device = $("bind-device").value;
+  if (!device) {
+    banner("No output device to bind");
+    return;
+  }
+  if (await act(invoke("bind_device", { device, preset: $("bind-preset").value }))) loadBindings();
+};
 
 // ---------- diagnostics (gecko doctor's checks) ----------
 
@@ -392,3 +457,4 @@ listen("overview", (ev) => onOverview(ev.payload));
 refresh();
 loadPresets();
 loadDevices();
+loadBindings();

@@ -2,7 +2,7 @@
 //! runs on a blocking thread (some wait for the audio service or the engine)
 //! and returns `Result<_, UiError>`, which the window shows with its action.
 
-use crate::ctx::{Ctx, EqCurve, Overview, PresetEntry, UiError};
+use crate::ctx::{Ctx, DeviceBinding, EqCurve, OutputChoice, Overview, PresetEntry, UiError};
 use gecko_control::{Applied, Status};
 use gecko_dsp::{EqBand, EqParams};
 use std::sync::Arc;
@@ -111,6 +111,36 @@ pub async fn save_preset(ctx: State<'_, Arc<Ctx>>, name: String) -> Result<Strin
     blocking(&ctx, move |c| c.save_preset(&name).map(|p| p.display().to_string())).await
 }
 
+/// Imports an EQ file's text into the user's presets (see [`Ctx::import_preset`]).
+#[tauri::command]
+pub async fn import_preset(
+    ctx: State<'_, Arc<Ctx>>,
+    file_name: String,
+    text: String,
+    name: Option<String>,
+    replace: bool,
+) -> Result<gecko_services::ImportOutcome, UiError> {
+    blocking(&ctx, move |c| c.import_preset(&file_name, &text, name.as_deref(), replace)).await
+}
+
+/// The output device → preset bindings.
+#[tauri::command]
+pub async fn bindings(ctx: State<'_, Arc<Ctx>>) -> Result<Vec<DeviceBinding>, UiError> {
+    blocking(&ctx, |c| c.bindings()).await
+}
+
+/// Binds an output device (its id) to a preset.
+#[tauri::command]
+pub async fn bind_device(ctx: State<'_, Arc<Ctx>>, device: String, preset: String) -> Result<String, UiError> {
+    blocking(&ctx, move |c| c.bind_device(&device, &preset)).await
+}
+
+/// Removes an output device's binding.
+#[tauri::command]
+pub async fn unbind_device(ctx: State<'_, Arc<Ctx>>, device: String) -> Result<String, UiError> {
+    blocking(&ctx, move |c| c.unbind_device(&device)).await
+}
+
 /// Installs or repairs the driver.
 #[tauri::command]
 pub async fn install_driver(ctx: State<'_, Arc<Ctx>>) -> Result<String, UiError> {
@@ -160,10 +190,10 @@ pub async fn stop_engine(ctx: State<'_, Arc<Ctx>>) -> Result<String, UiError> {
     blocking(&ctx, |c| c.stop_engine()).await
 }
 
-/// The output devices the engine can play on (never Gecko Sink).
+/// The output devices the engine can play on, `{id, name}` (never Gecko Sink).
 #[tauri::command]
-pub async fn output_devices(ctx: State<'_, Arc<Ctx>>) -> Result<Vec<String>, UiError> {
-    blocking(&ctx, |_| Ok(crate::ctx::playable_devices())).await
+pub async fn output_devices(ctx: State<'_, Arc<Ctx>>) -> Result<Vec<OutputChoice>, UiError> {
+    blocking(&ctx, |_| Ok(crate::ctx::playable_device_entries())).await
 }
 
 /// Moves the engine to another output device (`null`: the default).

@@ -22,7 +22,8 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct UiError {
-    /// `engine_not_running`, `driver_not_installed`, `cancelled`, `invalid`, `failed`.
+    /// `engine_not_running`, `driver_not_installed`, `cancelled`, `invalid`,
+    /// `exists` (a preset by that name: replace it or choose another), `failed`.
     pub code: &'static str,
     /// What happened and what to do.
     pub message: String,
@@ -71,6 +72,7 @@ impl From<PresetStoreError> for UiError {
     fn from(e: PresetStoreError) -> UiError {
         match e {
             PresetStoreError::Io { .. } => UiError::new("failed", e.to_string()),
+            PresetStoreError::Exists { .. } => UiError::new("exists", e.to_string()),
             e => UiError::new("invalid", e.to_string()),
         }
     }
@@ -251,7 +253,41 @@ pub fn eq_curve(eq: &EqParams, points: usize) -> EqCurve {
 /// The output devices the engine can play on, by the names
 /// `gecko engine --device` takes (never Gecko Sink itself).
 pub fn playable_devices() -> Vec<String> {
-    gecko_engine::output::output_devices().into_iter().filter(|d| !d.is_gecko_sink()).map(|d| d.name).collect()
+    playable_device_entries().into_iter().map(|d| d.name).collect()
+}
+
+/// One output device the window lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutputChoice {
+    /// Its stable id: the device UID on macOS (`kAudioDevicePropertyDeviceUID`),
+    /// the PCM id on Linux. Presets are bound to devices by this id.
+    pub id: String,
+    /// The name the system shows.
+    pub name: String,
+}
+
+/// The output devices the engine can play on, with their ids (never Gecko Sink).
+pub fn playable_device_entries() -> Vec<OutputChoice> {
+    gecko_engine::output::output_devices()
+        .into_iter()
+        .filter(|d| !d.is_gecko_sink())
+        .map(|d| OutputChoice { id: d.id, name: d.name })
+        .collect()
+}
+
+/// One binding of an output device to a preset, as the window lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceBinding {
+    /// The device, as bound: its id ([`OutputChoice::id`]) or a name.
+    pub device: String,
+    /// The device's name when it is connected now and differs from `device`.
+    pub name: Option<String>,
+    /// Whether the device is connected now.
+    pub connected: bool,
+    /// The preset the engine takes whenever it plays on the device.
+    pub preset: String,
+    /// Whether that preset still loads (a deleted preset leaves a dead binding).
+    pub preset_ok: bool,
 }
 
 /// The app's state: paths, the engine process it started, notices.
@@ -442,6 +478,58 @@ impl Ctx {
     pub fn load_preset(&self, name: &str) -> Result<Applied, UiError> {
         let spec = self.presets.engine_spec(name, gecko_control::state::VALIDATION_RATE)?;
         Ok(self.client()?.set_preset(&spec)?)
+    }
+
+    /// Imports an EQ file (Equalizer APO / AutoEq `ParametricEQ.txt` or
+    /// `GraphicEQ.txt`, REW's filter export) given as `text` with its
+    /// `file_name` into the user's presets as `name` (default: the file's),
+    /// replacing one of the same name only when `replace`. The window reads
+    /// the file itself (it has no path to give), so this takes the text.
+    pub fn import_preset(
+        &self,
+        file_name: &str,
+        text: &str,
+        name: Option<&str>,
+        replace: bool,
+    ) -> Result<gecko_services::ImportOutcome, UiError> {
+        Ok(self.presets.import(text, file_name, name, replace)?)
+    }
+
+    /// The bindings of output devices to presets, sorted by device, each
+    /// with whether the device is connected and the preset still loads.
+    pub fn bindings(&self) -> Result<Vec<DeviceBinding>, UiError> {
+        let devices = playable_device_entries();
+        Ok(self
+            .presets
+            .bindings()?
+            .into_iter()
+            .map(|(device, preset)| {
+                let now = devices.iter().find(|d| d.id == device || d.name == device);
+                DeviceBinding {
+                    name: now.filter(|d| d.name != device).map(|d| d.name.clone()),
+                    connected: now.is_some(),
+                    preset_ok: self.presets.load(&preset).is_ok(),
+                    device,
+                    preset,
+                }
+            })
+            .collect())
+    }
+
+    /// Binds the output device `device` (its id) to `preset`: the engine
+    /// takes the preset whenever it plays there.
+    pub fn bind_device(&self, device: &str, preset: &str) -> Result<String, UiError> {
+        self.presets.bind(device, preset)?;
+        Ok(format!("{device} → {preset}: applied whenever the engine plays there"))
+    }
+
+    /// Removes `device`'s binding.
+    pub fn unbind_device(&self, device: &str) -> Result<String, UiError> {
+        if self.presets.unbind(device)? {
+            Ok(format!("{device} no longer has its own preset"))
+        } else {
+            Err(UiError::new("invalid", format!("{device} has no preset bound")))
+        }
     }
 
     /// Saves the engine's current settings as the user's preset `name`

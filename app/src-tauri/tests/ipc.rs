@@ -328,3 +328,85 @@ fn diagnostics_are_the_doctors_checks_with_their_fixes() {
     let e = call(&f, "diagnostics", json!({})).unwrap_err();
     assert!(e["message"].as_str().unwrap().contains("`gecko` command was not found"), "{e}");
 }
+
+/// Importing an AutoEq file from the window (which sends the file's text and
+/// name): the preset lands in the folder under the file's name, the window
+/// gets the counts and the notes, loading it sends the engine its bands, a
+/// second import under that name is refused with code `exists` until
+/// replacing is asked for, and a bad line comes back naming the line.
+#[test]
+fn an_eq_file_imported_from_the_window_loads_into_the_engine() {
+    let f = fixture(true);
+    let file = "Sennheiser HD 650 ParametricEQ.txt";
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/gecko-dsp/tests/data").join(file),
+    )
+    .unwrap();
+    let args = |replace: bool| json!({"fileName": file, "text": text, "name": null, "replace": replace});
+    let r = call(&f, "import_preset", args(false)).unwrap();
+    assert_eq!(r["name"], "Sennheiser HD 650");
+    assert_eq!((r["bands_both"].as_u64(), r["bands_left"].as_u64()), (Some(10), Some(0)), "{r}");
+    assert!((r["preamp_db"].as_f64().unwrap() + 6.1).abs() < 1e-9, "{r}");
+    assert!(f.presets_dir.join("Sennheiser HD 650.toml").is_file());
+    let listed = call(&f, "presets", json!({})).unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|p| p["name"] == "Sennheiser HD 650" && p["builtin"] == false));
+    call(&f, "load_preset", json!({"name": "Sennheiser HD 650"})).unwrap();
+    let eq = engine_params(&f).eq;
+    assert_eq!(eq.bands.iter().filter(|b| b.enabled).count(), 10);
+    assert_eq!(eq.preamp_db, -6.1);
+
+    let e = call(&f, "import_preset", args(false)).unwrap_err();
+    assert_eq!(e["code"], "exists", "{e}");
+    call(&f, "import_preset", args(true)).unwrap();
+
+    let bad = json!({"fileName": "bad.txt", "text": "Preamp: -2 dB\nFilter 1: ON XX Fc 100 Hz\n", "name": "Bad", "replace": false});
+    let e = call(&f, "import_preset", bad).unwrap_err();
+    assert_eq!(e["code"], "invalid", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("line 2"), "{e}");
+    assert!(!f.presets_dir.join("Bad.toml").exists());
+}
+
+/// Per-device presets from the window: bind, list (a device not connected
+/// now is listed as such; a preset deleted since is flagged), unbind. The
+/// file is the one `gecko preset bind` and the engine use.
+#[test]
+fn devices_are_bound_to_presets_listed_and_unbound() {
+    let f = fixture(false);
+    let r = call(&f, "bind_device", json!({"device": "usb-dac-uid", "preset": "speech"})).unwrap();
+    assert!(r.as_str().unwrap().contains("usb-dac-uid → speech"), "{r}");
+    std::fs::write(f.presets_dir.join("Desk.toml"), "gain_db = -2.0\n").unwrap();
+    call(&f, "bind_device", json!({"device": "Desk Speakers", "preset": "Desk"})).unwrap();
+    let e = call(&f, "bind_device", json!({"device": "x", "preset": "No Such"})).unwrap_err();
+    assert_eq!(e["code"], "invalid");
+    assert!(e["message"].as_str().unwrap().contains("No Such"), "{e}");
+
+    let list = call(&f, "bindings", json!({})).unwrap();
+    let rows: Vec<(String, String, bool, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["device"].as_str().unwrap().to_owned(),
+                b["preset"].as_str().unwrap().to_owned(),
+                b["connected"].as_bool().unwrap(),
+                b["preset_ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [("Desk Speakers".into(), "Desk".into(), false, true), ("usb-dac-uid".into(), "speech".into(), false, true)]
+    );
+    let store = gecko_services::PresetStore::new(&f.presets_dir);
+    assert_eq!(store.bound("usb-dac-uid", "whatever").unwrap().as_deref(), Some("speech"));
+
+    std::fs::remove_file(f.presets_dir.join("Desk.toml")).unwrap();
+    let list = call(&f, "bindings", json!({})).unwrap();
+    assert_eq!(list[0]["preset_ok"], false, "a binding to a deleted preset is flagged: {list}");
+
+    call(&f, "unbind_device", json!({"device": "Desk Speakers"})).unwrap();
+    let e = call(&f, "unbind_device", json!({"device": "Desk Speakers"})).unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("no preset bound"), "{e}");
+    assert_eq!(call(&f, "bindings", json!({})).unwrap().as_array().unwrap().len(), 1);
+}
