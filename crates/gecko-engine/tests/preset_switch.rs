@@ -12,14 +12,13 @@
 //! are not paced by a clock, so its recording cannot show this sample by
 //! sample. This test can.
 
+mod common;
+
 use gecko_drift::{DriftConfig, DriftLoop};
 use gecko_dsp::{Chain, ChainParams, Preset};
 use gecko_engine::core::{Control, RtCore, Telemetry};
-use gecko_ring::{AttachOptions, Reader};
-use gecko_simhost::{Host, IoRunner, SimulatedClock};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Producer, Split};
-use std::sync::Arc;
 
 /// The sine's peak (−6 dBFS) and frequency.
 const AMPLITUDE: f32 = 0.5;
@@ -27,16 +26,8 @@ const FREQ: f64 = 440.0;
 
 #[test]
 fn a_preset_taken_mid_programme_crossfades_and_settles_at_its_response() {
-    let name = format!("/gkps{}", std::process::id());
-    let _ = gecko_ring::unlink_segments(&name);
-    let mut driver = gecko_simhost::load_isolated(gecko_driver_bundle::bundle_path()).unwrap();
-    let clock = SimulatedClock::new(1_000_000_000, 1e9);
-    clock.configure(&mut driver, &name).unwrap();
-    driver.initialize(Arc::new(Host::new())).unwrap();
-    let dev = driver.find_device().unwrap();
-    let reader = Reader::attach(&name, &AttachOptions::default()).unwrap();
-    let mut io = IoRunner::new(&driver, dev.clone(), 512, 1e9).unwrap();
-    io.start_io().unwrap();
+    let (name, driver, clock) = common::driver("gkps");
+    let (dev, reader, mut io) = common::start(&driver, &name);
     let ch = dev.channels as usize;
     let rate = dev.sample_rate;
 

@@ -4,31 +4,22 @@
 //! recorder queue, telemetry queue, control queue — runs inside
 //! `assert_no_alloc` for every callback, a live control change included.
 
+mod common;
+
 use assert_no_alloc::{AllocDisabler, assert_no_alloc};
 use gecko_drift::{DriftConfig, DriftLoop};
 use gecko_dsp::{Chain, ChainParams};
 use gecko_engine::core::{Control, RtCore, Telemetry};
-use gecko_ring::{AttachOptions, Reader};
-use gecko_simhost::{Host, IoRunner, SimulatedClock};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Producer, Split};
-use std::sync::Arc;
 
 #[global_allocator]
 static ALLOC: AllocDisabler = AllocDisabler;
 
 #[test]
 fn the_real_time_render_never_allocates_and_carries_the_audio() {
-    let name = format!("/gkrt{}", std::process::id());
-    let _ = gecko_ring::unlink_segments(&name);
-    let mut driver = gecko_simhost::load_isolated(gecko_driver_bundle::bundle_path()).unwrap();
-    let clock = SimulatedClock::new(1_000_000_000, 1e9);
-    clock.configure(&mut driver, &name).unwrap();
-    driver.initialize(Arc::new(Host::new())).unwrap();
-    let dev = driver.find_device().unwrap();
-    let reader = Reader::attach(&name, &AttachOptions::default()).unwrap();
-    let mut io = IoRunner::new(&driver, dev.clone(), 512, 1e9).unwrap();
-    io.start_io().unwrap();
+    let (name, driver, clock) = common::driver("gkrt");
+    let (dev, reader, mut io) = common::start(&driver, &name);
 
     let ch = dev.channels as usize;
     let rate = dev.sample_rate;
