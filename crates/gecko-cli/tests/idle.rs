@@ -12,6 +12,7 @@ use common::report_number;
 use gecko_control::ControlClient;
 use gecko_control::protocol::Status;
 use gecko_test_kit::proc_load;
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -65,6 +66,36 @@ fn idle_wakeups(pid: u32, window: Duration) -> f64 {
     rates.wakeups_per_s
 }
 
+/// Starts `gecko engine` on ring `name` with control socket `sock`, quiet,
+/// waiting up to 20 s for the ring, with `extra` arguments (and `home` as
+/// HOME when given); its stdout and stderr are piped.
+fn spawn_engine(name: &str, sock: &Path, extra: &[&OsStr], home: Option<&Path>) -> Child {
+    let mut cmd = gecko();
+    if let Some(home) = home {
+        cmd.env("HOME", home);
+    }
+    cmd.args(["engine", "--quiet", "--wait", "20", "--shm-name", name])
+        .args(extra)
+        .arg("--control-socket")
+        .arg(sock)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for the engine (process `pid`, control socket `sock`) to go idle,
+/// then measures its wake-ups over 2.5 s: at most
+/// [`MAX_IDLE_WAKEUPS_PER_S`], and still idle at the end. Returns the status
+/// that first said idle.
+fn assert_idles_cheaply(pid: u32, sock: &Path) -> Status {
+    let s = wait_status(sock, Duration::from_secs(20), "the engine never went idle after IO stopped", |s| s.idle);
+    let wakeups = idle_wakeups(pid, Duration::from_millis(2500));
+    assert!(ControlClient::connect(sock).unwrap().status().unwrap().idle, "idle through the measurement");
+    assert!(wakeups <= MAX_IDLE_WAKEUPS_PER_S, "{wakeups:.1} wake-ups a second while idle");
+    s
+}
+
 /// Stops the engine the way Ctrl-C does and returns its output.
 fn interrupt(child: Child) -> Output {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
@@ -96,23 +127,13 @@ fn a_playing_engine_sleeps_while_io_is_stopped_and_wakes_for_the_next_sound() {
     let name = format!("/gkidle{}", std::process::id());
     let _ = gecko_ring::unlink_segments(&name);
     let sock = home.path().join("engine.sock");
-    let engine = gecko()
-        .env("HOME", home.path())
-        .args(["engine", "--quiet", "--wait", "20", "--shm-name", &name, "--control-socket"])
-        .arg(&sock)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let engine = spawn_engine(&name, &sock, &[], Some(home.path()));
     let mut host = host(&name, 6);
 
-    let s = wait_status(&sock, Duration::from_secs(20), "the engine never went idle after IO stopped", |s| s.idle);
+    let s = assert_idles_cheaply(engine.id(), &sock);
     assert_eq!(s.output_device.as_deref(), Some("default"), "idle, it still names its output");
     let t = ControlClient::connect(&sock).unwrap().telemetry().unwrap();
     assert!(t.idle && !t.io_running, "{t:?}");
-    let wakeups = idle_wakeups(engine.id(), Duration::from_millis(2500));
-    assert!(ControlClient::connect(&sock).unwrap().status().unwrap().idle, "idle through the measurement");
-    assert!(wakeups <= MAX_IDLE_WAKEUPS_PER_S, "{wakeups:.1} wake-ups a second while idle");
 
     wait_status(&sock, Duration::from_secs(10), "the engine did not wake for the second sound", |s| !s.idle);
     assert!(host.wait().unwrap().success(), "host failed");
@@ -143,22 +164,11 @@ fn a_headless_engine_sleeps_while_io_is_stopped_and_records_the_next_sound_whole
     let _ = gecko_ring::unlink_segments(&name);
     let sock = dir.path().join("engine.sock");
     let wav = dir.path().join("out.wav");
-    let engine = gecko()
-        .args(["engine", "--no-play", "--quiet", "--wait", "20", "--shm-name", &name, "-r"])
-        .arg(&wav)
-        .arg("--control-socket")
-        .arg(&sock)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let engine = spawn_engine(&name, &sock, &["--no-play".as_ref(), "-r".as_ref(), wav.as_os_str()], None);
     let mut host = host(&name, 6);
 
-    wait_status(&sock, Duration::from_secs(20), "the engine never went idle after IO stopped", |s| s.idle);
-    let wakeups = idle_wakeups(engine.id(), Duration::from_millis(2500));
-    assert!(ControlClient::connect(&sock).unwrap().status().unwrap().idle, "idle through the measurement");
-    // The pump's heartbeat and the recorder thread's backed-off wait.
-    assert!(wakeups <= MAX_IDLE_WAKEUPS_PER_S, "{wakeups:.1} wake-ups a second while idle");
+    // Counted: the pump's heartbeat and the recorder thread's backed-off wait.
+    assert_idles_cheaply(engine.id(), &sock);
 
     assert!(host.wait().unwrap().success(), "host failed");
     wait_status(&sock, Duration::from_secs(10), "the engine did not go idle after the second sound", |s| s.idle);
