@@ -14,7 +14,7 @@
  *       [0,   128)  GeckoShmWriterHeader   format, immutable within a generation
  *       [128, 256)  GeckoShmWriterCounters write_count (hot) and event counters
  *       [256, 384)  GeckoShmWriterState    seqlock: generation, rate, zero timestamp, volume
- *       [384, 512)  reserved (zero)
+ *       [384, 512)  GeckoShmLoopbackCounters the input stream (loopback) state
  *       [header_size, segment_size)  capacity_frames x channels float32, interleaved
  *
  *   reader segment  <writer name> GECKO_SHM_READER_SUFFIX  ("/GeckoAudioShm.rd")
@@ -22,7 +22,11 @@
  *     mode 0644: the driver maps it read-only.
  *       [0,   128)  GeckoShmReaderHeader
  *       [128, 256)  GeckoShmReaderCounters read_count (hot), attached generation
- *       [256, 384)  GeckoShmReaderControl  engine -> driver controls (reserved in v1)
+ *       [256, 384)  GeckoShmReaderControl  engine -> driver controls
+ *
+ *   loopback segment  <writer name> GECKO_SHM_LOOPBACK_SUFFIX ("/GeckoAudioShm.lp")
+ *     created, sized and written only by the engine, mode 0644: the driver maps
+ *     it read-only. The engine's output, for the post tap (see below).
  *
  * Every field is stored in the machine's native byte order (little-endian on
  * both arm64 and x86_64 Macs). Fields documented as "atomic" are accessed only
@@ -172,12 +176,47 @@ typedef struct GeckoShmWriterState {
     uint8_t  reserved[40];          /* 344 */
 } GeckoShmWriterState;
 
+/** Loopback taps (GeckoShmLoopbackCounters.tap, GeckoShmReaderControl.loopback_tap):
+ *  which signal Gecko Sink's input stream carries. 0 in the reader control = no
+ *  preference (an engine that predates loopback): the driver keeps its tap. */
+#define GECKO_LOOPBACK_TAP_UNSET 0u
+/** Silence. */
+#define GECKO_LOOPBACK_TAP_OFF 1u
+/** What apps played, at unity gain, before device volume and the engine (the
+ *  driver's own copy of each WriteMix, by sample time: zero latency). */
+#define GECKO_LOOPBACK_TAP_PRE 2u
+/** What the engine sends to the speakers (after EQ, limiter and volume), read
+ *  from the engine's loopback segment. */
+#define GECKO_LOOPBACK_TAP_POST 3u
+
+/**
+ * Offset 384, 128 bytes: the input stream's state, written only by the
+ * driver's IO thread (ReadInput), relaxed atomic stores; readers load them
+ * relaxed (statistics). A line of its own, so the input path never touches
+ * the ring's hot counters line.
+ */
+typedef struct GeckoShmLoopbackCounters {
+    uint64_t input_cycles;      /* 384: ReadInput operations performed */
+    uint64_t input_frames;      /* 392: frames delivered to the input stream */
+    uint64_t silent_frames;     /* 400: of those, frames of silence substituted because the tap had
+                                         nothing to give (off, post tap without a live engine) */
+    uint64_t resync_events;     /* 408: times the post tap (re)locked onto the engine's stream */
+    uint64_t post_faults;       /* 416: invalid loopback-segment contents seen (header changed,
+                                         frames overwritten while copied) */
+    uint64_t repaired_samples;  /* 424: non-finite samples replaced by 0, or clamped to +-1.0 */
+    uint32_t tap;               /* 432: the tap in effect, GECKO_LOOPBACK_TAP_* */
+    uint32_t post_delay_frames; /* 436: the post tap's distance behind the engine's newest frame */
+    uint32_t post_attached;     /* 440: 1 while a valid loopback segment is mapped */
+    uint32_t reserved0;         /* 444 */
+    uint8_t  reserved[64];      /* 448 */
+} GeckoShmLoopbackCounters;
+
 /** The first GECKO_SHM_WRITER_HEADER_SIZE bytes of the writer segment. */
 typedef struct GeckoShmWriterSegment {
     GeckoShmWriterHeader   header;   /*   0 */
     GeckoShmWriterCounters counters; /* 128 */
     GeckoShmWriterState    state;    /* 256 */
-    uint8_t                reserved[128]; /* 384 */
+    GeckoShmLoopbackCounters loopback; /* 384 */
 } GeckoShmWriterSegment;
 
 /* ---- reader segment (engine-owned) ------------------------------------- */
@@ -237,12 +276,17 @@ typedef struct GeckoShmReaderCounters {
  *     differs by more than 5 ms from the latency the device reports, asks the
  *     host to change it (RequestDeviceConfigurationChange), so the device's
  *     kAudioDevicePropertyLatency covers it and players stay in lip-sync.
+ *   loopback_tap: the signal the user wants on Gecko Sink's input stream
+ *     (GECKO_LOOPBACK_TAP_OFF/PRE/POST); a relaxed 32-bit store. The driver's
+ *     IO thread loads it at each ReadInput from an attached engine and keeps
+ *     the last valid value it saw (also once the engine is gone); 0 and any
+ *     value outside 1..3 are ignored. The driver starts with the pre tap.
  */
 typedef struct GeckoShmReaderControl {
     uint64_t seq;              /* 256: reserved for multi-field updates (0 in v1) */
     double   clock_adjust_ppm; /* 264: ppm */
     uint32_t latency_frames;   /* 272: frames the engine holds between the ring and the speakers */
-    uint32_t reserved0;        /* 276 */
+    uint32_t loopback_tap;     /* 276: GECKO_LOOPBACK_TAP_*, the tap the user chose (0 = no preference) */
     uint8_t  reserved[104];    /* 280 */
 } GeckoShmReaderControl;
 
@@ -262,6 +306,67 @@ typedef struct GeckoShmReaderSegment {
     GeckoShmReaderControl  control;  /* 256 */
 } GeckoShmReaderSegment;
 
+/* ---- loopback segment (engine-owned): the post tap ------------------------ */
+
+/** The loopback segment's name is the writer segment's name followed by this suffix. */
+#define GECKO_SHM_LOOPBACK_SUFFIX ".lp"
+/** "GECKOLPB" read as a little-endian u64: bytes 47 45 43 4B 4F 4C 50 42. */
+#define GECKO_SHM_LOOPBACK_MAGIC 0x42504C4F4B434547ull
+/** Bytes before the first frame of a v1 loopback segment. */
+#define GECKO_SHM_LOOPBACK_HEADER_SIZE 256u
+/** Loopback ring capacity bounds in frames (powers of two). */
+#define GECKO_SHM_LOOPBACK_MIN_CAPACITY_FRAMES 1024u
+#define GECKO_SHM_LOOPBACK_MAX_CAPACITY_FRAMES 65536u
+
+/**
+ * The loopback segment <writer name> GECKO_SHM_LOOPBACK_SUFFIX
+ * ("/GeckoAudioShm.lp"): created, sized and written only by the engine, mode
+ * 0644; the driver maps it read-only and never writes to it. The engine puts
+ * every frame it sends to the speakers into it (interleaved float32, the
+ * writer segment's channel count, at `sample_rate`), after its DSP, as a
+ * stream without time stamps; the driver serves it on the input stream a
+ * fixed distance behind the newest frame (the post tap).
+ *
+ *   [0,   128)  GeckoShmLoopbackHeader   written once at creation (instance_id last,
+ *                                        store-release); block_frames may grow later
+ *   [128, 256)  GeckoShmLoopbackRing     write_count (hot)
+ *   [256, segment_size)  capacity_frames x channels float32, interleaved
+ *
+ * There is no read counter: the engine never waits for the driver and simply
+ * overwrites the oldest frames. The driver validates the header at map time
+ * and at every ReadInput, load-acquires write_count before copying frames,
+ * and after the copy (acquire fence) re-loads write_count: frames the engine
+ * may have overwritten meanwhile are discarded (silence, a post fault).
+ */
+typedef struct GeckoShmLoopbackHeader {
+    uint64_t magic;           /*   0: GECKO_SHM_LOOPBACK_MAGIC */
+    uint32_t version;         /*   8: GECKO_SHM_VERSION */
+    uint32_t header_size;     /*  12: GECKO_SHM_LOOPBACK_HEADER_SIZE */
+    uint64_t segment_size;    /*  16: header_size + capacity_frames * bytes_per_frame */
+    uint32_t capacity_frames; /*  24: a power of two in the bounds above */
+    uint32_t channels;        /*  28: samples per frame (the writer segment's) */
+    uint32_t sample_format;   /*  32: GECKO_SHM_FORMAT_F32_INTERLEAVED */
+    uint32_t bytes_per_frame; /*  36: channels * 4 */
+    uint32_t writer_pid;      /*  40: pid of the engine (informational) */
+    uint32_t block_frames;    /*  44: atomic (relaxed): the most frames the engine writes at once */
+    uint64_t instance_id;     /*  48: random, never 0, new per segment; store-release, last */
+    double   sample_rate;     /*  56: Hz, the rate of the frames (the device's nominal rate) */
+    uint8_t  reserved[64];    /*  64 */
+} GeckoShmLoopbackHeader;
+
+/** Offset 128: write_count, frames ever written (atomic; store-release after the frames). */
+typedef struct GeckoShmLoopbackRing {
+    uint64_t write_count;  /* 128: frames */
+    uint64_t heartbeat_ns; /* 136: engine's monotonic clock at the last write, ns (informational) */
+    uint8_t  reserved[112]; /* 144 */
+} GeckoShmLoopbackRing;
+
+/** The first GECKO_SHM_LOOPBACK_HEADER_SIZE bytes of the loopback segment. */
+typedef struct GeckoShmLoopbackSegment {
+    GeckoShmLoopbackHeader header; /*   0 */
+    GeckoShmLoopbackRing   ring;   /* 128 */
+} GeckoShmLoopbackSegment;
+
 /* Compile-time layout checks (C11). */
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(GeckoShmWriterHeader) == 128, "writer header is one cache line");
@@ -269,6 +374,8 @@ _Static_assert(sizeof(GeckoShmWriterCounters) == 128, "writer counters are one c
 _Static_assert(sizeof(GeckoShmWriterState) == 128, "writer state is one cache line");
 _Static_assert(sizeof(GeckoShmWriterSegment) == GECKO_SHM_WRITER_HEADER_SIZE, "writer header size");
 _Static_assert(sizeof(GeckoShmReaderSegment) == GECKO_SHM_READER_SEGMENT_SIZE, "reader segment size");
+_Static_assert(sizeof(GeckoShmLoopbackCounters) == 128, "loopback counters are one cache line");
+_Static_assert(sizeof(GeckoShmLoopbackSegment) == GECKO_SHM_LOOPBACK_HEADER_SIZE, "loopback header size");
 #endif
 
 #ifdef __cplusplus

@@ -36,6 +36,8 @@
 #define GECKO_OBJECT_CONTROL_VOLUME ((AudioObjectID)4)
 /** The master mute control (kAudioMuteControlClassID), output scope, main element. */
 #define GECKO_OBJECT_CONTROL_MUTE ((AudioObjectID)5)
+/** The device's one input stream: the loopback of what Gecko plays (gecko_loopback.c). */
+#define GECKO_OBJECT_STREAM_INPUT ((AudioObjectID)6)
 
 /** Resource bundle path relative to the plug-in bundle: "" = the bundle itself. */
 #define GECKO_RESOURCE_BUNDLE ""
@@ -55,8 +57,16 @@
 #define GECKO_SAFETY_OFFSET_FRAMES 0u
 /** Clock domain 0 = unspecified, separate from every other device (AudioHardwareBase.h). */
 #define GECKO_CLOCK_DOMAIN 0u
-/** kAudioStreamPropertyDirection: 0 = output (AudioHardwareBase.h). */
+/** kAudioStreamPropertyDirection: 0 = output, 1 = input (AudioHardwareBase.h). */
 #define GECKO_STREAM_DIRECTION_OUTPUT 0u
+#define GECKO_STREAM_DIRECTION_INPUT 1u
+/** Frames of the pre tap's private copy of the mix (a power of two; 341 ms at
+ *  48 kHz): ReadInput asks for frames about two IO buffers (at most 4096 frames
+ *  each) behind the newest WriteMix. */
+#define GECKO_LOOPBACK_PRE_FRAMES 16384u
+/** Frames of the fade-in after the input's source changes (a tap switch, the post
+ *  tap re-locking onto the engine): 5 ms at 48 kHz. */
+#define GECKO_LOOPBACK_FADE_FRAMES 240u
 /** The first zero-timestamp seed; incremented only on a real clock discontinuity
  *  (a sample-rate change performed by PerformDeviceConfigurationChange). */
 #define GECKO_ZTS_SEED 1u
@@ -96,6 +106,19 @@ typedef struct GeckoZtsStamp {
     uint64_t host_time; /* host ticks */
     uint64_t seed;      /* GetZeroTimeStamp's outSeed (AudioServerPlugIn.h) */
 } GeckoZtsStamp;
+
+/**
+ * The loopback (the input stream's source). IO-thread state: the HAL runs
+ * ReadInput and WriteMix of a device on its one IO thread, so these fields
+ * are that thread's; `tap` is also read (relaxed) by the control path.
+ */
+typedef struct GeckoLoopback {
+    float* pre;          /* GECKO_LOOPBACK_PRE_FRAMES x GECKO_CHANNELS, by sample time; Initialize */
+    uint64_t pre_lo;     /* sample times [pre_lo, pre_hi) hold what WriteMix wrote */
+    uint64_t pre_hi;
+    uint32_t tap;        /* atomic: GECKO_LOOPBACK_TAP_OFF/PRE/POST in effect */
+    uint32_t fade_left;  /* frames of fade-in still to apply */
+} GeckoLoopback;
 
 /**
  * The driver's one instance. Control-path fields are guarded by `mutex`
@@ -141,11 +164,13 @@ typedef struct GeckoDriver {
     uint64_t clock_request_bits;       /* atomic: bits of the clock target (ppm, double) the
                                           WriteMix thread last read from the engine; NaN = keep */
     uint32_t stream_is_active;         /* kAudioStreamPropertyIsActive (0/1); mutex */
+    uint32_t input_stream_is_active;   /* the input stream's; mutex */
     uint32_t engine_latency_frames;    /* the engine's latency applied to the device's
                                           kAudioDevicePropertyLatency, frames; stored under the
                                           mutex, read atomically (relaxed) */
 
     GeckoShmWriter shm;
+    GeckoLoopback loopback;
 } GeckoDriver;
 
 /** The global instance (gecko_plugin.c). */
@@ -265,6 +290,23 @@ void gecko_fill_shm_params(GeckoShmParams* out, uint32_t io_running);
 /** Initialize, once: sets up the writer (not yet mapped) with the configured name
  *  and the driver's attach-thread hooks (re-open, engine latency). Under the mutex. */
 void gecko_ring_init(GeckoDriver* d);
+
+/* ---- the loopback input (gecko_loopback.c) ------------------------------------- */
+
+/** Initialize: allocates the pre tap's buffer (may fail: the pre tap is then silent)
+ *  and starts with the pre tap. Control path. */
+void gecko_loopback_init(GeckoDriver* d);
+/** WriteMix (IO thread): keeps a copy of the mix, `n` frames of interleaved float32
+ *  at output sample time `sample_time`, for the pre tap (only while it is in effect). */
+void gecko_loopback_capture(GeckoDriver* d, const float* src, uint32_t n, double sample_time);
+/** ReadInput (IO thread): fills `dst` (n x GECKO_CHANNELS, interleaved float32) for
+ *  input sample time `sample_time` from the tap in effect. Never blocks, allocates,
+ *  locks, logs or makes a syscall. */
+void gecko_loopback_read(GeckoDriver* d, float* dst, uint32_t n, double sample_time);
+/** The input-scope kAudioDevicePropertyLatency, frames: 0 for the pre tap (input
+ *  sample time t carries what was played at output sample time t); for the post
+ *  tap the engine's latency plus the tap's distance behind the engine. Any thread. */
+uint32_t gecko_loopback_latency_frames(const GeckoDriver* d);
 
 /* ---- host services (gecko_host.c; control path only, never with the mutex held) ---- */
 

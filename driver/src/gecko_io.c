@@ -108,7 +108,7 @@ OSStatus gecko_GetZeroTimeStamp(AudioServerPlugInDriverRef inDriver,
     return kAudioHardwareNoError;
 }
 
-/** WillDoIOOperation: only WriteMix ('rite'), performed in place. */
+/** WillDoIOOperation: WriteMix ('rite') and ReadInput ('read', the loopback), in place. */
 OSStatus gecko_WillDoIOOperation(AudioServerPlugInDriverRef inDriver,
                                  AudioObjectID inDeviceObjectID, UInt32 inClientID,
                                  UInt32 inOperationID, Boolean* outWillDo,
@@ -116,7 +116,10 @@ OSStatus gecko_WillDoIOOperation(AudioServerPlugInDriverRef inDriver,
     (void)inClientID;
     if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
     if (!outWillDo || !outWillDoInPlace) return kAudioHardwareIllegalOperationError;
-    *outWillDo = (inOperationID == kAudioServerPlugInIOOperationWriteMix) ? 1 : 0;
+    *outWillDo = (inOperationID == kAudioServerPlugInIOOperationWriteMix ||
+                  inOperationID == kAudioServerPlugInIOOperationReadInput)
+                     ? 1
+                     : 0;
     *outWillDoInPlace = 1;
     return kAudioHardwareNoError;
 }
@@ -135,14 +138,21 @@ OSStatus gecko_BeginIOOperation(AudioServerPlugInDriverRef inDriver,
 }
 
 /**
- * DoIOOperation (IO thread). WriteMix: ioMainBuffer holds inIOBufferFrameSize
- * frames of interleaved float32 (frames x GECKO_CHANNELS) for device sample
- * time inIOCycleInfo->mOutputTime.mSampleTime; they go into the shm ring.
- * Then the engine's clock request is read for the clock (gecko_clock_request_sample).
- * WriteMix comes from one IO thread: the ring writer's state is that thread's.
- * Other operations are not performed (WillDoIOOperation declined them).
- * Returns kAudioHardwareIllegalOperationError only for structurally invalid
- * arguments (NULL buffer or cycle info, more frames than the ring holds).
+ * DoIOOperation (IO thread).
+ * WriteMix (output stream): ioMainBuffer holds inIOBufferFrameSize frames of
+ * interleaved float32 (frames x GECKO_CHANNELS) for device sample time
+ * inIOCycleInfo->mOutputTime.mSampleTime; they go into the shm ring (and the
+ * pre tap's copy, gecko_loopback_capture). Then the engine's clock request is
+ * read for the clock (gecko_clock_request_sample).
+ * ReadInput (input stream): fills ioMainBuffer with inIOBufferFrameSize frames
+ * of the loopback for sample time inIOCycleInfo->mInputTime.mSampleTime
+ * (gecko_loopback_read).
+ * Both come from the device's one IO thread: the ring writer's and the
+ * loopback's IO state are that thread's. Other operations are not performed
+ * (WillDoIOOperation declined them). An operation on the other direction's
+ * stream is kAudioHardwareBadObjectError. Returns
+ * kAudioHardwareIllegalOperationError only for structurally invalid arguments
+ * (NULL buffer or cycle info, more frames than the ring holds).
  */
 OSStatus gecko_DoIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID inDeviceObjectID,
                              AudioObjectID inStreamObjectID, UInt32 inClientID,
@@ -152,15 +162,26 @@ OSStatus gecko_DoIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID 
     (void)inClientID;
     (void)ioSecondaryBuffer;
     if (!is_our_device(inDriver, inDeviceObjectID)) return kAudioHardwareBadObjectError;
-    if (inStreamObjectID != GECKO_OBJECT_STREAM_OUTPUT) return kAudioHardwareBadObjectError;
-    if (inOperationID != kAudioServerPlugInIOOperationWriteMix) return kAudioHardwareNoError;
+    if (inStreamObjectID != GECKO_OBJECT_STREAM_OUTPUT && inStreamObjectID != GECKO_OBJECT_STREAM_INPUT)
+        return kAudioHardwareBadObjectError;
+    const bool write = inOperationID == kAudioServerPlugInIOOperationWriteMix;
+    const bool read = inOperationID == kAudioServerPlugInIOOperationReadInput;
+    if (!write && !read) return kAudioHardwareNoError;
+    if (inStreamObjectID != (write ? GECKO_OBJECT_STREAM_OUTPUT : GECKO_OBJECT_STREAM_INPUT))
+        return kAudioHardwareBadObjectError;
     if (!ioMainBuffer || !inIOCycleInfo) return kAudioHardwareIllegalOperationError;
     if (inIOBufferFrameSize == 0) return kAudioHardwareNoError;
     GeckoDriver* d = &gGeckoDriver;
     if (inIOBufferFrameSize > d->shm.capacity_frames) return kAudioHardwareIllegalOperationError;
+    if (read) {
+        gecko_loopback_read(d, (float*)ioMainBuffer, inIOBufferFrameSize, inIOCycleInfo->mInputTime.mSampleTime);
+        return kAudioHardwareNoError;
+    }
     gecko_shm_writer_write_mix(&d->shm, (const float*)ioMainBuffer, inIOBufferFrameSize,
                                inIOCycleInfo->mOutputTime.mSampleTime,
                                inIOCycleInfo->mCurrentTime.mHostTime);
+    gecko_loopback_capture(d, (const float*)ioMainBuffer, inIOBufferFrameSize,
+                           inIOCycleInfo->mOutputTime.mSampleTime);
     gecko_clock_request_sample(d);
     return kAudioHardwareNoError;
 }

@@ -90,6 +90,7 @@ GeckoDriver gGeckoDriver = {
     .zts_seed = GECKO_ZTS_SEED,
     .zts_published_count = UINT64_MAX,
     .stream_is_active = 1,
+    .input_stream_is_active = 1,
 };
 
 /**
@@ -164,6 +165,7 @@ static OSStatus gecko_Initialize(AudioServerPlugInDriverRef inDriver,
         d->host_ticks_per_frame = d->host_ticks_per_second / d->sample_rate;
         gecko_clock_reset(d, gecko_host_time_now());
         gecko_ring_init(d);
+        gecko_loopback_init(d);
         d->initialized = true;
     }
     GeckoShmParams p;

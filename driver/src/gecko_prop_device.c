@@ -1,6 +1,7 @@
 /*
- * gecko_prop_device.c — the AudioDevice "Gecko Sink" (ID 2): output only,
- * owned by the plug-in, owns one output stream and two controls (volume, mute).
+ * gecko_prop_device.c — the AudioDevice "Gecko Sink" (ID 2), owned by the
+ * plug-in: one output stream (what apps play), one input stream (the loopback
+ * of what Gecko plays, gecko_loopback.c) and two output controls (volume, mute).
  * The nominal sample rate is settable through the configuration-change flow.
  */
 #include "gecko_properties.h"
@@ -18,6 +19,12 @@ static bool scope_is_input(const GeckoPropCtx* c) {
 static bool scope_has_output_stream(const GeckoPropCtx* c) {
     AudioObjectPropertyScope s = c->address->mScope;
     return s == kAudioObjectPropertyScopeGlobal || s == kAudioObjectPropertyScopeOutput ||
+           s == kAudioObjectPropertyScopeWildcard;
+}
+/** Scopes in which the input stream is listed: global, input and wildcard. */
+static bool scope_has_input_stream(const GeckoPropCtx* c) {
+    AudioObjectPropertyScope s = c->address->mScope;
+    return s == kAudioObjectPropertyScopeGlobal || s == kAudioObjectPropertyScopeInput ||
            s == kAudioObjectPropertyScopeWildcard;
 }
 
@@ -61,22 +68,33 @@ static OSStatus get_is_running(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_u32(o, __atomic_load_n(&gGeckoDriver.io_client_count, __ATOMIC_ACQUIRE) ? 1 : 0);
 }
-/** CanBeDefault(System)Device: yes as an output device; never as an input device. */
+/** CanBeDefaultDevice: yes, as output and as input (a recording app that only
+ *  records "the default input" can then record the loopback, once the user picks
+ *  Gecko Sink as input in System Settings). */
 static OSStatus get_can_be_default(const GeckoPropCtx* c, GeckoPropOut* o) {
+    (void)c;
+    return gecko_out_u32(o, 1);
+}
+/** CanBeDefaultSystemDevice (alerts and sound effects): output only. */
+static OSStatus get_can_be_default_system(const GeckoPropCtx* c, GeckoPropOut* o) {
     return gecko_out_u32(o, scope_is_input(c) ? 0 : 1);
 }
 /** Latency: the driver's own (none) plus the engine's after the ring, so that
  *  latency + safety offset + stream latency cover what the engine holds and
  *  players keep lip-sync (AudioHardware.h, kAudioDevicePropertyLatency). */
 static OSStatus get_latency(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
+    if (scope_is_input(c)) return gecko_out_u32(o, gecko_loopback_latency_frames(&gGeckoDriver));
     return gecko_out_u32(o, GECKO_LATENCY_FRAMES +
                                 __atomic_load_n(&gGeckoDriver.engine_latency_frames, __ATOMIC_RELAXED));
 }
-/** Streams: the output stream in global/output scope; none in input/play-through. */
+/** Streams: the output stream in global/output scope, the input stream in
+ *  global/input scope (both in global and wildcard); none in play-through. */
 static OSStatus get_streams(const GeckoPropCtx* c, GeckoPropOut* o) {
-    const AudioObjectID ids[1] = {GECKO_OBJECT_STREAM_OUTPUT};
-    return gecko_out_array(o, ids, sizeof ids[0], scope_has_output_stream(c) ? 1u : 0u);
+    AudioObjectID ids[2];
+    UInt32 n = 0;
+    if (scope_has_output_stream(c)) ids[n++] = GECKO_OBJECT_STREAM_OUTPUT;
+    if (scope_has_input_stream(c)) ids[n++] = GECKO_OBJECT_STREAM_INPUT;
+    return gecko_out_array(o, ids, sizeof ids[0], n);
 }
 /** ControlList: the volume and mute controls, in every scope (as Apple's NullAudio). */
 static OSStatus get_control_list(const GeckoPropCtx* c, GeckoPropOut* o) {
@@ -199,13 +217,19 @@ static OSStatus get_ring_state(const GeckoPropCtx* c, GeckoPropOut* o) {
     pthread_mutex_unlock(&d->mutex);
     return gecko_out_cfstring(o, text);
 }
-/** OwnedObjects: the stream and the two controls (in the scopes that list them:
- *  global, output, wildcard), filtered by the class qualifier. */
+/** OwnedObjects: the output stream and the two controls (in the scopes that list
+ *  them: global, output, wildcard), the input stream (global, input, wildcard),
+ *  filtered by the class qualifier. */
 static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
-    AudioObjectID ids[3];
+    AudioObjectID ids[4];
     UInt32 n = 0;
     if (scope_has_output_stream(c)) {
         if (gecko_owned_object_matches(c, &kGeckoStreamObject)) ids[n++] = GECKO_OBJECT_STREAM_OUTPUT;
+    }
+    if (scope_has_input_stream(c)) {
+        if (gecko_owned_object_matches(c, &kGeckoInputStreamObject)) ids[n++] = GECKO_OBJECT_STREAM_INPUT;
+    }
+    if (scope_has_output_stream(c)) {
         for (size_t i = 0; i < 2; i++)
             if (gecko_owned_object_matches(c, kControls[i])) ids[n++] = kControls[i]->id;
     }
@@ -225,7 +249,7 @@ static const GeckoPropEntry kDeviceProps[] = {
     {kAudioDevicePropertyDeviceIsAlive, GECKO_SCOPE_ANY, get_is_alive, NULL},
     {kAudioDevicePropertyDeviceIsRunning, GECKO_SCOPE_ANY, get_is_running, NULL},
     {kAudioDevicePropertyDeviceCanBeDefaultDevice, GECKO_SCOPE_ANY, get_can_be_default, NULL},
-    {kAudioDevicePropertyDeviceCanBeDefaultSystemDevice, GECKO_SCOPE_ANY, get_can_be_default, NULL},
+    {kAudioDevicePropertyDeviceCanBeDefaultSystemDevice, GECKO_SCOPE_ANY, get_can_be_default_system, NULL},
     {kAudioDevicePropertyLatency, GECKO_SCOPE_IO, get_latency, NULL},
     {kAudioDevicePropertyStreams, GECKO_SCOPE_ANY, get_streams, NULL},
     {kAudioObjectPropertyControlList, GECKO_SCOPE_ANY, get_control_list, NULL},

@@ -1,6 +1,8 @@
 /*
- * gecko_prop_stream.c — the output AudioStream (ID 3), owned by the device:
- * float32, packed, native endian, GECKO_CHANNELS interleaved channels.
+ * gecko_prop_stream.c — the device's two AudioStreams, owned by the device:
+ * the output stream (ID 3, what apps play) and the input stream (ID 6, the
+ * loopback: gecko_loopback.c). Both float32, packed, native endian,
+ * GECKO_CHANNELS interleaved channels, at the device's one nominal rate.
  */
 #include "gecko_properties.h"
 
@@ -9,12 +11,16 @@ static OSStatus get_owned_objects(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_array(o, NULL, sizeof(AudioObjectID), 0);
 }
+/** The stream's IsActive field: the output's or the input's. */
+static uint32_t* is_active_field(const GeckoPropCtx* c) {
+    GeckoDriver* d = &gGeckoDriver;
+    return c->object == GECKO_OBJECT_STREAM_INPUT ? &d->input_stream_is_active : &d->stream_is_active;
+}
 /** IsActive: UInt32, 1 (active, the default) or 0. */
 static OSStatus get_is_active(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
     GeckoDriver* d = &gGeckoDriver;
     pthread_mutex_lock(&d->mutex);
-    const UInt32 v = d->stream_is_active;
+    const UInt32 v = *is_active_field(c);
     pthread_mutex_unlock(&d->mutex);
     return gecko_out_u32(o, v);
 }
@@ -24,32 +30,32 @@ static OSStatus get_is_active(const GeckoPropCtx* c, GeckoPropOut* o) {
  *  WriteMix), so a change is announced with PropertiesChanged, as Apple's NullAudio
  *  does for it. */
 static OSStatus set_is_active(const GeckoPropCtx* c, const void* data, UInt32 size) {
-    (void)c;
     UInt32 v;
     OSStatus st = gecko_in_value(data, size, &v, sizeof v);
     if (st) return st;
     GeckoDriver* d = &gGeckoDriver;
     pthread_mutex_lock(&d->mutex);
-    const bool changed = d->stream_is_active != (v ? 1u : 0u);
-    d->stream_is_active = v ? 1u : 0u;
+    uint32_t* field = is_active_field(c);
+    const bool changed = *field != (v ? 1u : 0u);
+    *field = v ? 1u : 0u;
     pthread_mutex_unlock(&d->mutex);
     if (changed) {
         static const AudioObjectPropertyAddress kChanged[1] = {
             {kAudioStreamPropertyIsActive, kAudioObjectPropertyScopeGlobal, GECKO_ELEMENT_MAIN}};
-        gecko_notify(GECKO_OBJECT_STREAM_OUTPUT, 1, kChanged);
+        gecko_notify(c->object, 1, kChanged);
     }
     return kAudioHardwareNoError;
 }
-/** Direction: 0 = output (AudioHardwareBase.h). */
+/** Direction: 0 = output, 1 = input (AudioHardwareBase.h). */
 static OSStatus get_direction(const GeckoPropCtx* c, GeckoPropOut* o) {
-    (void)c;
-    return gecko_out_u32(o, GECKO_STREAM_DIRECTION_OUTPUT);
+    return gecko_out_u32(o, c->object == GECKO_OBJECT_STREAM_INPUT ? GECKO_STREAM_DIRECTION_INPUT
+                                                                     : GECKO_STREAM_DIRECTION_OUTPUT);
 }
 static OSStatus get_terminal_type(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_u32(o, kAudioStreamTerminalTypeLine);
 }
-/** StartingChannel: the stream's first channel is device channel 1. */
+/** StartingChannel: each stream's first channel is channel 1 of its direction. */
 static OSStatus get_starting_channel(const GeckoPropCtx* c, GeckoPropOut* o) {
     (void)c;
     return gecko_out_u32(o, 1);
@@ -110,5 +116,11 @@ static const GeckoPropEntry kStreamProps[] = {
 
 const GeckoObjectDesc kGeckoStreamObject = {
     GECKO_OBJECT_STREAM_OUTPUT, kAudioStreamClassID, kAudioObjectClassID, 0, GECKO_OBJECT_DEVICE,
+    kStreamProps, sizeof kStreamProps / sizeof kStreamProps[0],
+};
+
+/** The input stream: the same properties (the getters look at the object ID). */
+const GeckoObjectDesc kGeckoInputStreamObject = {
+    GECKO_OBJECT_STREAM_INPUT, kAudioStreamClassID, kAudioObjectClassID, 0, GECKO_OBJECT_DEVICE,
     kStreamProps, sizeof kStreamProps / sizeof kStreamProps[0],
 };

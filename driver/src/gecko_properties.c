@@ -18,6 +18,7 @@ static const GeckoObjectDesc* const kObjects[] = {
     &kGeckoPlugInObject,
     &kGeckoDeviceObject,
     &kGeckoStreamObject,
+    &kGeckoInputStreamObject,
     &kGeckoVolumeControlObject,
     &kGeckoMuteControlObject,
 };

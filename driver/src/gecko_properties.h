@@ -79,6 +79,7 @@ OSStatus gecko_get_owner(const GeckoPropCtx* ctx, GeckoPropOut* out);
 extern const GeckoObjectDesc kGeckoPlugInObject;
 extern const GeckoObjectDesc kGeckoDeviceObject;
 extern const GeckoObjectDesc kGeckoStreamObject;
+extern const GeckoObjectDesc kGeckoInputStreamObject;
 extern const GeckoObjectDesc kGeckoVolumeControlObject;
 extern const GeckoObjectDesc kGeckoMuteControlObject;
 

@@ -51,6 +51,7 @@ void gecko_shm_writer_init(GeckoShmWriter* w, const char* name, uint32_t channel
                            uint32_t capacity_frames) {
     snprintf(w->name, sizeof w->name, "%s", name);
     snprintf(w->reader_name, sizeof w->reader_name, "%s%s", name, GECKO_SHM_READER_SUFFIX);
+    snprintf(w->tap_name, sizeof w->tap_name, "%s%s", name, GECKO_SHM_LOOPBACK_SUFFIX);
     w->channels = channels;
     w->capacity_frames = capacity_frames;
 }
@@ -307,8 +308,10 @@ int gecko_shm_writer_open(GeckoShmWriter* w, const GeckoShmParams* p, uint64_t h
         memset(h, 0, sizeof *h);
         memset(c, 0, sizeof *c);
         memset(st->reserved, 0, sizeof st->reserved);
-        memset(seg->reserved, 0, sizeof seg->reserved);
     }
+    /* The input stream's counters are this driver instance's (IO stopped or not
+     * using this mapping yet: it is published below). */
+    memset(&seg->loopback, 0, sizeof seg->loopback);
     STORE_RELAXED(&h->magic, GECKO_SHM_WRITER_MAGIC);
     STORE_RELAXED(&h->version, GECKO_SHM_VERSION);
     STORE_RELAXED(&h->header_size, GECKO_SHM_WRITER_HEADER_SIZE);
@@ -558,6 +561,281 @@ void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
     STORE_RELEASE(&c->write_count, w->write_count);
 }
 
+/* ---- IO: ReadInput, the post tap ------------------------------------------------ */
+
+/** IO thread: the loopback mapping to use (same hand-over as io_reader). */
+static inline const GeckoShmTapMap* io_tap(GeckoShmWriter* w) {
+    const uintptr_t o = __atomic_load_n(&w->tap_offer, __ATOMIC_ACQUIRE);
+    if (o != 0 && __atomic_load_n(&w->tap_handback, __ATOMIC_ACQUIRE) == 0) {
+        GeckoShmTapMap* old = w->io_tap;
+        w->io_tap = o == GECKO_RD_DETACH ? NULL : (GeckoShmTapMap*)o;
+        if (old) __atomic_store_n(&w->tap_handback, (uintptr_t)old, __ATOMIC_RELEASE);
+        __atomic_store_n(&w->tap_offer, (uintptr_t)0, __ATOMIC_RELEASE);
+        w->tap_synced = false; /* another engine's stream */
+    }
+    return w->io_tap;
+}
+
+uint32_t gecko_shm_writer_tap_request(GeckoShmWriter* w) {
+    const GeckoShmReaderSegment* rd = io_reader(w);
+    if (!rd) return GECKO_LOOPBACK_TAP_UNSET;
+    if (LOAD_RELAXED(&rd->header.magic) != GECKO_SHM_READER_MAGIC ||
+        LOAD_RELAXED(&rd->header.version) != GECKO_SHM_VERSION)
+        return GECKO_LOOPBACK_TAP_UNSET;
+    const uint32_t tap = LOAD_RELAXED(&rd->control.loopback_tap);
+    return (tap >= GECKO_LOOPBACK_TAP_OFF && tap <= GECKO_LOOPBACK_TAP_POST) ? tap : GECKO_LOOPBACK_TAP_UNSET;
+}
+
+void gecko_shm_writer_post_unsync(GeckoShmWriter* w) {
+    w->tap_synced = false;
+}
+
+/** The loopback header still says what the attach thread validated. */
+static inline bool tap_header_ok(const GeckoShmTapMap* m) {
+    const GeckoShmLoopbackHeader* h = &m->seg->header;
+    return LOAD_RELAXED(&h->magic) == GECKO_SHM_LOOPBACK_MAGIC &&
+           LOAD_RELAXED(&h->version) == GECKO_SHM_VERSION &&
+           LOAD_RELAXED(&h->capacity_frames) == m->capacity_frames &&
+           LOAD_RELAXED(&h->channels) == m->channels &&
+           LOAD_RELAXED(&h->instance_id) == m->instance;
+}
+
+/** Copies `n` frames at loopback frame count `at` into dst, repairing each sample:
+ *  NaN/inf -> 0, beyond full scale -> +-1.0. Returns the samples repaired. */
+static inline uint64_t tap_copy(const GeckoShmTapMap* m, float* dst, uint64_t at, uint32_t n) {
+    const uint64_t cap = m->capacity_frames;
+    const uint32_t ch = m->channels;
+    uint64_t repaired = 0;
+    uint64_t idx = at & (cap - 1u);
+    for (uint32_t done = 0; done < n;) {
+        const uint64_t run = (cap - idx) < (uint64_t)(n - done) ? (cap - idx) : (uint64_t)(n - done);
+        const float* src = m->frames + idx * ch;
+        float* out = dst + (size_t)done * ch;
+        const size_t count = (size_t)run * ch;
+        for (size_t i = 0; i < count; i++) {
+            float x = src[i];
+            /* x != x: NaN; fabsf(inf) > 1. Written so the common case is one compare. */
+            if (!(x >= -1.0f && x <= 1.0f)) {
+                repaired++;
+                x = (x != x) ? 0.0f : (x > 0.0f ? 1.0f : -1.0f);
+            }
+            out[i] = x;
+        }
+        done += (uint32_t)run;
+        idx = 0;
+    }
+    return repaired;
+}
+
+GeckoTapRead gecko_shm_writer_read_post(GeckoShmWriter* w, float* dst, uint32_t n, double sample_time,
+                                        double device_rate) {
+    const size_t bytes = (size_t)n * w->channels * sizeof(float);
+    const GeckoShmTapMap* m = io_tap(w);
+    w->lb_post_attached = m ? 1u : 0u;
+    const bool time_ok = isfinite(sample_time) && sample_time >= 0.0 && sample_time < 9.0e15;
+    const uint64_t t = time_ok ? (uint64_t)sample_time : 0u;
+    if (!m || !time_ok) {
+        w->tap_synced = false;
+        memset(dst, 0, bytes);
+        return GECKO_TAP_SILENT;
+    }
+    if (!tap_header_ok(m)) {
+        w->lb_post_faults++;
+        w->tap_synced = false;
+        memset(dst, 0, bytes);
+        return GECKO_TAP_SILENT;
+    }
+    /* Frames at another rate (the engine plays at another rate than the device's):
+     * nothing this tap can serve on the device's clock. */
+    if (!(fabs(m->sample_rate - device_rate) < 0.5)) {
+        w->tap_synced = false;
+        memset(dst, 0, bytes);
+        return GECKO_TAP_SILENT;
+    }
+    const uint64_t cap = m->capacity_frames;
+    uint32_t block = LOAD_RELAXED(&m->seg->header.block_frames);
+    if (block > cap / 4u) block = (uint32_t)(cap / 4u);
+    uint64_t delay = (uint64_t)block + 2u * (uint64_t)n + GECKO_TAP_MARGIN_FRAMES;
+    if (delay > cap / 2u) delay = cap / 2u;
+    const uint64_t wc = LOAD_ACQUIRE(&m->seg->ring.write_count);
+    bool resynced = false;
+    if (w->tap_synced && t == w->tap_next_time) {
+        const uint64_t avail = wc - w->tap_pos; /* wraps huge if the count went backwards */
+        /* Late (the engine stalled, or is gone) or lapped / running away: re-lock. */
+        if (avail < n || avail > 2u * delay || avail > cap - n) w->tap_synced = false;
+    } else {
+        w->tap_synced = false;
+    }
+    if (!w->tap_synced) {
+        if (wc < delay || delay < n) { /* not enough frames yet */
+            memset(dst, 0, bytes);
+            return GECKO_TAP_SILENT;
+        }
+        w->tap_pos = wc - delay;
+        w->tap_synced = true;
+        w->lb_post_delay = (uint32_t)delay;
+        w->lb_resync_events++;
+        resynced = true;
+    }
+    const uint64_t repaired = tap_copy(m, dst, w->tap_pos, n);
+    /* Were any of those frames overwritten while we copied? (seqlock-style check.) */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    const uint64_t wc2 = LOAD_RELAXED(&m->seg->ring.write_count);
+    if (wc2 - w->tap_pos > cap || wc2 < wc) {
+        w->lb_post_faults++;
+        w->tap_synced = false;
+        memset(dst, 0, bytes);
+        return GECKO_TAP_SILENT;
+    }
+    w->lb_repaired_samples += repaired;
+    w->tap_pos += n;
+    w->tap_next_time = t + n;
+    return resynced ? GECKO_TAP_RESYNCED : GECKO_TAP_DATA;
+}
+
+void gecko_shm_writer_loopback_done(GeckoShmWriter* w, uint32_t tap, uint32_t n, uint32_t silent) {
+    w->lb_input_cycles++;
+    w->lb_input_frames += n;
+    w->lb_silent_frames += silent;
+    w->lb_tap = tap;
+    GeckoShmWriterSegment* seg = __atomic_load_n(&w->seg, __ATOMIC_ACQUIRE);
+    if (!seg) return;
+    GeckoShmLoopbackCounters* c = &seg->loopback;
+    STORE_RELAXED(&c->input_cycles, w->lb_input_cycles);
+    STORE_RELAXED(&c->input_frames, w->lb_input_frames);
+    STORE_RELAXED(&c->silent_frames, w->lb_silent_frames);
+    STORE_RELAXED(&c->resync_events, w->lb_resync_events);
+    STORE_RELAXED(&c->post_faults, w->lb_post_faults);
+    STORE_RELAXED(&c->repaired_samples, w->lb_repaired_samples);
+    STORE_RELAXED(&c->tap, w->lb_tap);
+    STORE_RELAXED(&c->post_delay_frames, w->lb_post_delay);
+    STORE_RELAXED(&c->post_attached, w->lb_post_attached);
+}
+
+/* ---- loopback segment discovery (attach thread) --------------------------------- */
+
+static bool is_pow2(uint64_t v) {
+    return v != 0 && (v & (v - 1u)) == 0;
+}
+
+/** Maps the loopback segment read-only if it exists and its header is valid for our
+ *  format; returns a new GeckoShmTapMap (malloc) or NULL with *err as map_reader's. */
+static GeckoShmTapMap* map_tap(GeckoShmWriter* w, int* err) {
+    int fd = shm_open(w->tap_name, O_RDONLY, 0);
+    if (fd < 0) {
+        *err = errno;
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || sb.st_size < (off_t)GECKO_SHM_LOOPBACK_HEADER_SIZE) {
+        *err = -1;
+        close(fd);
+        return NULL;
+    }
+    /* First the header alone: the size the header claims must match the object's. */
+    void* head = mmap(NULL, GECKO_SHM_LOOPBACK_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    if (head == MAP_FAILED) {
+        *err = errno;
+        close(fd);
+        return NULL;
+    }
+    const GeckoShmLoopbackHeader* h = head;
+    const uint64_t id = LOAD_ACQUIRE(&h->instance_id);
+    const uint32_t cap = LOAD_RELAXED(&h->capacity_frames);
+    const uint32_t ch = LOAD_RELAXED(&h->channels);
+    const uint64_t size = LOAD_RELAXED(&h->segment_size);
+    const uint64_t rate_bits = LOAD_RELAXED((const uint64_t*)(const void*)&h->sample_rate);
+    double rate;
+    memcpy(&rate, &rate_bits, sizeof rate);
+    const bool ok = LOAD_RELAXED(&h->magic) == GECKO_SHM_LOOPBACK_MAGIC &&
+                    LOAD_RELAXED(&h->version) == GECKO_SHM_VERSION &&
+                    LOAD_RELAXED(&h->header_size) == GECKO_SHM_LOOPBACK_HEADER_SIZE &&
+                    LOAD_RELAXED(&h->sample_format) == GECKO_SHM_FORMAT_F32_INTERLEAVED && id != 0 &&
+                    ch == w->channels && LOAD_RELAXED(&h->bytes_per_frame) == ch * (uint32_t)sizeof(float) &&
+                    is_pow2(cap) && cap >= GECKO_SHM_LOOPBACK_MIN_CAPACITY_FRAMES &&
+                    cap <= GECKO_SHM_LOOPBACK_MAX_CAPACITY_FRAMES &&
+                    size == (uint64_t)GECKO_SHM_LOOPBACK_HEADER_SIZE + (uint64_t)cap * ch * sizeof(float) &&
+                    gecko_shm_size_ok((uint64_t)sb.st_size, size) && isfinite(rate) && rate > 0.0;
+    munmap(head, GECKO_SHM_LOOPBACK_HEADER_SIZE);
+    if (!ok) {
+        *err = -1; /* foreign, or the engine is still writing its header: retried */
+        close(fd);
+        return NULL;
+    }
+    void* base = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    *err = errno;
+    close(fd);
+    if (base == MAP_FAILED) return NULL;
+    GeckoShmTapMap* m = calloc(1, sizeof *m);
+    if (!m) {
+        munmap(base, (size_t)size);
+        *err = ENOMEM;
+        return NULL;
+    }
+    m->seg = base;
+    m->frames = (const float*)(const void*)((const unsigned char*)base + GECKO_SHM_LOOPBACK_HEADER_SIZE);
+    m->map_size = (size_t)size;
+    m->instance = id;
+    m->capacity_frames = cap;
+    m->channels = ch;
+    m->sample_rate = rate;
+    *err = 0;
+    return m;
+}
+
+static void free_tap(GeckoShmTapMap* m) {
+    if (!m) return;
+    munmap((void*)m->seg, m->map_size);
+    free(m);
+}
+
+static void reap_tap_handback(GeckoShmWriter* w) {
+    const uintptr_t h = __atomic_load_n(&w->tap_handback, __ATOMIC_ACQUIRE);
+    if (!h) return;
+    free_tap((GeckoShmTapMap*)h);
+    __atomic_store_n(&w->tap_handback, (uintptr_t)0, __ATOMIC_RELEASE);
+}
+
+static void log_tap_state(GeckoShmWriter* w, int err) {
+    if (err == w->tap_last_error) return;
+    w->tap_last_error = err;
+    if (err == 0)
+        gecko_log(LOG_INFO, "loopback segment %s attached", w->tap_name);
+    else if (err == ENOENT)
+        gecko_log(LOG_INFO, "loopback segment %s absent", w->tap_name);
+    else if (err == -1)
+        gecko_log(LOG_NOTICE, "loopback segment %s invalid or not ready", w->tap_name);
+    else
+        gecko_log(LOG_WARNING, "loopback segment %s: %s", w->tap_name, strerror(err));
+}
+
+/** Attach thread: follows the loopback segment by name, as attach_step does the
+ *  reader segment (a new instance id: a new engine; the name gone: detach). */
+static void tap_step(GeckoShmWriter* w, bool recheck) {
+    reap_tap_handback(w);
+    const GeckoShmTapMap* cur = w->tap_offered;
+    if (cur && !recheck) return;
+    if (__atomic_load_n(&w->tap_offer, __ATOMIC_ACQUIRE) != 0) return; /* earlier offer untaken */
+    int err = 0;
+    GeckoShmTapMap* next = map_tap(w, &err);
+    if (!next) {
+        if (cur && err == ENOENT) {
+            __atomic_store_n(&w->tap_offer, GECKO_RD_DETACH, __ATOMIC_RELEASE);
+            w->tap_offered = NULL;
+            log_tap_state(w, ENOENT);
+        }
+        if (!cur) log_tap_state(w, err);
+        return;
+    }
+    if (cur && next->instance == cur->instance) {
+        free_tap(next);
+        return;
+    }
+    log_tap_state(w, 0);
+    __atomic_store_n(&w->tap_offer, (uintptr_t)next, __ATOMIC_RELEASE);
+    w->tap_offered = next;
+}
+
 /* ---- reader segment discovery (attach thread) ------------------------------------- */
 
 /** Maps the reader segment read-only if it exists and is valid. Returns NULL otherwise;
@@ -687,6 +965,7 @@ static void* attach_main(void* arg) {
         if (every_500ms && w->reopen && !__atomic_load_n(&w->seg, __ATOMIC_ACQUIRE))
             w->reopen(w->reopen_ctx);
         attach_step(w, every_500ms); /* re-open by name every 500 ms */
+        tap_step(w, every_500ms);
         if (every_500ms) check_latency(w);
     }
     return NULL;
@@ -695,7 +974,9 @@ static void* attach_main(void* arg) {
 void gecko_shm_writer_attach_start(GeckoShmWriter* w) {
     if (w->attach_running) return;
     w->reader_last_error = 1; /* force the first state to be logged */
+    w->tap_last_error = 1;
     attach_step(w, true);     /* attach at once if the engine is there */
+    tap_step(w, true);
     __atomic_store_n(&w->attach_stop, 0u, __ATOMIC_RELEASE);
     int rc = pthread_create(&w->attach_thread, NULL, attach_main, w);
     if (rc != 0) {
@@ -720,6 +1001,13 @@ void gecko_shm_writer_attach_stop(GeckoShmWriter* w) {
     reap_handback(w);
     w->cached_valid = false;
     w->cached_for = NULL;
+    const uintptr_t t = __atomic_exchange_n(&w->tap_offer, (uintptr_t)0, __ATOMIC_ACQ_REL);
+    if (t != 0 && t != GECKO_RD_DETACH) free_tap((GeckoShmTapMap*)t);
+    free_tap(w->io_tap);
+    w->io_tap = NULL;
+    w->tap_offered = NULL;
+    reap_tap_handback(w);
+    w->tap_synced = false;
 }
 
 void gecko_shm_writer_close(GeckoShmWriter* w) {

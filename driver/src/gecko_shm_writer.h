@@ -97,6 +97,25 @@ typedef struct GeckoShmWriter {
     uint32_t attach_stop;           /* atomic flag */
     int reader_last_error;          /* attach thread: last logged state, to log changes only */
 
+    /* loopback segment (the post tap) hand-over: `tap_offer` / `tap_handback`, the
+     * same single-slot protocol as the reader's, carrying a GeckoShmTapMap the
+     * attach thread allocates (and frees once handed back). */
+    char tap_name[GECKO_SHM_NAME_MAX + 1];     /* name + GECKO_SHM_LOOPBACK_SUFFIX */
+    uintptr_t tap_offer;                       /* atomic: 0, a GeckoShmTapMap*, or GECKO_RD_DETACH */
+    uintptr_t tap_handback;                    /* atomic: 0 or a GeckoShmTapMap* to release */
+    struct GeckoShmTapMap* io_tap;             /* IO thread only: the mapping in use */
+    struct GeckoShmTapMap* tap_offered;        /* attach thread only: the newest mapping offered */
+    int tap_last_error;                        /* attach thread: last logged state */
+
+    /* IO-thread private post-tap reading state (ReadInput) */
+    uint64_t tap_pos;          /* next loopback frame (count) to serve */
+    uint64_t tap_next_time;    /* input sample time expected next */
+    bool tap_synced;           /* tap_pos is locked onto the engine's stream */
+    /* IO-thread private mirrors of GeckoShmLoopbackCounters */
+    uint64_t lb_input_cycles, lb_input_frames, lb_silent_frames, lb_resync_events;
+    uint64_t lb_post_faults, lb_repaired_samples;
+    uint32_t lb_tap, lb_post_delay, lb_post_attached;
+
     /* IO-thread private ring state */
     uint64_t write_count;     /* W: frames ever written (this writer) */
     uint64_t expected_time;   /* E: sample time (frames) expected next */
@@ -119,6 +138,19 @@ typedef struct GeckoShmWriter {
  */
 void gecko_shm_writer_init(GeckoShmWriter* w, const char* name, uint32_t channels,
                            uint32_t capacity_frames);
+
+/** A mapped loopback segment as the attach thread validated it (attach thread
+ *  allocates, IO thread uses, attach thread frees after the hand-back). The IO
+ *  thread trusts only these copies, never the segment's own header fields. */
+typedef struct GeckoShmTapMap {
+    const GeckoShmLoopbackSegment* seg; /* read-only mapping */
+    const float* frames;                /* capacity_frames x channels, interleaved */
+    size_t map_size;                    /* bytes mapped */
+    uint64_t instance;                  /* header.instance_id at map time */
+    uint32_t capacity_frames;           /* validated power of two */
+    uint32_t channels;                  /* == the writer's */
+    double sample_rate;                 /* Hz, header.sample_rate at map time */
+} GeckoShmTapMap;
 
 /**
  * Control path. Creates or reuses the writer segment, maps it and publishes
@@ -175,6 +207,46 @@ bool gecko_shm_writer_clock_request(GeckoShmWriter* w, double* out_ppm);
  */
 void gecko_shm_writer_write_mix(GeckoShmWriter* w, const float* src, uint32_t n,
                                 double sample_time, uint64_t host_time);
+
+/** What gecko_shm_writer_read_post delivered. */
+typedef enum GeckoTapRead {
+    GECKO_TAP_SILENT = 0,   /* no usable loopback frames: `dst` holds silence */
+    GECKO_TAP_DATA = 1,     /* frames that follow the previous cycle's */
+    GECKO_TAP_RESYNCED = 2, /* frames after a (re)lock: not continuous with the previous cycle */
+} GeckoTapRead;
+
+/** Frames the post tap stays behind the engine's newest frame, besides the engine's
+ *  block and two IO buffers: scheduling margin (10.7 ms at 48 kHz). */
+#define GECKO_TAP_MARGIN_FRAMES 512u
+
+/**
+ * IO path (ReadInput). The loopback tap the attached engine asks for
+ * (GeckoShmReaderControl.loopback_tap) when it is GECKO_LOOPBACK_TAP_OFF, _PRE or
+ * _POST; GECKO_LOOPBACK_TAP_UNSET when no engine is attached or it expresses none
+ * (or an invalid value). A few atomic loads.
+ */
+uint32_t gecko_shm_writer_tap_request(GeckoShmWriter* w);
+
+/**
+ * IO path (ReadInput). Fills `dst` (n x channels float32, interleaved) with the
+ * engine's loopback stream for input sample time `sample_time` (frames; false
+ * `time_ok` = unknown): a fixed distance behind the engine's newest frame,
+ * continuous while the sample times are. Locks (again) onto the stream at the
+ * first call, after a discontinuity in sample time, after a shortage (the engine
+ * absent or late: silence this cycle), and when the engine lapped the reading
+ * position. Every header field is re-validated; samples are repaired
+ * (non-finite -> 0, clamped to +-1.0). Never blocks, allocates or makes a syscall.
+ */
+GeckoTapRead gecko_shm_writer_read_post(GeckoShmWriter* w, float* dst, uint32_t n, double sample_time,
+                                        double device_rate);
+
+/** IO path: forgets the post tap's lock (the next read re-locks), e.g. when the tap changes. */
+void gecko_shm_writer_post_unsync(GeckoShmWriter* w);
+
+/** IO path (end of ReadInput): counts one input cycle of `n` frames, `silent` of them
+ *  silence, with `tap` in effect, and stores the loopback counters to the writer
+ *  segment (relaxed stores to their own cache line). */
+void gecko_shm_writer_loopback_done(GeckoShmWriter* w, uint32_t tap, uint32_t n, uint32_t silent);
 
 /** Control path (first StartIO): maps the reader segment if present and starts
  *  the attach thread. */

@@ -56,6 +56,12 @@ pub struct HostArgs {
     /// (`gecko ring precreate`), then attaches while IO runs.
     #[arg(long)]
     pub deny_shm_create: bool,
+    /// Be a recording app as well: read Gecko Sink's input stream (the
+    /// loopback: `gecko loopback pre|post|off`) every IO cycle and write it to
+    /// this WAV file (float32). IO runs 1 s past the source's end so the post
+    /// tap's latency is covered.
+    #[arg(long, value_name = "FILE")]
+    pub record_input: Option<PathBuf>,
 }
 
 impl HostArgs {
@@ -88,6 +94,13 @@ impl HostArgs {
         c.wait_for_reader = self.wait_for_engine.map(|s| crate::seconds("--wait-for-engine", s)).transpose()?;
         c.plays = self.repeat;
         c.gap = crate::seconds("--gap", self.gap)?;
+        if let Some(p) = &self.record_input
+            && let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            bail!("cannot record the input to {}: folder {} does not exist", p.display(), dir.display());
+        }
+        c.record_input = self.record_input.clone();
         Ok(c)
     }
 }
@@ -142,6 +155,24 @@ pub fn host_report(r: &HostReport) -> String {
         "  timestamps  {} zero timestamps checked, {} inconsistent\n",
         r.zero_timestamps.observed, r.zero_timestamps.violations
     ));
+    if let Some(i) = &r.input {
+        let peak = if i.peak > 0.0 { format!("{:.1} dBFS", 20.0 * i.peak.log10()) } else { "silence".into() };
+        s.push_str(&format!(
+            "  input       {} frames ({:.3} s) recorded to {} · peak {} · input latency {} frames · source frame 0 at recording frame {}\n",
+            i.frames,
+            i.frames as f64 / r.device.sample_rate,
+            i.path.display(),
+            peak,
+            i.latency_frames,
+            i.alignment_frames + i.latency_frames as u64
+        ));
+        if i.non_finite > 0 {
+            s.push_str(&format!(
+                "  input       {} non-finite samples (a driver bug: please report it)\n",
+                i.non_finite
+            ));
+        }
+    }
     if r.cancelled {
         s.push_str("  cancelled before the end of the source\n");
     }

@@ -41,7 +41,8 @@ pub use gecko_identity::{
     ZERO_TIMESTAMP_PERIOD_FRAMES,
 };
 
-/// Object IDs: the plug-in (`kAudioObjectPlugInObject`), the device, its output stream.
+/// Object IDs: the plug-in (`kAudioObjectPlugInObject`), the device, its output stream
+/// (its input stream: [`INPUT_STREAM_OBJECT_ID`]).
 pub const PLUGIN_OBJECT_ID: u32 = 1;
 /// The device's AudioObjectID.
 pub const DEVICE_OBJECT_ID: u32 = 2;
@@ -66,6 +67,8 @@ pub const WIDE_CHANNELS: u32 = parse_u32(env!("GECKO_DRIVER_WIDE_CHANNELS"));
 pub const VOLUME_CONTROL_OBJECT_ID: u32 = 4;
 /// The mute control's AudioObjectID.
 pub const MUTE_CONTROL_OBJECT_ID: u32 = 5;
+/// The input stream's AudioObjectID (the loopback of what Gecko plays).
+pub const INPUT_STREAM_OBJECT_ID: u32 = 6;
 
 /// The Linux-only configuration hook the driver exports (driver/include/gecko_sim.h).
 pub const SIM_CONFIGURE_SYMBOL: &str = "GeckoSim_Configure";

@@ -112,6 +112,24 @@ pub struct WriterStateRaw {
     pub reserved: [u8; 40],
 }
 
+/// `GeckoShmLoopbackCounters`: offset 384 of the writer segment, 128 bytes
+/// (the input stream's state, written by the driver's ReadInput).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct LoopbackCountersRaw {
+    pub input_cycles: u64,
+    pub input_frames: u64,
+    pub silent_frames: u64,
+    pub resync_events: u64,
+    pub post_faults: u64,
+    pub repaired_samples: u64,
+    pub tap: u32,
+    pub post_delay_frames: u32,
+    pub post_attached: u32,
+    pub reserved0: u32,
+    pub reserved: [u8; 64],
+}
+
 /// `GeckoShmWriterSegment`: the first 512 bytes of the writer segment.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -119,7 +137,63 @@ pub struct WriterSegment {
     pub header: WriterHeader,
     pub counters: WriterCountersRaw,
     pub state: WriterStateRaw,
-    pub reserved: [u8; 128],
+    pub loopback: LoopbackCountersRaw,
+}
+
+/// `GECKO_LOOPBACK_TAP_UNSET`: the engine expresses no tap (the driver keeps its own).
+pub const TAP_UNSET: u32 = 0;
+/// `GECKO_LOOPBACK_TAP_OFF`: the input carries silence.
+pub const TAP_OFF: u32 = 1;
+/// `GECKO_LOOPBACK_TAP_PRE`: what apps played, before volume and the engine.
+pub const TAP_PRE: u32 = 2;
+/// `GECKO_LOOPBACK_TAP_POST`: what the engine sends to the speakers.
+pub const TAP_POST: u32 = 3;
+
+/// Suffix appended to the writer segment's name to name the loopback segment.
+pub const LOOPBACK_SUFFIX: &str = ".lp";
+/// "GECKOLPB" as a little-endian u64.
+pub const LOOPBACK_MAGIC: u64 = 0x4250_4C4F_4B43_4547;
+/// Bytes before the first frame of a v1 loopback segment.
+pub const LOOPBACK_HEADER_SIZE: u32 = 256;
+/// Smallest loopback ring capacity the driver accepts, frames.
+pub const LOOPBACK_MIN_CAPACITY_FRAMES: u32 = 1024;
+/// Largest loopback ring capacity the driver accepts, frames.
+pub const LOOPBACK_MAX_CAPACITY_FRAMES: u32 = 65536;
+
+/// `GeckoShmLoopbackHeader`: offset 0 of the loopback segment, 128 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct LoopbackHeader {
+    pub magic: u64,
+    pub version: u32,
+    pub header_size: u32,
+    pub segment_size: u64,
+    pub capacity_frames: u32,
+    pub channels: u32,
+    pub sample_format: u32,
+    pub bytes_per_frame: u32,
+    pub writer_pid: u32,
+    pub block_frames: u32,
+    pub instance_id: u64,
+    pub sample_rate: f64,
+    pub reserved: [u8; 64],
+}
+
+/// `GeckoShmLoopbackRing`: offset 128 of the loopback segment, 128 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct LoopbackRing {
+    pub write_count: u64,
+    pub heartbeat_ns: u64,
+    pub reserved: [u8; 112],
+}
+
+/// `GeckoShmLoopbackSegment`: the first 256 bytes of the loopback segment.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct LoopbackSegment {
+    pub header: LoopbackHeader,
+    pub ring: LoopbackRing,
 }
 
 /// `GeckoShmReaderHeader`: offset 0 of the reader segment, 128 bytes.
@@ -149,14 +223,14 @@ pub struct ReaderCountersRaw {
     pub reserved: [u8; 72],
 }
 
-/// `GeckoShmReaderControl`: offset 256 of the reader segment, 128 bytes (reserved in v1).
+/// `GeckoShmReaderControl`: offset 256 of the reader segment, 128 bytes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ReaderControl {
     pub seq: u64,
     pub clock_adjust_ppm: f64,
     pub latency_frames: u32,
-    pub reserved0: u32,
+    pub loopback_tap: u32,
     pub reserved: [u8; 104],
 }
 
@@ -180,6 +254,7 @@ pub struct ReaderSegment {
 const _: () = {
     assert!(size_of::<WriterSegment>() == WRITER_HEADER_SIZE as usize);
     assert!(size_of::<ReaderSegment>() == READER_SEGMENT_SIZE as usize);
+    assert!(size_of::<LoopbackSegment>() == LOOPBACK_HEADER_SIZE as usize);
 };
 
 /// Byte offsets of the fields the reader and writer touch, within their segments.
@@ -203,4 +278,12 @@ pub mod off {
     pub const CLOCK_ADJUST_PPM: usize =
         offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, clock_adjust_ppm);
     pub const LATENCY_FRAMES: usize = offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, latency_frames);
+    pub const LOOPBACK_TAP: usize = offset_of!(ReaderSegment, control) + offset_of!(ReaderControl, loopback_tap);
+
+    pub const W_LOOPBACK: usize = offset_of!(WriterSegment, loopback);
+
+    pub const LP_BLOCK_FRAMES: usize = offset_of!(LoopbackHeader, block_frames);
+    pub const LP_INSTANCE_ID: usize = offset_of!(LoopbackHeader, instance_id);
+    pub const LP_WRITE_COUNT: usize = offset_of!(LoopbackSegment, ring) + offset_of!(LoopbackRing, write_count);
+    pub const LP_HEARTBEAT_NS: usize = offset_of!(LoopbackSegment, ring) + offset_of!(LoopbackRing, heartbeat_ns);
 }

@@ -89,6 +89,15 @@ pub enum RingError {
         /// The version this crate implements.
         expected: u32,
     },
+    /// [`crate::LoopbackWriter::create`] was given a format the loopback
+    /// segment cannot hold.
+    #[error("cannot create the loopback segment {name}: {what}")]
+    LoopbackFormat {
+        /// The segment's name.
+        name: String,
+        /// What is wrong.
+        what: String,
+    },
     /// A field has a value the protocol forbids.
     #[error("shared memory {name} is corrupt: {field} = {value} ({expected})")]
     Corrupt {

@@ -10,6 +10,7 @@
 //!
 //! - [`Reader`]: attach, read blocks of frames, follow driver restarts.
 //! - [`Peek`]: a passive look at both segments (pacing, status, tests).
+//! - [`LoopbackWriter`], [`Tap`]: Gecko Sink's input stream (the loopback).
 //! - [`unlink_segments`]: remove a ring's segments.
 //! - [`host_clock`]: the host clock of the zero timestamps (ticks ≠ ns on Apple silicon).
 //!
@@ -25,6 +26,7 @@ pub mod abi;
 mod driver_state;
 mod error;
 pub mod host_clock;
+mod loopback;
 mod peek;
 mod reader;
 mod shm;
@@ -32,6 +34,7 @@ mod view;
 
 pub use driver_state::{DriverRingState, ParseError as RingStateParseError, SegmentSource};
 pub use error::RingError;
+pub use loopback::{LoopbackCounters, LoopbackWriter, Tap, loopback_name};
 pub use peek::{Peek, RingStatus};
 pub use reader::{AttachOptions, Read, Reader, ReaderCounters, RingEvent};
 pub use shm::{Precreated, precreate_writer_segment, process_alive, reader_name, unlink_segments, validate_name};

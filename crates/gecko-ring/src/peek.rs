@@ -25,6 +25,8 @@ pub struct RingStatus {
     pub writer: WriterCounters,
     /// The reader's statistics, when a valid reader segment exists.
     pub reader: Option<ReaderCounters>,
+    /// What the driver's input stream (the loopback) did.
+    pub loopback: crate::LoopbackCounters,
 }
 
 impl RingStatus {
@@ -146,6 +148,8 @@ impl Peek {
         self.fast = Some((format.generation, format.capacity_frames as u64));
         let writer = self.writer.counters();
         let (read_count, reader) = self.reader_counters(format.generation);
-        Ok(RingStatus { format, state, write_count: writer.write_count, read_count, writer, reader })
+        // SAFETY: the writer view is at least WRITER_HEADER_SIZE bytes (checked at open).
+        let loopback = unsafe { crate::LoopbackCounters::load(self.writer.base()) };
+        Ok(RingStatus { format, state, write_count: writer.write_count, read_count, writer, reader, loopback })
     }
 }

@@ -92,7 +92,7 @@ pub struct Reader {
 
 /// A random instance id, never 0 (the OS's random source, via std's hasher seed
 /// mixed with the pid and the time, so two engines never share one).
-fn new_instance_id() -> u64 {
+pub(crate) fn new_instance_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
@@ -347,6 +347,16 @@ impl Reader {
         // SAFETY: offset 272 is inside our 384-byte mapping, 4-byte aligned.
         unsafe { shm::atomic_u32(base, off::LATENCY_FRAMES) }
             .store(frames.min(abi::MAX_LATENCY_FRAMES), Ordering::Relaxed);
+    }
+
+    /// Chooses the signal of Gecko Sink's input stream ([`crate::Tap`]); the
+    /// driver picks it up at its next ReadInput and keeps it after the engine
+    /// is gone. `None` expresses no preference (the driver keeps its tap).
+    /// One atomic store: real-time safe.
+    pub fn set_loopback_tap(&mut self, tap: Option<crate::Tap>) {
+        let code = tap.map_or(abi::TAP_UNSET, crate::Tap::code);
+        // SAFETY: offset 276 is inside our 384-byte mapping, 4-byte aligned.
+        unsafe { shm::atomic_u32(self.reader_map.as_ptr(), off::LOOPBACK_TAP) }.store(code, Ordering::Relaxed);
     }
 
     /// Records that the consumer needed `frames` that were not there (an underrun).

@@ -38,12 +38,12 @@ pub fn reader_name(writer_name: &str) -> String {
     format!("{writer_name}{}", abi::READER_SUFFIX)
 }
 
-/// Removes both segments of the ring `name` (writer and reader). Missing
+/// Removes the segments of the ring `name` (writer, reader, loopback). Missing
 /// segments are not an error. For tests, uninstall and recovering from a
 /// foreign segment; never call it while a driver or engine uses the ring.
 pub fn unlink_segments(name: &str) -> Result<(), RingError> {
     validate_name(name)?;
-    for n in [name.to_owned(), reader_name(name)] {
+    for n in [name.to_owned(), reader_name(name), crate::loopback_name(name)] {
         match shm_unlink(n.as_str()) {
             Ok(()) | Err(Errno::ENOENT) => {}
             Err(source) => return Err(RingError::ShmOpen { name: n, source }),

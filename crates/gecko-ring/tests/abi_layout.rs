@@ -49,16 +49,24 @@ fn rust_layout() -> BTreeMap<String, u64> {
         "GeckoShmWriterState" => WriterStateRaw { seq, generation, sample_rate, zts_sample_time,
             zts_host_time, zts_seed, host_ticks_per_frame, host_ticks_per_second, volume_scalar,
             mute, io_running, zts_period_frames, clock_adjust_ppm, reserved }
-        "GeckoShmWriterSegment" => WriterSegment { header, counters, state, reserved }
+        "GeckoShmWriterSegment" => WriterSegment { header, counters, state, loopback }
+        "GeckoShmLoopbackCounters" => LoopbackCountersRaw { input_cycles, input_frames, silent_frames,
+            resync_events, post_faults, repaired_samples, tap, post_delay_frames, post_attached,
+            reserved0, reserved }
         "GeckoShmReaderHeader" => ReaderHeader { magic, version, segment_size, reader_pid, flags,
             instance_id, reserved }
         "GeckoShmReaderCounters" => ReaderCountersRaw { read_count, attached_generation,
             underrun_events, underrun_frames, skipped_frames, resync_events, heartbeat_ns,
             reserved }
-        "GeckoShmReaderControl" => ReaderControl { seq, clock_adjust_ppm, latency_frames, reserved0, reserved }
+        "GeckoShmReaderControl" => ReaderControl { seq, clock_adjust_ppm, latency_frames, loopback_tap, reserved }
         "GeckoShmReaderSegment" => ReaderSegment { header, counters, control }
+        "GeckoShmLoopbackHeader" => LoopbackHeader { magic, version, header_size, segment_size,
+            capacity_frames, channels, sample_format, bytes_per_frame, writer_pid, block_frames,
+            instance_id, sample_rate, reserved }
+        "GeckoShmLoopbackRing" => LoopbackRing { write_count, heartbeat_ns, reserved }
+        "GeckoShmLoopbackSegment" => LoopbackSegment { header, ring }
     }
-    let consts: [(&str, u64); 19] = [
+    let consts: [(&str, u64); 27] = [
         ("GECKO_SHM_NAME_MAX", NAME_MAX),
         ("GECKO_SHM_WRITER_NAME_MAX", WRITER_NAME_MAX),
         ("GECKO_SHM_WRITER_MAGIC", WRITER_MAGIC),
@@ -78,6 +86,14 @@ fn rust_layout() -> BTreeMap<String, u64> {
         ("GECKO_SHM_MAX_LATENCY_FRAMES", MAX_LATENCY_FRAMES as u64),
         ("GECKO_SHM_MAX_CLOCK_ADJUST_PPM", MAX_CLOCK_ADJUST_PPM as u64),
         ("GECKO_SHM_MAX_CLOCK_SLEW_PPM", MAX_CLOCK_SLEW_PPM as u64),
+        ("GECKO_LOOPBACK_TAP_UNSET", TAP_UNSET as u64),
+        ("GECKO_LOOPBACK_TAP_OFF", TAP_OFF as u64),
+        ("GECKO_LOOPBACK_TAP_PRE", TAP_PRE as u64),
+        ("GECKO_LOOPBACK_TAP_POST", TAP_POST as u64),
+        ("GECKO_SHM_LOOPBACK_MAGIC", LOOPBACK_MAGIC),
+        ("GECKO_SHM_LOOPBACK_HEADER_SIZE", LOOPBACK_HEADER_SIZE as u64),
+        ("GECKO_SHM_LOOPBACK_MIN_CAPACITY_FRAMES", LOOPBACK_MIN_CAPACITY_FRAMES as u64),
+        ("GECKO_SHM_LOOPBACK_MAX_CAPACITY_FRAMES", LOOPBACK_MAX_CAPACITY_FRAMES as u64),
     ];
     for (k, v) in consts {
         m.insert(k.to_owned(), v);
@@ -111,5 +127,8 @@ fn hot_counters_sit_on_separate_cache_lines() {
     assert_ne!(off::WRITE_COUNT / 128, off::SEQ / 128);
     assert_eq!(&WRITER_MAGIC.to_le_bytes(), b"GECKORNG");
     assert_eq!(&READER_MAGIC.to_le_bytes(), b"GECKORDR");
+    assert_eq!(&LOOPBACK_MAGIC.to_le_bytes(), b"GECKOLPB");
+    assert_eq!(off::LP_WRITE_COUNT % CACHE_LINE as usize, 0);
+    assert_eq!(off::W_LOOPBACK % CACHE_LINE as usize, 0);
     assert!(DEFAULT_NAME.len() as u64 + READER_SUFFIX.len() as u64 <= NAME_MAX);
 }

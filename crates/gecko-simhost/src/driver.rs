@@ -100,6 +100,9 @@ pub struct DeviceInfo {
     pub safety_offset: u32,
     /// Output-scope `kAudioDevicePropertyLatency`, frames (0 if absent).
     pub latency: u32,
+    /// The device's input stream (the first of `kAudioDevicePropertyStreams`
+    /// in input scope with direction 1 and the same format), if it has one.
+    pub input_stream_id: Option<AudioObjectID>,
 }
 
 /// Host-clock settings for `GeckoSim_Configure` (gecko_sim.h).
@@ -720,10 +723,36 @@ impl Driver {
         check("EndIOOperation", unsafe { f(self.raw, device, client, op, frames, info) })
     }
 
+    /// The first input stream of `dev` (input-scope `kAudioDevicePropertyStreams`,
+    /// direction 1) whose virtual format is `fmt`; `None` if it has none.
+    pub fn find_input_stream(
+        &self,
+        dev: AudioObjectID,
+        fmt: &AudioStreamBasicDescription,
+    ) -> Result<Option<AudioObjectID>, DriverError> {
+        let streams = self.get_object_list(
+            dev,
+            &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeInput),
+        )?;
+        for s in streams {
+            if self.get_u32(s, &AudioObjectPropertyAddress::global(kAudioStreamPropertyDirection))? != 1 {
+                continue;
+            }
+            let f = self.get_asbd(s, &AudioObjectPropertyAddress::global(kAudioStreamPropertyVirtualFormat))?;
+            if f.mChannelsPerFrame == fmt.mChannelsPerFrame
+                && f.mBytesPerFrame == fmt.mBytesPerFrame
+                && f.mFormatFlags == fmt.mFormatFlags
+            {
+                return Ok(Some(s));
+            }
+        }
+        Ok(None)
+    }
+
     /// Discovers the output device as the HAL does: plug-in DeviceList →
     /// each device's output-scope Streams → stream Direction (0 = output) and
     /// VirtualFormat → NominalSampleRate, name, UID, zero-timestamp period,
-    /// safety offset, latency. Picks the first device with an output stream
+    /// safety offset, latency, and its input stream (if any). Picks the first device with an output stream
     /// in linear-PCM float32 interleaved format.
     pub fn find_device(&self) -> Result<DeviceInfo, DriverError> {
         let devices = self.get_object_list(
@@ -779,6 +808,7 @@ impl Driver {
                         .get_u32(dev, &AudioObjectPropertyAddress::global(kAudioDevicePropertyZeroTimeStampPeriod))?,
                     safety_offset: opt_u32(kAudioDevicePropertySafetyOffset, kAudioObjectPropertyScopeOutput)?,
                     latency: opt_u32(kAudioDevicePropertyLatency, kAudioObjectPropertyScopeOutput)?,
+                    input_stream_id: self.find_input_stream(dev, &fmt)?,
                 });
             }
         }

@@ -37,6 +37,13 @@ const OUTPUT_OPS: [u32; 5] = [
     kAudioServerPlugInIOOperationWriteMix,
 ];
 
+/// The input-side operations of a cycle, in the HAL's order.
+const INPUT_OPS: [u32; 3] = [
+    kAudioServerPlugInIOOperationReadInput,
+    kAudioServerPlugInIOOperationConvertInput,
+    kAudioServerPlugInIOOperationProcessInput,
+];
+
 /// Runs IO cycles on one device for one client (the host, client ID 0).
 ///
 /// Created after discovery: it asks `WillDoIOOperation` about every
@@ -170,6 +177,25 @@ impl<'a> IoRunner<'a> {
     /// operation); [`DriverError::InvalidArgument`] if `frames` is not a
     /// whole number of frames.
     pub fn do_write_mix_cycle(&mut self, sample_time: f64, host_time: u64, frames: &[f32]) -> Result<(), DriverError> {
+        self.do_cycle(sample_time, host_time, frames, None)
+    }
+
+    /// One IO cycle as [`IoRunner::do_write_mix_cycle`], with a recording
+    /// client too when `input` is given: before the output operations, the
+    /// input operations the driver wants (ReadInput, ConvertInput,
+    /// ProcessInput, in the HAL's order) on the device's input stream, for
+    /// input sample time `mInputTime.mSampleTime` = output sample time − safety
+    /// offset − 2 buffers ([`cycle_info`]); `input` (as many samples as
+    /// `frames`) receives the input stream's buffer. Errors as
+    /// `do_write_mix_cycle`, and [`DriverError::InvalidArgument`] when the
+    /// device has no input stream or `input` has another length.
+    pub fn do_cycle(
+        &mut self,
+        sample_time: f64,
+        host_time: u64,
+        frames: &[f32],
+        input: Option<&mut [f32]>,
+    ) -> Result<(), DriverError> {
         let ch = self.device.channels as usize;
         if !frames.len().is_multiple_of(ch) {
             return Err(DriverError::InvalidArgument(format!(
@@ -177,23 +203,55 @@ impl<'a> IoRunner<'a> {
                 frames.len()
             )));
         }
+        if input.as_ref().is_some_and(|i| i.len() != frames.len()) {
+            return Err(DriverError::InvalidArgument("the input buffer's length differs from the output's".into()));
+        }
+        let input_stream = match (&input, self.device.input_stream_id) {
+            (None, _) => None,
+            (Some(_), Some(s)) => Some(s),
+            (Some(_), None) => return Err(DriverError::InvalidArgument("the device has no input stream".into())),
+        };
         let n = u32::try_from(frames.len() / ch).map_err(|_| DriverError::InvalidArgument("too many frames".into()))?;
         self.cycle_counter += 1;
         let info = self.info(sample_time, host_time, n);
-        self.main.clear();
-        self.main.extend_from_slice(frames);
         let (dev, client) = (self.device.device_id, self.client);
         let cycle_op = self.op(kAudioServerPlugInIOOperationCycle).is_some();
         if cycle_op {
             self.driver.begin_io_operation(dev, client, kAudioServerPlugInIOOperationCycle, n, &info)?;
         }
         let mut result = Ok(());
-        for id in OUTPUT_OPS {
+        if let (Some(stream), Some(input)) = (input_stream, input) {
+            self.main.clear();
+            self.main.resize(frames.len(), 0.0);
+            result = self.run_ops(&INPUT_OPS, stream, n, &info);
+            input.copy_from_slice(&self.main);
+        }
+        if result.is_ok() {
+            self.main.clear();
+            self.main.extend_from_slice(frames);
+            result = self.run_ops(&OUTPUT_OPS, self.device.stream_id, n, &info);
+        }
+        if cycle_op {
+            let end = self.driver.end_io_operation(dev, client, kAudioServerPlugInIOOperationCycle, n, &info);
+            result = result.and(end);
+        }
+        result
+    }
+
+    /// Begin/Do/End for each of `ops` the driver wants, on `stream`, with the
+    /// main buffer `self.main` (swapped with the secondary one after an
+    /// operation not done in place). MixOutput ends the output chain.
+    fn run_ops(
+        &mut self,
+        ops: &[u32],
+        stream: AudioObjectID,
+        n: u32,
+        info: &AudioServerPlugInIOCycleInfo,
+    ) -> Result<(), DriverError> {
+        let (dev, client) = (self.device.device_id, self.client);
+        for &id in ops {
             let Some(op) = self.op(id) else { continue };
-            if let Err(e) = self.driver.begin_io_operation(dev, client, id, n, &info) {
-                result = Err(e);
-                break;
-            }
+            self.driver.begin_io_operation(dev, client, id, n, info)?;
             let secondary = if op.in_place {
                 std::ptr::null_mut()
             } else {
@@ -206,11 +264,11 @@ impl<'a> IoRunner<'a> {
             let r = unsafe {
                 self.driver.do_io_operation_raw(
                     dev,
-                    self.device.stream_id,
+                    stream,
                     client,
                     id,
                     n,
-                    &info,
+                    info,
                     self.main.as_mut_ptr() as *mut c_void,
                     secondary,
                 )
@@ -218,20 +276,13 @@ impl<'a> IoRunner<'a> {
             if !op.in_place && r.is_ok() {
                 std::mem::swap(&mut self.main, &mut self.secondary);
             }
-            let end = self.driver.end_io_operation(dev, client, id, n, &info);
-            if let Err(e) = r.and(end) {
-                result = Err(e);
-                break;
-            }
+            let end = self.driver.end_io_operation(dev, client, id, n, info);
+            r.and(end)?;
             if id == kAudioServerPlugInIOOperationMixOutput {
                 break;
             }
         }
-        if cycle_op {
-            let end = self.driver.end_io_operation(dev, client, kAudioServerPlugInIOOperationCycle, n, &info);
-            result = result.and(end);
-        }
-        result
+        Ok(())
     }
 }
 
@@ -469,6 +520,39 @@ pub struct HostConfig {
     pub plays: u32,
     /// IO stopped between plays (see [`HostConfig::plays`]).
     pub gap: Duration,
+    /// Be a recording app too: every cycle also reads Gecko Sink's input
+    /// stream (ReadInput: the loopback) and appends it to this WAV file
+    /// (float32, the device's rate and channels), and after the source ends
+    /// IO goes on for [`RECORD_INPUT_TAIL`] of silence so the post tap's
+    /// latency is covered. Input frame `j` has input sample time
+    /// `j − io_buffer_frames` of the play (see [`HostReport::input`]).
+    pub record_input: Option<PathBuf>,
+}
+
+/// Silence played after the source when recording the input ([`HostConfig::record_input`]).
+pub const RECORD_INPUT_TAIL: Duration = Duration::from_secs(1);
+
+/// What the recording client got ([`HostConfig::record_input`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputReport {
+    /// The WAV file written.
+    pub path: PathBuf,
+    /// Frames recorded.
+    pub frames: u64,
+    /// Frames from an output frame's place in the output stream to the same
+    /// sample time's place in the recording: source frame `i` of the first
+    /// play was played at the sample time of recording frame `i + alignment_frames`
+    /// (2 IO buffers + the output safety offset: the HAL's input time runs
+    /// that far behind its output time).
+    pub alignment_frames: u64,
+    /// The device's input-scope `kAudioDevicePropertyLatency` at the end,
+    /// frames: the recording carries source frame `i` at frame
+    /// `i + alignment_frames + latency_frames` (0 for the pre tap).
+    pub latency_frames: u32,
+    /// Largest |sample| recorded.
+    pub peak: f32,
+    /// Samples recorded that were not finite (must be 0).
+    pub non_finite: u64,
 }
 
 impl HostConfig {
@@ -488,6 +572,7 @@ impl HostConfig {
             deny_shm_create: false,
             plays: 1,
             gap: Duration::ZERO,
+            record_input: None,
         }
     }
 }
@@ -536,6 +621,8 @@ pub struct HostReport {
     pub waited_for_room: Duration,
     /// The run was cancelled before the source ended.
     pub cancelled: bool,
+    /// What the recording client got, when [`HostConfig::record_input`] was set.
+    pub input: Option<InputReport>,
 }
 
 /// Errors of [`run`].
@@ -567,6 +654,14 @@ pub enum HostError {
         name: String,
         /// How long the host waited.
         waited: Duration,
+    },
+    /// The input recording could not be written.
+    #[error("cannot write the input recording {path}: {source}")]
+    Record {
+        /// The WAV file.
+        path: PathBuf,
+        /// What hound reported.
+        source: hound::Error,
     },
     /// Fast mode: the reader did not make room in time.
     #[error("ring {name} stalled: the attached reader left only {free} free frames (need {needed}) for {waited:?}")]
@@ -691,6 +786,28 @@ pub fn run(
     let mut io = IoRunner::new(&driver, device.clone(), buf, ticks_per_second)?;
     let ch = device.channels as usize;
     let mut block = vec![0.0f32; buf as usize * ch];
+    let record_err = |path: &PathBuf, source| HostError::Record { path: path.clone(), source };
+    let mut recording = match &config.record_input {
+        None => None,
+        Some(path) => {
+            if device.input_stream_id.is_none() {
+                return Err(DriverError::Discovery(format!("{} has no input stream to record", device.name)).into());
+            }
+            let spec = hound::WavSpec {
+                channels: device.channels as u16,
+                sample_rate: device.sample_rate.round() as u32,
+                bits_per_sample: 32,
+                sample_format: hound::SampleFormat::Float,
+            };
+            let w = hound::WavWriter::create(path, spec).map_err(|e| record_err(path, e))?;
+            Some((w, vec![0.0f32; buf as usize * ch], 0u64, 0f32, 0u64))
+        }
+    };
+    let tail_cycles = if recording.is_some() {
+        (RECORD_INPUT_TAIL.as_secs_f64() * device.sample_rate / buf as f64).ceil() as u64
+    } else {
+        0
+    };
     let mut zts = ZeroTimeStampCheck::new(device.zero_timestamp_period, io.host_ticks_per_frame());
     let started = Instant::now();
     // Totals over the plays.
@@ -735,13 +852,17 @@ pub fn run(
             let (mut source_frames, mut written, mut late) = (0u64, 0u64, 0u64);
             let mut waited = Duration::ZERO;
             let mut k: u64 = 0;
+            let mut tail_left = tail_cycles;
             loop {
                 if cancel.load(Ordering::Relaxed) {
                     return Ok((source_frames, written, late, waited, true));
                 }
-                let got = source.read(&mut block)?;
+                let got = if tail_left < tail_cycles { 0 } else { source.read(&mut block)? };
                 if got == 0 {
-                    break;
+                    if tail_left == 0 {
+                        break;
+                    }
+                    tail_left -= 1;
                 }
                 block[got * ch..].fill(0.0);
                 source_frames += got as u64;
@@ -775,7 +896,22 @@ pub fn run(
                 }
                 let (s, h, seed) = driver.get_zero_time_stamp(device.device_id, kAudioServerPlugInHostClientID)?;
                 play_zts.observe(s, h, seed);
-                io.do_write_mix_cycle(now_sample + out_offset, host_time + (out_offset * tpf) as u64, &block)?;
+                let (out_time, out_host) = (now_sample + out_offset, host_time + (out_offset * tpf) as u64);
+                match recording.as_mut() {
+                    None => io.do_write_mix_cycle(out_time, out_host, &block)?,
+                    Some((wav, input, frames, peak, non_finite)) => {
+                        io.do_cycle(out_time, out_host, &block, Some(input))?;
+                        for &x in input.iter() {
+                            if x.is_finite() {
+                                *peak = peak.max(x.abs());
+                            } else {
+                                *non_finite += 1;
+                            }
+                            wav.write_sample(x).map_err(|e| record_err(config.record_input.as_ref().unwrap(), e))?;
+                        }
+                        *frames += buf as u64;
+                    }
+                }
                 written += buf as u64;
                 k += 1;
                 if k.is_multiple_of(config.progress_every_cycles.max(1)) {
@@ -823,6 +959,26 @@ pub fn run(
     if zts.violations > 0 {
         tracing::warn!("zero timestamps inconsistent: {:?}", zts.problems);
     }
+    let input = match (recording, &config.record_input) {
+        (Some((wav, _, frames, peak, non_finite)), Some(path)) => {
+            wav.finalize().map_err(|e| record_err(path, e))?;
+            let latency_frames = driver
+                .get_u32(
+                    device.device_id,
+                    &AudioObjectPropertyAddress::new(kAudioDevicePropertyLatency, kAudioObjectPropertyScopeInput),
+                )
+                .unwrap_or(0);
+            Some(InputReport {
+                path: path.clone(),
+                frames,
+                alignment_frames: 2 * buf as u64 + device.safety_offset as u64,
+                latency_frames,
+                peak,
+                non_finite,
+            })
+        }
+        _ => None,
+    };
     Ok(HostReport {
         source: source.describe(),
         resampled_from: source.resampled_from(),
@@ -837,5 +993,6 @@ pub fn run(
         waited_for_room,
         cancelled,
         device,
+        input,
     })
 }

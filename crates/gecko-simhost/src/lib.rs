@@ -34,7 +34,7 @@ pub use bundle::{BundleInfo, LoadError, load, load_isolated, read_bundle_info};
 pub use driver::{DeviceInfo, Driver, DriverError, OsStatus, RawWriteMix, SimClock};
 pub use host::{ConfigChangeRequest, Host, Notification};
 pub use io::{
-    HostConfig, HostError, HostProgress, HostReport, IoOperation, IoRunner, Pacing, SimulatedClock, SourceSpec,
-    ZeroTimeStampCheck, cycle_info, run,
+    HostConfig, HostError, HostProgress, HostReport, InputReport, IoOperation, IoRunner, Pacing, RECORD_INPUT_TAIL,
+    SimulatedClock, SourceSpec, ZeroTimeStampCheck, cycle_info, run,
 };
 pub use source::{AudioSource, FileSource, Resample, SineSource, SourceError};

@@ -53,6 +53,7 @@ const VOL: u32 = bundle::VOLUME_CONTROL_OBJECT_ID;
 const MUTE: u32 = bundle::MUTE_CONTROL_OBJECT_ID;
 const DEV: u32 = bundle::DEVICE_OBJECT_ID;
 const STREAM: u32 = bundle::STREAM_OBJECT_ID;
+const INSTREAM: u32 = bundle::INPUT_STREAM_OBJECT_ID;
 const PLUG: u32 = kAudioObjectPlugInObject;
 
 /// What a property's value is, for type checks.
@@ -175,7 +176,7 @@ fn required(object: u32) -> Vec<u32> {
             kAudioObjectPropertyCustomPropertyInfoList,
             K_RING_STATE,
         ],
-        STREAM => vec![
+        STREAM | INSTREAM => vec![
             kAudioStreamPropertyIsActive,
             kAudioStreamPropertyDirection,
             kAudioStreamPropertyTerminalType,
@@ -206,9 +207,9 @@ fn settable(object: u32, sel: u32) -> bool {
     matches!(
         (object, sel),
         (DEV, kAudioDevicePropertyNominalSampleRate)
-            | (STREAM, kAudioStreamPropertyIsActive)
-            | (STREAM, kAudioStreamPropertyVirtualFormat)
-            | (STREAM, kAudioStreamPropertyPhysicalFormat)
+            | (STREAM | INSTREAM, kAudioStreamPropertyIsActive)
+            | (STREAM | INSTREAM, kAudioStreamPropertyVirtualFormat)
+            | (STREAM | INSTREAM, kAudioStreamPropertyPhysicalFormat)
             | (VOL, kAudioLevelControlPropertyScalarValue)
             | (VOL, kAudioLevelControlPropertyDecibelValue)
             | (MUTE, kAudioBooleanControlPropertyValue)
@@ -384,11 +385,11 @@ fn inspector_walk_every_object_and_property() {
     let (d, _host, _name) = loaded();
     let live = cf::live_objects_created_on_this_thread();
     let objects = discover(&d);
-    assert_eq!(objects, vec![PLUG, DEV, STREAM, VOL, MUTE]);
+    assert_eq!(objects, vec![PLUG, DEV, STREAM, INSTREAM, VOL, MUTE]);
     let uid = cf::string_create(bundle::DEVICE_UID);
     let uid_q = (uid as usize).to_ne_bytes();
 
-    for &obj in objects.iter().chain(&[kAudioObjectUnknown, 6, 999, u32::MAX]) {
+    for &obj in objects.iter().chain(&[kAudioObjectUnknown, 7, 999, u32::MAX]) {
         let known = objects.contains(&obj);
         let mut found = Vec::new();
         let mut found_wild = Vec::new();
@@ -491,7 +492,7 @@ fn object_graph_is_consistent() {
     let streams = list(DEV, kAudioDevicePropertyStreams);
     let controls = list(DEV, kAudioObjectPropertyControlList);
     let owned = list(DEV, kAudioObjectPropertyOwnedObjects);
-    assert_eq!(streams, vec![STREAM]);
+    assert_eq!(streams, vec![STREAM, INSTREAM]);
     assert_eq!(controls, vec![VOL, MUTE]);
     let mut both = streams.clone();
     both.extend(&controls);
@@ -506,23 +507,32 @@ fn object_graph_is_consistent() {
         let q: Vec<u8> = classes.iter().flat_map(|c| c.to_ne_bytes()).collect();
         d.get_pod_array(o, &g(kAudioObjectPropertyOwnedObjects), &q).unwrap()
     };
-    assert_eq!(filtered(DEV, &[kAudioStreamClassID]), vec![STREAM]);
+    assert_eq!(filtered(DEV, &[kAudioStreamClassID]), vec![STREAM, INSTREAM]);
     assert_eq!(filtered(DEV, &[K_CONTROL_CLASS]), vec![VOL, MUTE]);
     assert_eq!(filtered(DEV, &[kAudioVolumeControlClassID]), vec![VOL]);
     assert_eq!(filtered(DEV, &[K_LEVEL_CLASS]), vec![VOL]);
-    assert_eq!(filtered(DEV, &[K_BOOLEAN_CLASS, kAudioStreamClassID]), vec![STREAM, MUTE]);
+    assert_eq!(filtered(DEV, &[K_BOOLEAN_CLASS, kAudioStreamClassID]), vec![STREAM, INSTREAM, MUTE]);
     assert_eq!(filtered(DEV, &[kAudioDeviceClassID]), Vec::<u32>::new());
     assert_eq!(filtered(PLUG, &[kAudioDeviceClassID]), vec![DEV]);
     assert_eq!(filtered(PLUG, &[kAudioStreamClassID]), Vec::<u32>::new());
-    // Input scope lists no stream and owns nothing; the device is output-only.
-    assert!(
-        d.get_object_list(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, INPT)).unwrap().is_empty()
-    );
+    // Input scope lists the input stream (the loopback) and owns only it;
+    // output scope the output stream and the controls.
+    let scoped = |sel, scope| d.get_object_list(DEV, &AudioObjectPropertyAddress::new(sel, scope)).unwrap();
+    assert_eq!(scoped(kAudioDevicePropertyStreams, INPT), vec![INSTREAM]);
+    assert_eq!(scoped(kAudioObjectPropertyOwnedObjects, INPT), vec![INSTREAM]);
+    assert_eq!(scoped(kAudioDevicePropertyStreams, OUTP), vec![STREAM]);
+    assert_eq!(scoped(kAudioObjectPropertyOwnedObjects, OUTP), vec![STREAM, VOL, MUTE]);
     assert_eq!(
         d.get_u32(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyDeviceCanBeDefaultDevice, INPT)).unwrap(),
+        1
+    );
+    assert_eq!(
+        d.get_u32(DEV, &AudioObjectPropertyAddress::new(kAudioDevicePropertyDeviceCanBeDefaultSystemDevice, INPT))
+            .unwrap(),
         0
     );
     assert_eq!(d.get_u32(STREAM, &g(kAudioStreamPropertyDirection)).unwrap(), 0);
+    assert_eq!(d.get_u32(INSTREAM, &g(kAudioStreamPropertyDirection)).unwrap(), 1);
     // Classes.
     assert_eq!(
         (u(DEV, kAudioObjectPropertyClass), u(DEV, kAudioObjectPropertyBaseClass)),
@@ -1139,7 +1149,8 @@ fn sample_rate_change_while_io_runs_goes_through_the_config_change_flow() {
     let n = host.take_notifications();
     let io_affecting = |o: u32, sel: u32| {
         (o == DEV && sel == kAudioDevicePropertyNominalSampleRate)
-            || (o == STREAM && (sel == kAudioStreamPropertyVirtualFormat || sel == kAudioStreamPropertyPhysicalFormat))
+            || ((o == STREAM || o == INSTREAM)
+                && (sel == kAudioStreamPropertyVirtualFormat || sel == kAudioStreamPropertyPhysicalFormat))
     };
     assert!(
         !n.iter().any(|n| n.addresses.iter().any(|a| io_affecting(n.object_id, a.mSelector))),

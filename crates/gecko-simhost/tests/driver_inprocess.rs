@@ -463,8 +463,9 @@ fn device_properties() {
     assert_eq!(d.u32(dev, addr(b"livn", GLOBAL)), 1);
     assert_eq!(d.u32(dev, addr(b"goin", GLOBAL)), 0);
     assert_eq!(d.u32(dev, addr(b"dflt", OUTPUT)), 1);
-    assert_eq!(d.u32(dev, addr(b"dflt", INPUT)), 0, "an output-only device is no default input");
+    assert_eq!(d.u32(dev, addr(b"dflt", INPUT)), 1, "a recording app may use the loopback as its default input");
     assert_eq!(d.u32(dev, addr(b"sflt", OUTPUT)), 1);
+    assert_eq!(d.u32(dev, addr(b"sflt", INPUT)), 0, "alerts never go to an input");
     assert_eq!(d.u32(dev, addr(b"hidn", GLOBAL)), 0);
     assert_eq!(d.u32(dev, addr(b"ring", GLOBAL)), bundle::ZERO_TIMESTAMP_PERIOD_FRAMES);
     assert_eq!(d.u32(dev, addr(b"ltnc", OUTPUT)), 0);
@@ -475,10 +476,10 @@ fn device_properties() {
     assert_eq!(call!(d.vt().HasProperty, d.r, dev, 0, &addr(b"saft", GLOBAL)), 0);
     assert_eq!(call!(d.vt().HasProperty, d.r, dev, 0, &addr(b"saft", OUTPUT)), 1);
     // Streams by scope.
-    assert_eq!(d.u32s(dev, addr(b"stm#", GLOBAL)), vec![3]);
+    assert_eq!(d.u32s(dev, addr(b"stm#", GLOBAL)), vec![3, 6]);
     assert_eq!(d.u32s(dev, addr(b"stm#", OUTPUT)), vec![3]);
-    assert_eq!(d.u32s(dev, addr(b"stm#", INPUT)), Vec::<u32>::new());
-    assert_eq!(d.u32s(dev, addr(b"ownd", GLOBAL)), vec![3, 4, 5]);
+    assert_eq!(d.u32s(dev, addr(b"stm#", INPUT)), vec![6]);
+    assert_eq!(d.u32s(dev, addr(b"ownd", GLOBAL)), vec![3, 6, 4, 5]);
     assert_eq!(d.u32s(dev, addr(b"ctrl", GLOBAL)), vec![4, 5]);
     // Rates.
     assert_eq!(f64s(&d.get(dev, addr(b"nsrt", GLOBAL), &[], 8).1), vec![48_000.0]);
@@ -656,6 +657,8 @@ fn io_cycle_writes_frames_at_their_sample_time() {
     assert_eq!(call!(vt.WillDoIOOperation, d.r, 2, 0, WRITE_MIX, &mut will, &mut in_place), NO_ERR);
     assert_eq!((will, in_place), (1, 1));
     assert_eq!(call!(vt.WillDoIOOperation, d.r, 2, 0, fourcc(b"read"), &mut will, &mut in_place), NO_ERR);
+    assert_eq!((will, in_place), (1, 1), "ReadInput: the loopback input stream");
+    assert_eq!(call!(vt.WillDoIOOperation, d.r, 2, 0, fourcc(b"pinp"), &mut will, &mut in_place), NO_ERR);
     assert_eq!(will, 0);
 
     // StartIO: same generation, io_running, clock anchored at the (simulated) host time.
@@ -737,7 +740,13 @@ fn io_cycle_writes_frames_at_their_sample_time() {
     let bp = big.as_mut_ptr() as *mut c_void;
     assert_eq!(call!(vt.DoIOOperation, d.r, 2, 3, 0, WRITE_MIX, 32_769, &info, bp, null), ILLEGAL);
     assert_eq!(call!(vt.DoIOOperation, d.r, 2, 3, 0, WRITE_MIX, 0, &info, bp, null), NO_ERR);
-    assert_eq!(call!(vt.DoIOOperation, d.r, 2, 3, 0, fourcc(b"read"), 16, &info, bp, null), NO_ERR);
+    // Each operation on its own stream: ReadInput on the input stream only, WriteMix on the output's.
+    assert_eq!(call!(vt.DoIOOperation, d.r, 2, 3, 0, fourcc(b"read"), 16, &info, bp, null), BAD_OBJECT);
+    assert_eq!(call!(vt.DoIOOperation, d.r, 2, 6, 0, WRITE_MIX, 16, &info, bp, null), BAD_OBJECT);
+    big[0] = 0.75;
+    assert_eq!(call!(vt.DoIOOperation, d.r, 2, 6, 0, fourcc(b"read"), 16, &info, bp, null), NO_ERR);
+    assert_eq!(big[0], 0.0, "ReadInput of a time nothing was played at: silence");
+    assert_eq!(call!(vt.DoIOOperation, d.r, 2, 6, 0, fourcc(b"read"), 16, &info, null, null), ILLEGAL);
     assert_eq!(call!(vt.DoIOOperation, d.r, 2, 9, 0, WRITE_MIX, 16, &info, bp, null), BAD_OBJECT);
     assert_eq!(call!(vt.DoIOOperation, d.r, 7, 3, 0, WRITE_MIX, 16, &info, bp, null), BAD_OBJECT);
     assert_eq!(w.u64(off::WRITE_COUNT), wc);

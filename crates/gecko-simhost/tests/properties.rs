@@ -72,7 +72,7 @@ fn plugin_device_stream_walk() {
             &AudioObjectPropertyAddress::new(kAudioDevicePropertyStreams, kAudioObjectPropertyScopeInput),
         )
         .expect("input streams");
-    assert!(input_streams.is_empty());
+    assert_eq!(input_streams, vec![bundle::INPUT_STREAM_OBJECT_ID], "the loopback input stream");
     let s = streams[0];
     assert_eq!(d.get_u32(s, &g(kAudioObjectPropertyClass)).expect("class"), kAudioStreamClassID);
     assert_eq!(d.get_u32(s, &g(kAudioStreamPropertyDirection)).expect("dir"), 0);
