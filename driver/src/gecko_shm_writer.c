@@ -572,6 +572,7 @@ static inline const GeckoShmTapMap* io_tap(GeckoShmWriter* w) {
         if (old) __atomic_store_n(&w->tap_handback, (uintptr_t)old, __ATOMIC_RELEASE);
         __atomic_store_n(&w->tap_offer, (uintptr_t)0, __ATOMIC_RELEASE);
         w->tap_synced = false; /* another engine's stream */
+        w->tap_served = 0;
     }
     return w->io_tap;
 }
@@ -667,7 +668,9 @@ GeckoTapRead gecko_shm_writer_read_post(GeckoShmWriter* w, float* dst, uint32_t 
         w->tap_synced = false;
     }
     if (!w->tap_synced) {
-        if (wc < delay || delay < n) { /* not enough frames yet */
+        /* Not enough frames yet, or not enough new ones since the last served
+         * (a stalled or killed engine's frozen stream is never served twice). */
+        if (wc < delay || delay < n || wc - delay < w->tap_served) {
             memset(dst, 0, bytes);
             return GECKO_TAP_SILENT;
         }
@@ -689,6 +692,7 @@ GeckoTapRead gecko_shm_writer_read_post(GeckoShmWriter* w, float* dst, uint32_t 
     }
     w->lb_repaired_samples += repaired;
     w->tap_pos += n;
+    w->tap_served = w->tap_pos;
     w->tap_next_time = t + n;
     return resynced ? GECKO_TAP_RESYNCED : GECKO_TAP_DATA;
 }

@@ -111,6 +111,7 @@ typedef struct GeckoShmWriter {
     uint64_t tap_pos;          /* next loopback frame (count) to serve */
     uint64_t tap_next_time;    /* input sample time expected next */
     bool tap_synced;           /* tap_pos is locked onto the engine's stream */
+    uint64_t tap_served;       /* loopback frames of this mapping served so far (end count) */
     /* IO-thread private mirrors of GeckoShmLoopbackCounters */
     uint64_t lb_input_cycles, lb_input_frames, lb_silent_frames, lb_resync_events;
     uint64_t lb_post_faults, lb_repaired_samples;

@@ -33,6 +33,9 @@ pub enum Control {
         /// Mute.
         mute: bool,
     },
+    /// The signal of Gecko Sink's input stream, passed on to the driver
+    /// (`None`: no preference, the driver keeps its own).
+    Loopback(Option<gecko_ring::Tap>),
 }
 
 /// What the audio thread reports, a few times a second (plain `Copy` data).
@@ -125,6 +128,12 @@ pub struct RtCore {
     read_base: u64,
     /// Trailing silent output frames ([`Telemetry::silent_frames`]).
     silent_frames: u64,
+    /// The loopback segment: every frame rendered goes here too, for the
+    /// driver's post tap (set by the control thread when the output plays at
+    /// Gecko Sink's rate; `None` otherwise and in pump mode).
+    pub(crate) loopback: Option<gecko_ring::LoopbackWriter>,
+    /// Nanoseconds per host tick (the loopback's heartbeat).
+    ns_per_tick: f64,
 }
 
 impl RtCore {
@@ -145,7 +154,10 @@ impl RtCore {
         let channels = reader.format().channels as usize;
         let trim = if drift.is_none() { chain.latency_frames() } else { 0 };
         let read_base = reader.counters().read_count;
+        let ns_per_tick = reader.writer_state().map_or(1.0, |s| 1e9 / s.host_ticks_per_second);
         RtCore {
+            loopback: None,
+            ns_per_tick,
             read_base,
             reader,
             drift,
@@ -164,6 +176,25 @@ impl RtCore {
             trim,
             silent_frames: 0,
         }
+    }
+
+    /// Gives the core the loopback segment every rendered frame also goes to
+    /// (the driver's post tap), or takes it away (`None`; the old segment is
+    /// removed). The control thread does this while the output plays at
+    /// Gecko Sink's own rate; tests set it directly.
+    pub fn set_loopback(&mut self, loopback: Option<gecko_ring::LoopbackWriter>) {
+        self.loopback = loopback;
+    }
+
+    /// Takes the loopback segment away without removing it (as a crashed
+    /// engine leaves it); dropping the returned writer removes it.
+    pub fn take_loopback(&mut self) -> Option<gecko_ring::LoopbackWriter> {
+        self.loopback.take()
+    }
+
+    /// Takes the recorder (to finish the recording: [`RecorderTx::finish`]).
+    pub fn take_recorder(&mut self) -> Option<RecorderTx> {
+        self.recorder.take()
     }
 
     /// Rebuilds the chain for a new ring `format` (control thread; allocates)
@@ -189,6 +220,7 @@ impl RtCore {
                     let _ = self.chain.set_params(&p);
                 }
                 Control::Device { volume, mute } => self.chain.set_device(volume, mute),
+                Control::Loopback(tap) => self.reader.set_loopback_tap(tap),
             }
         }
     }
@@ -227,6 +259,9 @@ impl RtCore {
         self.totals.frames_out += frames as u64;
         self.totals.frames_in = self.reader.counters().read_count.wrapping_sub(self.read_base);
         self.process_and_record(out, false);
+        if let Some(lp) = self.loopback.as_mut() {
+            lp.write(out, (now as f64 * self.ns_per_tick) as u64);
+        }
         self.note_silence(out, frames);
         self.since_telemetry += frames as u64;
         if self.since_telemetry >= self.telemetry_every {

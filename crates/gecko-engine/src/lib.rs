@@ -31,7 +31,8 @@ use crate::core::Telemetry;
 use gecko_dsp::{ChainError, ChainParams, MeterReading, MeterSnapshot};
 use gecko_ring::{RingError, RingFormat, WriterCounters};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::time::Duration;
 
 pub use output::{OutputError, OutputReport, OutputStream};
@@ -71,6 +72,12 @@ pub struct EngineConfig {
     /// as gone (exactly what cpal's `DeviceNotAvailable` error does), so the
     /// device-loss recovery can be exercised without unplugging hardware.
     pub simulate_device_loss_after: Option<Duration>,
+    /// The loopback tap the engine asks the driver for: a
+    /// [`gecko_ring::Tap::code`], or [`gecko_ring::abi::TAP_UNSET`] (0) for
+    /// no preference (the driver keeps its tap). Shared so the control
+    /// server can change it while the engine runs; the engine passes a
+    /// change on within one housekeeping tick.
+    pub loopback: Arc<AtomicU32>,
     /// How often the engine looks at the output devices where the system
     /// does not announce changes (ALSA): a device that disappears or comes
     /// back is followed within this time. macOS announces them
@@ -90,6 +97,7 @@ impl Default for EngineConfig {
             block_frames: 512,
             simulate_device_loss_after: None,
             device_poll: Duration::from_secs(2),
+            loopback: Arc::new(AtomicU32::new(gecko_ring::abi::TAP_UNSET)),
         }
     }
 }
@@ -146,6 +154,8 @@ pub struct EngineProgress {
     pub telemetry: Telemetry,
     /// The writer's counters.
     pub writer: WriterCounters,
+    /// What the driver's input stream (the loopback) did.
+    pub loopback: gecko_ring::LoopbackCounters,
     /// The output device, if playing.
     pub output: Option<String>,
     /// Its stable id (the device UID on macOS, the PCM id on Linux): what

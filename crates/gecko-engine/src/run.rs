@@ -16,7 +16,7 @@ use crate::slot::CoreSlot;
 use crate::{EngineConfig, EngineError, EngineProgress, EngineReport, OutputRequests, Playback, watch};
 use gecko_drift::{DriftConfig, DriftLoop, Phase};
 use gecko_dsp::{Chain, ChainParams};
-use gecko_ring::{AttachOptions, Reader, RingError, RingFormat, WriterCounters};
+use gecko_ring::{AttachOptions, LoopbackCounters, Reader, RingError, RingFormat, WriterCounters};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Producer, Split};
 use std::sync::Arc;
@@ -68,8 +68,18 @@ pub(crate) fn run(
             Ok(output::select(Some(name), format.channels as u16, format.sample_rate.round() as u32)?)
         }
     };
-    let mut ctx =
-        RunCtx { config, cancel, started, peek, format, controls: &mut controls, progress: &mut progress, outputs };
+    let mut ctx = RunCtx {
+        config,
+        cancel,
+        started,
+        peek,
+        format,
+        controls: &mut controls,
+        progress: &mut progress,
+        outputs,
+        loopback_note: AtomicBool::new(false),
+        loopback_sent: None,
+    };
     match selected {
         Ok(sel) => {
             outputs.set_accepting(true);
@@ -94,11 +104,48 @@ struct RunCtx<'a, C, P> {
     controls: &'a mut C,
     progress: &'a mut P,
     outputs: &'a dyn OutputRequests,
+    /// The "post tap unavailable at this rate" note was logged.
+    loopback_note: AtomicBool,
+    /// The loopback tap last sent to the audio side ([`EngineConfig::loopback`]).
+    loopback_sent: Option<u32>,
 }
 
 impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C, P> {
-    fn writer_counters(&mut self) -> WriterCounters {
-        self.peek.as_mut().and_then(|p| p.status().ok()).map(|s| s.writer).unwrap_or_default()
+    /// The driver's ring counters and what its input stream (the loopback) did.
+    fn ring_counters(&mut self) -> (WriterCounters, LoopbackCounters) {
+        self.peek.as_mut().and_then(|p| p.status().ok()).map(|s| (s.writer, s.loopback)).unwrap_or_default()
+    }
+
+    /// Gives `core` the loopback segment (the driver's post tap: every frame
+    /// the engine plays) when the output plays at Gecko Sink's own rate
+    /// (`out_rate` Hz), so its frames run on the device's clock; at another
+    /// rate there is none (the post tap is then silent). Control thread
+    /// (allocates, creates shared memory); a failure is logged, not fatal.
+    fn attach_loopback(&self, core: &mut RtCore, out_rate: u32) {
+        let rate = self.format.sample_rate;
+        if (out_rate as f64 - rate).abs() >= 0.5 {
+            if core.loopback.take().is_some() || !self.loopback_note.swap(true, Ordering::Relaxed) {
+                tracing::info!(
+                    "the output plays at {out_rate} Hz, Gecko Sink at {rate} Hz: the post loopback tap is silent until they match"
+                );
+            }
+            return;
+        }
+        if core.loopback.as_ref().is_some_and(|l| l.channels() == self.format.channels as usize) {
+            return;
+        }
+        core.loopback = match gecko_ring::LoopbackWriter::create(
+            &self.config.shm_name,
+            self.format.channels,
+            rate,
+            gecko_ring::LoopbackWriter::DEFAULT_CAPACITY_FRAMES,
+        ) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!("no post loopback tap: {e}");
+                None
+            }
+        };
     }
 
     fn device_control(&mut self) -> Option<Control> {
@@ -113,6 +160,12 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
     fn housekeeping(&mut self, ctl_tx: &mut impl Producer<Item = Control>) {
         if let Some(c) = self.device_control() {
             let _ = ctl_tx.try_push(c);
+        }
+        let tap = self.config.loopback.load(Ordering::Relaxed);
+        if self.loopback_sent != Some(tap)
+            && ctl_tx.try_push(Control::Loopback(gecko_ring::Tap::from_code(tap))).is_ok()
+        {
+            self.loopback_sent = Some(tap);
         }
         if let Some(p) = (self.controls)() {
             match p.validate(self.format.sample_rate) {
@@ -193,11 +246,12 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     }
                 }
                 let telemetry = core.pump_telemetry();
-                let writer = self.writer_counters();
+                let (writer, loopback) = self.ring_counters();
                 (self.progress)(&EngineProgress {
                     format: self.format,
                     telemetry,
                     writer,
+                    loopback,
                     output: None,
                     output_id: None,
                     output_losses: 0,
@@ -255,7 +309,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         }
         let recording = core.recorder.take().map(RecorderTx::finish).transpose();
         result?;
-        let writer = self.writer_counters();
+        let (writer, _) = self.ring_counters();
         let idle = policy.stats(Instant::now());
         Ok(EngineReport { idle, ..self.report(&core, recording?, writer, None, Some(why), None) })
     }
@@ -473,7 +527,9 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         report: &mut OutputReport,
     ) -> Result<OutputStream, EngineError> {
         if sel.rate != report.rate {
-            slot.lock_main().drift = Some(self.build_drift(sel.rate)?);
+            let mut core = slot.lock_main();
+            core.drift = Some(self.build_drift(sel.rate)?);
+            self.attach_loopback(&mut core, sel.rate);
             report.rate = sel.rate;
         }
         Ok(start_stream(slot, sel)?)
@@ -495,8 +551,9 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         )?;
         let drift = self.build_drift(sel.rate)?;
         let telemetry_every = (sel.rate as u64) / 20; // 50 ms
-        let slot =
-            Arc::new(CoreSlot::new(RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every)));
+        let mut core = RtCore::new(reader, Some(drift), chain, recorder, ctl_rx, tel_tx, telemetry_every);
+        self.attach_loopback(&mut core, sel.rate);
+        let slot = Arc::new(CoreSlot::new(core));
         let mut report = OutputReport { device: sel.name.clone(), rate: sel.rate, ..OutputReport::default() };
         let wanted = match &self.config.settings.playback {
             Playback::Device(d) => Wanted::Device(d.clone()),
@@ -566,11 +623,12 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 }
                 if let Some(mut t) = last {
                     t.io_running = io_running;
-                    let writer = self.writer_counters();
+                    let (writer, loopback) = self.ring_counters();
                     (self.progress)(&EngineProgress {
                         format: self.format,
                         telemetry: t,
                         writer,
+                        loopback,
                         output: Some(report.device.clone()),
                         output_id: Some(follower.playing().to_owned()),
                         output_losses: report.device_losses,
@@ -636,6 +694,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                         break Err(e);
                     }
                     core.drift = Some(self.build_drift(report.rate)?);
+                    self.attach_loopback(&mut core, report.rate);
                 }
             }
             if last_tick.elapsed() >= TICK {
@@ -652,13 +711,14 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                         "drift"
                     );
                     seen_io |= t.io_running;
-                    let writer = self.writer_counters();
+                    let (writer, loopback) = self.ring_counters();
                     let output = stream.as_ref().map(|s| s.device().to_owned());
                     let output_id = stream.as_ref().map(|s| s.id().to_owned());
                     (self.progress)(&EngineProgress {
                         format: self.format,
                         telemetry: t,
                         writer,
+                        loopback,
                         output,
                         output_id,
                         output_losses: report.device_losses,
@@ -707,7 +767,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
         report.underrun_frames = core.totals.underrun_frames;
         let recording = core.recorder.take().map(RecorderTx::finish).transpose();
         result?;
-        let writer = self.writer_counters();
+        let (writer, _) = self.ring_counters();
         let idle = policy.stats(Instant::now());
         Ok(EngineReport { idle, ..self.report(&core, recording?, writer, Some(report), None, last) })
     }
@@ -749,6 +809,7 @@ fn attach(config: &EngineConfig, cancel: &AtomicBool) -> Result<Reader, EngineEr
                 // report (the driver does, in kAudioDevicePropertyLatency).
                 let frames = (config.settings.target_latency_ms * 1e-3 * r.format().sample_rate).round();
                 r.set_latency_frames(frames.clamp(0.0, u32::MAX as f64) as u32);
+                r.set_loopback_tap(gecko_ring::Tap::from_code(config.loopback.load(Ordering::Relaxed)));
                 return Ok(r);
             }
             Err(e) if e.is_transient() && start.elapsed() < config.attach_wait && !cancel.load(Ordering::Relaxed) => {

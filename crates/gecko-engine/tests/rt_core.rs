@@ -31,6 +31,11 @@ fn the_real_time_render_never_allocates_and_carries_the_audio() {
     let (mut ctl_tx, ctl_rx) = HeapRb::<Control>::new(16).split();
     let (tel_tx, mut tel_rx) = HeapRb::<Telemetry>::new(256).split();
     let mut core = RtCore::new(reader, Some(drift), chain, Some(rec), ctl_rx, tel_tx, 2400);
+    // Every rendered frame also goes to the loopback segment (the post tap),
+    // and the tap choice travels through the control queue: neither allocates.
+    let lp = gecko_ring::LoopbackWriter::create(&name, ch as u32, rate, 16384).unwrap();
+    core.set_loopback(Some(lp));
+    ctl_tx.try_push(Control::Loopback(Some(gecko_ring::Tap::Post))).unwrap();
 
     // 4 s of a 1 kHz sine at -6 dBFS; IO cycles and output callbacks
     // alternate on the simulated clock (same rate: the loop steers).
@@ -61,6 +66,9 @@ fn the_real_time_render_never_allocates_and_carries_the_audio() {
     }
     let totals = core.totals();
     assert_eq!(totals.frames_out, 375 * 512);
+    let lp = core.take_loopback().unwrap();
+    assert_eq!(lp.write_count(), 375 * 512, "every rendered frame went to the loopback segment");
+    core.set_loopback(Some(lp));
     assert!(totals.frames_in > 300 * 512, "the loop read the ring: {}", totals.frames_in);
     let mut last = None;
     while let Some(t) = tel_rx.try_pop() {
