@@ -174,6 +174,7 @@ fn an_engine_that_moves_to_another_device_is_reported() {
             output_losses: losses,
             writer: Default::default(),
             telemetry: Default::default(),
+            loopback: Default::default(),
         })
     };
     publish("USB DAC", 0);
@@ -252,6 +253,7 @@ fn choosing_an_output_moves_the_running_engine_live() {
         output_losses: 0,
         writer: Default::default(),
         telemetry: Default::default(),
+        loopback: Default::default(),
     });
     state.accept_output_requests(true);
     std::thread::scope(|s| {

@@ -9,6 +9,7 @@ mod doctor_cmd;
 #[cfg(not(target_os = "macos"))]
 mod host_cmd;
 mod install_cmd;
+mod loopback_cmd;
 mod output_cmd;
 mod preset_cmd;
 mod status_cmd;
@@ -71,6 +72,8 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// The system output: show it, switch to Gecko Sink, restore the previous one.
     Output(output_cmd::OutputArgs),
+    /// What recording apps get from Gecko Sink's input: pre (what apps play), post (what you hear) or off.
+    Loopback(loopback_cmd::LoopbackArgs),
     /// Gecko Sink's shared-memory ring: pre-create the driver's segment.
     #[command(subcommand)]
     Ring(RingCommand),
@@ -201,6 +204,11 @@ struct EngineArgs {
     /// Don't open a control socket.
     #[arg(long, conflicts_with = "control_socket")]
     no_control_socket: bool,
+    /// What Gecko Sink's input stream carries for recording apps: pre, post
+    /// or off (default: the choice saved by `gecko loopback`, else the
+    /// driver's own, pre).
+    #[arg(long, value_name = "pre|post|off")]
+    loopback: Option<gecko_control::LoopbackTap>,
     /// No live meters.
     #[arg(long, short)]
     quiet: bool,
@@ -242,6 +250,7 @@ fn main() {
         Command::Status(a) => status_cmd::run(a),
         Command::Doctor(a) => doctor_cmd::run(a),
         Command::Output(a) => output_cmd::run(a),
+        Command::Loopback(a) => loopback_cmd::run(a),
         Command::Ring(RingCommand::Precreate { shm_name }) => {
             // The driver's format: its channel count and the ABI's ring capacity.
             let channels = gecko_driver_bundle::CHANNELS;
@@ -305,6 +314,15 @@ fn run_engine(a: EngineArgs, cancel: &AtomicBool) -> Result<()> {
         ..EngineConfig::default()
     };
     let state = Arc::new(gecko_control::ControlState::new(r.chain, a.opts.preset.clone()));
+    let loopback = match a.loopback {
+        Some(t) => Some(t),
+        None => gecko_services::loopback::load(&gecko_services::loopback::saved_tap_path()).unwrap_or_else(|e| {
+            tracing::warn!("ignoring the saved loopback tap: {e}");
+            None
+        }),
+    };
+    state.set_loopback(loopback);
+    let config = EngineConfig { loopback: state.loopback_handle(), ..config };
     let server = if a.no_control_socket {
         None
     } else {

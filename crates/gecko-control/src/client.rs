@@ -1,6 +1,9 @@
 //! The app's and `gecko ctl`'s side: [`ControlClient`].
 
-use crate::protocol::{self, Applied, ErrorBody, Hello, MAX_LINE, OutputSet, Reply, Request, Status, TelemetryMsg};
+use crate::protocol::{
+    self, Applied, ErrorBody, Hello, LoopbackInfo, LoopbackTap, MAX_LINE, OutputSet, Reply, Request, Status,
+    TelemetryMsg,
+};
 use gecko_dsp::EqBand;
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -174,6 +177,14 @@ impl ControlClient {
     pub fn set_output(&mut self, device: Option<&str>) -> Result<OutputSet, ClientError> {
         match self.request(&Request::SetOutput { device: device.map(str::to_owned) })? {
             Reply::Output(o) => Ok(o),
+            r => Err(unexpected(&r)),
+        }
+    }
+
+    /// Chooses what Gecko Sink's input stream carries; returns the loopback's state.
+    pub fn set_loopback(&mut self, tap: LoopbackTap) -> Result<LoopbackInfo, ClientError> {
+        match self.request(&Request::SetLoopback { tap })? {
+            Reply::Loopback(l) => Ok(l),
             r => Err(unexpected(&r)),
         }
     }

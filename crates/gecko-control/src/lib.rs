@@ -20,8 +20,8 @@ pub mod state;
 
 pub use client::{ClientError, ControlClient, Subscription};
 pub use protocol::{
-    Applied, DriftActuator, DriftInfo, DriftPhase, ErrorBody, ErrorCode, FormatInfo, Hello, Meters, OutputSet,
-    PROTOCOL_VERSION, Reply, Request, Status, TelemetryMsg, WriterStats,
+    Applied, DriftActuator, DriftInfo, DriftPhase, ErrorBody, ErrorCode, FormatInfo, Hello, LoopbackInfo, LoopbackTap,
+    Meters, OutputSet, PROTOCOL_VERSION, Reply, Request, Status, TelemetryMsg, WriterStats,
 };
 pub use server::{ControlServer, EngineInfo, ServerError};
 pub use state::{ControlState, Edit, OUTPUT_SWITCH_TIMEOUT, OutputTicket};

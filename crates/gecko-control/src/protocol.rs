@@ -2,8 +2,8 @@
 //!
 //! Requests carry a `"type"` (`hello`, `status`, `telemetry`, `subscribe`,
 //! `set_gain`, `set_preset`, `set_eq_band`, `set_limiter`, `bypass`, `set_mute`, `set_strength`,
-//! `set_output`); replies carry a `"type"` too (`hello`, `status`,
-//! `telemetry`, `applied`, `subscribed`, `output`), or, on failure, an
+//! `set_output`, `set_loopback`); replies carry a `"type"` too (`hello`, `status`,
+//! `telemetry`, `applied`, `subscribed`, `output`, `loopback`), or, on failure, an
 //! `"error": {"code", "message"}` object.
 //!
 //! Versioning: a peer rejects a message whose `v` is not [`PROTOCOL_VERSION`]
@@ -96,6 +96,97 @@ pub enum Request {
         #[serde(default)]
         device: Option<String>,
     },
+    /// Choose what Gecko Sink's input stream (the loopback recording apps
+    /// record) carries. The driver takes it within about 100 ms and keeps it
+    /// after the engine stops. Answered with [`Reply::Loopback`].
+    SetLoopback {
+        /// `pre`, `post` or `off`.
+        tap: LoopbackTap,
+    },
+}
+
+/// What Gecko Sink's input stream carries (`driver/include/gecko_shm_abi.h`,
+/// `GECKO_LOOPBACK_TAP_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoopbackTap {
+    /// What apps played, exactly, at unity gain: before the device volume
+    /// and the engine; no latency.
+    Pre,
+    /// What the engine plays to the speakers: after EQ, limiter and volume.
+    Post,
+    /// Silence.
+    Off,
+}
+
+impl LoopbackTap {
+    /// The ABI code (`GECKO_LOOPBACK_TAP_OFF` 1, `_PRE` 2, `_POST` 3).
+    pub fn code(self) -> u32 {
+        match self {
+            LoopbackTap::Off => 1,
+            LoopbackTap::Pre => 2,
+            LoopbackTap::Post => 3,
+        }
+    }
+
+    /// The tap of an ABI code; `None` for 0 (no preference) and invalid codes.
+    pub fn from_code(code: u32) -> Option<LoopbackTap> {
+        match code {
+            1 => Some(LoopbackTap::Off),
+            2 => Some(LoopbackTap::Pre),
+            3 => Some(LoopbackTap::Post),
+            _ => None,
+        }
+    }
+
+    /// `pre`, `post` or `off`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoopbackTap::Pre => "pre",
+            LoopbackTap::Post => "post",
+            LoopbackTap::Off => "off",
+        }
+    }
+}
+
+impl std::str::FromStr for LoopbackTap {
+    type Err = String;
+    fn from_str(s: &str) -> Result<LoopbackTap, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pre" => Ok(LoopbackTap::Pre),
+            "post" => Ok(LoopbackTap::Post),
+            "off" => Ok(LoopbackTap::Off),
+            other => Err(format!("unknown loopback tap {other:?}: use pre, post or off")),
+        }
+    }
+}
+
+/// The loopback (Gecko Sink's input stream): what the engine asks for and
+/// what the driver does.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LoopbackInfo {
+    /// The tap this engine asks the driver for (`null`: none, the driver keeps its own).
+    pub requested: Option<LoopbackTap>,
+    /// The tap the driver serves now (`null` until an app has recorded).
+    pub active: Option<LoopbackTap>,
+    /// The engine feeds the post tap (it plays at Gecko Sink's rate).
+    pub post_available: bool,
+    /// The driver has the engine's loopback segment mapped.
+    pub post_attached: bool,
+    /// Input IO cycles the driver has served (they grow while an app records).
+    pub input_cycles: u64,
+    /// Frames delivered to recording apps.
+    pub input_frames: u64,
+    /// Of those, frames of silence substituted (off, no engine, nothing played).
+    pub silent_frames: u64,
+    /// Times the post tap (re)locked onto the engine's stream.
+    pub resync_events: u64,
+    /// Invalid loopback-segment contents the driver saw.
+    pub post_faults: u64,
+    /// Samples the driver repaired (non-finite, beyond full scale).
+    pub repaired_samples: u64,
+    /// The post tap's distance behind the engine, frames.
+    pub post_delay_frames: u32,
 }
 
 fn default_rate() -> f64 {
@@ -121,6 +212,8 @@ pub enum Reply {
     },
     /// Playback moved (answer to [`Request::SetOutput`]).
     Output(OutputSet),
+    /// The loopback now (answer to [`Request::SetLoopback`]).
+    Loopback(LoopbackInfo),
 }
 
 /// Where the engine plays now.
@@ -353,6 +446,9 @@ pub struct Status {
     pub preset: Option<String>,
     /// Connected control clients (this one included).
     pub clients: usize,
+    /// The loopback (`null` until the engine has attached; added within v1).
+    #[serde(default)]
+    pub loopback: Option<LoopbackInfo>,
 }
 
 /// Machine-readable error codes.
@@ -450,7 +546,7 @@ fn parse_versioned(line: &str) -> Result<Map<String, Value>, ErrorBody> {
     }
 }
 
-const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute, set_strength, set_output";
+const REQUEST_TYPES: &str = "hello, status, telemetry, subscribe, set_gain, set_preset, set_eq_band, set_limiter, bypass, set_mute, set_strength, set_output, set_loopback";
 
 /// Parses a request line; every failure is a structured error to send back.
 pub fn decode_request(line: &str) -> Result<Request, ErrorBody> {
@@ -467,7 +563,8 @@ pub fn decode_request(line: &str) -> Result<Request, ErrorBody> {
     };
     serde_json::from_value::<Request>(Value::Object(obj)).map_err(|e| {
         let msg = e.to_string();
-        if msg.starts_with("unknown variant") {
+        // The request's own type unknown (not a field's value, e.g. a tap).
+        if msg.starts_with(&format!("unknown variant `{kind}`")) {
             ErrorBody::new(
                 ErrorCode::UnknownRequest,
                 format!("unknown request type {kind:?}: use one of {REQUEST_TYPES}"),

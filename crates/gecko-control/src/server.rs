@@ -6,8 +6,8 @@
 //! or the settings out.
 
 use crate::protocol::{
-    self, ErrorBody, ErrorCode, FormatInfo, Hello, MAX_LINE, MAX_RATE_HZ, MIN_RATE_HZ, PROTOCOL_VERSION, Reply,
-    Request, Status, TelemetryMsg, WriterStats,
+    self, ErrorBody, ErrorCode, FormatInfo, Hello, LoopbackInfo, MAX_LINE, MAX_RATE_HZ, MIN_RATE_HZ, PROTOCOL_VERSION,
+    Reply, Request, Status, TelemetryMsg, WriterStats,
 };
 use crate::state::{ControlState, Edit};
 use gecko_dsp::ChainParams;
@@ -78,6 +78,8 @@ pub struct Snapshot {
     pub writer: WriterStats,
     /// Meters and drift (`seq` is set by the server).
     pub telemetry: TelemetryMsg,
+    /// The loopback as the driver serves it (`requested` is filled in by the server).
+    pub loopback: LoopbackInfo,
 }
 
 struct Shared {
@@ -385,6 +387,9 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
                 params,
                 preset,
                 clients: shared.clients.load(Ordering::Relaxed),
+                loopback: latest
+                    .as_ref()
+                    .map(|s| LoopbackInfo { requested: shared.state.loopback(), ..s.loopback.clone() }),
             })));
         }
         Request::Telemetry => {
@@ -402,6 +407,11 @@ fn handle(shared: &Shared, req: Request) -> Result<Reply, ErrorBody> {
         Request::Bypass => Edit::Bypass,
         Request::SetMute { muted } => Edit::Mute(muted),
         Request::SetStrength { percent } => Edit::Strength(percent),
+        Request::SetLoopback { tap } => {
+            shared.state.set_loopback(Some(tap));
+            let now = shared.latest().as_ref().map(|s| s.loopback.clone()).unwrap_or_default();
+            return Ok(Reply::Loopback(LoopbackInfo { requested: Some(tap), ..now }));
+        }
         Request::SetOutput { device } => {
             let device = device.filter(|d| !d.trim().is_empty());
             let o = shared.state.request_output(device, crate::state::OUTPUT_SWITCH_TIMEOUT)?;

@@ -2,9 +2,10 @@
 //! clients and the engine's stdin commands alike ([`Edit`]), and polled by
 //! the engine's control thread ([`ControlState::latest`]).
 
-use crate::protocol::{Applied, ErrorBody, ErrorCode, OutputSet};
+use crate::protocol::{Applied, ErrorBody, ErrorCode, LoopbackTap, OutputSet};
 use gecko_dsp::{ChainParams, EqBand, MAX_BANDS, Preset};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long a `set_output` request waits for the engine to have the new
@@ -176,6 +177,7 @@ pub struct ControlState {
     inner: Mutex<Inner>,
     outputs: Mutex<Outputs>,
     output_done: Condvar,
+    loopback: Arc<AtomicU32>,
 }
 
 impl ControlState {
@@ -185,7 +187,26 @@ impl ControlState {
             inner: Mutex::new(Inner { params, preset, pending: false }),
             outputs: Mutex::new(Outputs::default()),
             output_done: Condvar::new(),
+            loopback: Arc::new(AtomicU32::new(0)),
         }
+    }
+
+    /// The loopback tap the engine asks the driver for, as the shared ABI
+    /// code the engine reads (`gecko_engine::EngineConfig::loopback`: give
+    /// the engine this handle). 0 = no preference.
+    pub fn loopback_handle(&self) -> Arc<AtomicU32> {
+        self.loopback.clone()
+    }
+
+    /// Chooses the loopback tap (`None`: no preference); the engine passes
+    /// it on to the driver within one housekeeping tick.
+    pub fn set_loopback(&self, tap: Option<LoopbackTap>) {
+        self.loopback.store(tap.map_or(0, LoopbackTap::code), Ordering::Relaxed);
+    }
+
+    /// The loopback tap asked for (`None`: no preference).
+    pub fn loopback(&self) -> Option<LoopbackTap> {
+        LoopbackTap::from_code(self.loopback.load(Ordering::Relaxed))
     }
 
     fn outputs(&self) -> MutexGuard<'_, Outputs> {

@@ -1,7 +1,7 @@
 //! The control channel over real Unix sockets: requests, edits, bad input,
 //! subscriptions, reconnects.
 
-use gecko_control::protocol::{ErrorCode, FormatInfo, TelemetryMsg, WriterStats};
+use gecko_control::protocol::{ErrorCode, FormatInfo, LoopbackTap, TelemetryMsg, WriterStats};
 use gecko_control::server::{MAX_CLIENTS, Snapshot};
 use gecko_control::{ClientError, ControlClient, ControlServer, ControlState, EngineInfo, ServerError};
 use gecko_dsp::ChainParams;
@@ -27,6 +27,7 @@ fn snapshot(peak: f64) -> Snapshot {
         output_losses: 0,
         writer: WriterStats::default(),
         telemetry,
+        loopback: Default::default(),
     }
 }
 
@@ -91,6 +92,23 @@ fn requests_and_edits_round_trip_over_the_socket() {
     assert_eq!(srv.latest(), Some(ChainParams::bypass()));
     let st = c.status().unwrap();
     assert_eq!((st.params, st.preset), (ChainParams::bypass(), None));
+
+    // The loopback: the choice reaches the engine's shared handle (its ABI
+    // code), and status shows it beside what the driver serves.
+    let handle = srv.state().loopback_handle();
+    assert_eq!(handle.load(Ordering::Relaxed), 0, "no preference at first");
+    let mut snap = snapshot(-6.0);
+    snap.loopback.active = Some(LoopbackTap::Pre);
+    snap.loopback.input_cycles = 7;
+    srv.publish(snap);
+    let l = c.set_loopback(LoopbackTap::Post).unwrap();
+    assert_eq!((l.requested, l.active, l.input_cycles), (Some(LoopbackTap::Post), Some(LoopbackTap::Pre), 7));
+    assert_eq!(handle.load(Ordering::Relaxed), 3, "GECKO_LOOPBACK_TAP_POST");
+    let l = c.status().unwrap().loopback.unwrap();
+    assert_eq!(l.requested, Some(LoopbackTap::Post));
+    let (reply, _) = raw_exchange(&path, b"{\"v\":1,\"type\":\"set_loopback\",\"tap\":\"loud\"}\n");
+    assert!(reply.contains("bad_request") || reply.contains("malformed"), "{reply}");
+    assert_eq!(srv.state().loopback(), Some(LoopbackTap::Post), "a refused tap changes nothing");
 
     drop(c);
     drop(srv);

@@ -156,6 +156,9 @@ pub struct EngineProgress {
     pub writer: WriterCounters,
     /// What the driver's input stream (the loopback) did.
     pub loopback: gecko_ring::LoopbackCounters,
+    /// The engine feeds the driver's post tap (its loopback segment: it
+    /// plays to an output at Gecko Sink's own rate).
+    pub post_available: bool,
     /// The output device, if playing.
     pub output: Option<String>,
     /// Its stable id (the device UID on macOS, the PCM id on Linux): what

@@ -78,6 +78,7 @@ pub(crate) fn run(
         progress: &mut progress,
         outputs,
         loopback_note: AtomicBool::new(false),
+        post_available: AtomicBool::new(false),
         loopback_sent: None,
     };
     match selected {
@@ -106,6 +107,8 @@ struct RunCtx<'a, C, P> {
     outputs: &'a dyn OutputRequests,
     /// The "post tap unavailable at this rate" note was logged.
     loopback_note: AtomicBool,
+    /// The core has a loopback segment (the post tap is fed).
+    post_available: AtomicBool,
     /// The loopback tap last sent to the audio side ([`EngineConfig::loopback`]).
     loopback_sent: Option<u32>,
 }
@@ -124,6 +127,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
     fn attach_loopback(&self, core: &mut RtCore, out_rate: u32) {
         let rate = self.format.sample_rate;
         if (out_rate as f64 - rate).abs() >= 0.5 {
+            self.post_available.store(false, Ordering::Relaxed);
             if core.loopback.take().is_some() || !self.loopback_note.swap(true, Ordering::Relaxed) {
                 tracing::info!(
                     "the output plays at {out_rate} Hz, Gecko Sink at {rate} Hz: the post loopback tap is silent until they match"
@@ -132,6 +136,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
             return;
         }
         if core.loopback.as_ref().is_some_and(|l| l.channels() == self.format.channels as usize) {
+            self.post_available.store(true, Ordering::Relaxed);
             return;
         }
         core.loopback = match gecko_ring::LoopbackWriter::create(
@@ -146,6 +151,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                 None
             }
         };
+        self.post_available.store(core.loopback.is_some(), Ordering::Relaxed);
     }
 
     fn device_control(&mut self) -> Option<Control> {
@@ -252,6 +258,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                     telemetry,
                     writer,
                     loopback,
+                    post_available: self.post_available.load(Ordering::Relaxed),
                     output: None,
                     output_id: None,
                     output_losses: 0,
@@ -629,6 +636,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                         telemetry: t,
                         writer,
                         loopback,
+                        post_available: self.post_available.load(Ordering::Relaxed),
                         output: Some(report.device.clone()),
                         output_id: Some(follower.playing().to_owned()),
                         output_losses: report.device_losses,
@@ -719,6 +727,7 @@ impl<C: FnMut() -> Option<ChainParams>, P: FnMut(&EngineProgress)> RunCtx<'_, C,
                         telemetry: t,
                         writer,
                         loopback,
+                        post_available: self.post_available.load(Ordering::Relaxed),
                         output,
                         output_id,
                         output_losses: report.device_losses,

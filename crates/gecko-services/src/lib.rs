@@ -12,6 +12,7 @@
 //!   Sink is the system output and no engine has played for a while.
 
 pub mod locations;
+pub mod loopback;
 pub mod presets;
 pub mod silence;
 pub mod supervisor;

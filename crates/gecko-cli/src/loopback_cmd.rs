@@ -1,0 +1,139 @@
+//! `gecko loopback`: what Gecko Sink's input stream carries, for recording
+//! apps (OBS, QuickTime, Zoom, Audacity: choose "Gecko Sink" as the input).
+
+use anyhow::{Context, Result};
+use clap::Args;
+use gecko_control::{ControlClient, LoopbackInfo, LoopbackTap};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct LoopbackArgs {
+    /// `pre`: what apps play, exactly, before the volume and the engine (no
+    /// latency). `post`: what you hear, after EQ, limiter and volume. `off`:
+    /// silence. Without it: show the loopback's state.
+    #[arg(value_name = "pre|post|off")]
+    pub tap: Option<LoopbackTap>,
+    /// The engine's control socket (default: $XDG_RUNTIME_DIR/gecko/engine.sock).
+    #[arg(long, value_name = "PATH", env = "GECKO_CONTROL_SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// Name of Gecko Sink's shared-memory ring (to look at the driver directly when no engine runs).
+    #[arg(long, value_name = "NAME", default_value = gecko_ring::abi::DEFAULT_NAME)]
+    pub shm_name: String,
+}
+
+fn describe(t: LoopbackTap) -> &'static str {
+    match t {
+        LoopbackTap::Pre => "what apps play, exactly, before the volume and the engine",
+        LoopbackTap::Post => "what you hear: after EQ, limiter and volume",
+        LoopbackTap::Off => "silence",
+    }
+}
+
+pub fn run(a: LoopbackArgs) -> Result<()> {
+    let path = gecko_services::loopback::saved_tap_path();
+    let socket = a.socket.clone().unwrap_or_else(gecko_control::default_socket_path);
+    let engine = ControlClient::connect(&socket).ok();
+    match a.tap {
+        Some(tap) => {
+            gecko_services::loopback::save(&path, tap).map_err(anyhow::Error::msg)?;
+            match engine {
+                Some(mut c) => {
+                    let info = c.set_loopback(tap).context("the engine refused the loopback tap")?;
+                    println!("loopback: {} — {}", tap.name(), describe(tap));
+                    if tap == LoopbackTap::Post && !info.post_available {
+                        println!(
+                            "  note: the engine does not feed the post tap now (it runs headless, or its output plays at another rate than Gecko Sink's); the input carries silence until it does"
+                        );
+                    }
+                    println!("  the driver takes it within 0.1 s; recording apps: choose \"Gecko Sink\" as the input");
+                }
+                None => println!(
+                    "loopback: {} — {} (saved; no engine runs: the engine passes it to the driver when it starts)",
+                    tap.name(),
+                    describe(tap)
+                ),
+            }
+        }
+        None => {
+            let saved = gecko_services::loopback::load(&path).map_err(anyhow::Error::msg)?;
+            match saved {
+                Some(t) => println!("chosen: {} — {} ({})", t.name(), describe(t), path.display()),
+                None => println!("chosen: nothing yet (the driver starts with pre); `gecko loopback pre|post|off`"),
+            }
+            let info = match engine {
+                Some(mut c) => c.status().ok().and_then(|s| s.loopback),
+                None => driver_side(&a.shm_name),
+            };
+            match info {
+                Some(i) => print!("{}", report(&i)),
+                None => println!("driver: not reachable (is Gecko Sink installed and loaded? `gecko status`)"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the driver does, read from its ring directly (no engine running).
+fn driver_side(shm_name: &str) -> Option<LoopbackInfo> {
+    let st = gecko_ring::Peek::open(shm_name).ok()?.status().ok()?;
+    let l = st.loopback;
+    Some(LoopbackInfo {
+        requested: None,
+        active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
+        post_available: false,
+        post_attached: l.post_attached,
+        input_cycles: l.input_cycles,
+        input_frames: l.input_frames,
+        silent_frames: l.silent_frames,
+        resync_events: l.resync_events,
+        post_faults: l.post_faults,
+        repaired_samples: l.repaired_samples,
+        post_delay_frames: l.post_delay_frames,
+    })
+}
+
+/// The driver's side of the loopback, for people.
+pub fn report(i: &LoopbackInfo) -> String {
+    let mut s = String::new();
+    match i.active {
+        Some(t) => s.push_str(&format!("driver: serving {} — {}\n", t.name(), describe(t))),
+        None => s.push_str("driver: no app has recorded Gecko Sink since it started\n"),
+    }
+    if i.input_cycles > 0 {
+        let silent = if i.input_frames > 0 { 100.0 * i.silent_frames as f64 / i.input_frames as f64 } else { 0.0 };
+        s.push_str(&format!(
+            "  {} input cycles, {} frames delivered ({silent:.1} % silence)\n",
+            i.input_cycles, i.input_frames
+        ));
+    }
+    if i.active == Some(LoopbackTap::Post) || i.post_attached {
+        s.push_str(&format!(
+            "  post tap: {} · {} frames behind the engine · {} re-locks\n",
+            if i.post_attached { "the engine feeds it" } else { "no engine feeds it (silence)" },
+            i.post_delay_frames,
+            i.resync_events
+        ));
+    }
+    if i.post_faults > 0 || i.repaired_samples > 0 {
+        s.push_str(&format!(
+            "  refused: {} invalid loopback contents, {} samples repaired (a faulty engine)\n",
+            i.post_faults, i.repaired_samples
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_and_abi_codes_agree() {
+        for t in [gecko_ring::Tap::Off, gecko_ring::Tap::Pre, gecko_ring::Tap::Post] {
+            let p = LoopbackTap::from_code(t.code()).unwrap();
+            assert_eq!(p.name(), t.name());
+            assert_eq!(p.code(), t.code());
+        }
+        assert_eq!(LoopbackTap::from_code(gecko_ring::abi::TAP_UNSET), None);
+    }
+}
