@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The check ids, in the order they run.
-pub const CHECKS: [&str; 13] = [
+pub const CHECKS: [&str; 14] = [
     BUNDLE,
     OWNERSHIP,
     SIGNATURE,
@@ -41,6 +41,7 @@ pub const CHECKS: [&str; 13] = [
     LATENCY,
     DRIFT,
     XRUNS,
+    LOOPBACK,
 ];
 /// 1. The driver bundle is in the HAL plug-in folder.
 pub const BUNDLE: &str = "bundle";
@@ -68,6 +69,9 @@ pub const LATENCY: &str = "latency";
 pub const DRIFT: &str = "drift";
 /// 13. Overruns and underruns during the doctor's own look.
 pub const XRUNS: &str = "xruns";
+/// 14. Gecko Sink's input stream (the loopback): the tap the driver serves, the
+///     one chosen, and whether the post tap is fed.
+pub const LOOPBACK: &str = "loopback";
 
 /// The checks each check needs to have passed before it can run.
 pub fn depends_on(id: &str) -> &'static [&'static str] {
@@ -75,6 +79,7 @@ pub fn depends_on(id: &str) -> &'static [&'static str] {
         OWNERSHIP | SIGNATURE | QUARANTINE => &[BUNDLE],
         DEVICE => &[BUNDLE, AUDIO_SERVICE],
         RING_STATE => &[DEVICE],
+        LOOPBACK => &[RING_STATE],
         SEGMENTS => &[RING_STATE],
         ENGINE => &[SEGMENTS],
         READER | LATENCY | DRIFT | XRUNS => &[ENGINE],
@@ -1069,6 +1074,65 @@ fn check_xruns(o: &Observations) -> Check {
     Check::fail(XRUNS, format!("during the doctor's {secs:.1} s look: {} ({totals})", what.join("; ")), fix)
 }
 
+fn check_loopback(o: &Observations) -> Check {
+    let Some(Ok(ring)) = o.ring_after.as_ref().or(o.ring_before.as_ref()) else {
+        return Check::not_run(LOOPBACK, "not checked: the ring could not be read");
+    };
+    let l = &ring.loopback;
+    let engine = o.engine_after.as_ref().and_then(|e| e.as_ref().ok()).or(o.engine_before.as_ref().ok());
+    let info = engine.and_then(|e| e.status.loopback.clone());
+    let requested = info.as_ref().and_then(|i| i.requested).map(|t| t.name());
+    let active = l.tap.map(|t| t.name());
+    let recording = match (&o.ring_before, &o.ring_after) {
+        (Some(Ok(a)), Some(Ok(b))) => b.loopback.input_cycles > a.loopback.input_cycles,
+        _ => false,
+    };
+    let serving = match active {
+        Some(t) => format!("the driver serves the {t} tap"),
+        None => "no app has recorded Gecko Sink since the driver started (it starts with the pre tap)".into(),
+    };
+    let apps = if recording { "an app records Gecko Sink now" } else { "no app records Gecko Sink now" };
+    if l.post_faults > 0 {
+        return Check::fail(
+            LOOPBACK,
+            format!("{serving}; the driver refused {} invalid loopback-segment contents", l.post_faults),
+            format!("restart the engine (`{}`): its loopback segment was corrupt", engine_command(o)),
+        );
+    }
+    if let (Some(want), Some(have)) = (requested, active)
+        && recording
+        && want != have
+    {
+        return Check::fail(
+            LOOPBACK,
+            format!("the engine asks for the {want} tap but the driver serves {have}"),
+            format!("restart the engine (`{}`); if it persists, restart the audio service", engine_command(o)),
+        );
+    }
+    if active == Some("post") && recording {
+        match &info {
+            Some(i) if !i.post_available => {
+                return Check::fail(
+                    LOOPBACK,
+                    format!(
+                        "{serving}, but the engine does not feed it (headless, or its output runs at another rate than Gecko Sink): recording apps get silence"
+                    ),
+                    "play through an output device at Gecko Sink's rate (`gecko engine --device NAME`), or `gecko loopback pre`",
+                );
+            }
+            None => {
+                return Check::fail(
+                    LOOPBACK,
+                    format!("{serving}, but no engine runs: recording apps get silence"),
+                    format!("start the engine (`{}`), or `gecko loopback pre`", engine_command(o)),
+                );
+            }
+            _ => {}
+        }
+    }
+    Check::pass(LOOPBACK, format!("{serving}; {apps} ({} input cycles so far)", l.input_cycles))
+}
+
 /// Judges the observations: the checks in [`CHECKS`] order. No I/O.
 pub fn judge(o: &Observations) -> Vec<Check> {
     let mut out: Vec<Check> = Vec::with_capacity(CHECKS.len());
@@ -1096,6 +1160,7 @@ pub fn judge(o: &Observations) -> Vec<Check> {
             LATENCY => check_latency(o),
             DRIFT => check_drift(o),
             XRUNS => check_xruns(o),
+            LOOPBACK => check_loopback(o),
             _ => unreachable!("every id in CHECKS is judged"),
         });
     }
@@ -1168,6 +1233,7 @@ mod tests {
             read_count: Some(9_040),
             writer: WriterCounters { overrun_events: overruns, reader_attached: io, ..WriterCounters::default() },
             reader: Some(ReaderCounters { read_count: 9_040, underrun_events: underruns, ..ReaderCounters::default() }),
+            loopback: gecko_ring::LoopbackCounters::default(),
         }
     }
 
@@ -1200,6 +1266,7 @@ mod tests {
                 params: gecko_dsp::ChainParams::bypass(),
                 preset: None,
                 clients: 1,
+                loopback: None,
             },
             target_latency_ms: None,
         }
@@ -1279,6 +1346,39 @@ mod tests {
         assert!(
             get(&c, XRUNS).detail.contains("none during the doctor's 1.0 s look (totals: 3 overruns, 1 underruns)")
         );
+    }
+
+    #[test]
+    fn the_loopback_check_says_what_recording_apps_get() {
+        use gecko_control::{LoopbackInfo, LoopbackTap};
+        // Nobody records: a pass that says so.
+        let c = judge(&playing());
+        assert!(get(&c, LOOPBACK).detail.contains("no app has recorded Gecko Sink"), "{c:#?}");
+        // An app records the post tap while the engine feeds it: pass.
+        let recording = |tap: gecko_ring::Tap, post_available: bool, requested: LoopbackTap| {
+            let mut o = playing();
+            let mut before = ring(3, 1, true);
+            before.loopback.tap = Some(tap);
+            let mut after = before;
+            after.loopback.input_cycles = 100;
+            (o.ring_before, o.ring_after) = (Some(Ok(before)), Some(Ok(after)));
+            let mut e = engine(20.0, 12.0, true);
+            e.status.loopback = Some(LoopbackInfo { requested: Some(requested), post_available, ..Default::default() });
+            o.engine_after = Some(Ok(e));
+            o
+        };
+        let c = judge(&recording(gecko_ring::Tap::Post, true, LoopbackTap::Post));
+        let l = get(&c, LOOPBACK);
+        assert_eq!(l.ok, Some(true), "{l:?}");
+        assert!(l.detail.contains("serves the post tap; an app records Gecko Sink now"), "{l:?}");
+        // Post asked for but not fed (headless engine): the app records silence.
+        let c = judge(&recording(gecko_ring::Tap::Post, false, LoopbackTap::Post));
+        assert_eq!(failures(&c), [LOOPBACK]);
+        assert!(get(&c, LOOPBACK).fix.as_deref().unwrap().contains("gecko loopback pre"));
+        // The driver does not serve what the engine asks for.
+        let c = judge(&recording(gecko_ring::Tap::Pre, true, LoopbackTap::Off));
+        assert_eq!(failures(&c), [LOOPBACK]);
+        assert!(get(&c, LOOPBACK).detail.contains("asks for the off tap but the driver serves pre"));
     }
 
     #[test]
