@@ -2,7 +2,7 @@
 //! runs on a blocking thread (some wait for the audio service or the engine)
 //! and returns `Result<_, UiError>`, which the window shows with its action.
 
-use crate::ctx::{Ctx, DeviceBinding, EqCurve, OutputChoice, Overview, PresetEntry, UiError};
+use crate::ctx::{Ctx, DeviceBinding, EqCurve, LoopbackState, OutputChoice, Overview, PresetEntry, UiError};
 use gecko_control::{Applied, Status};
 use gecko_dsp::{EqBand, EqParams};
 use std::sync::Arc;
@@ -139,6 +139,22 @@ pub async fn bind_device(ctx: State<'_, Arc<Ctx>>, device: String, preset: Strin
 #[tauri::command]
 pub async fn unbind_device(ctx: State<'_, Arc<Ctx>>, device: String) -> Result<String, UiError> {
     blocking(&ctx, move |c| c.unbind_device(&device)).await
+}
+
+/// Gecko Sink's input stream (the loopback recording apps record): the
+/// saved tap, the running engine's account (`engine`, null without one),
+/// what the driver serves (see [`Ctx::loopback`]).
+#[tauri::command]
+pub async fn loopback(ctx: State<'_, Arc<Ctx>>) -> Result<LoopbackState, UiError> {
+    blocking(&ctx, |c| Ok(c.loopback())).await
+}
+
+/// Chooses the loopback tap, `"pre"`, `"post"` or `"off"` (another string:
+/// code `invalid`): saved, and sent to the engine when one runs (otherwise
+/// `pending` until an engine starts). Returns the loopback now.
+#[tauri::command]
+pub async fn set_loopback(ctx: State<'_, Arc<Ctx>>, tap: String) -> Result<LoopbackState, UiError> {
+    blocking(&ctx, move |c| c.set_loopback(&tap)).await
 }
 
 /// Installs or repairs the driver.

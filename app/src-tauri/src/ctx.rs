@@ -5,7 +5,7 @@
 //! The Tauri commands ([`crate::commands`]) and the tray ([`crate::tray`])
 //! are thin adapters over it.
 
-use gecko_control::{Applied, ClientError, ControlClient, Status};
+use gecko_control::{Applied, ClientError, ControlClient, LoopbackInfo, LoopbackTap, Status};
 use gecko_dsp::{ChainParams, EqBand, EqParams, Preset};
 use gecko_install::{DeviceOutcome, Installer, RingHealth};
 use gecko_platform::output::{OutputSwitch, Restored};
@@ -16,6 +16,7 @@ use gecko_services::{
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// An error the window shows: a message for people, and when there is one,
 /// the action that fixes it (the window shows it as a button).
@@ -113,6 +114,10 @@ pub struct Paths {
     /// The driver bundle to install (`GECKO_DRIVER_BUNDLE`, else the one built
     /// with this app on Linux, or `Gecko.app/Contents/PlugIns` on macOS).
     pub bundle: Option<PathBuf>,
+    /// The saved loopback tap (`GECKO_LOOPBACK_FILE`, else `loopback` next to
+    /// the presets folder: [`gecko_services::loopback::saved_tap_path`]), the
+    /// file `gecko loopback` writes and every engine start reads.
+    pub loopback_file: PathBuf,
 }
 
 impl Paths {
@@ -130,7 +135,8 @@ impl Paths {
             let built: Option<PathBuf> = None;
             std::iter::once(in_app).chain(built).find(|b| b.is_dir())
         });
-        Paths { socket, gecko_exe, sim_root, presets_dir, bundle }
+        let loopback_file = gecko_services::loopback::saved_tap_path();
+        Paths { socket, gecko_exe, sim_root, presets_dir, bundle, loopback_file }
     }
 }
 
@@ -194,6 +200,9 @@ pub struct Overview {
     /// The presets' names as [`Ctx::presets`] lists them (built-ins first):
     /// the tray's "Preset" submenu follows it.
     pub preset_names: Vec<String>,
+    /// Gecko Sink's input stream: the tap chosen and what the driver serves
+    /// (the window's Loopback section follows it).
+    pub loopback: LoopbackState,
 }
 
 impl Overview {
@@ -290,6 +299,194 @@ pub struct DeviceBinding {
     pub preset_ok: bool,
 }
 
+/// What a tap carries, for people.
+pub fn describe_tap(t: LoopbackTap) -> &'static str {
+    match t {
+        LoopbackTap::Pre => "what apps play, before volume and EQ",
+        LoopbackTap::Post => "what you hear, after EQ, limiter and volume",
+        LoopbackTap::Off => "silence",
+    }
+}
+
+/// Gecko Sink's input stream (the loopback recording apps record) as the
+/// window shows it: the person's saved choice and what the driver does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoopbackState {
+    /// The tap chosen (saved in `file`); `null` when nothing was saved (the
+    /// driver starts with `pre`) or the file cannot be read (see `warning`).
+    pub chosen: Option<LoopbackTap>,
+    /// Where the choice is saved (the file `gecko loopback` writes and the engine reads at start).
+    pub file: String,
+    /// Whether an engine answers on the control socket.
+    pub engine_running: bool,
+    /// The running engine's account of the loopback; `null` when no engine
+    /// runs (or it has not attached to Gecko Sink yet).
+    pub engine: Option<LoopbackInfo>,
+    /// When no engine runs: the driver's account, read from its ring
+    /// (`requested` is `null`); `null` when the ring cannot be read.
+    pub driver: Option<LoopbackInfo>,
+    /// The tap the driver serves now; `null` until an app has recorded Gecko Sink.
+    pub active: Option<LoopbackTap>,
+    /// The choice has not reached the driver: no engine runs to pass it on
+    /// (it does when it starts), or the engine asks for another tap.
+    pub pending: bool,
+    /// Whether an app records Gecko Sink now (the driver's input cycles grew
+    /// since the previous look, at least 0.3 s earlier); `null` until there
+    /// is a previous look.
+    pub recording: Option<bool>,
+    /// The driver serves (or the engine asks for) `post` and nothing feeds
+    /// it: recording apps get silence.
+    pub post_unfed: bool,
+    /// One line for people: what the driver serves, whether an app records,
+    /// what is pending.
+    pub state_line: String,
+    /// Something to act on: the post tap not fed, a saved file that cannot be read.
+    pub warning: Option<String>,
+    /// After `set_loopback`: what was done (`null` otherwise).
+    pub message: Option<String>,
+}
+
+/// Whether an app records Gecko Sink: the driver's input cycles, compared
+/// with an earlier look at the same source (an engine's pid, 0 for the ring).
+#[derive(Debug, Default)]
+struct InputWatch {
+    base: Option<(u32, u64, Instant)>,
+    recording: Option<bool>,
+}
+
+impl InputWatch {
+    /// Looks closer together than this only confirm growth.
+    const SPAN: Duration = Duration::from_millis(300);
+    /// A look older than this is not compared with.
+    const STALE: Duration = Duration::from_secs(10);
+
+    fn observe(&mut self, source: u32, cycles: u64, now: Instant) -> Option<bool> {
+        match self.base {
+            Some((s, c, t)) if s == source && now.duration_since(t) < Self::STALE => {
+                if now.duration_since(t) >= Self::SPAN {
+                    self.recording = Some(cycles > c);
+                    self.base = Some((source, cycles, now));
+                } else if cycles > c {
+                    self.recording = Some(true);
+                }
+            }
+            _ => {
+                self.base = Some((source, cycles, now));
+                self.recording = None;
+            }
+        }
+        self.recording
+    }
+
+    fn forget(&mut self) {
+        *self = InputWatch::default();
+    }
+}
+
+/// The driver's loopback read from its ring directly (no engine runs).
+fn driver_loopback(ring: &str) -> Option<LoopbackInfo> {
+    let l = gecko_ring::Peek::open(ring).ok()?.status().ok()?.loopback;
+    Some(LoopbackInfo {
+        requested: None,
+        active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
+        post_available: false,
+        post_attached: l.post_attached,
+        input_cycles: l.input_cycles,
+        input_frames: l.input_frames,
+        silent_frames: l.silent_frames,
+        resync_events: l.resync_events,
+        post_faults: l.post_faults,
+        repaired_samples: l.repaired_samples,
+        post_delay_frames: l.post_delay_frames,
+    })
+}
+
+/// Judges the loopback from what was read (no I/O): `chosen` is the saved
+/// file's reading, `status` the engine's (if one runs), `driver` the ring's.
+fn judge_loopback(
+    chosen: Result<Option<LoopbackTap>, String>,
+    file: String,
+    status: Option<&Status>,
+    driver: Option<LoopbackInfo>,
+    recording: Option<bool>,
+) -> LoopbackState {
+    let (chosen, file_error) = match chosen {
+        Ok(c) => (c, None),
+        Err(e) => (None, Some(e)),
+    };
+    let engine_running = status.is_some();
+    let engine = status.and_then(|s| s.loopback.clone());
+    let driver = if engine_running { None } else { driver };
+    let info = engine.as_ref().or(driver.as_ref());
+    let active = info.and_then(|i| i.active);
+    let requested = engine.as_ref().and_then(|e| e.requested);
+    let pending = match (&engine, engine_running) {
+        (_, false) => chosen.is_some() && active != chosen,
+        (Some(e), true) => chosen.is_some() && e.requested != chosen,
+        (None, true) => false, // it read the saved choice at start; it passes it on when it attaches
+    };
+    let post_available = engine.as_ref().is_some_and(|e| e.post_available);
+    let post_unfed = (active == Some(LoopbackTap::Post) || requested == Some(LoopbackTap::Post)) && !post_available;
+
+    let mut parts: Vec<String> = Vec::new();
+    match (info, active) {
+        (Some(_), Some(t)) => parts.push(format!("The driver serves {} — {}", t.name(), describe_tap(t))),
+        (Some(_), None) => parts.push("No app has recorded Gecko Sink since the driver started".to_owned()),
+        (None, _) if engine_running => {
+            let t = chosen.unwrap_or(LoopbackTap::Pre).name();
+            parts.push(format!("The engine passes {t} to the driver when it attaches to Gecko Sink"));
+        }
+        (None, _) => parts.push("The driver is not reachable (is Gecko Sink installed and loaded?)".to_owned()),
+    }
+    if info.is_some() {
+        match recording {
+            Some(true) => parts.push("an app records now".to_owned()),
+            Some(false) => parts.push("no app records now".to_owned()),
+            None => {}
+        }
+    }
+    if pending {
+        let c = chosen.map_or("", LoopbackTap::name);
+        if engine_running {
+            let asks = requested.map_or("nothing", LoopbackTap::name);
+            parts.push(format!("the engine asks for {asks}, not {c}: choose {c} again to send it"));
+        } else {
+            parts.push(format!("no engine runs: {c} applies when it starts"));
+        }
+    } else if let (Some(r), None) = (requested, active) {
+        parts.push(format!("the engine asks for {}", r.name()));
+    } else if !engine_running && info.is_some() {
+        parts.push("no engine runs".to_owned());
+    }
+    let warning = match file_error {
+        Some(e) => Some(format!("the saved choice cannot be read ({e}): choose a tap to replace it")),
+        None if post_unfed && engine_running => Some(
+            "Post is not fed: the engine runs headless or its output plays at another rate than Gecko Sink's, so \
+             recording apps get silence. Play through an output device at Gecko Sink's rate, or choose pre."
+                .to_owned(),
+        ),
+        None if post_unfed => Some(
+            "Post is not fed: no engine runs, so recording apps get silence. Start the engine, or choose pre."
+                .to_owned(),
+        ),
+        None => None,
+    };
+    LoopbackState {
+        chosen,
+        file,
+        engine_running,
+        engine,
+        driver,
+        active,
+        pending,
+        recording,
+        post_unfed,
+        state_line: parts.join(" · "),
+        warning,
+        message: None,
+    }
+}
+
 /// The app's state: paths, the engine process it started, notices.
 pub struct Ctx {
     /// Where things are.
@@ -299,6 +496,8 @@ pub struct Ctx {
     notices: Mutex<Vec<String>>,
     /// The engine (pid) and output device last seen.
     last_output: Mutex<Option<(u32, String, u64)>>,
+    /// The driver's input cycles last seen (does an app record Gecko Sink?).
+    input_watch: Mutex<InputWatch>,
 }
 
 impl Ctx {
@@ -312,6 +511,7 @@ impl Ctx {
             paths,
             notices: Mutex::new(Vec::new()),
             last_output: Mutex::new(None),
+            input_watch: Mutex::new(InputWatch::default()),
         }
     }
 
@@ -420,7 +620,10 @@ impl Ctx {
                 ("unknown".into(), String::new(), driver, vec![], None, None)
             }
         };
+        let ring = platform.as_ref().ok().map(|p| p.ring_name());
+        let loopback = self.loopback_for(engine.as_ref(), ring.as_deref());
         let mut o = Overview {
+            loopback,
             platform: platform_name,
             root,
             driver,
@@ -464,6 +667,67 @@ impl Ctx {
     /// Gain 0 dB, no EQ, limiter off.
     pub fn bypass(&self) -> Result<Applied, UiError> {
         Ok(self.client()?.bypass()?)
+    }
+
+    // ---- the loopback (Gecko Sink's input stream) ----
+
+    /// The loopback: the saved choice, the running engine's account (or,
+    /// without an engine, the driver's, read from its ring), whether an app
+    /// records Gecko Sink now.
+    pub fn loopback(&self) -> LoopbackState {
+        let status = self.engine_status().ok();
+        let ring = self.platform().ok().map(|p| p.ring_name());
+        self.loopback_for(status.as_ref(), ring.as_deref())
+    }
+
+    fn loopback_for(&self, status: Option<&Status>, ring: Option<&str>) -> LoopbackState {
+        let chosen = gecko_services::loopback::load(&self.paths.loopback_file);
+        let driver = if status.is_none() { ring.and_then(driver_loopback) } else { None };
+        let source = match (status, status.and_then(|s| s.loopback.as_ref()), &driver) {
+            (Some(s), Some(i), _) => Some((s.pid, i.input_cycles)),
+            (None, _, Some(d)) => Some((0, d.input_cycles)),
+            _ => None,
+        };
+        let recording = {
+            let mut w = self.input_watch.lock().unwrap_or_else(|e| e.into_inner());
+            match source {
+                Some((src, cycles)) => w.observe(src, cycles, Instant::now()),
+                None => {
+                    w.forget();
+                    None
+                }
+            }
+        };
+        judge_loopback(chosen, self.paths.loopback_file.display().to_string(), status, driver, recording)
+    }
+
+    /// Chooses what Gecko Sink's input stream carries (`pre`, `post` or
+    /// `off`): saves it (the engine passes the saved choice on at every
+    /// start) and, when an engine runs, sends it (the driver takes it within
+    /// about 0.1 s). Returns the loopback now, with what was done.
+    pub fn set_loopback(&self, tap: &str) -> Result<LoopbackState, UiError> {
+        let tap: LoopbackTap = tap.parse().map_err(|e: String| UiError::new("invalid", e))?;
+        gecko_services::loopback::save(&self.paths.loopback_file, tap)
+            .map_err(|e| UiError::new("failed", format!("the loopback choice was not saved: {e}")))?;
+        let sent = match self.client() {
+            Ok(mut c) => {
+                c.set_loopback(tap)?;
+                true
+            }
+            Err(e) if e.code == "engine_not_running" => false,
+            Err(e) => return Err(e),
+        };
+        let mut st = self.loopback();
+        st.message = Some(if sent {
+            format!("Loopback: {} — {}; the driver takes it within 0.1 s", tap.name(), describe_tap(tap))
+        } else {
+            format!(
+                "Loopback: {} — {} (saved; no engine runs: it passes the choice to the driver when it starts)",
+                tap.name(),
+                describe_tap(tap)
+            )
+        });
+        Ok(st)
     }
 
     // ---- presets (gecko-dsp) ----
@@ -582,7 +846,7 @@ impl Ctx {
     }
 
     /// `gecko doctor`'s checks (gecko_install::doctor), for the window's
-    /// Diagnostics panel: the same thirteen, in order, each ✔/✘ (or not
+    /// Diagnostics panel: the same fourteen, in order, each ✔/✘ (or not
     /// run) with its fix. Takes about a second (it watches the ring's counters).
     pub fn diagnostics(&self) -> Result<Vec<gecko_install::doctor::Check>, UiError> {
         let p = self.platform()?;

@@ -38,6 +38,8 @@ pub fn with_commands<R: Runtime>(builder: Builder<R>, ctx: Arc<Ctx>) -> Builder<
         commands::bindings,
         commands::bind_device,
         commands::unbind_device,
+        commands::loopback,
+        commands::set_loopback,
         commands::install_driver,
         commands::uninstall_driver,
         commands::restart_audio,

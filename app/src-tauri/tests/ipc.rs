@@ -4,7 +4,7 @@
 //! (gecko-control, as run inside `gecko engine`) on a temporary socket.
 
 use gecko_app::ctx::{Ctx, Paths};
-use gecko_control::{ControlServer, ControlState, EngineInfo};
+use gecko_control::{ControlServer, ControlState, EngineInfo, LoopbackTap};
 use gecko_dsp::{EqBand, EqParams, FilterType, Preset};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -20,6 +20,7 @@ struct Fixture {
     window: WebviewWindow<MockRuntime>,
     presets_dir: std::path::PathBuf,
     socket: std::path::PathBuf,
+    loopback_file: std::path::PathBuf,
 }
 
 fn fixture(with_engine: bool) -> Fixture {
@@ -35,18 +36,20 @@ fn fixture_with(with_engine: bool, gecko_exe: Option<std::path::PathBuf>) -> Fix
         ControlServer::bind(&socket, state, info).unwrap()
     });
     let presets_dir = dir.path().join("presets");
+    let loopback_file = dir.path().join("loopback");
     let paths = Paths {
         socket: socket.clone(),
         gecko_exe,
         sim_root: Some(dir.path().join("root")),
         presets_dir: presets_dir.clone(),
         bundle: None,
+        loopback_file: loopback_file.clone(),
     };
     let app = gecko_app::with_commands(mock_builder(), Arc::new(Ctx::new(paths)))
         .build(tauri::generate_context!(test = true))
         .unwrap();
     let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-    Fixture { _dir: dir, server, app, window, presets_dir, socket }
+    Fixture { _dir: dir, server, app, window, presets_dir, socket, loopback_file }
 }
 
 fn call_from(w: &WebviewWindow<MockRuntime>, origin: &str, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -411,4 +414,147 @@ fn devices_are_bound_to_presets_listed_and_unbound() {
     let e = call(&f, "unbind_device", json!({"device": "Desk Speakers"})).unwrap_err();
     assert!(e["message"].as_str().unwrap().contains("no preset bound"), "{e}");
     assert_eq!(call(&f, "bindings", json!({})).unwrap().as_array().unwrap().len(), 1);
+}
+
+/// What the engine publishes: its output and the driver's loopback counters.
+fn publish_loopback(server: &ControlServer, loopback: gecko_control::LoopbackInfo) {
+    server.publish(gecko_control::server::Snapshot {
+        format: gecko_control::FormatInfo { channels: 2, sample_rate: 48000.0, generation: 1 },
+        output_device: None,
+        output_losses: 0,
+        writer: Default::default(),
+        telemetry: Default::default(),
+        loopback,
+    })
+}
+
+fn saved_tap(f: &Fixture) -> Option<LoopbackTap> {
+    gecko_services::loopback::load(&f.loopback_file).unwrap()
+}
+
+/// The Loopback section: choosing `post` saves it (the file `gecko loopback`
+/// writes and every engine start reads) and reaches the running engine's
+/// control state (what it passes to the driver); the state then follows what
+/// the driver reports: the tap it serves, whether an app records (input
+/// cycles growing between looks), the post tap not fed by a headless
+/// engine, an engine asking for another tap than the one saved.
+#[test]
+fn choosing_post_reaches_the_engine_and_is_saved() {
+    let f = fixture(true);
+    let server = f.server.as_ref().unwrap();
+    let state = server.state();
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!(
+        (r["chosen"].clone(), r["engine_running"].clone(), r["pending"].clone()),
+        (json!(null), json!(true), json!(false))
+    );
+    assert_eq!(r["file"], f.loopback_file.display().to_string());
+    assert!(r["state_line"].as_str().unwrap().contains("passes pre to the driver when it attaches"), "{r}");
+    assert_eq!(state.loopback(), None);
+
+    let r = call(&f, "set_loopback", json!({"tap": "post"})).unwrap();
+    assert_eq!(state.loopback(), Some(LoopbackTap::Post), "the engine's control state");
+    assert_eq!(saved_tap(&f), Some(LoopbackTap::Post), "saved");
+    assert_eq!(std::fs::read_to_string(&f.loopback_file).unwrap(), "post\n");
+    assert_eq!((r["chosen"].as_str(), r["pending"].as_bool()), (Some("post"), Some(false)), "{r}");
+    assert!(r["message"].as_str().unwrap().contains("the driver takes it within 0.1 s"), "{r}");
+
+    // The driver serves post; the engine runs headless (nothing feeds post).
+    let mut info = gecko_control::LoopbackInfo {
+        active: Some(LoopbackTap::Post),
+        post_available: false,
+        input_cycles: 100,
+        ..Default::default()
+    };
+    publish_loopback(server, info.clone());
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!(r["engine"]["requested"], "post", "{r}");
+    assert_eq!((r["active"].as_str(), r["post_unfed"].as_bool()), (Some("post"), Some(true)), "{r}");
+    assert!(r["state_line"].as_str().unwrap().starts_with("The driver serves post — what you hear"), "{r}");
+    assert!(r["recording"].is_null(), "one look cannot tell: {r}");
+    assert!(r["warning"].as_str().unwrap().contains("Post is not fed: the engine runs headless"), "{r}");
+
+    // An app records: the input cycles grow between two looks 0.35 s apart; then stop.
+    std::thread::sleep(std::time::Duration::from_millis(350));
+    info.input_cycles = 140;
+    publish_loopback(server, info.clone());
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!(r["recording"], true, "{r}");
+    assert!(r["state_line"].as_str().unwrap().contains(" · an app records now"), "{r}");
+    std::thread::sleep(std::time::Duration::from_millis(350));
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!(r["recording"], false, "{r}");
+    assert!(r["state_line"].as_str().unwrap().contains(" · no app records now"), "{r}");
+
+    // An engine that plays at Gecko Sink's rate feeds post: no warning.
+    info.post_available = true;
+    publish_loopback(server, info.clone());
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!((r["post_unfed"].as_bool(), r["warning"].clone()), (Some(false), json!(null)), "{r}");
+
+    // The 1 Hz overview carries the same state (the window refreshes from it).
+    let o = call(&f, "overview", json!({})).unwrap();
+    assert_eq!(o["loopback"]["chosen"], "post");
+    assert_eq!(o["loopback"]["active"], "post");
+
+    // An engine asking for another tap (started with --loopback pre): the saved choice is pending.
+    state.set_loopback(Some(LoopbackTap::Pre));
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!(r["pending"], true, "{r}");
+    assert!(r["state_line"].as_str().unwrap().contains("the engine asks for pre, not post"), "{r}");
+    call(&f, "set_loopback", json!({"tap": "off"})).unwrap();
+    assert_eq!((state.loopback(), saved_tap(&f)), (Some(LoopbackTap::Off), Some(LoopbackTap::Off)));
+}
+
+/// A tap that is not pre, post or off is refused with the reason, and
+/// neither the saved choice nor the engine changes.
+#[test]
+fn a_bad_loopback_tap_is_refused_and_changes_nothing() {
+    let f = fixture(true);
+    let state = f.server.as_ref().unwrap().state();
+    call(&f, "set_loopback", json!({"tap": "pre"})).unwrap();
+    for bad in ["loud", "", "post-eq"] {
+        let e = call(&f, "set_loopback", json!({"tap": bad})).unwrap_err();
+        assert_eq!(e["code"], "invalid", "{bad:?}: {e}");
+        let msg = e["message"].as_str().unwrap();
+        assert!(msg.contains(&format!("{bad:?}")) && msg.contains("use pre, post or off"), "{msg}");
+    }
+    assert_eq!((state.loopback(), saved_tap(&f)), (Some(LoopbackTap::Pre), Some(LoopbackTap::Pre)));
+    // A saved file that does not hold a tap is shown, not fatal; choosing replaces it.
+    std::fs::write(&f.loopback_file, "loud\n").unwrap();
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert!(r["chosen"].is_null(), "{r}");
+    assert!(r["warning"].as_str().unwrap().contains("the saved choice cannot be read"), "{r}");
+    call(&f, "set_loopback", json!({"tap": "post"})).unwrap();
+    assert_eq!(saved_tap(&f), Some(LoopbackTap::Post));
+}
+
+/// Without an engine the choice is saved and reported as pending (the
+/// engine passes the saved choice to the driver when it starts); once an
+/// engine runs that asks for it, it is no longer pending.
+#[test]
+fn without_an_engine_the_loopback_choice_is_saved_and_pending() {
+    let f = fixture(false);
+    let r = call(&f, "set_loopback", json!({"tap": "post"})).unwrap();
+    assert_eq!(saved_tap(&f), Some(LoopbackTap::Post));
+    assert_eq!(
+        (r["chosen"].as_str(), r["engine_running"].as_bool(), r["pending"].as_bool()),
+        (Some("post"), Some(false), Some(true)),
+        "{r}"
+    );
+    assert!(r["engine"].is_null() && r["driver"].is_null(), "{r}");
+    assert!(r["message"].as_str().unwrap().contains("saved; no engine runs"), "{r}");
+    assert!(r["state_line"].as_str().unwrap().ends_with("no engine runs: post applies when it starts"), "{r}");
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!((r["chosen"].as_str(), r["pending"].as_bool()), (Some("post"), Some(true)), "{r}");
+    assert!(r["message"].is_null());
+
+    // An engine starts (it reads the saved choice, as `gecko engine` does) and attaches.
+    let state = Arc::new(ControlState::new(gecko_dsp::ChainParams::bypass(), None));
+    state.set_loopback(gecko_services::loopback::load(&f.loopback_file).unwrap());
+    let info = EngineInfo { ring: "/GeckoIpcTest".into(), recording: None, engine_version: "test".into() };
+    let server = ControlServer::bind(&f.socket, state, info).unwrap();
+    publish_loopback(&server, gecko_control::LoopbackInfo { active: Some(LoopbackTap::Post), ..Default::default() });
+    let r = call(&f, "loopback", json!({})).unwrap();
+    assert_eq!((r["engine"]["requested"].as_str(), r["pending"].as_bool()), (Some("post"), Some(false)), "{r}");
 }
