@@ -60,10 +60,6 @@
 /** kAudioStreamPropertyDirection: 0 = output, 1 = input (AudioHardwareBase.h). */
 #define GECKO_STREAM_DIRECTION_OUTPUT 0u
 #define GECKO_STREAM_DIRECTION_INPUT 1u
-/** Frames of the pre tap's private copy of the mix (a power of two; 341 ms at
- *  48 kHz): ReadInput asks for frames about two IO buffers (at most 4096 frames
- *  each) behind the newest WriteMix. */
-#define GECKO_LOOPBACK_PRE_FRAMES 16384u
 /** Frames of the fade-in after the input's source changes (a tap switch, the post
  *  tap re-locking onto the engine): 5 ms at 48 kHz. */
 #define GECKO_LOOPBACK_FADE_FRAMES 240u
@@ -113,9 +109,6 @@ typedef struct GeckoZtsStamp {
  * are that thread's; `tap` is also read (relaxed) by the control path.
  */
 typedef struct GeckoLoopback {
-    float* pre;          /* GECKO_LOOPBACK_PRE_FRAMES x GECKO_CHANNELS, by sample time; Initialize */
-    uint64_t pre_lo;     /* sample times [pre_lo, pre_hi) hold what WriteMix wrote */
-    uint64_t pre_hi;
     uint32_t tap;        /* atomic: GECKO_LOOPBACK_TAP_OFF/PRE/POST in effect */
     uint32_t fade_left;  /* frames of fade-in still to apply */
 } GeckoLoopback;
@@ -293,12 +286,8 @@ void gecko_ring_init(GeckoDriver* d);
 
 /* ---- the loopback input (gecko_loopback.c) ------------------------------------- */
 
-/** Initialize: allocates the pre tap's buffer (may fail: the pre tap is then silent)
- *  and starts with the pre tap. Control path. */
+/** Initialize: starts with the pre tap. Control path. */
 void gecko_loopback_init(GeckoDriver* d);
-/** WriteMix (IO thread): keeps a copy of the mix, `n` frames of interleaved float32
- *  at output sample time `sample_time`, for the pre tap (only while it is in effect). */
-void gecko_loopback_capture(GeckoDriver* d, const float* src, uint32_t n, double sample_time);
 /** ReadInput (IO thread): fills `dst` (n x GECKO_CHANNELS, interleaved float32) for
  *  input sample time `sample_time` from the tap in effect. Never blocks, allocates,
  *  locks, logs or makes a syscall. */

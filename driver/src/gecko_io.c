@@ -180,8 +180,6 @@ OSStatus gecko_DoIOOperation(AudioServerPlugInDriverRef inDriver, AudioObjectID 
     gecko_shm_writer_write_mix(&d->shm, (const float*)ioMainBuffer, inIOBufferFrameSize,
                                inIOCycleInfo->mOutputTime.mSampleTime,
                                inIOCycleInfo->mCurrentTime.mHostTime);
-    gecko_loopback_capture(d, (const float*)ioMainBuffer, inIOBufferFrameSize,
-                           inIOCycleInfo->mOutputTime.mSampleTime);
     gecko_clock_request_sample(d);
     return kAudioHardwareNoError;
 }

@@ -5,10 +5,10 @@
  *
  * Two taps, chosen by the engine (GeckoShmReaderControl.loopback_tap):
  *   pre:  what apps played, at unity gain, before device volume and before the
- *         engine. WriteMix keeps a private copy of the mix indexed by sample
- *         time; ReadInput at input sample time t returns the frames WriteMix
- *         got for output sample time t (zero latency), silence for times no
- *         WriteMix covered.
+ *         engine: the ring itself holds exactly that. ReadInput at input
+ *         sample time t reads back the frames WriteMix wrote for output sample
+ *         time t (zero latency; gecko_shm_writer_read_pre), silence for times
+ *         no WriteMix covered. No copy is kept: playback alone costs nothing.
  *   post: what the engine sends to the speakers, from the engine's loopback
  *         segment (gecko_shm_writer_read_post): a fixed distance behind its
  *         newest frame, validated and repaired sample by sample.
@@ -22,75 +22,12 @@
  */
 #include "gecko_driver.h"
 
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 void gecko_loopback_init(GeckoDriver* d) {
     GeckoLoopback* lb = &d->loopback;
-    if (!lb->pre) {
-        lb->pre = calloc((size_t)GECKO_LOOPBACK_PRE_FRAMES * GECKO_CHANNELS, sizeof(float));
-        if (!lb->pre) gecko_log(LOG_ERR, "no memory for the loopback's pre tap: it stays silent");
-    }
-    lb->pre_lo = lb->pre_hi = 0;
     lb->fade_left = 0;
     __atomic_store_n(&lb->tap, GECKO_LOOPBACK_TAP_PRE, __ATOMIC_RELAXED);
-}
-
-/** A sample time as whole frames; false when it is not usable (NaN, negative, huge). */
-static inline bool whole_time(double t, uint64_t* out) {
-    if (!(isfinite(t) && t >= 0.0 && t < 9.0e15)) return false;
-    *out = (uint64_t)t;
-    return true;
-}
-
-void gecko_loopback_capture(GeckoDriver* d, const float* src, uint32_t n, double sample_time) {
-    GeckoLoopback* lb = &d->loopback;
-    if (!lb->pre || __atomic_load_n(&lb->tap, __ATOMIC_RELAXED) != GECKO_LOOPBACK_TAP_PRE) return;
-    uint64_t s;
-    if (!whole_time(sample_time, &s) || n > GECKO_LOOPBACK_PRE_FRAMES) {
-        lb->pre_lo = lb->pre_hi = 0;
-        return;
-    }
-    /* A discontinuity (a gap, an overlap, IO restarted at sample time 0): the copy
-     * starts again at this cycle. */
-    if (s != lb->pre_hi || lb->pre_hi == lb->pre_lo) lb->pre_lo = s;
-    const uint64_t mask = GECKO_LOOPBACK_PRE_FRAMES - 1u;
-    const uint64_t idx = s & mask;
-    const uint64_t first = (GECKO_LOOPBACK_PRE_FRAMES - idx) < n ? (GECKO_LOOPBACK_PRE_FRAMES - idx) : n;
-    const size_t fb = GECKO_CHANNELS * sizeof(float);
-    memcpy(lb->pre + idx * GECKO_CHANNELS, src, (size_t)first * fb);
-    if (n > first) memcpy(lb->pre, src + first * GECKO_CHANNELS, (size_t)(n - first) * fb);
-    lb->pre_hi = s + n;
-    if (lb->pre_hi - lb->pre_lo > GECKO_LOOPBACK_PRE_FRAMES) lb->pre_lo = lb->pre_hi - GECKO_LOOPBACK_PRE_FRAMES;
-}
-
-/** Pre tap: frames for input sample times [t, t + n) from the copy; silence where it
- *  has none. Returns the frames of silence. */
-static uint32_t read_pre(GeckoLoopback* lb, float* dst, uint32_t n, double sample_time) {
-    const size_t fb = GECKO_CHANNELS * sizeof(float);
-    uint64_t t;
-    if (!lb->pre || !whole_time(sample_time, &t)) {
-        memset(dst, 0, (size_t)n * fb);
-        return n;
-    }
-    const uint64_t lo = t > lb->pre_lo ? t : lb->pre_lo;
-    const uint64_t hi = (t + n) < lb->pre_hi ? (t + n) : lb->pre_hi;
-    if (lo >= hi) {
-        memset(dst, 0, (size_t)n * fb);
-        return n;
-    }
-    const uint64_t mask = GECKO_LOOPBACK_PRE_FRAMES - 1u;
-    if (lo > t) memset(dst, 0, (size_t)(lo - t) * fb);
-    for (uint64_t at = lo; at < hi;) {
-        const uint64_t idx = at & mask;
-        const uint64_t run = (GECKO_LOOPBACK_PRE_FRAMES - idx) < (hi - at) ? (GECKO_LOOPBACK_PRE_FRAMES - idx) : (hi - at);
-        memcpy(dst + (size_t)(at - t) * GECKO_CHANNELS, lb->pre + idx * GECKO_CHANNELS, (size_t)run * fb);
-        at += run;
-    }
-    if (hi < t + n) memset(dst + (size_t)(hi - t) * GECKO_CHANNELS, 0, (size_t)(t + n - hi) * fb);
-    return (uint32_t)(n - (hi - lo));
 }
 
 /** Applies what is left of the fade-in to `dst` (n frames): a linear ramp from the
@@ -113,13 +50,12 @@ void gecko_loopback_read(GeckoDriver* d, float* dst, uint32_t n, double sample_t
         tap = want;
         __atomic_store_n(&lb->tap, tap, __ATOMIC_RELAXED);
         lb->fade_left = GECKO_LOOPBACK_FADE_FRAMES;
-        lb->pre_lo = lb->pre_hi = 0; /* the copy restarts at the next WriteMix */
         gecko_shm_writer_post_unsync(&d->shm);
     }
     uint32_t silent = n;
     switch (tap) {
     case GECKO_LOOPBACK_TAP_PRE:
-        silent = read_pre(lb, dst, n, sample_time);
+        silent = gecko_shm_writer_read_pre(&d->shm, dst, n, sample_time);
         break;
     case GECKO_LOOPBACK_TAP_POST: {
         /* The nominal rate changes only while IO is stopped (PerformDeviceConfigurationChange). */

@@ -112,6 +112,11 @@ typedef struct GeckoShmWriter {
     uint64_t tap_next_time;    /* input sample time expected next */
     bool tap_synced;           /* tap_pos is locked onto the engine's stream */
     uint64_t tap_served;       /* loopback frames of this mapping served so far (end count) */
+    /* IO-thread private: the latest run of frames whose sample times and ring
+     * positions follow each other (the pre tap reads the ring by sample time):
+     * sample times [run_end_time - run_frames, run_end_time) sit at write
+     * counts [run_end_count - run_frames, run_end_count). */
+    uint64_t run_end_time, run_end_count, run_frames;
     /* IO-thread private mirrors of GeckoShmLoopbackCounters */
     uint64_t lb_input_cycles, lb_input_frames, lb_silent_frames, lb_resync_events;
     uint64_t lb_post_faults, lb_repaired_samples;
@@ -240,6 +245,16 @@ uint32_t gecko_shm_writer_tap_request(GeckoShmWriter* w);
  */
 GeckoTapRead gecko_shm_writer_read_post(GeckoShmWriter* w, float* dst, uint32_t n, double sample_time,
                                         double device_rate);
+
+/**
+ * IO path (ReadInput, on the WriteMix thread). The pre tap: fills `dst` (n x
+ * channels float32, interleaved) with the frames WriteMix wrote for output sample
+ * times [sample_time, sample_time + n), read back from the ring (the driver's own
+ * segment: trusted); silence for times no WriteMix covered, or overwritten since
+ * (more than a ring's length ago). Returns the frames of silence. At most two
+ * memcpy per covered stretch; no syscall.
+ */
+uint32_t gecko_shm_writer_read_pre(GeckoShmWriter* w, float* dst, uint32_t n, double sample_time);
 
 /** IO path: forgets the post tap's lock (the next read re-locks), e.g. when the tap changes. */
 void gecko_shm_writer_post_unsync(GeckoShmWriter* w);

@@ -947,6 +947,37 @@ impl RawWriteMix {
         }
     }
 
+    /// `DoIOOperation(ReadInput)` alone: `frames` frames of the device's
+    /// input stream `input_stream` (the loopback) into `buf`; the driver's status.
+    ///
+    /// # Safety
+    /// `buf` has room for `frames` frames of the stream's channels as
+    /// interleaved f32, and the driver is alive with IO started.
+    #[inline(always)]
+    pub unsafe fn do_read_input(
+        &self,
+        input_stream: AudioObjectID,
+        frames: u32,
+        info: &AudioServerPlugInIOCycleInfo,
+        buf: *mut f32,
+    ) -> OSStatus {
+        let op = kAudioServerPlugInIOOperationReadInput;
+        // SAFETY: the caller's promise; valid info.
+        unsafe {
+            (self.do_io)(
+                self.drv,
+                self.device,
+                input_stream,
+                0,
+                op,
+                frames,
+                info,
+                buf as *mut c_void,
+                std::ptr::null_mut(),
+            )
+        }
+    }
+
     /// A whole HAL write-mix cycle: GetZeroTimeStamp, then
     /// Begin/Do/End(WriteMix) (the driver declines every other operation).
     /// Returns the OR of the four OSStatus values (0 when all succeeded).

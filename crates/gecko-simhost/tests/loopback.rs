@@ -385,3 +385,87 @@ fn hostile_loopback_segments_never_crash_block_or_leak_a_bad_sample() {
     // SAFETY: our mapping.
     unsafe { libc::munmap(p as *mut libc::c_void, len) };
 }
+
+#[test]
+fn a_recording_that_starts_mid_programme_gets_it_from_its_first_cycle() {
+    // The pre tap reads the ring back by sample time: nothing is copied while
+    // nobody records, and an app that starts recording mid-programme gets
+    // the frames of its very first input time.
+    let name = Name::new("lp");
+    let (d, dev) = driver(&name.0);
+    let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
+    io.start_io().expect("StartIO");
+    let n = 512usize;
+    let block = |k: u64| noise(k + 7, n * CH);
+    for k in 0..50u64 {
+        io.do_write_mix_cycle((k * n as u64) as f64, k, &block(k)).expect("noErr");
+    }
+    let mut input = vec![0f32; n * CH];
+    for k in 50..60u64 {
+        // Output time k·512, input time two buffers behind (cycle_info): block k − 2.
+        io.do_cycle((k * n as u64) as f64, k, &block(k), Some(&mut input)).expect("noErr");
+        assert_eq!(input, block(k - 2), "input cycle {k}");
+    }
+    // The HAL skips ahead (a gap in the output's sample times): input times
+    // nothing was played at are silence, counted.
+    io.do_cycle((70 * n) as f64, 70, &block(70), Some(&mut input)).expect("noErr"); // input time 68·512
+    assert!(input.iter().all(|&x| x == 0.0), "the skipped times were never played");
+    io.do_cycle((72 * n) as f64, 72, &block(72), Some(&mut input)).expect("noErr"); // input time 70·512
+    assert_eq!(input, block(70));
+    assert_eq!(loopback_status(&name.0).silent_frames, n as u64);
+    io.stop_io().expect("StopIO");
+}
+
+#[test]
+fn the_post_tap_repairs_exactly_the_samples_an_app_must_not_get() {
+    // A faulty engine's values at every place of the driver's check (the
+    // vectorised 16-sample steps and the scalar tail): in range passes
+    // untouched, bit for bit; beyond full scale is clamped; NaN is silence.
+    let name = Name::new("lp");
+    let (d, dev) = driver(&name.0);
+    let mut engine = Engine::start(&name.0, Tap::Post);
+    let mut io = IoRunner::new(&d, dev.clone(), 510, 1e9).expect("runner"); // 1020 samples: a tail of 12
+    io.start_io().expect("StartIO");
+    let cases: [(f32, f32); 14] = [
+        (1.0, 1.0),
+        (-1.0, -1.0),
+        (-0.0, -0.0),
+        (0.99999994, 0.99999994),
+        (f32::from_bits(1), f32::from_bits(1)), // the smallest subnormal
+        (1.0000001, 1.0),
+        (-1.0000001, -1.0),
+        (f32::INFINITY, 1.0),
+        (f32::NEG_INFINITY, -1.0),
+        (f32::NAN, 0.0),
+        (-f32::NAN, 0.0),
+        (f32::from_bits(0x7f80_0001), 0.0), // a signalling NaN
+        (3.0e38, 1.0),
+        (-0.25, -0.25),
+    ];
+    let period = cases.len(); // frames; both channels carry the case
+    let frames: Vec<f32> = (0..8192 * period).flat_map(|f| [cases[f % period].0; CH]).collect();
+    let lp = engine.loopback.as_mut().unwrap();
+    let n = 510usize;
+    let mut input = vec![0f32; n * CH];
+    let mut got = Vec::new();
+    let mut t = 0u64;
+    for k in 0..40 {
+        lp.write(&frames[(k * n * CH)..((k + 1) * n * CH)], 0);
+        io.do_cycle(t as f64, t, &vec![0f32; n * CH], Some(&mut input)).expect("noErr");
+        t += n as u64;
+        if k >= 20 {
+            got.extend_from_slice(&input); // well past the lock and its fade-in
+        }
+    }
+    let offsets: Vec<usize> = (0..period)
+        .filter(|&off| {
+            got.chunks(CH)
+                .enumerate()
+                .all(|(i, fr)| fr.iter().all(|x| x.to_bits() == cases[(off + i) % period].1.to_bits()))
+        })
+        .collect();
+    assert_eq!(offsets.len(), 1, "every sample is its case's repaired value, bit for bit");
+    let lb = loopback_status(&name.0);
+    assert!(lb.repaired_samples > 0 && lb.post_faults == 0, "{lb:?}");
+    io.stop_io().expect("StopIO");
+}
