@@ -376,6 +376,44 @@ $("bind").onclick = async () => {
   if (await act(invoke("bind_device", { device, preset: $("bind-preset").value }))) loadBindings();
 };
 
+// ---------- loopback (Gecko Sink's input stream) ----------
+
+let loopbackUntil = 0; // ms timestamp: a choice is on its way; don't move the radios back meanwhile
+function renderLoopback(l) {
+  if (!l) return;
+  if (performance.now() > loopbackUntil) {
+    // Nothing saved: the tap the engine asks for, else the driver's own (pre).
+    const shown = l.chosen || (l.engine && l.engine.requested) || l.active || "pre";
+    for (const t of ["pre", "post", "off"]) $(`loopback-${t}`).checked = shown === t;
+  }
+  for (const t of ["pre", "post", "off"]) $(`loopback-${t}`).parentElement.classList.toggle("sel", $(`loopback-${t}`).checked);
+  $("loopback-state").textContent = l.state_line;
+  $("loopback-state").className = l.pending ? "pending" : "";
+  $("loopback-warning").hidden = !l.warning;
+  $("loopback-warning").textContent = l.warning || "";
+}
+
+async function setLoopback(tap) {
+  loopbackUntil = performance.now() + 3000;
+  try {
+    const l = await invoke("set_loopback", { tap });
+    loopbackUntil = 0;
+    renderLoopback(l);
+    banner(l.message, true);
+  } catch (e) {
+    loopbackUntil = 0;
+    banner(String((e && e.message) || e), false, (e && e.action) || null);
+    invoke("loopback").then(renderLoopback, () => {});
+  }
+}
+for (const t of ["pre", "post", "off"]) {
+  $(`loopback-${t}`).onchange = (ev) => {
+    if (!ev.target.checked) return;
+    for (const u of ["pre", "post", "off"]) $(`loopback-${u}`).parentElement.classList.toggle("sel", u === t);
+    setLoopback(t);
+  };
+}
+
 // ---------- diagnostics (gecko doctor's checks) ----------
 
 async function runDiagnostics() {
@@ -420,6 +458,7 @@ function onOverview(o) {
     : "audio service not running";
   $("output-line").textContent = `System output: ${o.default_output || "none"}${o.remembered_output ? ` (previous: ${o.remembered_output})` : ""}`;
   $("output-toggle").textContent = o.gecko_is_default ? "Restore previous output" : "Use Gecko Sink as system output";
+  renderLoopback(o.loopback);
   $("notices").replaceChildren(...o.notices.slice(-5).reverse().map((n) => Object.assign(document.createElement("li"), { textContent: n })));
   const e = o.engine;
   if (!e || !e.format) clearMeters(); // no engine, or one not attached to Gecko Sink: no levels to show
