@@ -15,9 +15,13 @@ it checks that:
      imported in the window becomes a preset the engine loads, and binding it
      to an output device (and removing the binding) reaches the file the
      engine reads;
+  3c. choosing the loopback's "post" tap in the window reaches the engine and
+     the driver (the demo's host records Gecko Sink's input, as OBS would):
+     the window says the driver serves post, that an app records, and that a
+     headless engine does not feed post; `gecko loopback` reports the choice;
   4. "Install driver" installs into the simulated system and the health panel
      shows the driver loaded and the audio service alive with its memory;
-     "Run diagnostics" lists `gecko doctor`'s checks (the driver's pass;
+     "Run diagnostics" lists `gecko doctor`'s checks (the driver's and the loopback's pass;
      the demo's engine, which reads another ring, is named with its fix);
      "Use Gecko Sink" / "Restore previous output" switch the system output
      and back; "Uninstall" removes it;
@@ -146,7 +150,9 @@ def main():
 
     # The demo: the engine (headless, its control socket) and the simulated host playing in real time.
     start([GECKO, "engine", "--shm-name", demo_ring, "--no-play", "--quiet", "--wait", "30"], env, "engine")
-    start([GECKO, "host", program, "--shm-name", demo_ring, "--wait-for-engine", "30", "--quiet"], env, "host")
+    # The host records Gecko Sink's input stream too (a recording app: the loopback).
+    start([GECKO, "host", program, "--shm-name", demo_ring, "--wait-for-engine", "30", "--quiet",
+           "--record-input", os.path.join(tmp, "input.wav")], env, "host")
     wait_for(lambda: ctl_status(env)["format"] is not None, 30, "the engine to attach to the demo's ring")
     engine_pid = ctl_status(env)["pid"]
 
@@ -249,6 +255,35 @@ def main():
         check("gecko engine --device" in text(driver, "banner-text"), f"the refusal says how: {text(driver, 'banner-text')!r}")
         check(ctl_status(env)["pid"] == engine_pid, "the engine kept running")
 
+        # 3c. The loopback: the driver serves pre (its own default) to the recording host;
+        #     "post" in the window reaches the engine (its control state, `gecko ctl status`),
+        #     the driver and the saved choice (`gecko loopback`); the engine runs headless,
+        #     so the window warns that post is not fed. Then back to pre.
+        driver.execute_script("document.getElementById('loopback-panel').scrollIntoView()")
+        wait_for(lambda: "The driver serves pre" in text(driver, "loopback-state") and "an app records now" in text(driver, "loopback-state"),
+                 15, "the window to show the driver serving pre to a recording app")
+        check(driver.find_element(By.ID, "loopback-pre").is_selected(), "nothing saved yet: pre (the driver's own) is shown chosen")
+        driver.find_element(By.ID, "loopback-post").click()
+        wait_for(lambda: "The driver serves post" in text(driver, "loopback-state"), 10, "the driver to serve post")
+        state_text = text(driver, "loopback-state")
+        check(state_text.startswith("The driver serves post — what you hear, after EQ, limiter and volume") and "an app records now" in state_text,
+              f"the window's loopback state: {state_text!r}")
+        check("Loopback: post" in text(driver, "banner-text"), f"the window says what was done: {text(driver, 'banner-text')!r}")
+        check(ctl_status(env)["loopback"]["requested"] == "post", "the engine asks the driver for post (gecko ctl status)")
+        warning = driver.find_element(By.ID, "loopback-warning")
+        check(warning.is_displayed() and "Post is not fed: the engine runs headless" in warning.text,
+              f"a headless engine's post tap is flagged: {warning.text!r}")
+        report = subprocess.run([GECKO, "loopback"], env=env, capture_output=True, text=True, timeout=10).stdout
+        check("chosen: post" in report and "driver: serving post" in report, f"gecko loopback reports it: {report.strip()!r}")
+        check(driver.find_element(By.ID, "loopback-post").is_selected(), "the post radio is chosen")
+        time.sleep(1.2)  # one overview refresh: the radios and the state stay
+        driver.save_screenshot(os.path.join(OUT, "gecko-app-loopback.png"))
+        driver.find_element(By.ID, "loopback-pre").click()
+        wait_for(lambda: "The driver serves pre" in text(driver, "loopback-state"), 10, "the driver to serve pre again")
+        check(not driver.find_element(By.ID, "loopback-warning").is_displayed(), "no warning for pre")
+        report = subprocess.run([GECKO, "loopback"], env=env, capture_output=True, text=True, timeout=10).stdout
+        check("chosen: pre" in report, f"gecko loopback reports pre: {report.strip()!r}")
+
         # 4. Install, switch the system output and back, uninstall: from the window.
         driver.find_element(By.ID, "install").click()
         wait_for(lambda: "loaded" in text(driver, "driver-line") and "not loaded" not in text(driver, "driver-line"), 60, "the driver to load")
@@ -258,11 +293,11 @@ def main():
         driver.save_screenshot(os.path.join(OUT, "gecko-app-installed.png"))
         # The Diagnostics panel: gecko doctor's checks, in order, with their fixes.
         driver.find_element(By.ID, "diagnose").click()
-        items = wait_for(lambda: (lambda li: li if len(li) == 13 else None)(driver.find_elements(By.CSS_SELECTOR, "#diagnostics li")),
-                         30, "the 13 diagnostics")
+        items = wait_for(lambda: (lambda li: li if len(li) == 14 else None)(driver.find_elements(By.CSS_SELECTOR, "#diagnostics li")),
+                         30, "the 14 diagnostics")
         ids = [li.get_attribute("id") for li in items]
-        check(ids[0] == "diag-bundle" and ids[-1] == "diag-xruns", f"the checks in order: {ids}")
-        for cid in ("bundle", "ownership", "signature", "quarantine", "audio-service", "device", "ring-state", "segments"):
+        check(ids[0] == "diag-bundle" and ids[-1] == "diag-loopback", f"the checks in order: {ids}")
+        for cid in ("bundle", "ownership", "signature", "quarantine", "audio-service", "device", "ring-state", "segments", "loopback"):
             li = driver.find_element(By.ID, f"diag-{cid}")
             check(li.get_attribute("class") == "ok" and li.text.startswith("✔"), f"diagnostics: {cid} passes: {li.text!r}")
         eng = driver.find_element(By.ID, "diag-engine")
@@ -297,6 +332,8 @@ def main():
         #    that plays moves live instead: crates/gecko-cli/tests/ctl.rs and the
         #    IPC tests cover that path.)
         wait_for(lambda: "engine stopped" in text(driver, "status-line"), 15, "the status line to show no engine")
+        wait_for(lambda: "no engine runs: pre applies when it starts" in text(driver, "loopback-state"), 10,
+                 "the loopback choice pending without an engine")
         driver.find_element(By.ID, "engine-start").click()
         wait_for(lambda: "engine started" in text(driver, "banner-text"), 20, "the app to start an engine")
         own_pid = ctl_status(env)["pid"]
