@@ -201,6 +201,18 @@ fn status_text(s: &Status) -> String {
     o.push_str(&format!("recording  {}\n", s.recording.as_deref().unwrap_or("none")));
     o.push_str(&format!("settings   {}\n", settings_text(&s.params, s.preset.as_deref())));
     o.push_str(&format!("clients    {}\n", s.clients));
+    if let Some(l) = &s.loopback {
+        let name = |t: Option<gecko_control::LoopbackTap>| t.map_or("none", |t| t.name());
+        o.push_str(&format!(
+            "loopback   asked {}; the driver serves {}; {} input cycles, {} frames ({} of silence){}\n",
+            name(l.requested),
+            name(l.active),
+            l.input_cycles,
+            l.input_frames,
+            l.silent_frames,
+            if l.post_available { "" } else { "; post not fed (headless, or another rate)" }
+        ));
+    }
     o
 }
 
