@@ -1,8 +1,9 @@
 //! `gecko doctor`: what is wrong with Gecko Sink, and what to do about it.
 //!
 //! Fourteen checks, in order, from the driver bundle on disk to the audio
-//! flowing through the ring and recorded from Gecko Sink's input ([`CHECKS`]). Each gives ✔ or ✘ with a one-line
-//! detail and, for every ✘, the exact thing to do ([`Check::fix`]). A check
+//! flowing through the ring and recorded from Gecko Sink's input
+//! ([`CHECKS`]). Each gives ✔ or ✘ with a one-line detail and, for every ✘,
+//! the exact thing to do ([`Check::fix`]). A check
 //! that cannot run because one it depends on did not pass is reported as not
 //! run (`–`), naming that check, so the first ✘ is the one to fix.
 //!
