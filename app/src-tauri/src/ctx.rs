@@ -299,15 +299,6 @@ pub struct DeviceBinding {
     pub preset_ok: bool,
 }
 
-/// What a tap carries, for people.
-pub fn describe_tap(t: LoopbackTap) -> &'static str {
-    match t {
-        LoopbackTap::Pre => "what apps play, before volume and EQ",
-        LoopbackTap::Post => "what you hear, after EQ, limiter and volume",
-        LoopbackTap::Off => "silence",
-    }
-}
-
 /// Gecko Sink's input stream (the loopback recording apps record) as the
 /// window shows it: the person's saved choice and what the driver does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -383,24 +374,6 @@ impl InputWatch {
     }
 }
 
-/// The driver's loopback read from its ring directly (no engine runs).
-fn driver_loopback(ring: &str) -> Option<LoopbackInfo> {
-    let l = gecko_ring::Peek::open(ring).ok()?.status().ok()?.loopback;
-    Some(LoopbackInfo {
-        requested: None,
-        active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
-        post_available: false,
-        post_attached: l.post_attached,
-        input_cycles: l.input_cycles,
-        input_frames: l.input_frames,
-        silent_frames: l.silent_frames,
-        resync_events: l.resync_events,
-        post_faults: l.post_faults,
-        repaired_samples: l.repaired_samples,
-        post_delay_frames: l.post_delay_frames,
-    })
-}
-
 /// Judges the loopback from what was read (no I/O): `chosen` is the saved
 /// file's reading, `status` the engine's (if one runs), `driver` the ring's.
 fn judge_loopback(
@@ -430,7 +403,7 @@ fn judge_loopback(
 
     let mut parts: Vec<String> = Vec::new();
     match (info, active) {
-        (Some(_), Some(t)) => parts.push(format!("The driver serves {} — {}", t.name(), describe_tap(t))),
+        (Some(_), Some(t)) => parts.push(format!("The driver serves {} — {}", t.name(), t.describe())),
         (Some(_), None) => parts.push("No app has recorded Gecko Sink since the driver started".to_owned()),
         (None, _) if engine_running => {
             let t = chosen.unwrap_or(LoopbackTap::Pre).name();
@@ -682,7 +655,7 @@ impl Ctx {
 
     fn loopback_for(&self, status: Option<&Status>, ring: Option<&str>) -> LoopbackState {
         let chosen = gecko_services::loopback::load(&self.paths.loopback_file);
-        let driver = if status.is_none() { ring.and_then(driver_loopback) } else { None };
+        let driver = if status.is_none() { ring.and_then(gecko_services::loopback::driver_state) } else { None };
         let source = match (status, status.and_then(|s| s.loopback.as_ref()), &driver) {
             (Some(s), Some(i), _) => Some((s.pid, i.input_cycles)),
             (None, _, Some(d)) => Some((0, d.input_cycles)),
@@ -719,12 +692,12 @@ impl Ctx {
         };
         let mut st = self.loopback();
         st.message = Some(if sent {
-            format!("Loopback: {} — {}; the driver takes it within 0.1 s", tap.name(), describe_tap(tap))
+            format!("Loopback: {} — {}; the driver takes it within 0.1 s", tap.name(), tap.describe())
         } else {
             format!(
                 "Loopback: {} — {} (saved; no engine runs: it passes the choice to the driver when it starts)",
                 tap.name(),
-                describe_tap(tap)
+                tap.describe()
             )
         });
         Ok(st)

@@ -21,14 +21,6 @@ pub struct LoopbackArgs {
     pub shm_name: String,
 }
 
-fn describe(t: LoopbackTap) -> &'static str {
-    match t {
-        LoopbackTap::Pre => "what apps play, exactly, before the volume and the engine",
-        LoopbackTap::Post => "what you hear: after EQ, limiter and volume",
-        LoopbackTap::Off => "silence",
-    }
-}
-
 pub fn run(a: LoopbackArgs) -> Result<()> {
     let path = gecko_services::loopback::saved_tap_path();
     let socket = a.socket.clone().unwrap_or_else(gecko_control::default_socket_path);
@@ -39,7 +31,7 @@ pub fn run(a: LoopbackArgs) -> Result<()> {
             match engine {
                 Some(mut c) => {
                     let info = c.set_loopback(tap).context("the engine refused the loopback tap")?;
-                    println!("loopback: {} — {}", tap.name(), describe(tap));
+                    println!("loopback: {} — {}", tap.name(), tap.describe());
                     if tap == LoopbackTap::Post && !info.post_available {
                         println!(
                             "  note: the engine does not feed the post tap now (it runs headless, or its output plays at another rate than Gecko Sink's); the input carries silence until it does"
@@ -50,19 +42,19 @@ pub fn run(a: LoopbackArgs) -> Result<()> {
                 None => println!(
                     "loopback: {} — {} (saved; no engine runs: the engine passes it to the driver when it starts)",
                     tap.name(),
-                    describe(tap)
+                    tap.describe()
                 ),
             }
         }
         None => {
             let saved = gecko_services::loopback::load(&path).map_err(anyhow::Error::msg)?;
             match saved {
-                Some(t) => println!("chosen: {} — {} ({})", t.name(), describe(t), path.display()),
+                Some(t) => println!("chosen: {} — {} ({})", t.name(), t.describe(), path.display()),
                 None => println!("chosen: nothing yet (the driver starts with pre); `gecko loopback pre|post|off`"),
             }
             let info = match engine {
                 Some(mut c) => c.status().ok().and_then(|s| s.loopback),
-                None => driver_side(&a.shm_name),
+                None => gecko_services::loopback::driver_state(&a.shm_name),
             };
             match info {
                 Some(i) => print!("{}", report(&i)),
@@ -73,30 +65,11 @@ pub fn run(a: LoopbackArgs) -> Result<()> {
     Ok(())
 }
 
-/// What the driver does, read from its ring directly (no engine running).
-fn driver_side(shm_name: &str) -> Option<LoopbackInfo> {
-    let st = gecko_ring::Peek::open(shm_name).ok()?.status().ok()?;
-    let l = st.loopback;
-    Some(LoopbackInfo {
-        requested: None,
-        active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
-        post_available: false,
-        post_attached: l.post_attached,
-        input_cycles: l.input_cycles,
-        input_frames: l.input_frames,
-        silent_frames: l.silent_frames,
-        resync_events: l.resync_events,
-        post_faults: l.post_faults,
-        repaired_samples: l.repaired_samples,
-        post_delay_frames: l.post_delay_frames,
-    })
-}
-
 /// The driver's side of the loopback, for people.
 pub fn report(i: &LoopbackInfo) -> String {
     let mut s = String::new();
     match i.active {
-        Some(t) => s.push_str(&format!("driver: serving {} — {}\n", t.name(), describe(t))),
+        Some(t) => s.push_str(&format!("driver: serving {} — {}\n", t.name(), t.describe())),
         None => s.push_str("driver: no app has recorded Gecko Sink since it started\n"),
     }
     if i.input_cycles > 0 {

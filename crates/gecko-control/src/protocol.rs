@@ -139,6 +139,15 @@ impl LoopbackTap {
         }
     }
 
+    /// What the tap carries, for people (the CLI and the app say it alike).
+    pub fn describe(self) -> &'static str {
+        match self {
+            LoopbackTap::Pre => "what apps play, before volume and EQ",
+            LoopbackTap::Post => "what you hear, after EQ, limiter and volume",
+            LoopbackTap::Off => "silence",
+        }
+    }
+
     /// `pre`, `post` or `off`.
     pub fn name(self) -> &'static str {
         match self {

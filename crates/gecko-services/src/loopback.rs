@@ -2,7 +2,7 @@
 //! across engine restarts: the driver remembers it only while coreaudiod
 //! runs, so every engine start passes the saved choice on again.
 
-use gecko_control::LoopbackTap;
+use gecko_control::{LoopbackInfo, LoopbackTap};
 use std::path::{Path, PathBuf};
 
 /// The file holding the choice: `GECKO_LOOPBACK_FILE`, else `loopback` next
@@ -35,6 +35,27 @@ pub fn save(path: &Path, tap: LoopbackTap) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, format!("{}\n", tap.name())).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// What the driver's input stream does, read from its ring `ring` directly
+/// (for when no engine runs to ask): `requested` and `post_available` are
+/// unknown there (`None`, `false`). `None` when the ring cannot be read.
+pub fn driver_state(ring: &str) -> Option<LoopbackInfo> {
+    let l = gecko_ring::Peek::open(ring).ok()?.status().ok()?.loopback;
+    Some(LoopbackInfo {
+        requested: None,
+        // Both sides use the ABI's codes (GECKO_LOOPBACK_TAP_*).
+        active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
+        post_available: false,
+        post_attached: l.post_attached,
+        input_cycles: l.input_cycles,
+        input_frames: l.input_frames,
+        silent_frames: l.silent_frames,
+        resync_events: l.resync_events,
+        post_faults: l.post_faults,
+        repaired_samples: l.repaired_samples,
+        post_delay_frames: l.post_delay_frames,
+    })
 }
 
 #[cfg(test)]
