@@ -15,9 +15,7 @@
 pub mod bindings;
 pub mod stdin;
 
-use gecko_control::protocol::{
-    DriftInfo, FormatInfo, LoopbackInfo, LoopbackTap, Meters, TelemetryMsg, WriterStats, finite,
-};
+use gecko_control::protocol::{DriftInfo, FormatInfo, LoopbackInfo, Meters, TelemetryMsg, WriterStats, finite};
 use gecko_control::server::Snapshot;
 use gecko_control::{ControlServer, ControlState, DriftActuator, DriftPhase, EngineInfo, OutputSet, ServerError};
 use gecko_drift::{Actuator, Phase};
@@ -53,21 +51,11 @@ pub fn snapshot(p: &EngineProgress) -> Snapshot {
     let n = m.channels.min(m.peak_dbfs.len());
     let db = |x: f32| finite(x as f64);
     let w = &p.writer;
-    let l = &p.loopback;
     Snapshot {
         loopback: LoopbackInfo {
             requested: None, // the server fills in what its clients chose
-            // Both sides use the ABI's codes (GECKO_LOOPBACK_TAP_*).
-            active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
             post_available: p.post_available,
-            post_attached: l.post_attached,
-            input_cycles: l.input_cycles,
-            input_frames: l.input_frames,
-            silent_frames: l.silent_frames,
-            resync_events: l.resync_events,
-            post_faults: l.post_faults,
-            repaired_samples: l.repaired_samples,
-            post_delay_frames: l.post_delay_frames,
+            ..gecko_services::loopback::info_from_counters(&p.loopback)
         },
         format: FormatInfo {
             channels: p.format.channels,

@@ -37,12 +37,11 @@ pub fn save(path: &Path, tap: LoopbackTap) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// What the driver's input stream does, read from its ring `ring` directly
-/// (for when no engine runs to ask): `requested` and `post_available` are
-/// unknown there (`None`, `false`). `None` when the ring cannot be read.
-pub fn driver_state(ring: &str) -> Option<LoopbackInfo> {
-    let l = gecko_ring::Peek::open(ring).ok()?.status().ok()?.loopback;
-    Some(LoopbackInfo {
+/// The driver's input-stream counters (the writer segment's loopback line)
+/// in the control protocol's terms; `requested` and `post_available` are not
+/// the driver's to say (`None`, `false`: the engine fills them in).
+pub fn info_from_counters(l: &gecko_ring::LoopbackCounters) -> LoopbackInfo {
+    LoopbackInfo {
         requested: None,
         // Both sides use the ABI's codes (GECKO_LOOPBACK_TAP_*).
         active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
@@ -55,7 +54,14 @@ pub fn driver_state(ring: &str) -> Option<LoopbackInfo> {
         post_faults: l.post_faults,
         repaired_samples: l.repaired_samples,
         post_delay_frames: l.post_delay_frames,
-    })
+    }
+}
+
+/// What the driver's input stream does, read from its ring `ring` directly
+/// (for when no engine runs to ask; [`info_from_counters`]). `None` when the
+/// ring cannot be read.
+pub fn driver_state(ring: &str) -> Option<LoopbackInfo> {
+    Some(info_from_counters(&gecko_ring::Peek::open(ring).ok()?.status().ok()?.loopback))
 }
 
 #[cfg(test)]
