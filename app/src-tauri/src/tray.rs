@@ -3,6 +3,7 @@
 //! window shows, and the status line follows [`crate::watch`].
 
 use crate::ctx::{Ctx, Overview};
+use gecko_control::LoopbackTap;
 use std::sync::{Arc, Mutex};
 use tauri::menu::{CheckMenuItem, Menu, MenuBuilder, MenuItem, PredefinedMenuItem, Submenu, SubmenuBuilder};
 use tauri::tray::TrayIconBuilder;
@@ -18,7 +19,12 @@ pub struct TrayItems<R: Runtime> {
     /// changes (a preset saved in the window appears here within a second).
     preset_menu: Submenu<R>,
     presets: Mutex<Vec<(String, CheckMenuItem<R>)>>,
+    /// The "Record what Gecko plays" submenu's taps, in menu order.
+    loopback: Vec<(LoopbackTap, CheckMenuItem<R>)>,
 }
+
+/// The loopback taps in the tray's order.
+const TAPS: [LoopbackTap; 3] = [LoopbackTap::Pre, LoopbackTap::Post, LoopbackTap::Off];
 
 impl<R: Runtime> TrayItems<R> {
     /// The names in the "Preset" submenu, in menu order, and the checked one.
@@ -26,6 +32,12 @@ impl<R: Runtime> TrayItems<R> {
         let presets = self.presets.lock().unwrap_or_else(|e| e.into_inner());
         let checked = presets.iter().find(|(_, i)| i.is_checked().unwrap_or(false)).map(|(n, _)| n.clone());
         (presets.iter().map(|(n, _)| n.clone()).collect(), checked)
+    }
+
+    /// The taps of the "Record what Gecko plays" submenu, in menu order, and the checked one.
+    pub fn loopback_entries(&self) -> (Vec<LoopbackTap>, Option<LoopbackTap>) {
+        let checked = self.loopback.iter().find(|(_, i)| i.is_checked().unwrap_or(false)).map(|(t, _)| *t);
+        (self.loopback.iter().map(|(t, _)| *t).collect(), checked)
     }
 }
 
@@ -49,6 +61,14 @@ pub mod id {
     pub const QUIT: &str = "quit";
     /// Prefix of the preset items: `preset:NAME`.
     pub const PRESET_PREFIX: &str = "preset:";
+    /// Prefix of the loopback tap items: `loopback:pre`, `loopback:post`, `loopback:off`.
+    pub const LOOPBACK_PREFIX: &str = "loopback:";
+}
+
+/// The menu text of a tap: its name and what it carries.
+fn tap_label(t: LoopbackTap) -> String {
+    let d = t.describe();
+    format!("{} — {}{}", t.name(), d[..1].to_uppercase(), &d[1..])
 }
 
 fn menu<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<(Menu<R>, TrayItems<R>)> {
@@ -66,6 +86,21 @@ fn menu<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<(Menu<R>, Tr
         presets.push((p.name, item));
     }
     let sub = sub.build()?;
+    let mut loopback = Vec::new();
+    let mut rec = SubmenuBuilder::new(app, "Record what Gecko plays");
+    for t in TAPS {
+        let item = CheckMenuItem::with_id(
+            app,
+            format!("{}{}", id::LOOPBACK_PREFIX, t.name()),
+            tap_label(t),
+            true,
+            false,
+            None::<&str>,
+        )?;
+        rec = rec.item(&item);
+        loopback.push((t, item));
+    }
+    let rec = rec.build()?;
     let menu = MenuBuilder::new(app)
         .item(&status)
         .item(&PredefinedMenuItem::separator(app)?)
@@ -76,11 +111,12 @@ fn menu<R: Runtime>(app: &AppHandle<R>, ctx: &Ctx) -> tauri::Result<(Menu<R>, Tr
         .item(&output)
         .item(&sub)
         .item(&mute)
+        .item(&rec)
         .item(&PredefinedMenuItem::separator(app)?)
         .text(id::OPEN, "Open window")
         .text(id::QUIT, "Quit Gecko")
         .build()?;
-    Ok((menu, TrayItems { status, output, install, mute, preset_menu: sub, presets: Mutex::new(presets) }))
+    Ok((menu, TrayItems { status, output, install, mute, preset_menu: sub, presets: Mutex::new(presets), loopback }))
 }
 
 fn preset_item<R: Runtime>(app: &AppHandle<R>, name: &str) -> tauri::Result<CheckMenuItem<R>> {
@@ -133,6 +169,9 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, item: &str) {
                     }
                     p if p.starts_with(id::PRESET_PREFIX) => {
                         ctx.load_preset(&p[id::PRESET_PREFIX.len()..]).map(|a| a.message)
+                    }
+                    t if t.starts_with(id::LOOPBACK_PREFIX) => {
+                        ctx.set_loopback(&t[id::LOOPBACK_PREFIX.len()..]).map(|s| s.message.unwrap_or_default())
                     }
                     _ => return,
                 };
@@ -187,5 +226,10 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, o: &Overview) {
     }
     for (name, item) in presets.iter() {
         let _ = item.set_checked(preset.as_deref() == Some(name.as_str()));
+    }
+    // The tap chosen (saved), else the one the driver serves.
+    let tap = o.loopback.chosen.or(o.loopback.active);
+    for (t, item) in &items.loopback {
+        let _ = item.set_checked(tap == Some(*t));
     }
 }

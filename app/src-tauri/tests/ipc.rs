@@ -242,6 +242,14 @@ fn a_saved_preset_appears_in_the_tray_menu() {
     std::fs::remove_file(f.presets_dir.join("late night.toml")).unwrap();
     gecko_app::watch::refresh_now(&handle, &ctx);
     assert_eq!(entries().0, builtin);
+
+    // "Record what Gecko plays": the three taps, the saved one checked.
+    let taps = || handle.state::<gecko_app::tray::TrayItems<MockRuntime>>().loopback_entries();
+    assert_eq!(taps(), (vec![LoopbackTap::Pre, LoopbackTap::Post, LoopbackTap::Off], None));
+    call(&f, "set_loopback", json!({"tap": "post"})).unwrap();
+    gecko_app::watch::refresh_now(&handle, &ctx);
+    assert_eq!(taps().1, Some(LoopbackTap::Post));
+    assert_eq!(std::fs::read_to_string(&f.loopback_file).unwrap(), "post\n");
 }
 
 /// "Output device" moves a running engine live (`set_output`), whoever
