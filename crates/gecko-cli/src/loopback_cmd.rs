@@ -95,18 +95,3 @@ pub fn report(i: &LoopbackInfo) -> String {
     }
     s
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn protocol_and_abi_codes_agree() {
-        for t in [gecko_ring::Tap::Off, gecko_ring::Tap::Pre, gecko_ring::Tap::Post] {
-            let p = LoopbackTap::from_code(t.code()).unwrap();
-            assert_eq!(p.name(), t.name());
-            assert_eq!(p.code(), t.code());
-        }
-        assert_eq!(LoopbackTap::from_code(gecko_ring::abi::TAP_UNSET), None);
-    }
-}

@@ -105,70 +105,12 @@ pub enum Request {
     },
 }
 
-/// What Gecko Sink's input stream carries (`driver/include/gecko_shm_abi.h`,
-/// `GECKO_LOOPBACK_TAP_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoopbackTap {
-    /// What apps played, exactly, at unity gain: before the device volume
-    /// and the engine; no latency.
-    Pre,
-    /// What the engine plays to the speakers: after EQ, limiter and volume.
-    Post,
-    /// Silence.
-    Off,
-}
-
-impl LoopbackTap {
-    /// The ABI code (`GECKO_LOOPBACK_TAP_OFF` 1, `_PRE` 2, `_POST` 3).
-    pub fn code(self) -> u32 {
-        match self {
-            LoopbackTap::Off => 1,
-            LoopbackTap::Pre => 2,
-            LoopbackTap::Post => 3,
-        }
-    }
-
-    /// The tap of an ABI code; `None` for 0 (no preference) and invalid codes.
-    pub fn from_code(code: u32) -> Option<LoopbackTap> {
-        match code {
-            1 => Some(LoopbackTap::Off),
-            2 => Some(LoopbackTap::Pre),
-            3 => Some(LoopbackTap::Post),
-            _ => None,
-        }
-    }
-
-    /// What the tap carries, for people (the CLI and the app say it alike).
-    pub fn describe(self) -> &'static str {
-        match self {
-            LoopbackTap::Pre => "what apps play, before volume and EQ",
-            LoopbackTap::Post => "what you hear, after EQ, limiter and volume",
-            LoopbackTap::Off => "silence",
-        }
-    }
-
-    /// `pre`, `post` or `off`.
-    pub fn name(self) -> &'static str {
-        match self {
-            LoopbackTap::Pre => "pre",
-            LoopbackTap::Post => "post",
-            LoopbackTap::Off => "off",
-        }
-    }
-}
-
-impl std::str::FromStr for LoopbackTap {
-    type Err = String;
-    fn from_str(s: &str) -> Result<LoopbackTap, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "pre" => Ok(LoopbackTap::Pre),
-            "post" => Ok(LoopbackTap::Post),
-            "off" => Ok(LoopbackTap::Off),
-            other => Err(format!("unknown loopback tap {other:?}: use pre, post or off")),
-        }
-    }
-}
+/// What Gecko Sink's input stream carries: `"pre"` (what apps play, exactly,
+/// before the device volume and the engine; no latency), `"post"` (what the
+/// engine plays: after EQ, limiter and volume) or `"off"` (silence). The
+/// ring's own type: the codes are `driver/include/gecko_shm_abi.h`'s
+/// `GECKO_LOOPBACK_TAP_*`.
+pub use gecko_ring::Tap as LoopbackTap;
 
 /// The loopback (Gecko Sink's input stream): what the engine asks for and
 /// what the driver does.

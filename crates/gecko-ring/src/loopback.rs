@@ -20,8 +20,11 @@ use nix::sys::stat::{Mode, fchmod, fstat};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
-/// Which signal Gecko Sink's input stream carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Which signal Gecko Sink's input stream carries. On the control
+/// protocol's wire (gecko-control's `LoopbackTap`) it is `"pre"`, `"post"`
+/// or `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tap {
     /// Silence.
     Off,
@@ -53,6 +56,15 @@ impl Tap {
             abi::TAP_PRE => Some(Tap::Pre),
             abi::TAP_POST => Some(Tap::Post),
             _ => None,
+        }
+    }
+
+    /// What the tap carries, for people (the CLI and the app say it alike).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Tap::Pre => "what apps play, before volume and EQ",
+            Tap::Post => "what you hear, after EQ, limiter and volume",
+            Tap::Off => "silence",
         }
     }
 

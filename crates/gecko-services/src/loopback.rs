@@ -43,8 +43,7 @@ pub fn save(path: &Path, tap: LoopbackTap) -> Result<(), String> {
 pub fn info_from_counters(l: &gecko_ring::LoopbackCounters) -> LoopbackInfo {
     LoopbackInfo {
         requested: None,
-        // Both sides use the ABI's codes (GECKO_LOOPBACK_TAP_*).
-        active: l.tap.and_then(|t| LoopbackTap::from_code(t.code())),
+        active: l.tap,
         post_available: false,
         post_attached: l.post_attached,
         input_cycles: l.input_cycles,
