@@ -141,8 +141,8 @@ OSStatus gecko_BeginIOOperation(AudioServerPlugInDriverRef inDriver,
  * DoIOOperation (IO thread).
  * WriteMix (output stream): ioMainBuffer holds inIOBufferFrameSize frames of
  * interleaved float32 (frames x GECKO_CHANNELS) for device sample time
- * inIOCycleInfo->mOutputTime.mSampleTime; they go into the shm ring (and the
- * pre tap's copy, gecko_loopback_capture). Then the engine's clock request is
+ * inIOCycleInfo->mOutputTime.mSampleTime; they go into the shm ring (where the
+ * pre tap reads them back by sample time). Then the engine's clock request is
  * read for the clock (gecko_clock_request_sample).
  * ReadInput (input stream): fills ioMainBuffer with inIOBufferFrameSize frames
  * of the loopback for sample time inIOCycleInfo->mInputTime.mSampleTime
