@@ -50,6 +50,9 @@
  *  whole Hz (< 2^32); GECKO_CONFIG_ACTION_LATENCY + n sets the engine's latency to
  *  n frames. */
 #define GECKO_CONFIG_ACTION_LATENCY (1ull << 32)
+/** RequestDeviceConfigurationChange actions from here on: GECKO_CONFIG_ACTION_INPUT_LATENCY
+ *  + n sets the input stream's (the loopback's) latency to n frames. */
+#define GECKO_CONFIG_ACTION_INPUT_LATENCY (2ull << 32)
 /** The engine's latency is re-applied only when it moves by more than this, seconds
  *  (a configuration change makes the HAL restart IO: not for every jitter). */
 #define GECKO_LATENCY_CHANGE_MIN_SECONDS 0.005
@@ -161,6 +164,10 @@ typedef struct GeckoDriver {
     uint32_t engine_latency_frames;    /* the engine's latency applied to the device's
                                           kAudioDevicePropertyLatency, frames; stored under the
                                           mutex, read atomically (relaxed) */
+    uint32_t input_latency_frames;     /* the input-scope kAudioDevicePropertyLatency applied
+                                          (the loopback's), frames; as engine_latency_frames */
+    uint32_t input_latency_requested;  /* attach thread only: the last value it asked the
+                                          host for (UINT32_MAX: none pending) */
 
     GeckoShmWriter shm;
     GeckoLoopback loopback;
@@ -292,9 +299,13 @@ void gecko_loopback_init(GeckoDriver* d);
  *  input sample time `sample_time` from the tap in effect. Never blocks, allocates,
  *  locks, logs or makes a syscall. */
 void gecko_loopback_read(GeckoDriver* d, float* dst, uint32_t n, double sample_time);
-/** The input-scope kAudioDevicePropertyLatency, frames: 0 for the pre tap (input
- *  sample time t carries what was played at output sample time t); for the post
- *  tap the engine's latency plus the tap's distance behind the engine. Any thread. */
+/** The input stream's latency the tap in effect has, frames: 0 for the pre tap
+ *  (input sample time t carries what was played at output sample time t) and off;
+ *  for the post tap the engine's latency plus the tap's distance behind the engine
+ *  (until the post tap has locked onto an engine: the value reported now).
+ *  The device reports it (input-scope kAudioDevicePropertyLatency) once the host
+ *  performed the configuration change the attach thread asks for
+ *  (gecko_ring.c). Any thread. */
 uint32_t gecko_loopback_latency_frames(const GeckoDriver* d);
 
 /* ---- host services (gecko_host.c; control path only, never with the mutex held) ---- */

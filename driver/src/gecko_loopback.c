@@ -76,7 +76,8 @@ void gecko_loopback_read(GeckoDriver* d, float* dst, uint32_t n, double sample_t
 uint32_t gecko_loopback_latency_frames(const GeckoDriver* d) {
     if (__atomic_load_n(&d->loopback.tap, __ATOMIC_RELAXED) != GECKO_LOOPBACK_TAP_POST) return 0;
     const GeckoShmWriterSegment* seg = __atomic_load_n(&d->shm.seg, __ATOMIC_ACQUIRE);
-    uint32_t behind = seg ? __atomic_load_n(&seg->loopback.post_delay_frames, __ATOMIC_RELAXED) : 0;
-    if (behind == 0) behind = 2u * 512u + GECKO_TAP_MARGIN_FRAMES; /* not locked yet: the usual */
+    const uint32_t behind = seg ? __atomic_load_n(&seg->loopback.post_delay_frames, __ATOMIC_RELAXED) : 0;
+    /* Not locked yet (no engine feeds it): no distance to report; keep what is reported. */
+    if (behind == 0) return __atomic_load_n(&d->input_latency_frames, __ATOMIC_RELAXED);
     return __atomic_load_n(&d->engine_latency_frames, __ATOMIC_RELAXED) + behind;
 }

@@ -91,6 +91,7 @@ GeckoDriver gGeckoDriver = {
     .zts_published_count = UINT64_MAX,
     .stream_is_active = 1,
     .input_stream_is_active = 1,
+    .input_latency_requested = UINT32_MAX,
 };
 
 /**
@@ -238,6 +239,17 @@ static OSStatus gecko_PerformDeviceConfigurationChange(AudioServerPlugInDriverRe
     (void)inChangeInfo;
     if (!gecko_is_our_driver(inDriver)) return kAudioHardwareBadObjectError;
     if (inDeviceObjectID != GECKO_OBJECT_DEVICE) return kAudioHardwareBadObjectError;
+    if (inChangeAction >= GECKO_CONFIG_ACTION_INPUT_LATENCY) {
+        /* The loopback's latency (the attach thread's input-latency tick). */
+        const UInt64 frames = inChangeAction - GECKO_CONFIG_ACTION_INPUT_LATENCY;
+        if (frames > GECKO_SHM_MAX_LATENCY_FRAMES + (UInt64)GECKO_SHM_LOOPBACK_MAX_CAPACITY_FRAMES)
+            return kAudioHardwareIllegalOperationError;
+        pthread_mutex_lock(&gGeckoDriver.mutex);
+        __atomic_store_n(&gGeckoDriver.input_latency_frames, (uint32_t)frames, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&gGeckoDriver.mutex);
+        gecko_log(LOG_INFO, "input latency now %llu frames (the loopback's)", (unsigned long long)frames);
+        return kAudioHardwareNoError;
+    }
     if (inChangeAction >= GECKO_CONFIG_ACTION_LATENCY) {
         /* The engine's latency (engine_latency_changed): the device's Latency property. */
         const UInt64 frames = inChangeAction - GECKO_CONFIG_ACTION_LATENCY;

@@ -79,11 +79,14 @@ static OSStatus get_can_be_default(const GeckoPropCtx* c, GeckoPropOut* o) {
 static OSStatus get_can_be_default_system(const GeckoPropCtx* c, GeckoPropOut* o) {
     return gecko_out_u32(o, scope_is_input(c) ? 0 : 1);
 }
-/** Latency: the driver's own (none) plus the engine's after the ring, so that
- *  latency + safety offset + stream latency cover what the engine holds and
- *  players keep lip-sync (AudioHardware.h, kAudioDevicePropertyLatency). */
+/** Latency: output scope, the driver's own (none) plus the engine's after the
+ *  ring, so that latency + safety offset + stream latency cover what the engine
+ *  holds and players keep lip-sync (AudioHardware.h, kAudioDevicePropertyLatency);
+ *  input scope, the loopback tap's (gecko_loopback_latency_frames). Both change
+ *  only through the configuration-change flow. */
 static OSStatus get_latency(const GeckoPropCtx* c, GeckoPropOut* o) {
-    if (scope_is_input(c)) return gecko_out_u32(o, gecko_loopback_latency_frames(&gGeckoDriver));
+    if (scope_is_input(c))
+        return gecko_out_u32(o, __atomic_load_n(&gGeckoDriver.input_latency_frames, __ATOMIC_RELAXED));
     return gecko_out_u32(o, GECKO_LATENCY_FRAMES +
                                 __atomic_load_n(&gGeckoDriver.engine_latency_frames, __ATOMIC_RELAXED));
 }

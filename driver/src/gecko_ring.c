@@ -67,10 +67,38 @@ static bool engine_latency_changed(void* ctx, uint32_t frames) {
     return true;
 }
 
+/** The writer's tick hook (GeckoShmWriter.tick), attach thread, about every 500 ms:
+ *  when the loopback's latency (gecko_loopback_latency_frames: the tap switched, the
+ *  post tap re-locked at another distance, the engine's latency changed) differs
+ *  from what the device reports by more than GECKO_LATENCY_CHANGE_MIN_SECONDS, ask
+ *  the host to change it (latency changes go through RequestDeviceConfigurationChange,
+ *  AudioServerPlugIn.h), once per value. Never blocks (as engine_latency_changed). */
+static void input_latency_tick(void* ctx) {
+    GeckoDriver* d = ctx;
+    const uint32_t want = gecko_loopback_latency_frames(d);
+    const uint32_t now = __atomic_load_n(&d->input_latency_frames, __ATOMIC_RELAXED);
+    if (pthread_mutex_trylock(&d->mutex) != 0) return;
+    const double threshold = d->sample_rate * GECKO_LATENCY_CHANGE_MIN_SECONDS;
+    AudioServerPlugInHostRef h = d->host;
+    pthread_mutex_unlock(&d->mutex);
+    if (fabs((double)want - (double)now) <= threshold) {
+        d->input_latency_requested = UINT32_MAX; /* in effect: nothing pending */
+        return;
+    }
+    if (want == d->input_latency_requested) return; /* asked already; the host performs it */
+    if (!h || !h->RequestDeviceConfigurationChange) return;
+    OSStatus st = h->RequestDeviceConfigurationChange(h, GECKO_OBJECT_DEVICE, GECKO_CONFIG_ACTION_INPUT_LATENCY + want,
+                                                      NULL);
+    d->input_latency_requested = want;
+    gecko_log(st == kAudioHardwareNoError ? LOG_INFO : LOG_WARNING,
+              "the loopback's latency is %u frames: asked the host to report it (status %d)", want, (int)st);
+}
+
 void gecko_ring_init(GeckoDriver* d) {
     gecko_shm_writer_init(&d->shm, gecko_configured_shm_name(), GECKO_CHANNELS,
                           GECKO_SHM_DEFAULT_CAPACITY_FRAMES);
     d->shm.reopen = reopen_writer_segment;
     d->shm.latency = engine_latency_changed;
+    d->shm.tick = input_latency_tick;
     d->shm.reopen_ctx = d;
 }

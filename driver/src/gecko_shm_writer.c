@@ -1060,6 +1060,7 @@ static void* attach_main(void* arg) {
         attach_step(w, every_500ms); /* re-open by name every 500 ms */
         tap_step(w, every_500ms);
         if (every_500ms) check_latency(w);
+        if (every_500ms && w->tick) w->tick(w->reopen_ctx);
     }
     return NULL;
 }

@@ -83,6 +83,10 @@ typedef struct GeckoShmWriter {
      * `reopen` (never block). Returns false to be called again with the same value
      * (it could not act now). Context: reopen_ctx. NULL: ignored. */
     bool (*latency)(void* ctx, uint32_t frames);
+    /* Called by the attach thread about every 500 ms while IO runs, after the
+     * reader checks; same rules as `reopen` (never block). Context: reopen_ctx.
+     * NULL: none. */
+    void (*tick)(void* ctx);
     uint32_t latency_seen;   /* attach thread: the last value `latency` took */
     bool latency_seen_valid;
 

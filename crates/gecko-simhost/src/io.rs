@@ -962,6 +962,10 @@ pub fn run(
     let input = match (recording, &config.record_input) {
         (Some((wav, _, frames, peak, non_finite)), Some(path)) => {
             wav.finalize().map_err(|e| record_err(path, e))?;
+            // IO is stopped: perform what the driver asked for meanwhile (the
+            // loopback's latency, the engine's), as the HAL does, so the latency
+            // read below is the one a recording app would get.
+            driver.perform_pending_configuration_changes()?;
             let latency_frames = driver
                 .get_u32(
                     device.device_id,

@@ -23,9 +23,13 @@ const CH: usize = bundle::CHANNELS as usize;
 const FADE: usize = 240; // GECKO_LOOPBACK_FADE_FRAMES
 
 fn driver(name: &str) -> (Driver, DeviceInfo) {
+    driver_with(name, Arc::new(Host::new()))
+}
+
+fn driver_with(name: &str, host: Arc<Host>) -> (Driver, DeviceInfo) {
     let mut d = load_isolated(bundle::bundle_path()).expect("load");
     d.configure(name, None, None).expect("configure");
-    d.initialize(Arc::new(Host::new())).expect("Initialize");
+    d.initialize(host).expect("Initialize");
     let dev = d.find_device().expect("device");
     (d, dev)
 }
@@ -157,10 +161,25 @@ fn processed(frames: &[f32]) -> Vec<f32> {
     frames.iter().map(|x| x * 0.5).collect()
 }
 
+/// The input-latency change the driver asks for (within 2 s: its attach
+/// thread looks every 500 ms), as the frames of the action.
+fn requested_input_latency(host: &Host) -> u64 {
+    const INPUT_LATENCY_ACTION: u64 = 2 << 32;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        if let Some(c) = host.pending_config_changes().iter().find(|c| c.action >= INPUT_LATENCY_ACTION) {
+            return c.action - INPUT_LATENCY_ACTION;
+        }
+        assert!(Instant::now() < deadline, "no input-latency change requested");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn post_tap_serves_the_engines_stream_bit_exact_and_silence_while_it_is_away() {
     let name = Name::new("lp");
-    let (d, dev) = driver(&name.0);
+    let host = Arc::new(Host::new());
+    let (d, dev) = driver_with(&name.0, host.clone());
     let mut engine = Engine::start(&name.0, Tap::Post);
     let mut io = IoRunner::new(&d, dev.clone(), 512, 1e9).expect("runner");
     io.start_io().expect("StartIO");
@@ -195,8 +214,11 @@ fn post_tap_serves_the_engines_stream_bit_exact_and_silence_while_it_is_away() {
     assert_eq!(lb.post_faults + lb.repaired_samples, 0);
     let delay = lb.post_delay_frames as usize;
     assert!(delay >= 2 * n && delay <= 4096, "delay {delay}");
-    // This engine reported no latency of its own: the input's is the tap's distance.
-    assert_eq!(input_latency(&d, &dev) as usize, delay, "latency = engine's (0) + the tap's");
+    // The input's latency changes through the HAL's configuration-change flow
+    // (AudioServerPlugIn.h): the driver asks, the host performs it with IO
+    // stopped. This engine reported no latency of its own: the tap's distance.
+    assert_eq!(input_latency(&d, &dev), 0, "applied only when the host performs the change");
+    assert_eq!(requested_input_latency(&host), delay as u64);
     // The recording is the engine's stream, contiguous: find where it starts.
     let first = rec.iter().position(|&x| x != 0.0).expect("sound") / CH;
     // After the fade, 64 frames of the recording match the stream at one place only.
@@ -240,6 +262,12 @@ fn post_tap_serves_the_engines_stream_bit_exact_and_silence_while_it_is_away() {
     assert!(rec.iter().all(|x| x.is_finite() && x.abs() <= 1.0));
     assert_eq!(loopback_status(&name.0).resync_events, 2);
     io.stop_io().expect("StopIO");
+    // The host performs the latency change with IO stopped, as the HAL does.
+    assert_eq!(d.perform_pending_configuration_changes().expect("perform"), 1);
+    assert_eq!(input_latency(&d, &dev) as usize, delay, "latency = engine's (0) + the tap's");
+    // The driver validates what a (bad) host passes back too.
+    assert!(d.perform_configuration_change(dev.device_id, (2 << 32) + (1 << 30), 0).is_err());
+    assert_eq!(input_latency(&d, &dev) as usize, delay);
 }
 
 #[test]
